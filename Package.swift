@@ -1,0 +1,24 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "KeyViz",
+    products: [
+        .library(name: "KeyViz", targets: ["KeyViz"]),
+        .library(name: "KeyVizTestKit", targets: ["KeyVizTestKit"]),
+        .library(name: "ShardKV", targets: ["ShardKV"]),
+        .executable(name: "keyviz-demo", targets: ["keyviz-demo"]),
+    ],
+    targets: [
+        // Pure core: the Sampler seam, route catalog, counters and heat matrix. No C, no sockets.
+        .target(name: "KeyViz"),
+        // Test doubles shipped as a product so host applications can test their own wiring.
+        .target(name: "KeyVizTestKit", dependencies: ["KeyViz"]),
+        // An in-process sharded host: route engine, shard groups, MVCC store, coordinator.
+        .target(name: "ShardKV", dependencies: ["KeyViz"]),
+        .executableTarget(name: "keyviz-demo", dependencies: ["KeyViz", "ShardKV"]),
+        .testTarget(name: "KeyVizTests", dependencies: ["KeyViz", "KeyVizTestKit"]),
+        .testTarget(name: "ShardKVTests", dependencies: ["ShardKV", "KeyViz", "KeyVizTestKit"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

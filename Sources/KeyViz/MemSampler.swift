@@ -1,0 +1,151 @@
+import Synchronization
+
+/// The in-memory heat matrix: per-route counters flushed into a ring of time columns.
+///
+/// `observe` adds to lock-free striped counters (see ``RouteCounterTable``). Every step,
+/// ``flush()`` drains them in place into one column, so an observation racing a flush lands in
+/// this column or the next, never in neither. Routes that leave the catalog keep being drained
+/// (see ``RouteSlots``), and observations for unknown route ids are counted as unrouted. Hence
+/// the conservation invariant: the sum of all columns plus unrouted equals everything observed.
+///
+/// ``snapshot(series:fromUnixMs:toUnixMs:rows:)`` renders the ring as a ``HeatMatrix``,
+/// merging adjacent routes when there are more than the row budget.
+public final class MemSampler: Sampler, RouteCatalogObserver {
+    public let configuration: MemSamplerConfiguration
+    private let slots: RouteSlots
+
+    private struct Column {
+        var unixMs: Int64
+        var routes: [Route]
+        var counts: [OpCounts]
+        var unrouted: OpCounts
+    }
+
+    private struct History: ~Copyable {
+        var ring: [Column] = []
+        var head = 0                  // index of the oldest column once the ring is full
+        var catalog: RouteCatalog?
+        var routedTotal = OpCounts()
+        var unroutedTotal = OpCounts()
+    }
+
+    private let history = Mutex(History())
+
+    public init(configuration: MemSamplerConfiguration = .init()) {
+        self.configuration = configuration
+        slots = RouteSlots(stripes: configuration.stripes, graceMs: configuration.effectiveGrace)
+    }
+
+    // MARK: Sampler
+
+    @inline(__always)
+    public func observe(route: RouteID, op: Op, keyLength: Int, valueLength: Int) {
+        slots.counters.record(route: route, op: op,
+                              bytes: Self.observedBytes(keyLength: keyLength, valueLength: valueLength))
+    }
+
+    // MARK: RouteCatalogObserver
+
+    public func apply(_ catalog: RouteCatalog) {
+        slots.apply(catalog, nowMs: configuration.now())
+        history.withLock { $0.catalog = catalog }
+    }
+
+    // MARK: flushing
+
+    /// Moves the counters into a new column stamped now. Safe to call from any thread.
+    public func flush() {
+        flush(atUnixMs: configuration.now())
+    }
+
+    /// Moves the counters into a new column stamped `unixMs`.
+    public func flush(atUnixMs unixMs: Int64) {
+        history.withLock { h in
+            var column = Column(unixMs: unixMs, routes: [], counts: [], unrouted: .zero)
+            column.unrouted = slots.drain(nowMs: unixMs) { route, delta in
+                column.routes.append(route)
+                column.counts.append(delta)
+                h.routedTotal += delta
+            }
+            h.unroutedTotal += column.unrouted
+            let capacity = configuration.effectiveHistory
+            if h.ring.count < capacity {
+                h.ring.append(column)
+            } else {
+                h.ring[h.head] = column
+                h.head = (h.head + 1) % capacity
+            }
+        }
+    }
+
+    /// Flushes every step until the task is cancelled, then flushes once more so nothing
+    /// observed before cancellation is left out.
+    public func runFlusher() async {
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: .milliseconds(configuration.effectiveStep))
+            } catch {
+                break
+            }
+            flush()
+        }
+        flush()
+    }
+
+    // MARK: reading
+
+    /// Everything flushed so far (including columns that have left the ring), routed and
+    /// unrouted. Counts not yet flushed are not included.
+    public var flushedTotals: (routed: OpCounts, unrouted: OpCounts) {
+        history.withLock { ($0.routedTotal, $0.unroutedTotal) }
+    }
+
+    /// Number of columns currently in the ring.
+    public var columnCount: Int { history.withLock { $0.ring.count } }
+
+    /// The matrix of `series` over the columns stamped in `[fromUnixMs, toUnixMs)` (nil =
+    /// unbounded). Rows are the routes of the current catalog plus every route with traffic in
+    /// those columns, in key order (start key, then id); with more than `rows` routes
+    /// (clamped 1…1024), adjacent routes are merged by ``AdjacentRowMerger``'s rule.
+    public func snapshot(series: Series, fromUnixMs: Int64? = nil, toUnixMs: Int64? = nil, rows: Int = 1024) -> HeatMatrix {
+        let budget = min(1024, max(1, rows))
+        return history.withLock { h in
+            var columns: [Column] = []
+            let n = h.ring.count
+            for k in 0..<n {
+                let c = h.ring[(h.head + k) % n]
+                if let f = fromUnixMs, c.unixMs < f { continue }
+                if let t = toUnixMs, c.unixMs >= t { continue }
+                columns.append(c)
+            }
+            var index: [RouteID: Int] = [:]
+            var table: [HeatMatrixRow] = []
+            var routes: [Route] = []
+            func rowIndex(_ route: Route) -> Int {
+                if let i = index[route.id] { return i }
+                let i = table.count
+                index[route.id] = i
+                routes.append(route)
+                table.append(HeatMatrixRow(bucketID: "route:\(route.id)", start: route.start, end: route.end,
+                                           aggregate: false, routeIDs: [route.id], routeIDsTruncated: false,
+                                           routeCount: 1, values: Array(repeating: 0, count: columns.count)))
+                return i
+            }
+            for route in h.catalog?.routes ?? [] { _ = rowIndex(route) }
+            for (j, c) in columns.enumerated() {
+                for (route, counts) in zip(c.routes, c.counts) {
+                    table[rowIndex(route)].values[j] &+= counts[series]
+                }
+            }
+            let order = table.indices.sorted { a, b in
+                let ra = routes[a], rb = routes[b]
+                if ra.start != rb.start { return ra.start.lexicographicallyPrecedes(rb.start) }
+                return ra.id < rb.id
+            }
+            let sorted = order.map { table[$0] }
+            return HeatMatrix(series: series, columnUnixMs: columns.map(\.unixMs),
+                              rows: AdjacentRowMerger.merge(sorted, budget: budget),
+                              unrouted: columns.map { $0.unrouted[series] })
+        }
+    }
+}

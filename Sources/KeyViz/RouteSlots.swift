@@ -1,0 +1,98 @@
+import Synchronization
+
+/// Per-route counters that follow a changing route catalog without losing a count.
+///
+/// Both KeyViz samplers (the heat matrix and the Prometheus decorator) keep their counts here.
+/// It owns a ``RouteCounterTable`` for the hot path and, under a lock the hot path never
+/// takes, the bookkeeping of which route owns which slot:
+///
+/// - a route new to the catalog gets a slot at once (before the catalog is published);
+/// - a route that leaves the catalog stays mapped for a grace window, so observations by
+///   threads that resolved it just before the change still land on it; then it is unmapped
+///   (later observations count as unrouted) and its slot is recycled;
+/// - ``drain(nowMs:_:)`` drains *every* slot ever allocated, live, retired or free, and hands
+///   each non-zero delta to the caller with the route that last owned the slot. A count is
+///   therefore never left behind in a slot nobody reads, whatever the timing.
+package final class RouteSlots: Sendable {
+    package let counters: RouteCounterTable
+
+    private struct Retired {
+        var route: RouteID
+        var slot: Int
+        var sinceMs: Int64
+    }
+
+    private struct State: ~Copyable {
+        /// The route that owns (or last owned) each slot; index 0 is the unrouted slot.
+        var owners: [Route?] = [nil]
+        var live: [RouteID: Int] = [:]
+        var retired: [RouteID: Retired] = [:]
+        var free: [Int] = []
+    }
+
+    private let state = Mutex(State())
+    private let graceMs: Int64
+
+    package init(stripes: Int, graceMs: Int64) {
+        counters = RouteCounterTable(stripes: stripes)
+        self.graceMs = max(0, graceMs)
+    }
+
+    /// Maps every route of `catalog` to a slot and retires the routes it no longer holds.
+    package func apply(_ catalog: RouteCatalog, nowMs: Int64) {
+        state.withLock { s in
+            var next: [RouteID: Int] = [:]
+            next.reserveCapacity(catalog.routes.count)
+            for route in catalog.routes {
+                let slot: Int
+                if let existing = s.live[route.id] {
+                    slot = existing
+                } else if let back = s.retired.removeValue(forKey: route.id) {
+                    slot = back.slot      // back within its grace window: keep counting on one row
+                } else if let reused = s.free.popLast() {
+                    slot = reused
+                } else if let fresh = counters.allocateSlot() {
+                    s.owners.append(nil)
+                    slot = fresh
+                } else {
+                    continue                // table full: the route's observations count as unrouted
+                }
+                s.owners[slot] = route
+                next[route.id] = slot
+                counters.map(route: route.id, to: slot)
+            }
+            for (id, slot) in s.live where next[id] == nil {
+                s.retired[id] = Retired(route: id, slot: slot, sinceMs: nowMs)
+            }
+            s.live = next
+        }
+    }
+
+    /// Drains all slots. `body` receives each route with a non-zero delta (live routes and
+    /// recently retired ones); the returned value is the unrouted delta. Routes whose grace
+    /// window has ended are unmapped first and their slots recycled after this drain.
+    @discardableResult
+    package func drain(nowMs: Int64, _ body: (Route, OpCounts) -> Void) -> OpCounts {
+        state.withLock { s in
+            var expired: [Int] = []
+            for (id, r) in s.retired where nowMs - r.sinceMs >= graceMs {
+                counters.map(route: id, to: 0)
+                expired.append(r.slot)
+                s.retired[id] = nil
+            }
+            let unrouted = counters.drain(slot: 0)
+            for slot in 1..<s.owners.count {
+                let delta = counters.drain(slot: slot)
+                if !delta.isZero, let owner = s.owners[slot] { body(owner, delta) }
+            }
+            s.free.append(contentsOf: expired)
+            return unrouted
+        }
+    }
+
+    /// Routes currently in the catalog.
+    package var liveRouteCount: Int { state.withLock { $0.live.count } }
+
+    /// Routes retired but still inside their grace window.
+    package var retiredRouteCount: Int { state.withLock { $0.retired.count } }
+}

@@ -1,0 +1,51 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Synchronization
+
+/// A small per-thread number that spreads hot-path counter updates over stripes.
+///
+/// Two threads incrementing one shared atomic fight over its cache line (12–45 ns per add on a
+/// 2-core VM instead of ~6). Each thread instead gets its own number on first use, handed out
+/// round-robin, so the first N threads land on N different stripes; the stripes of a counter
+/// are summed when it is drained. Thread-specific storage is read with `pthread_getspecific`,
+/// a few instructions.
+enum ThreadStripe {
+    private static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        let rc = pthread_key_create(&key, nil)
+        precondition(rc == 0, "pthread_key_create failed: \(rc)")
+        return key
+    }()
+
+    private static let nextStripe = Atomic<Int>(0)
+
+    /// This thread's stripe number (unbounded; callers mask it).
+    @inline(__always)
+    static var current: Int {
+        if let p = pthread_getspecific(key) {
+            return Int(bitPattern: p) &- 1
+        }
+        return assign()
+    }
+
+    @inline(never)
+    private static func assign() -> Int {
+        let stripe = nextStripe.wrappingAdd(1, ordering: .relaxed).oldValue
+        pthread_setspecific(key, UnsafeRawPointer(bitPattern: stripe &+ 1))
+        return stripe
+    }
+
+    /// A default stripe count: the number of online processors rounded up to a power of two,
+    /// between 1 and 16.
+    static var defaultCount: Int {
+        let cpus = max(1, min(16, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
+        var n = 1
+        while n < cpus { n <<= 1 }
+        return n
+    }
+}

@@ -1,0 +1,9 @@
+import KeyViz
+
+/// A ``Sampler`` that does nothing: the innermost sampler when measuring a decorator's own cost.
+public struct NoopSampler: Sampler {
+    public init() {}
+
+    @inline(__always)
+    public func observe(route: RouteID, op: Op, keyLength: Int, valueLength: Int) {}
+}
