@@ -1,1 +1,48 @@
-print("demo")
+import Foundation
+import KeyViz
+
+// Block SIGINT/SIGTERM before any thread starts so every thread inherits the mask and the main
+// thread alone receives them through sigtimedwait.
+var signals = sigset_t()
+sigemptyset(&signals)
+sigaddset(&signals, SIGINT)
+sigaddset(&signals, SIGTERM)
+pthread_sigmask(SIG_BLOCK, &signals, nil)
+
+let options: DemoOptions
+do {
+    options = try DemoOptions.parse(Array(CommandLine.arguments.dropFirst()))
+} catch .helpRequested {
+    print(DemoOptions.usage())
+    exit(0)
+} catch {
+    FileHandle.standardError.write(Data("keyviz-demo: \(error)\n".utf8))
+    exit(2)
+}
+
+let node = DemoNode(options: options)
+let threads = node.start()
+FileHandle.standardError.write(Data("keyviz-demo: \(options.routes) routes, \(options.groups) groups, \(options.rate) ops/s, seed \(options.seed)\n".utf8))
+
+let started = Date()
+var lastOps = 0
+var lastStatus = Date()
+while true {
+    var timeout = timespec(tv_sec: 0, tv_nsec: 100_000_000)
+    let sig = sigtimedwait(&signals, nil, &timeout)
+    if sig == SIGINT || sig == SIGTERM { break }
+    if options.duration > 0 && Date().timeIntervalSince(started) >= options.duration { break }
+    if Date().timeIntervalSince(lastStatus) >= options.statusEvery {
+        let ops = node.operationCount
+        let rate = Double(ops - lastOps) / Date().timeIntervalSince(lastStatus)
+        lastOps = ops
+        lastStatus = Date()
+        FileHandle.standardError.write(Data((node.statusLine(opsPerSecond: rate) + "\n").utf8))
+    }
+}
+node.stop()
+while threads.contains(where: { !$0.isFinished }) { Thread.sleep(forTimeInterval: 0.01) }
+node.memSampler.flush()
+let totals = node.memSampler.flushedTotals
+FileHandle.standardError.write(Data("keyviz-demo: stopped after \(node.operationCount) operations (routed \(totals.routed.operations), unrouted \(totals.unrouted.operations))\n".utf8))
+exit(0)
