@@ -6,18 +6,22 @@ let package = Package(
     products: [
         .library(name: "KeyViz", targets: ["KeyViz"]),
         .library(name: "KeyVizTestKit", targets: ["KeyVizTestKit"]),
+        .library(name: "KeyVizPrometheus", targets: ["KeyVizPrometheus"]),
         .library(name: "ShardKV", targets: ["ShardKV"]),
         .executable(name: "keyviz-demo", targets: ["keyviz-demo"]),
     ],
     targets: [
         // Pure core: the Sampler seam, route catalog, counters and heat matrix. No C, no sockets.
         .target(name: "KeyViz"),
+        // The Prometheus decorator: bounded, stable buckets rendered as text 0.0.4 / OpenMetrics.
+        .target(name: "KeyVizPrometheus", dependencies: ["KeyViz"]),
         // Test doubles shipped as a product so host applications can test their own wiring.
         .target(name: "KeyVizTestKit", dependencies: ["KeyViz"]),
         // An in-process sharded host: route engine, shard groups, MVCC store, coordinator.
         .target(name: "ShardKV", dependencies: ["KeyViz"]),
-        .executableTarget(name: "keyviz-demo", dependencies: ["KeyViz", "ShardKV"]),
+        .executableTarget(name: "keyviz-demo", dependencies: ["KeyViz", "KeyVizPrometheus", "ShardKV"]),
         .testTarget(name: "KeyVizTests", dependencies: ["KeyViz", "KeyVizTestKit"]),
+        .testTarget(name: "KeyVizPrometheusTests", dependencies: ["KeyVizPrometheus", "KeyViz", "KeyVizTestKit", "ShardKV"]),
         .testTarget(name: "ShardKVTests", dependencies: ["ShardKV", "KeyViz", "KeyVizTestKit"]),
     ],
     swiftLanguageModes: [.v6]

@@ -30,6 +30,26 @@ public struct RouteCatalog: Sendable, Equatable {
         self.nextRouteID = max(nextRouteID, (sorted.map(\.id).max() ?? 0) + 1)
     }
 
+    /// A derived catalog: `routes[changed]` replaced an already valid, sorted neighbourhood, so
+    /// only the new routes and their seams need checking (O(n) for id uniqueness, no sort).
+    private init(version: UInt64, sortedRoutes routes: [Route], changed: Range<Int>, nextRouteID: RouteID) throws(RouteCatalogError) {
+        guard !routes.isEmpty else { throw .empty }
+        for i in changed {
+            let r = routes[i]
+            guard r.id < RouteID.limit else { throw .reservedID(r.id) }
+            if !r.end.isEmpty && !r.start.lexicographicallyPrecedes(r.end) { throw .emptyRange(r) }
+            for (j, other) in routes.enumerated() where j != i && other.id == r.id { throw .duplicateID(r.id) }
+        }
+        for i in max(0, changed.lowerBound - 1)..<min(routes.count - 1, changed.upperBound + 1) {
+            let a = routes[i], b = routes[i + 1]
+            if a.end.isEmpty || b.start.lexicographicallyPrecedes(a.end) { throw .overlap(a, b) }
+            if a.end != b.start { throw .gap(a, b) }
+        }
+        self.version = version
+        self.routes = routes
+        self.nextRouteID = max(nextRouteID, (routes[changed].map(\.id).max() ?? 0) + 1)
+    }
+
     /// A catalog of `count` routes over the keys `prefix` + zero-padded decimal, assigned to
     /// groups round-robin: handy for demos and tests. The first route starts at the empty key
     /// and the last is unbounded, so every key has a route.
@@ -91,7 +111,7 @@ public struct RouteCatalog: Sendable, Equatable {
             Route(id: l, start: r.start, end: key, group: r.group),
             Route(id: rr, start: key, end: r.end, group: r.group),
         ])
-        return try RouteCatalog(version: version + 1, routes: next, nextRouteID: nextRouteID)
+        return try RouteCatalog(version: version + 1, sortedRoutes: next, changed: i..<(i + 2), nextRouteID: nextRouteID)
     }
 
     /// Merges two adjacent routes (`left` directly before `right`) into one new route, served
@@ -104,7 +124,7 @@ public struct RouteCatalog: Sendable, Equatable {
         next.replaceSubrange(i...j, with: [
             Route(id: id ?? nextRouteID, start: routes[i].start, end: routes[j].end, group: routes[i].group),
         ])
-        return try RouteCatalog(version: version + 1, routes: next, nextRouteID: nextRouteID)
+        return try RouteCatalog(version: version + 1, sortedRoutes: next, changed: i..<(i + 1), nextRouteID: nextRouteID)
     }
 
     /// Adds a route that must join the catalog's first or last route without a gap.
@@ -119,7 +139,7 @@ public struct RouteCatalog: Sendable, Equatable {
         guard i == 0 || i == routes.count - 1 else { throw .removalWouldLeaveGap(routes[i]) }
         var next = routes
         next.remove(at: i)
-        return try RouteCatalog(version: version + 1, routes: next, nextRouteID: nextRouteID)
+        return try RouteCatalog(version: version + 1, sortedRoutes: next, changed: 0..<0, nextRouteID: nextRouteID)
     }
 
     // MARK: validation

@@ -44,10 +44,12 @@ package final class RouteCounterTable: @unchecked Sendable {
     private let allocated = Atomic<Int>(1)                     // slot 0 (unrouted) always exists
     private let allocatedIDChunks = Atomic<Int>(0)             // for memory accounting
 
-    /// - Parameter stripes: rounded up to a power of two, 1…64.
+    /// - Parameter stripes: rounded up to a power of two, 1…64; 0 or less picks the default
+    ///   (online CPUs rounded up).
     package init(stripes: Int) {
+        let wanted = stripes <= 0 ? ThreadStripe.defaultCount : stripes
         var n = 1
-        while n < max(1, min(64, stripes)) { n <<= 1 }
+        while n < max(1, min(64, wanted)) { n <<= 1 }
         stripeCount = n
         stripeMask = n - 1
         directory = Self.zeroedAtomics(Self.idTopCount)

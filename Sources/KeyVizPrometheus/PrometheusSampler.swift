@@ -1,0 +1,102 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import KeyViz
+import Synchronization
+
+/// A ``Sampler`` decorator that forwards every call to the sampler it wraps and keeps its own
+/// per-route counts and bytes, exported as Prometheus counters over a bounded, stable set of
+/// buckets (see ``BucketLayout``).
+///
+/// The hot path is the inner sampler's plus one ``RouteCounterTable`` record: lock-free, no
+/// allocation, no reference counting. Generic over the inner sampler so the forward call is
+/// static and inlinable. Everything else — relayout after a catalog change, folding per-route
+/// deltas into bucket counters, hot-route ranking — happens under one lock at render time, so
+/// a render is one consistent snapshot.
+public final class PrometheusSampler<Inner: Sampler>: Sampler, RouteCatalogObserver {
+    public let inner: Inner
+    public let configuration: PrometheusSamplerConfiguration
+    private let slots: RouteSlots
+    private let state: Mutex<RenderState>
+
+    public init(wrapping inner: Inner, configuration: PrometheusSamplerConfiguration = .init()) {
+        self.inner = inner
+        self.configuration = configuration
+        slots = RouteSlots(stripes: configuration.stripes, graceMs: configuration.graceMilliseconds)
+        state = Mutex(RenderState(configuration: configuration))
+    }
+
+    // MARK: Sampler
+
+    @inline(__always)
+    public func observe(route: RouteID, op: Op, keyLength: Int, valueLength: Int) {
+        slots.counters.record(route: route, op: op, bytes: Self.observedBytes(keyLength: keyLength, valueLength: valueLength))
+        inner.observe(route: route, op: op, keyLength: keyLength, valueLength: valueLength)
+    }
+
+    // MARK: RouteCatalogObserver
+
+    /// Maps the catalog's routes to counters (so observations count at once) and passes the
+    /// catalog on to the inner sampler when it wants it. The bucket layout follows at the next
+    /// render.
+    public func apply(_ catalog: RouteCatalog) {
+        slots.apply(catalog, nowMs: configuration.now())
+        state.withLock { $0.pendingCatalog = catalog }
+        (inner as? any RouteCatalogObserver)?.apply(catalog)
+    }
+
+    // MARK: collectors
+
+    /// Adds a host collector; its families join every later render.
+    public func register(_ collector: any MetricsCollector) {
+        state.withLock { $0.collectors.append(collector) }
+    }
+
+    // MARK: rendering
+
+    /// Folds the counters and renders every family in `format`.
+    public func render(format: ExpositionFormat) -> [UInt8] {
+        state.withLock { s in
+            let started = Self.monotonicSeconds()
+            s.fold(slots: slots, nowMs: configuration.now())
+            var out: [UInt8] = []
+            out.reserveCapacity(s.lastRenderSize + 1024)
+            s.write(format: format, to: &out)
+            s.lastRenderSize = out.count
+            s.lastRenderSeconds = Self.monotonicSeconds() - started
+            return out
+        }
+    }
+
+    /// The bucket layout in force after a fold (folds first).
+    public func currentLayout() -> BucketLayout {
+        state.withLock { s in
+            s.fold(slots: slots, nowMs: configuration.now())
+            return s.layout
+        }
+    }
+
+    /// Cumulative counts per bucket label (live labels only), after a fold.
+    public func bucketTotals() -> [String: OpCounts] {
+        state.withLock { s in
+            s.fold(slots: slots, nowMs: configuration.now())
+            return Dictionary(uniqueKeysWithValues: zip(s.counters.labels, s.counters.values))
+        }
+    }
+
+    /// Cumulative unrouted counts, after a fold.
+    public func unroutedTotals() -> OpCounts {
+        state.withLock { s in
+            s.fold(slots: slots, nowMs: configuration.now())
+            return s.unrouted
+        }
+    }
+
+    static func monotonicSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+}

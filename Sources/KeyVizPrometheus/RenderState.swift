@@ -1,0 +1,210 @@
+import KeyViz
+
+/// Everything a ``PrometheusSampler`` keeps behind its render lock.
+struct RenderState {
+    let configuration: PrometheusSamplerConfiguration
+    var pendingCatalog: RouteCatalog?
+    var layout: BucketLayout
+    var counters: BucketCounters
+    var unrouted = OpCounts()
+    var hot: HotRouteTracker
+    var routeCount = 0
+    var layoutChanges: UInt64 = 0
+    var collectors: [any MetricsCollector] = []
+    var collectorConflicts: UInt64 = 0
+    var lastRenderSeconds = 0.0
+    var lastRenderSize = 0
+    /// Per bucket, the pre-escaped `{bucket="…"}` of its counter lines and the whole label set
+    /// and value of its info line: rebuilt on relayout, so a render only copies bytes.
+    var counterLabelBytes: [[UInt8]] = []
+    var infoLineBytes: [[UInt8]] = []
+    let processCollector = ProcessCollector()
+
+    init(configuration: PrometheusSamplerConfiguration) {
+        self.configuration = configuration
+        layout = BucketLayout(emptyWithBudget: configuration.bucketBudget)
+        counters = BucketCounters(retiredCapacity: configuration.retiredLabelCapacity)
+        hot = HotRouteTracker(windowMs: configuration.hotRouteWindowMilliseconds, nowMs: configuration.now())
+    }
+
+    // MARK: fold
+
+    /// Applies a pending catalog to the layout, then moves every route's delta since the last
+    /// fold into the bucket that holds the route now.
+    mutating func fold(slots: RouteSlots, nowMs: Int64) {
+        if let catalog = pendingCatalog {
+            pendingCatalog = nil
+            relayout(BucketLayout(catalog: catalog, budget: configuration.bucketBudget, labelMode: configuration.labelMode))
+            routeCount = catalog.routes.count
+        }
+        let delta = slots.drain(nowMs: nowMs) { route, delta in
+            if layout.buckets.isEmpty { return }
+            counters.add(delta, toBucket: layout.bucketIndex(forKey: route.start))
+            hot.add(route: route, reads: delta.reads, writes: delta.writes, nowMs: nowMs)
+        }
+        unrouted += delta
+        hot.advance(nowMs: nowMs)
+    }
+
+    private mutating func relayout(_ next: BucketLayout) {
+        let boundariesMoved = next.buckets.count != layout.buckets.count
+            || zip(next.buckets, layout.buckets).contains { $0.label != $1.label || $0.start != $1.start || $0.end != $1.end }
+        if boundariesMoved && !layout.buckets.isEmpty { layoutChanges += 1 }
+        counters.relabel(next.buckets.map(\.label))
+        layout = next
+        counterLabelBytes = next.buckets.map { b in
+            var out: [UInt8] = []
+            ExpositionWriter.appendLabels([("bucket", b.label)], to: &out)
+            return out
+        }
+        let width = 4
+        infoLineBytes = next.buckets.enumerated().map { i, b in
+            var out: [UInt8] = []
+            let order = String(i)
+            ExpositionWriter.appendLabels([
+                ("bucket", b.label),
+                ("start", BucketLabeler.infoPreview(b.start)),
+                ("end", b.end.isEmpty ? "(end)" : BucketLabeler.infoPreview(b.end)),
+                ("routes", String(b.routeCount)),
+                ("order", String(repeating: "0", count: max(0, width - order.count)) + order),
+            ], to: &out)
+            out.append(contentsOf: " 1\n".utf8)
+            return out
+        }
+    }
+
+    // MARK: write
+
+    private enum Item {
+        case bucketCounter(Series)
+        case bucketInfo
+        case family(MetricFamily)
+
+        var name: String {
+            switch self {
+            case .bucketCounter(let s): "keyviz_bucket_\(s.rawValue)_total"
+            case .bucketInfo: "keyviz_bucket_info"
+            case .family(let f): f.name
+            }
+        }
+    }
+
+    mutating func write(format: ExpositionFormat, to out: inout [UInt8]) {
+        var items: [Item] = Series.allCases.map { .bucketCounter($0) } + [.bucketInfo]
+        items += ownFamilies(nowMs: configuration.now()).map { .family($0) }
+        var taken = Set(items.map(\.name))
+        var extra: [MetricFamily] = configuration.processMetrics ? processCollector.collect() : []
+        for c in collectors { extra += c.collect() }
+        for f in extra {
+            if taken.insert(f.name).inserted { items.append(.family(f)) } else { collectorConflicts &+= 1 }
+        }
+        items.sort { $0.name < $1.name }
+        for item in items {
+            switch item {
+            case .bucketCounter(let series):
+                writeBucketCounter(series, format: format, to: &out)
+            case .bucketInfo:
+                ExpositionWriter.appendHeader(MetricFamily(unchecked: item.name, help: Help.bucketInfo, type: .gauge, samples: []), format: format, to: &out)
+                for line in infoLineBytes {
+                    out.append(contentsOf: "keyviz_bucket_info".utf8)
+                    out.append(contentsOf: line)
+                }
+            case .family(let f):
+                ExpositionWriter.encode([f], format: format, into: &out, terminate: false)
+            }
+        }
+        if format == .openMetrics { out.append(contentsOf: "# EOF\n".utf8) }
+    }
+
+    private func writeBucketCounter(_ series: Series, format: ExpositionFormat, to out: inout [UInt8]) {
+        let name = "keyviz_bucket_\(series.rawValue)_total"
+        ExpositionWriter.appendHeader(MetricFamily(unchecked: name, help: Help.bucket(series), type: .counter, samples: []), format: format, to: &out)
+        let nameBytes = Array(name.utf8)
+        for (i, labels) in counterLabelBytes.enumerated() {
+            out.append(contentsOf: nameBytes)
+            out.append(contentsOf: labels)
+            out.append(UInt8(ascii: " "))
+            ExpositionWriter.appendDecimal(counters.values[i][series], to: &out)
+            out.append(UInt8(ascii: "\n"))
+        }
+    }
+
+    /// Unrouted, hot-route and self families.
+    private func ownFamilies(nowMs: Int64) -> [MetricFamily] {
+        var families: [MetricFamily] = []
+        families.append(MetricFamily(unchecked: "keyviz_unrouted_total", help: Help.unrouted, type: .counter, samples: [
+            MetricSample(labels: [("op", "read")], value: .integer(unrouted.reads)),
+            MetricSample(labels: [("op", "write")], value: .integer(unrouted.writes)),
+        ]))
+        families.append(MetricFamily(unchecked: "keyviz_unrouted_bytes_total", help: Help.unroutedBytes, type: .counter, samples: [
+            MetricSample(labels: [("op", "read")], value: .integer(unrouted.readBytes)),
+            MetricSample(labels: [("op", "write")], value: .integer(unrouted.writeBytes)),
+        ]))
+        var rates: [MetricSample] = [], shares: [MetricSample] = [], infos: [MetricSample] = []
+        let seconds = hot.coveredSeconds(nowMs: nowMs)
+        for op in Op.allCases {
+            let top = hot.top(configuration.hotRoutes, op: op)
+            let total = hot.total(op)
+            for rank in 1...max(1, configuration.hotRoutes) where configuration.hotRoutes > 0 {
+                let entry = rank <= top.count ? top[rank - 1] : nil
+                let labels: [(name: String, value: String)] = [("op", op.description), ("rank", String(rank))]
+                rates.append(MetricSample(labels: labels, value: .double(entry.map { Double($0.count) / seconds } ?? 0)))
+                shares.append(MetricSample(labels: labels, value: .double(entry.map { total == 0 ? 0 : Double($0.count) / Double(total) } ?? 0)))
+                if let e = entry {
+                    let bucket = layout.buckets.isEmpty ? "" : layout.buckets[layout.bucketIndex(forKey: e.route.start)].label
+                    infos.append(MetricSample(labels: labels + [
+                        ("route_id", String(e.route.id)), ("bucket", bucket),
+                        ("start", BucketLabeler.infoPreview(e.route.start)),
+                        ("end", e.route.end.isEmpty ? "(end)" : BucketLabeler.infoPreview(e.route.end)),
+                    ], value: .integer(1)))
+                } else {
+                    infos.append(MetricSample(labels: labels + [("route_id", "none"), ("bucket", ""), ("start", ""), ("end", "")], value: .integer(1)))
+                }
+            }
+        }
+        families.append(MetricFamily(unchecked: "keyviz_hot_route_ops_per_second", help: Help.hotRate, type: .gauge, samples: rates))
+        families.append(MetricFamily(unchecked: "keyviz_hot_route_share", help: Help.hotShare, type: .gauge, samples: shares))
+        families.append(MetricFamily(unchecked: "keyviz_hot_route_info", help: Help.hotInfo, type: .gauge, samples: infos))
+        families.append(gauge("keyviz_routes", Help.routes, routeCount))
+        families.append(gauge("keyviz_buckets", Help.buckets, layout.buckets.count))
+        families.append(gauge("keyviz_bucket_budget", Help.budget, configuration.bucketBudget))
+        families.append(gauge("keyviz_bucket_level", Help.level, layout.level))
+        families.append(gauge("keyviz_retired_bucket_labels", Help.retired, counters.retiredCount))
+        families.append(MetricFamily(unchecked: "keyviz_layout_changes_total", help: Help.layoutChanges, type: .counter,
+                                     samples: [MetricSample(value: .integer(layoutChanges))]))
+        families.append(MetricFamily(unchecked: "keyviz_collector_conflicts_total", help: Help.conflicts, type: .counter,
+                                     samples: [MetricSample(value: .integer(collectorConflicts))]))
+        families.append(MetricFamily(unchecked: "keyviz_render_duration_seconds", help: Help.renderDuration, type: .gauge,
+                                     samples: [MetricSample(value: .double(lastRenderSeconds))]))
+        return families
+    }
+
+    private func gauge(_ name: String, _ help: String, _ value: Int) -> MetricFamily {
+        MetricFamily(unchecked: name, help: help, type: .gauge, samples: [MetricSample(value: .integer(UInt64(max(0, value))))])
+    }
+
+    enum Help {
+        static func bucket(_ s: Series) -> String {
+            switch s {
+            case .reads: "Read operations observed on the routes of a bucket (adjacent routes in key order)."
+            case .writes: "Write operations observed on the routes of a bucket (adjacent routes in key order)."
+            case .readBytes: "Bytes (key + value) of read operations observed on the routes of a bucket."
+            case .writeBytes: "Bytes (key + value) of write operations observed on the routes of a bucket."
+            }
+        }
+        static let bucketInfo = "Key range of a bucket: start (inclusive), end (exclusive), routes in it, and its position in key order. Always 1."
+        static let unrouted = "Operations observed for a key or route id with no known route."
+        static let unroutedBytes = "Bytes (key + value) of operations observed for a key or route id with no known route."
+        static let hotRate = "Operations per second of the rank-th busiest route over the hot-route window."
+        static let hotShare = "Share (0 to 1) of all operations of this op taken by the rank-th busiest route over the hot-route window."
+        static let hotInfo = "Which route holds each hot-route rank: route id, bucket and key range. Always 1."
+        static let routes = "Routes in the current route catalog."
+        static let buckets = "Buckets in the current layout."
+        static let budget = "Most buckets the layout may use."
+        static let level = "Boundary level of the layout: a route start is a boundary when its hash has this many trailing zero bits."
+        static let retired = "Bucket labels no longer in the layout whose counts are remembered in case they return."
+        static let layoutChanges = "Times the bucket boundaries changed."
+        static let conflicts = "Families from host collectors left out because their name was already taken."
+        static let renderDuration = "Duration of the previous render of the metrics, in seconds."
+    }
+}

@@ -1,0 +1,95 @@
+import Foundation
+import KeyViz
+@testable import KeyVizPrometheus
+import Testing
+
+/// Families with every awkward thing the formats must escape or spell canonically.
+private func awkwardFamilies() throws -> [MetricFamily] {
+    [
+        try MetricFamily(name: "zz_awkward_values", help: "A gauge with \"quotes\", a back\\slash\nand a newline.", type: .gauge, samples: [
+            MetricSample(labels: [("k", "plain")], value: .double(1.5)),
+            MetricSample(labels: [("k", "quote\"back\\slash\nnewline")], value: .double(.nan)),
+            MetricSample(labels: [("k", "pos")], value: .double(.infinity)),
+            MetricSample(labels: [("k", "neg")], value: .double(-.infinity)),
+            MetricSample(labels: [("k", "big")], value: .double(9_007_199_254_740_992)),
+            MetricSample(labels: [("k", "utf8 ключ ✓")], value: .double(-0.25)),
+            MetricSample(labels: [("k", BucketLabeler.infoPreview([0xff, 0x00, 0x22, 0x5c]))], value: .double(1e-7)),
+        ]),
+        try MetricFamily(name: "aa_requests_total", help: "Counter help.", type: .counter, samples: [
+            MetricSample(labels: [("code", "200"), ("handler", "/metrics")], value: .integer(18_446_744_073_709_551_615)),
+            MetricSample(labels: [("code", "503"), ("handler", "/metrics")], value: .integer(0)),
+        ]),
+        try MetricFamily(name: "mm_duration_seconds", help: "A histogram.", type: .histogram, samples: [
+            MetricSample(suffix: "_bucket", labels: [("le", ExpositionWriter.boundLabel(0.005))], value: .integer(1)),
+            MetricSample(suffix: "_bucket", labels: [("le", ExpositionWriter.boundLabel(1))], value: .integer(3)),
+            MetricSample(suffix: "_bucket", labels: [("le", ExpositionWriter.boundLabel(.infinity))], value: .integer(4)),
+            MetricSample(suffix: "_sum", value: .double(2.25)),
+            MetricSample(suffix: "_count", value: .integer(4)),
+        ]),
+    ]
+}
+
+@Suite struct ExpositionWriterTests {
+    @Test(arguments: [(ExpositionFormat.prometheusText, "awkward.prom"), (.openMetrics, "awkward.om")])
+    func outputMatchesTheGoldenFile(format: ExpositionFormat, file: String) throws {
+        let body = ExpositionWriter.encode(try awkwardFamilies(), format: format)
+        if ProcessInfo.processInfo.environment["KEYVIZ_RECORD_GOLDEN"] == "1" {
+            try Data(body).write(to: goldenDirectory.appendingPathComponent(file))   // review the diff before committing
+        }
+        let golden = try Data(contentsOf: goldenDirectory.appendingPathComponent(file))
+        #expect(String(decoding: body, as: UTF8.self) == String(decoding: golden, as: UTF8.self))
+    }
+
+    @Test func textOutputIsPromtoolClean() throws {
+        let body = ExpositionWriter.encode(try awkwardFamilies(), format: .prometheusText)
+        #expect(try promtoolComplaints(body) == nil)
+    }
+
+    @Test func openMetricsOutputParsesWithAnIndependentParser() throws {
+        let body = ExpositionWriter.encode(try awkwardFamilies(), format: .openMetrics)
+        #expect(try openMetricsParserComplaints(body) == nil)
+    }
+
+    @Test func escapedLabelValuesRoundTrip() throws {
+        let body = ExpositionWriter.encode(try awkwardFamilies(), format: .prometheusText)
+        let values = Set(TestExposition.samples(body).compactMap { $0.labels["k"] })
+        #expect(values.contains("quote\"back\\slash\nnewline"))
+        #expect(values.contains("utf8 ключ ✓"))
+    }
+
+    @Test func valuesAreSpelledCanonically() {
+        func spell(_ v: MetricValue) -> String { var o: [UInt8] = []; v.write(to: &o); return String(decoding: o, as: UTF8.self) }
+        #expect(spell(.double(.nan)) == "NaN")
+        #expect(spell(.double(.infinity)) == "+Inf")
+        #expect(spell(.double(-.infinity)) == "-Inf")
+        #expect(spell(.double(9_007_199_254_740_992)) == "9007199254740992")
+        #expect(spell(.double(3)) == "3")
+        #expect(spell(.double(-0.0)) == "0")
+        #expect(spell(.integer(18_446_744_073_709_551_615)) == "18446744073709551615")
+        #expect(spell(.integer(0)) == "0")
+        #expect(spell(.double(0.1)) == "0.1")
+    }
+
+    @Test func badNamesAreRefusedWithTheReason() {
+        #expect(throws: MetricNameError.invalidMetricName("1abc")) { try MetricFamily(name: "1abc", help: "", type: .gauge, samples: []) }
+        #expect(throws: MetricNameError.counterWithoutTotalSuffix("c")) { try MetricFamily(name: "c", help: "", type: .counter, samples: []) }
+        #expect(throws: MetricNameError.invalidLabelName("g", "__x")) {
+            try MetricFamily(name: "g", help: "", type: .gauge, samples: [MetricSample(labels: [("__x", "v")], value: .integer(1))])
+        }
+        #expect(throws: MetricNameError.invalidLabelName("g", "a-b")) {
+            try MetricFamily(name: "g", help: "", type: .gauge, samples: [MetricSample(labels: [("a-b", "v")], value: .integer(1))])
+        }
+    }
+
+    @Test func prometheusAcceptHeadersGetOpenMetricsAndCurlGetsText() {
+        let legacy = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+        let modern = "application/openmetrics-text;version=1.0.0;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2"
+        #expect(ExpositionFormat.negotiate(accept: legacy) == .openMetrics)
+        #expect(ExpositionFormat.negotiate(accept: modern) == .openMetrics)
+        #expect(ExpositionFormat.negotiate(accept: "*/*") == .prometheusText)
+        #expect(ExpositionFormat.negotiate(accept: nil) == .prometheusText)
+        #expect(ExpositionFormat.negotiate(accept: "text/plain;version=0.0.4;q=0.9,application/openmetrics-text;version=1.0.0;q=0.5") == .prometheusText)
+        #expect(ExpositionFormat.negotiate(accept: "application/openmetrics-text; version=0.0.1") == .prometheusText)
+        #expect(ExpositionFormat.negotiate(accept: "garbage;;;,") == .prometheusText)
+    }
+}
