@@ -7,6 +7,7 @@ let package = Package(
         .library(name: "KeyViz", targets: ["KeyViz"]),
         .library(name: "KeyVizTestKit", targets: ["KeyVizTestKit"]),
         .library(name: "KeyVizPrometheus", targets: ["KeyVizPrometheus"]),
+        .library(name: "KeyVizHTTP", targets: ["KeyVizHTTP"]),
         .library(name: "ShardKV", targets: ["ShardKV"]),
         .executable(name: "keyviz-demo", targets: ["keyviz-demo"]),
     ],
@@ -15,13 +16,20 @@ let package = Package(
         .target(name: "KeyViz"),
         // The Prometheus decorator: bounded, stable buckets rendered as text 0.0.4 / OpenMetrics.
         .target(name: "KeyVizPrometheus", dependencies: ["KeyViz"]),
+        // libmicrohttpd, seen from Swift.
+        .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
+        // Non-variadic wrappers (daemon start), gzip and crypt(3): the C that Swift cannot call directly.
+        .target(name: "CKeyVizHTTPShim", linkerSettings: [.linkedLibrary("microhttpd"), .linkedLibrary("z"), .linkedLibrary("crypt")]),
+        // The embedded HTTP server: /metrics, the matrix API, health.
+        .target(name: "KeyVizHTTP", dependencies: ["KeyViz", "KeyVizPrometheus", "CMicroHTTPD", "CKeyVizHTTPShim"]),
         // Test doubles shipped as a product so host applications can test their own wiring.
         .target(name: "KeyVizTestKit", dependencies: ["KeyViz"]),
         // An in-process sharded host: route engine, shard groups, MVCC store, coordinator.
         .target(name: "ShardKV", dependencies: ["KeyViz"]),
-        .executableTarget(name: "keyviz-demo", dependencies: ["KeyViz", "KeyVizPrometheus", "ShardKV"]),
+        .executableTarget(name: "keyviz-demo", dependencies: ["KeyViz", "KeyVizPrometheus", "KeyVizHTTP", "ShardKV"]),
         .testTarget(name: "KeyVizTests", dependencies: ["KeyViz", "KeyVizTestKit"]),
-        .testTarget(name: "KeyVizPrometheusTests", dependencies: ["KeyVizPrometheus", "KeyViz", "KeyVizTestKit", "ShardKV"]),
+        .testTarget(name: "KeyVizPrometheusTests", dependencies: ["KeyVizPrometheus", "KeyViz", "KeyVizTestKit", "ShardKV"], exclude: ["Golden"]),
+        .testTarget(name: "KeyVizHTTPTests", dependencies: ["KeyVizHTTP", "KeyVizPrometheus", "KeyViz", "KeyVizTestKit", "ShardKV"]),
         .testTarget(name: "ShardKVTests", dependencies: ["ShardKV", "KeyViz", "KeyVizTestKit"]),
     ],
     swiftLanguageModes: [.v6]

@@ -10,6 +10,7 @@ packages=(
   prometheus          # promtool and a real Prometheus for the end-to-end checks
   curl                # scripts talk to the demo node and Prometheus
   openssl             # test certificates for the TLS tests
+  libcrypt-dev        # crypt(3) for basic-auth password hashes
   python3             # independent OpenMetrics parser in the tests
   python3-pip
 )

@@ -1,5 +1,6 @@
 import Foundation
 import KeyViz
+import KeyVizPrometheus
 import ShardKV
 import Synchronization
 
@@ -9,7 +10,7 @@ final class DemoNode: Sendable {
     let engine: RouteEngine
     let coordinator: ShardedCoordinator
     let memSampler: MemSampler
-    let sampler: any Sampler
+    let prometheus: PrometheusSampler<MemSampler>
     private let stopping = Atomic<Bool>(false)
     private let operations = Atomic<Int>(0)
     private let churnEvents = Atomic<Int>(0)
@@ -18,10 +19,10 @@ final class DemoNode: Sendable {
         self.options = options
         let stepMs = Int64(options.step * 1000)
         memSampler = MemSampler(configuration: .init(stepMilliseconds: stepMs))
-        sampler = memSampler
+        prometheus = PrometheusSampler(wrapping: memSampler, configuration: .init(bucketBudget: options.buckets, hotRoutes: options.hotRoutes))
         engine = RouteEngine(catalog: .evenlySplit(count: options.routes, groups: options.groups))
         let groups = (1...options.groups).map { ShardGroup(id: ShardGroupID($0)) }
-        coordinator = ShardedCoordinator(engine: engine, groups: groups, sampler: sampler)
+        coordinator = ShardedCoordinator(engine: engine, groups: groups, sampler: prometheus)
     }
 
     var operationCount: Int { operations.load(ordering: .relaxed) }
@@ -122,6 +123,7 @@ final class DemoNode: Sendable {
                 hottest = "\(row.bucketID) [\(KeyPreview.render(row.start)), \(row.end.isEmpty ? "+inf" : KeyPreview.render(row.end))) \(String(format: "%.1f", share))%"
             }
         }
-        return "keyviz-demo: ops/s=\(Int(opsPerSecond)) routes=\(routes) churn=\(churnCount) hottest=\(hottest)"
+        let buckets = prometheus.currentLayout().buckets.count
+        return "keyviz-demo: ops/s=\(Int(opsPerSecond)) routes=\(routes) buckets=\(buckets) churn=\(churnCount) hottest=\(hottest)"
     }
 }

@@ -9,8 +9,16 @@ struct DemoOptions: Sendable {
     var hotspotPeriod = 30.0
     var churnPeriod = 5.0
     var step = 1.0
-    var statusEvery = 1.0
+    var statusEvery = 2.0
     var skew = 6.0
+    var listen = "127.0.0.1:9477"
+    var buckets = 256
+    var hotRoutes = 5
+    var httpThreads = 2
+    var maxScrapes = 8
+    var basicAuthFile: String?
+    var tlsCert: String?
+    var tlsKey: String?
 
     struct Flag: Sendable {
         let name: String
@@ -33,6 +41,14 @@ struct DemoOptions: Sendable {
         double("--churn-period", "seconds between random splits/merges; 0 = none", \.churnPeriod, 0...86_400),
         double("--step", "heat-matrix column width in seconds", \.step, 0.001...86_400),
         double("--status-every", "seconds between status lines on stderr", \.statusEvery, 0.1...3600),
+        string("--listen", "HOST:PORT to serve /metrics on; port 0 picks a free port", \.listen),
+        int("--buckets", "bucket budget of the Prometheus metrics (1…4096)", \.buckets, 1...4096),
+        int("--hot-routes", "hot routes ranked per op (0…100)", \.hotRoutes, 0...100),
+        int("--http-threads", "HTTP server threads (1…64)", \.httpThreads, 1...64),
+        int("--max-scrapes", "concurrent /metrics requests before 503 (1…1024)", \.maxScrapes, 1...1024),
+        optionalString("--basic-auth-file", "file of 'user:crypt-hash' lines; enables basic auth", \.basicAuthFile),
+        optionalString("--tls-cert", "PEM certificate chain; enables TLS with --tls-key", \.tlsCert),
+        optionalString("--tls-key", "PEM private key for --tls-cert", \.tlsKey),
         double("--skew", "workload skew exponent (1 = uniform)", \.skew, 1...100),
     ]
 
@@ -75,6 +91,20 @@ struct DemoOptions: Sendable {
             guard range.contains(n) else { throw .badValue(name, v, "an integer in \(range.lowerBound)…\(range.upperBound)") }
             o[keyPath: kp] = n
         }, current: { String($0[keyPath: kp]) })
+    }
+
+    private static func string(_ name: String, _ help: String, _ kp: WritableKeyPath<DemoOptions, String> & Sendable) -> Flag {
+        Flag(name: name, help: help, apply: { o, v throws(DemoOptionsError) in
+            guard !v.isEmpty else { throw .badValue(name, v, "a non-empty value") }
+            o[keyPath: kp] = v
+        }, current: { $0[keyPath: kp] })
+    }
+
+    private static func optionalString(_ name: String, _ help: String, _ kp: WritableKeyPath<DemoOptions, String?> & Sendable) -> Flag {
+        Flag(name: name, help: help, apply: { o, v throws(DemoOptionsError) in
+            guard !v.isEmpty else { throw .badValue(name, v, "a path") }
+            o[keyPath: kp] = v
+        }, current: { $0[keyPath: kp] ?? "none" })
     }
 
     private static func double(_ name: String, _ help: String, _ kp: WritableKeyPath<DemoOptions, Double> & Sendable, _ range: ClosedRange<Double>) -> Flag {

@@ -1,5 +1,6 @@
 import Foundation
 import KeyViz
+import KeyVizHTTP
 
 // Block SIGINT/SIGTERM before any thread starts so every thread inherits the mask and the main
 // thread alone receives them through sigtimedwait.
@@ -20,9 +21,22 @@ do {
     exit(2)
 }
 
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("keyviz-demo: \(message)\n".utf8))
+    exit(1)
+}
+
 let node = DemoNode(options: options)
+let server: MetricsServer
+do {
+    server = try makeServer(options: options, node: node)
+} catch {
+    fail("\(error)")
+}
 let threads = node.start()
-FileHandle.standardError.write(Data("keyviz-demo: \(options.routes) routes, \(options.groups) groups, \(options.rate) ops/s, seed \(options.seed)\n".utf8))
+let scheme = options.tlsCert == nil ? "http" : "https"
+FileHandle.standardError.write(Data("keyviz-demo: \(options.routes) routes, \(options.groups) groups, \(options.rate) ops/s, seed \(options.seed), \(options.buckets) buckets\n".utf8))
+FileHandle.standardError.write(Data("keyviz-demo: serving \(scheme)://\(server.boundAddress)/metrics\n".utf8))
 
 let started = Date()
 var lastOps = 0
@@ -40,6 +54,7 @@ while true {
         FileHandle.standardError.write(Data((node.statusLine(opsPerSecond: rate) + "\n").utf8))
     }
 }
+server.stop()
 node.stop()
 while threads.contains(where: { !$0.isFinished }) { Thread.sleep(forTimeInterval: 0.01) }
 node.memSampler.flush()

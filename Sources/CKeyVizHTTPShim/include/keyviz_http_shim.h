@@ -1,0 +1,27 @@
+#ifndef KEYVIZ_HTTP_SHIM_H
+#define KEYVIZ_HTTP_SHIM_H
+// Non-variadic wrappers over libmicrohttpd, zlib and libcrypt for Swift, which cannot call C
+// variadic functions. The header names no libmicrohttpd type so that Swift sees those types
+// through one module only (CMicroHTTPD); daemons and callbacks travel as void pointers.
+#include <stddef.h>
+#include <stdint.h>
+
+/// Starts a daemon on an already listening socket. Returns the daemon (a struct MHD_Daemon *)
+/// or NULL; libmicrohttpd prints why through its error log.
+void *keyviz_mhd_start(unsigned int flags, int listen_fd, unsigned int thread_pool_size,
+                       unsigned int connection_limit, unsigned int connection_timeout_seconds,
+                       size_t connection_memory_limit, const char *tls_key_pem, const char *tls_cert_pem,
+                       void *access_handler, void *handler_cls);
+
+/// 1 when this libmicrohttpd was built with TLS (GnuTLS).
+int keyviz_mhd_tls_supported(void);
+
+/// gzip (RFC 1952) of `input` at `level`; returns the length written to *output (malloc'd,
+/// freed by the caller with free), or 0 on failure.
+size_t keyviz_gzip(const uint8_t *input, size_t input_length, int level, uint8_t **output);
+
+/// 1 when crypt(password, stored_hash) reproduces stored_hash (bcrypt $2b$/$2y$, SHA-256-crypt
+/// $5$, SHA-512-crypt $6$, yescrypt $y$), compared in constant time; 0 otherwise.
+int keyviz_crypt_matches(const char *password, const char *stored_hash);
+
+#endif

@@ -1,0 +1,40 @@
+import CKeyVizHTTPShim
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// gzip for `/metrics` bodies, through zlib.
+enum Gzip {
+    /// Level 1: about 3 ms for a 520 KB exposition against 11 ms at level 6, for 23% vs 20%
+    /// of the size (measured on this kind of machine): the scrape's time matters more.
+    static let level: Int32 = 1
+
+    static func compress(_ input: [UInt8]) -> [UInt8]? {
+        var out: UnsafeMutablePointer<UInt8>?
+        let n = input.withUnsafeBufferPointer { keyviz_gzip($0.baseAddress, $0.count, level, &out) }
+        guard n > 0, let out else { return nil }
+        defer { free(out) }
+        return Array(UnsafeBufferPointer(start: out, count: n))
+    }
+
+    /// Whether an `Accept-Encoding` value allows gzip (q > 0).
+    static func accepted(by acceptEncoding: String?) -> Bool {
+        guard let acceptEncoding else { return false }
+        for part in acceptEncoding.lowercased().split(separator: ",") {
+            let fields = part.split(separator: ";").map { $0.trimmingCharacters(in: " \t") }
+            guard fields.first == "gzip" || fields.first == "*" else { continue }
+            let q = fields.dropFirst().first { $0.hasPrefix("q=") }.flatMap { Double($0.dropFirst(2)) } ?? 1
+            return q > 0
+        }
+        return false
+    }
+}
+
+extension Substring {
+    func trimmingCharacters(in set: String) -> String {
+        var s = self[...]
+        while let f = s.first, set.contains(f) { s = s.dropFirst() }
+        while let l = s.last, set.contains(l) { s = s.dropLast() }
+        return String(s)
+    }
+}

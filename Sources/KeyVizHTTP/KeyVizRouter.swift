@@ -1,0 +1,138 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import KeyViz
+import KeyVizPrometheus
+import Synchronization
+
+/// Maps a request to a response for every KeyViz endpoint. Pure request-in, response-out, so
+/// it is tested without sockets; ``MetricsServer`` feeds it from libmicrohttpd's threads.
+///
+/// - `GET|HEAD /metrics`: the exposition, format from `Accept`, gzip when allowed, 503 past the
+///   concurrent-scrape limit or when the render overran `X-Prometheus-Scrape-Timeout-Seconds`.
+/// - `GET /api/v1/keyviz/matrix`: the heat matrix as JSON (503 when there is no matrix).
+/// - `GET /healthz`: `ok`. `GET /`: an HTML index.
+/// - anything else: 404; other methods: 405 with `Allow`.
+public final class KeyVizRouter: Sendable {
+    let metrics: any MetricsExposition
+    let matrix: MemSampler?
+    public let httpMetrics = HTTPMetrics()
+    let maxConcurrentScrapes: Int
+    let basicAuth: BasicAuthUsers?
+    private let scrapesInFlight = Atomic<Int>(0)
+
+    public init(metrics: any MetricsExposition, matrix: MemSampler?, maxConcurrentScrapes: Int = 8, basicAuth: BasicAuthUsers? = nil) {
+        self.metrics = metrics
+        self.matrix = matrix
+        self.maxConcurrentScrapes = max(1, maxConcurrentScrapes)
+        self.basicAuth = basicAuth
+        metrics.register(httpMetrics)
+    }
+
+    public func handle(_ request: HTTPRequest) -> HTTPResponse {
+        let started = monotonicSeconds()
+        _ = httpMetrics.begin()
+        let handler = Self.handlerName(request.path)
+        let response = route(request, handler: handler, started: started)
+        httpMetrics.end(handler: handler, code: response.status, seconds: monotonicSeconds() - started)
+        return response
+    }
+
+    static func handlerName(_ path: String) -> String {
+        switch path {
+        case "/metrics": "metrics"
+        case "/api/v1/keyviz/matrix": "matrix"
+        case "/healthz": "healthz"
+        case "/": "index"
+        default: "other"
+        }
+    }
+
+    private func route(_ request: HTTPRequest, handler: String, started: Double) -> HTTPResponse {
+        if let auth = basicAuth, !auth.allows(authorization: request.headers["authorization"]) {
+            return .text(401, "unauthorized", extra: [("WWW-Authenticate", "Basic realm=\"keyviz\", charset=\"UTF-8\"")])
+        }
+        guard handler != "other" else { return .text(404, "not found: \(request.path)") }
+        guard request.method == "GET" || request.method == "HEAD" else {
+            return .text(405, "method \(request.method) not allowed", extra: [("Allow", "GET, HEAD")])
+        }
+        switch handler {
+        case "metrics": return serveMetrics(request, started: started)
+        case "matrix": return serveMatrix(request)
+        case "healthz": return .text(200, "ok")
+        default: return HTTPResponse(status: 200, headers: [("Content-Type", "text/html; charset=utf-8")], body: Array(Self.index.utf8))
+        }
+    }
+
+    private func serveMetrics(_ request: HTTPRequest, started: Double) -> HTTPResponse {
+        let now = scrapesInFlight.wrappingAdd(1, ordering: .acquiring).newValue
+        defer { scrapesInFlight.wrappingSubtract(1, ordering: .releasing) }
+        guard now <= maxConcurrentScrapes else {
+            return .text(503, "too many concurrent scrapes (limit \(maxConcurrentScrapes))", extra: [("Retry-After", "1")])
+        }
+        let format = ExpositionFormat.negotiate(accept: request.headers["accept"])
+        var body = metrics.render(format: format)
+        var headers: [(name: String, value: String)] = [("Content-Type", format.contentType), ("Vary", "Accept, Accept-Encoding")]
+        if Gzip.accepted(by: request.headers["accept-encoding"]), let zipped = Gzip.compress(body) {
+            body = zipped
+            headers.append(("Content-Encoding", "gzip"))
+        }
+        if let t = request.headers["x-prometheus-scrape-timeout-seconds"].flatMap(Double.init), t > 0,
+           monotonicSeconds() - started > t {
+            return .text(503, "render took longer than the scrape timeout of \(t) s")
+        }
+        return HTTPResponse(status: 200, headers: headers, body: body)
+    }
+
+    private func serveMatrix(_ request: HTTPRequest) -> HTTPResponse {
+        guard let matrix else {
+            return .json(503, MatrixJSON.error(code: "keyviz_disabled", message: "this node keeps no heat matrix"))
+        }
+        let seriesName = request.query["series"] ?? "writes"
+        guard let series = Series(wireName: seriesName) else {
+            return .json(400, MatrixJSON.error(code: "invalid_query", message: "unknown series '\(seriesName)': want reads, writes, read_bytes or write_bytes"))
+        }
+        var bounds: [Int64?] = []
+        for name in ["from_unix_ms", "to_unix_ms"] {
+            guard let raw = request.query[name], !raw.isEmpty else { bounds.append(nil); continue }
+            guard let v = Int64(raw), v >= 0 else {
+                return .json(400, MatrixJSON.error(code: "invalid_query", message: "\(name) must be a non-negative integer of Unix milliseconds"))
+            }
+            bounds.append(v == 0 ? nil : v)
+        }
+        var rows = 1024
+        if let raw = request.query["rows"], !raw.isEmpty {
+            guard let v = Int(raw) else { return .json(400, MatrixJSON.error(code: "invalid_query", message: "rows must be an integer")) }
+            rows = v <= 0 ? 1024 : min(1024, v)
+        }
+        let m = matrix.snapshot(series: series, fromUnixMs: bounds[0], toUnixMs: bounds[1], rows: rows)
+        return .json(200, MatrixJSON.encode(m, generatedAt: Self.rfc3339(UnixTime.nowMilliseconds())))
+    }
+
+    static let index = """
+    <!doctype html>
+    <html><head><meta charset="utf-8"><title>KeyViz</title></head>
+    <body><h1>KeyViz</h1><ul>
+    <li><a href="/metrics">/metrics</a>: Prometheus metrics (text 0.0.4 or OpenMetrics)</li>
+    <li><a href="/api/v1/keyviz/matrix?series=writes">/api/v1/keyviz/matrix</a>: the heat matrix as JSON (series=reads|writes|read_bytes|write_bytes, from_unix_ms, to_unix_ms, rows)</li>
+    <li><a href="/healthz">/healthz</a>: health</li>
+    </ul></body></html>
+
+    """
+
+    static func rfc3339(_ ms: Int64) -> String {
+        var t = time_t(ms / 1000)
+        var tm = tm()
+        gmtime_r(&t, &tm)
+        func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        let millis = Int(ms % 1000)
+        let frac = millis < 10 ? "00\(millis)" : millis < 100 ? "0\(millis)" : "\(millis)"
+        return "\(tm.tm_year + 1900)-\(two(tm.tm_mon + 1))-\(two(tm.tm_mday))T\(two(tm.tm_hour)):\(two(tm.tm_min)):\(two(tm.tm_sec)).\(frac)Z"
+    }
+}
+
+func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}

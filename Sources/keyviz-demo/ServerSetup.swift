@@ -1,0 +1,26 @@
+import Foundation
+import KeyVizHTTP
+
+/// Builds the HTTP server from the demo's flags: reads the auth file and TLS PEMs, binds.
+func makeServer(options: DemoOptions, node: DemoNode) throws -> MetricsServer {
+    let listen = try ListenAddress(parsing: options.listen)
+    var auth: BasicAuthUsers?
+    if let path = options.basicAuthFile {
+        auth = try BasicAuthUsers(fileContents: try readText(path), path: path)
+    }
+    if (options.tlsCert == nil) != (options.tlsKey == nil) { throw ServerError.tlsNeedsBoth }
+    let configuration = MetricsServerConfiguration(
+        listen: listen, threads: options.httpThreads, maxConcurrentScrapes: options.maxScrapes, basicAuth: auth,
+        tlsCertificatePEM: try options.tlsCert.map(readText), tlsKeyPEM: try options.tlsKey.map(readText))
+    let router = KeyVizRouter(metrics: node.prometheus, matrix: node.memSampler,
+                              maxConcurrentScrapes: options.maxScrapes, basicAuth: auth)
+    return try MetricsServer(router: router, configuration: configuration)
+}
+
+private func readText(_ path: String) throws -> String {
+    do {
+        return try String(contentsOfFile: path, encoding: .utf8)
+    } catch {
+        throw ServerError.cannotRead(path, (error as NSError).localizedDescription)
+    }
+}
