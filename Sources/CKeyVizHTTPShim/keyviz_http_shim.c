@@ -1,6 +1,7 @@
 #include "keyviz_http_shim.h"
 
 #include <crypt.h>
+#include <malloc.h>
 #include <microhttpd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,8 +10,8 @@
 void *keyviz_mhd_start(unsigned int flags, int listen_fd, unsigned int thread_pool_size,
                        unsigned int connection_limit, unsigned int connection_timeout_seconds,
                        size_t connection_memory_limit, const char *tls_key_pem, const char *tls_cert_pem,
-                       void *access_handler, void *handler_cls) {
-    struct MHD_OptionItem options[10];
+                       void *access_handler, void *notify_connection, void *notify_completed, void *cls) {
+    struct MHD_OptionItem options[12];
     int n = 0;
     options[n++] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, (intptr_t)listen_fd, NULL};
     if (thread_pool_size > 1)
@@ -23,8 +24,20 @@ void *keyviz_mhd_start(unsigned int flags, int listen_fd, unsigned int thread_po
         options[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)tls_cert_pem};
     }
     options[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
-    return MHD_start_daemon(flags, 0, NULL, NULL, (MHD_AccessHandlerCallback)access_handler, handler_cls,
+    if (notify_connection && notify_completed)
+        return MHD_start_daemon(flags, 0, NULL, NULL, (MHD_AccessHandlerCallback)access_handler, cls,
+                                MHD_OPTION_ARRAY, options,
+                                MHD_OPTION_NOTIFY_CONNECTION, (MHD_NotifyConnectionCallback)notify_connection, cls,
+                                MHD_OPTION_NOTIFY_COMPLETED, (MHD_RequestCompletedCallback)notify_completed, cls,
+                                MHD_OPTION_END);
+    return MHD_start_daemon(flags, 0, NULL, NULL, (MHD_AccessHandlerCallback)access_handler, cls,
                             MHD_OPTION_ARRAY, options, MHD_OPTION_END);
+}
+
+int keyviz_mhd_connection_fd(void *connection) {
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info((struct MHD_Connection *)connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+    return info ? (int)info->connect_fd : -1;
 }
 
 int keyviz_mhd_tls_supported(void) {
@@ -60,4 +73,13 @@ int keyviz_crypt_matches(const char *password, const char *stored_hash) {
     size_t n = a < b ? a : b;
     for (size_t i = 0; i < n; i++) diff |= (unsigned char)(computed[i] ^ stored_hash[i]);
     return diff == 0;
+}
+
+int keyviz_fix_mmap_threshold(int bytes) {
+#ifdef M_MMAP_THRESHOLD
+    return mallopt(M_MMAP_THRESHOLD, bytes);
+#else
+    (void)bytes;
+    return 0;
+#endif
 }

@@ -1,11 +1,9 @@
 /// Settings of a ``MetricsServer``.
 public struct MetricsServerConfiguration: Sendable {
     public var listen: ListenAddress
-    /// Threads polling with epoll and serving requests (libmicrohttpd's thread pool).
-    public var threads: Int
     /// `/metrics` requests served at once; more get 503 at once (not a queue).
     public var maxConcurrentScrapes: Int
-    /// Open connections at most; more are refused by libmicrohttpd.
+    /// Open connections at most (each has its own thread); more are refused by libmicrohttpd.
     public var connectionLimit: Int
     /// Seconds a connection may stay idle or trickle before it is closed.
     public var connectionTimeoutSeconds: Int
@@ -16,11 +14,10 @@ public struct MetricsServerConfiguration: Sendable {
     public var tlsCertificatePEM: String?
     public var tlsKeyPEM: String?
 
-    public init(listen: ListenAddress = .default, threads: Int = 2, maxConcurrentScrapes: Int = 8,
+    public init(listen: ListenAddress = .default, maxConcurrentScrapes: Int = 8,
                 connectionLimit: Int = 64, connectionTimeoutSeconds: Int = 10, connectionMemoryLimit: Int = 32 * 1024,
                 basicAuth: BasicAuthUsers? = nil, tlsCertificatePEM: String? = nil, tlsKeyPEM: String? = nil) {
         self.listen = listen
-        self.threads = max(1, min(64, threads))
         self.maxConcurrentScrapes = max(1, maxConcurrentScrapes)
         self.connectionLimit = max(1, connectionLimit)
         self.connectionTimeoutSeconds = max(1, connectionTimeoutSeconds)

@@ -14,8 +14,9 @@ struct DemoOptions: Sendable {
     var listen = "127.0.0.1:9477"
     var buckets = 256
     var hotRoutes = 5
-    var httpThreads = 2
     var maxScrapes = 8
+    var maxConnections = 64
+    var connectionTimeout = 10
     var basicAuthFile: String?
     var tlsCert: String?
     var tlsKey: String?
@@ -44,7 +45,8 @@ struct DemoOptions: Sendable {
         string("--listen", "HOST:PORT to serve /metrics on; port 0 picks a free port", \.listen),
         int("--buckets", "bucket budget of the Prometheus metrics (1…4096)", \.buckets, 1...4096),
         int("--hot-routes", "hot routes ranked per op (0…100)", \.hotRoutes, 0...100),
-        int("--http-threads", "HTTP server threads (1…64)", \.httpThreads, 1...64),
+        int("--max-connections", "open HTTP connections at most, one thread each (1…10000)", \.maxConnections, 1...10_000),
+        int("--connection-timeout", "seconds an idle HTTP connection is kept (1…3600)", \.connectionTimeout, 1...3600),
         int("--max-scrapes", "concurrent /metrics requests before 503 (1…1024)", \.maxScrapes, 1...1024),
         optionalString("--basic-auth-file", "file of 'user:crypt-hash' lines; enables basic auth", \.basicAuthFile),
         optionalString("--tls-cert", "PEM certificate chain; enables TLS with --tls-key", \.tlsCert),

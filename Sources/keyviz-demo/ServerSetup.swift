@@ -10,7 +10,8 @@ func makeServer(options: DemoOptions, node: DemoNode) throws -> MetricsServer {
     }
     if (options.tlsCert == nil) != (options.tlsKey == nil) { throw ServerError.tlsNeedsBoth }
     let configuration = MetricsServerConfiguration(
-        listen: listen, threads: options.httpThreads, maxConcurrentScrapes: options.maxScrapes, basicAuth: auth,
+        listen: listen, maxConcurrentScrapes: options.maxScrapes, connectionLimit: options.maxConnections,
+        connectionTimeoutSeconds: options.connectionTimeout, basicAuth: auth,
         tlsCertificatePEM: try options.tlsCert.map(readText), tlsKeyPEM: try options.tlsKey.map(readText))
     let router = KeyVizRouter(metrics: node.prometheus, matrix: node.memSampler,
                               maxConcurrentScrapes: options.maxScrapes, basicAuth: auth)

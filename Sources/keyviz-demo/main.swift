@@ -2,6 +2,9 @@ import Foundation
 import KeyViz
 import KeyVizHTTP
 
+// Large scrape buffers go back to the system when freed (see the function's note).
+MetricsServer.returnLargeBuffersToTheSystem()
+
 // Block SIGINT/SIGTERM before any thread starts so every thread inherits the mask and the main
 // thread alone receives them through sigtimedwait.
 var signals = sigset_t()

@@ -7,11 +7,16 @@
 #include <stdint.h>
 
 /// Starts a daemon on an already listening socket. Returns the daemon (a struct MHD_Daemon *)
-/// or NULL; libmicrohttpd prints why through its error log.
+/// or NULL; libmicrohttpd prints why through its error log. `notify_connection` (an
+/// MHD_NotifyConnectionCallback) and `notify_completed` (an MHD_RequestCompletedCallback) may
+/// be NULL; all three callbacks receive `cls`.
 void *keyviz_mhd_start(unsigned int flags, int listen_fd, unsigned int thread_pool_size,
                        unsigned int connection_limit, unsigned int connection_timeout_seconds,
                        size_t connection_memory_limit, const char *tls_key_pem, const char *tls_cert_pem,
-                       void *access_handler, void *handler_cls);
+                       void *access_handler, void *notify_connection, void *notify_completed, void *cls);
+
+/// The socket of a connection (a struct MHD_Connection *), or -1.
+int keyviz_mhd_connection_fd(void *connection);
 
 /// 1 when this libmicrohttpd was built with TLS (GnuTLS).
 int keyviz_mhd_tls_supported(void);
@@ -24,4 +29,10 @@ size_t keyviz_gzip(const uint8_t *input, size_t input_length, int level, uint8_t
 /// $5$, SHA-512-crypt $6$, yescrypt $y$), compared in constant time; 0 otherwise.
 int keyviz_crypt_matches(const char *password, const char *stored_hash);
 
+
+
+/// Fixes glibc's mmap threshold at `bytes` (turning off its dynamic growth), so buffers at least
+/// that large are mapped and unmapped directly instead of staying in per-thread arenas.
+/// Returns 1 on success.
+int keyviz_fix_mmap_threshold(int bytes);
 #endif

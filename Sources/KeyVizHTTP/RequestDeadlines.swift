@@ -1,0 +1,64 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Synchronization
+
+/// Closes connections that take too long to deliver a request's headers.
+///
+/// libmicrohttpd's connection timeout is an *idle* timeout: a client trickling one byte a
+/// second is never idle and would hold its connection (and, per connection, a thread) forever.
+/// This tracks every connection from the moment it opens or finishes a request: if the next
+/// request's headers are not complete within the deadline, the socket is shut down, which
+/// makes libmicrohttpd close the connection. The shutdown happens under the same lock as the
+/// close notification, so it never touches a descriptor that has been closed and reused.
+final class RequestDeadlines: Sendable {
+    private struct Entry {
+        var fd: Int32
+        var waitingSince: Double?     // nil while a request is being served
+    }
+
+    private let entries = Mutex<[Int: Entry]>([:])
+    let seconds: Double
+    private let reaped = Atomic<Int>(0)
+
+    init(seconds: Double) { self.seconds = seconds }
+
+    func opened(connection: Int, fd: Int32) {
+        let now = monotonicSeconds()
+        entries.withLock { $0[connection] = Entry(fd: fd, waitingSince: now) }
+    }
+
+    func closed(connection: Int) {
+        entries.withLock { $0[connection] = nil }
+    }
+
+    func headersArrived(connection: Int) {
+        entries.withLock { $0[connection]?.waitingSince = nil }
+    }
+
+    func requestCompleted(connection: Int) {
+        let now = monotonicSeconds()
+        entries.withLock { $0[connection]?.waitingSince = now }
+    }
+
+    /// Shuts down the connections past their deadline; returns how many.
+    @discardableResult
+    func reap() -> Int {
+        let now = monotonicSeconds()
+        let n = entries.withLock { all -> Int in
+            var n = 0
+            for (key, e) in all {
+                guard let since = e.waitingSince, now - since > seconds else { continue }
+                shutdown(e.fd, Int32(SHUT_RDWR))
+                all[key]?.waitingSince = nil
+                n += 1
+            }
+            return n
+        }
+        reaped.wrappingAdd(n, ordering: .relaxed)
+        return n
+    }
+
+    var reapedCount: Int { reaped.load(ordering: .relaxed) }
+    var openCount: Int { entries.withLock { $0.count } }
+}

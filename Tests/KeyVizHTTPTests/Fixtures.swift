@@ -1,0 +1,53 @@
+import Foundation
+import KeyViz
+import KeyVizHTTP
+import KeyVizPrometheus
+import KeyVizTestKit
+import Synchronization
+
+/// A metrics source with a fixed body, or a slow one: for tests of the transport itself.
+final class FixedExposition: MetricsExposition {
+    let body: [UInt8]
+    let delaySeconds: Double
+    init(body: String, delaySeconds: Double = 0) {
+        self.body = Array(body.utf8)
+        self.delaySeconds = delaySeconds
+    }
+    func render(format: ExpositionFormat) -> [UInt8] {
+        if delaySeconds > 0 { Thread.sleep(forTimeInterval: delaySeconds) }
+        return body
+    }
+    func register(_ collector: any MetricsCollector) {}
+}
+
+/// A real sampler chain behind a real server on 127.0.0.1 with an ephemeral port.
+struct LiveServer {
+    let memSampler: MemSampler
+    let prometheus: PrometheusSampler<MemSampler>
+    let server: MetricsServer
+    var port: UInt16 { server.boundAddress.port }
+
+    init(routes: Int = 100, buckets: Int = 32, configuration: MetricsServerConfiguration = .init(listen: ListenAddress(host: "127.0.0.1", port: 0))) throws {
+        memSampler = MemSampler(configuration: .init(stepMilliseconds: 1000))
+        prometheus = PrometheusSampler(wrapping: memSampler, configuration: .init(bucketBudget: buckets))
+        prometheus.apply(RouteCatalog.evenlySplit(count: routes, groups: 2))
+        let router = KeyVizRouter(metrics: prometheus, matrix: memSampler,
+                                  maxConcurrentScrapes: configuration.maxConcurrentScrapes, basicAuth: configuration.basicAuth)
+        server = try MetricsServer(router: router, configuration: configuration)
+    }
+}
+
+func ephemeral(_ c: MetricsServerConfiguration = .init()) -> MetricsServerConfiguration {
+    var c = c
+    c.listen = ListenAddress(host: "127.0.0.1", port: 0)
+    return c
+}
+
+/// `user` / `s3cret pass`, SHA-256-crypt (made with `openssl passwd -5 -salt keyvizsalt`).
+let authFile = "# test users\nuser:$5$keyvizsalt$6E.2ySApWdHTjs7cjuGrORq2K.yi.ZF7Z2D8upfX9gD\n"
+
+func basic(_ user: String, _ password: String) -> String {
+    "Basic " + Data("\(user):\(password)".utf8).base64EncodedString()
+}
+
+let prometheusAccept = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"

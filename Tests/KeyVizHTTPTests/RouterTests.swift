@@ -1,0 +1,112 @@
+import Foundation
+import KeyViz
+@testable import KeyVizHTTP
+import KeyVizPrometheus
+import Testing
+
+@Suite struct RouterTests {
+    private func router(auth: BasicAuthUsers? = nil) -> (KeyVizRouter, MemSampler) {
+        let m = MemSampler()
+        m.apply(RouteCatalog.evenlySplit(count: 10, groups: 1))
+        let p = PrometheusSampler(wrapping: m)
+        p.apply(RouteCatalog.evenlySplit(count: 10, groups: 1))
+        return (KeyVizRouter(metrics: p, matrix: m, basicAuth: auth), m)
+    }
+
+    @Test func unknownPathsAre404AndOtherMethods405WithAllow() {
+        let (r, _) = router()
+        #expect(r.handle(HTTPRequest(method: "GET", path: "/nope")).status == 404)
+        let post = r.handle(HTTPRequest(method: "POST", path: "/metrics"))
+        #expect(post.status == 405)
+        #expect(post.header("Allow") == "GET, HEAD")
+        #expect(r.handle(HTTPRequest(method: "DELETE", path: "/healthz")).status == 405)
+    }
+
+    @Test func healthAndIndexAnswer() {
+        let (r, _) = router()
+        let h = r.handle(HTTPRequest(method: "GET", path: "/healthz"))
+        #expect(h.status == 200 && String(decoding: h.body, as: UTF8.self) == "ok\n")
+        let i = r.handle(HTTPRequest(method: "GET", path: "/"))
+        #expect(i.header("Content-Type") == "text/html; charset=utf-8")
+        for link in ["/metrics", "/api/v1/keyviz/matrix", "/healthz"] { #expect(String(decoding: i.body, as: UTF8.self).contains("href=\"\(link)")) }
+    }
+
+    @Test func metricsContentTypeFollowsAccept() {
+        let (r, _) = router()
+        let om = r.handle(HTTPRequest(method: "GET", path: "/metrics", headers: ["accept": prometheusAccept]))
+        #expect(om.header("Content-Type") == "application/openmetrics-text; version=1.0.0; charset=utf-8")
+        #expect(String(decoding: om.body, as: UTF8.self).hasSuffix("# EOF\n"))
+        let text = r.handle(HTTPRequest(method: "GET", path: "/metrics", headers: ["accept": "*/*"]))
+        #expect(text.header("Content-Type") == "text/plain; version=0.0.4; charset=utf-8")
+    }
+
+    @Test func matrixRejectsUnknownSeriesAndBadNumbersWithJSONErrors() {
+        let (r, _) = router()
+        let bad = r.handle(HTTPRequest(method: "GET", path: "/api/v1/keyviz/matrix", query: ["series": "nope"]))
+        #expect(bad.status == 400)
+        #expect(bad.header("Content-Type") == "application/json; charset=utf-8")
+        let json = try? JSONSerialization.jsonObject(with: Data(bad.body)) as? [String: String]
+        #expect(json?["code"] == "invalid_query")
+        #expect(r.handle(HTTPRequest(method: "GET", path: "/api/v1/keyviz/matrix", query: ["from_unix_ms": "x"])).status == 400)
+        #expect(r.handle(HTTPRequest(method: "GET", path: "/api/v1/keyviz/matrix", query: ["rows": "1.5"])).status == 400)
+    }
+
+    @Test func matrixServesRowsInKeyOrderClampedToTheBudget() throws {
+        let (r, m) = router()
+        m.observe(route: 3, op: .write, keyLength: 4, valueLength: 4)
+        m.flush()
+        for (rows, want) in [("2", 2), ("0", 10), ("-4", 10), ("5000", 10)] {
+            let resp = r.handle(HTTPRequest(method: "GET", path: "/api/v1/keyviz/matrix", query: ["series": "writes", "rows": rows]))
+            #expect(resp.status == 200)
+            #expect(resp.header("Cache-Control") == "no-store")
+            let obj = try #require(try JSONSerialization.jsonObject(with: Data(resp.body)) as? [String: Any])
+            let rowList = try #require(obj["rows"] as? [[String: Any]])
+            #expect(rowList.count == want)
+            #expect((obj["column_unix_ms"] as? [Int])?.count == 1)
+            #expect(obj["series"] as? String == "writes")
+            let total = rowList.reduce(0) { $0 + (($1["values"] as? [Int])?.reduce(0, +) ?? 0) }
+            #expect(total == 1)
+            let starts = rowList.map { Data(base64Encoded: $0["start"] as! String)! }
+            #expect(starts == starts.sorted { $0.lexicographicallyPrecedes($1) })
+        }
+    }
+
+    @Test func basicAuthRejectsMissingAndWrongCredentials() throws {
+        let (r, _) = router(auth: try BasicAuthUsers(fileContents: authFile))
+        let none = r.handle(HTTPRequest(method: "GET", path: "/metrics"))
+        #expect(none.status == 401)
+        #expect(none.header("WWW-Authenticate")?.hasPrefix("Basic realm=") == true)
+        #expect(r.handle(HTTPRequest(method: "GET", path: "/metrics", headers: ["authorization": basic("user", "wrong")])).status == 401)
+        #expect(r.handle(HTTPRequest(method: "GET", path: "/metrics", headers: ["authorization": basic("nobody", "s3cret pass")])).status == 401)
+        #expect(r.handle(HTTPRequest(method: "GET", path: "/metrics", headers: ["authorization": "Basic !!!"])).status == 401)
+        #expect(r.handle(HTTPRequest(method: "GET", path: "/metrics", headers: ["authorization": basic("user", "s3cret pass")])).status == 200)
+    }
+
+    @Test func badAuthFilesAreRefusedWithTheLine() {
+        #expect(throws: ServerError.badAuthFile("f", line: 2, "hash must be bcrypt ($2b$), SHA-256-crypt ($5$), SHA-512-crypt ($6$) or yescrypt ($y$)")) {
+            try BasicAuthUsers(fileContents: "# c\nuser:plaintext\n", path: "f")
+        }
+        #expect(throws: ServerError.badAuthFile("f", line: 0, "no users")) { try BasicAuthUsers(fileContents: "\n# none\n", path: "f") }
+    }
+
+    @Test func listenAddressesParseOrSayWhy() throws {
+        #expect(try ListenAddress(parsing: "127.0.0.1:9477") == .default)
+        #expect(try ListenAddress(parsing: "localhost:0") == ListenAddress(host: "127.0.0.1", port: 0))
+        #expect(try ListenAddress(parsing: "[::1]:80") == ListenAddress(host: "::1", port: 80))
+        #expect(throws: ServerError.self) { try ListenAddress(parsing: "127.0.0.1") }
+        #expect(throws: ServerError.self) { try ListenAddress(parsing: "127.0.0.1:99999") }
+        #expect(throws: ServerError.self) { try ListenAddress(parsing: ":80") }
+    }
+
+    @Test func httpSelfMetricsCountRequestsByHandlerAndCode() {
+        let (r, _) = router()
+        _ = r.handle(HTTPRequest(method: "GET", path: "/healthz"))
+        _ = r.handle(HTTPRequest(method: "GET", path: "/zzz"))
+        let body = String(decoding: r.handle(HTTPRequest(method: "GET", path: "/metrics")).body, as: UTF8.self)
+        #expect(body.contains(#"keyviz_http_requests_total{code="200",handler="healthz"} 1"#))
+        #expect(body.contains(#"keyviz_http_requests_total{code="404",handler="other"} 1"#))
+        #expect(body.contains(#"keyviz_http_requests_total{code="503",handler="metrics"} 0"#))
+        #expect(body.contains(#"keyviz_http_request_duration_seconds_count{handler="healthz"} 1"#))
+        #expect(body.contains("keyviz_http_requests_in_flight 1"))
+    }
+}

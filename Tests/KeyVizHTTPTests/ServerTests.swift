@@ -1,0 +1,180 @@
+import Foundation
+import KeyViz
+import KeyVizHTTP
+import KeyVizPrometheus
+import KeyVizTestKit
+import Synchronization
+import Testing
+
+@Suite struct ServerTests {
+    @Test func everyEndpointAnswersWithItsStatusHeadersAndBody() throws {
+        let live = try LiveServer()
+        defer { live.server.stop() }
+        let metrics = try fetch(live.port, "GET", "/metrics")
+        #expect(metrics.status == 200)
+        #expect(metrics.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8")
+        #expect(try promtoolClean(metrics.body))
+        let head = try fetch(live.port, "HEAD", "/metrics")
+        #expect(head.status == 200 && head.body.isEmpty)
+        #expect(Int(head.headers["content-length"] ?? "0") ?? 0 > 1000)
+        #expect(try fetch(live.port, "GET", "/healthz").text == "ok\n")
+        #expect(try fetch(live.port, "GET", "/").headers["content-type"] == "text/html; charset=utf-8")
+        #expect(try fetch(live.port, "GET", "/missing").status == 404)
+        let post = try fetch(live.port, "POST", "/metrics")
+        #expect(post.status == 405 && post.headers["allow"] == "GET, HEAD")
+        let matrix = try fetch(live.port, "GET", "/api/v1/keyviz/matrix?series=read_bytes&rows=3")
+        #expect(matrix.status == 200 && matrix.headers["cache-control"] == "no-store")
+        let obj = try JSONSerialization.jsonObject(with: Data(matrix.body)) as? [String: Any]
+        #expect(obj?["series"] as? String == "read_bytes")
+        #expect((obj?["rows"] as? [Any])?.count == 3)
+        #expect(try fetch(live.port, "GET", "/api/v1/keyviz/matrix?series=bogus").status == 400)
+    }
+
+    @Test func prometheusGetsOpenMetricsAndCurlGetsText() throws {
+        let live = try LiveServer()
+        defer { live.server.stop() }
+        let om = try fetch(live.port, "GET", "/metrics", headers: ["Accept": prometheusAccept])
+        #expect(om.headers["content-type"] == "application/openmetrics-text; version=1.0.0; charset=utf-8")
+        #expect(om.text.hasSuffix("# EOF\n"))
+        let curl = try fetch(live.port, "GET", "/metrics", headers: ["Accept": "*/*"])
+        #expect(curl.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8")
+    }
+
+    @Test func keepAliveReusesTheConnection() throws {
+        let live = try LiveServer()
+        defer { live.server.stop() }
+        let c = try TestConnection(port: live.port)
+        for path in ["/healthz", "/metrics", "/healthz", "/"] {
+            #expect(c.send(TestConnection.request("GET", path)))
+            let r = try c.readResponse()
+            #expect(r.status == 200)
+            #expect(r.headers["connection"]?.lowercased() != "close")
+        }
+    }
+
+    @Test func gzipBodyDecodesToThePlainBody() throws {
+        let fixed = FixedExposition(body: String(repeating: "keyviz_bucket_reads_total{bucket=\"k\"} 1\n", count: 500))
+        let server = try MetricsServer(router: KeyVizRouter(metrics: fixed, matrix: nil), configuration: ephemeral())
+        defer { server.stop() }
+        let plain = try fetch(server.boundAddress.port, "GET", "/metrics")
+        let zipped = try fetch(server.boundAddress.port, "GET", "/metrics", headers: ["Accept-Encoding": "gzip"])
+        #expect(plain.headers["content-encoding"] == nil)
+        #expect(zipped.headers["content-encoding"] == "gzip")
+        #expect(zipped.body.count < plain.body.count / 5)
+        let unzipped = try run(["gzip", "-dc"], input: zipped.body)
+        #expect(unzipped.status == 0)
+        #expect(unzipped.output == plain.body)
+        #expect(try fetch(server.boundAddress.port, "GET", "/metrics", headers: ["Accept-Encoding": "gzip;q=0"]).headers["content-encoding"] == nil)
+    }
+
+    @Test func thirtyTwoConcurrentScrapesWhileObservationsRunAreCompleteAndClean() throws {
+        // A limit above 32, so every scrape is served (the 503 path has its own test).
+        let live = try LiveServer(routes: 2000, buckets: 256, configuration: ephemeral(.init(maxConcurrentScrapes: 64)))
+        defer { live.server.stop() }
+        let stop = Atomic<Bool>(false)
+        let bodies = Mutex<[[UInt8]]>([])
+        let failures = Mutex<[String]>([])
+        let observer: @Sendable () -> Void = {
+            var i: UInt64 = 0
+            while !stop.load(ordering: .relaxed) {
+                live.prometheus.observe(route: 1 + i % 2000, op: i & 1 == 0 ? .read : .write, keyLength: 8, valueLength: 32)
+                i &+= 1
+            }
+        }
+        let scraper: @Sendable () -> Void = {
+            do {
+                let r = try fetch(live.port, "GET", "/metrics", headers: ["Accept": prometheusAccept])
+                if r.status != 200 { failures.withLock { $0.append("status \(r.status)") } }
+                bodies.withLock { $0.append(r.body) }
+            } catch {
+                failures.withLock { $0.append("\(error)") }
+            }
+        }
+        let scrapers: @Sendable () -> Void = {
+            ConcurrentRunner.run(Array(repeating: scraper, count: 32))
+            stop.store(true, ordering: .relaxed)
+        }
+        ConcurrentRunner.run([observer, scrapers])
+        #expect(failures.withLock { $0 }.isEmpty)
+        let all = bodies.withLock { $0 }
+        #expect(all.count == 32)
+        for body in all {
+            #expect(String(decoding: body, as: UTF8.self).hasSuffix("# EOF\n"))
+        }
+        // promtool reads the text format: check a text scrape taken under the same load.
+        #expect(try promtoolClean(try fetch(live.port, "GET", "/metrics").body))
+    }
+
+    @Test func scrapesBeyondTheConcurrencyLimitGet503AtOnce() throws {
+        let slow = FixedExposition(body: "x_total 1\n", delaySeconds: 0.5)
+        var config = ephemeral(.init(maxConcurrentScrapes: 1))
+        config.connectionLimit = 16
+        let server = try MetricsServer(router: KeyVizRouter(metrics: slow, matrix: nil, maxConcurrentScrapes: 1), configuration: config)
+        defer { server.stop() }
+        let codes = Mutex<[Int]>([])
+        ConcurrentRunner.run(Array(repeating: { @Sendable in
+            let started = Date()
+            let code = (try? fetch(server.boundAddress.port, "GET", "/metrics").status) ?? -1
+            // A refused scrape is refused at once, not queued behind the slow one.
+            codes.withLock { $0.append(code == 503 && Date().timeIntervalSince(started) > 0.45 ? -503 : code) }
+        }, count: 4))
+        let got = codes.withLock { $0 }
+        #expect(got.contains(200))
+        #expect(got.contains(503))
+        #expect(!got.contains(-503))
+        #expect(!got.contains(-1))
+    }
+
+    @Test func aBusyPortOrABadAddressRefusesToStart() throws {
+        let live = try LiveServer()
+        defer { live.server.stop() }
+        #expect(throws: ServerError.self) {
+            try MetricsServer(router: KeyVizRouter(metrics: FixedExposition(body: ""), matrix: nil),
+                              configuration: .init(listen: ListenAddress(host: "127.0.0.1", port: live.port)))
+        }
+        do {
+            _ = try MetricsServer(router: KeyVizRouter(metrics: FixedExposition(body: ""), matrix: nil),
+                                  configuration: .init(listen: ListenAddress(host: "999.1.1.1", port: 0)))
+            Issue.record("a bad address started a server")
+        } catch {
+            #expect("\(error)".contains("999.1.1.1"))
+        }
+    }
+
+    @Test func basicAuthOverTheWire() throws {
+        var config = ephemeral()
+        config.basicAuth = try BasicAuthUsers(fileContents: authFile)
+        let live = try LiveServer(configuration: config)
+        defer { live.server.stop() }
+        let none = try fetch(live.port, "GET", "/metrics")
+        #expect(none.status == 401 && none.headers["www-authenticate"]?.hasPrefix("Basic") == true)
+        #expect(try fetch(live.port, "GET", "/metrics", headers: ["Authorization": basic("user", "nope")]).status == 401)
+        #expect(try fetch(live.port, "GET", "/metrics", headers: ["Authorization": basic("user", "s3cret pass")]).status == 200)
+    }
+
+    @Test func tlsScrapesWorkAndPlainHTTPToTheTLSPortFailsCleanly() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("keyviz-tls-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let key = dir.appendingPathComponent("key.pem").path, cert = dir.appendingPathComponent("cert.pem").path
+        let made = try run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                            "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"])
+        #expect(made.status == 0, "\(String(decoding: made.output, as: UTF8.self))")
+        var config = ephemeral()
+        config.tlsCertificatePEM = try String(contentsOfFile: cert, encoding: .utf8)
+        config.tlsKeyPEM = try String(contentsOfFile: key, encoding: .utf8)
+        let live = try LiveServer(configuration: config)
+        defer { live.server.stop() }
+        let url = "https://127.0.0.1:\(live.port)/metrics"
+        let scraped = try run(["curl", "-sS", "--max-time", "10", "--cacert", cert, url])
+        #expect(scraped.status == 0)
+        #expect(try promtoolClean(scraped.output))
+        // Plain HTTP to the TLS port: no HTTP response, the connection just ends.
+        let plain = try TestConnection(port: live.port, timeoutSeconds: 5)
+        plain.send(TestConnection.request("GET", "/metrics", keepAlive: false))
+        let reply = plain.readChunk()
+        #expect(reply.map { !String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 200") } ?? true)
+        // And the server is unaffected.
+        #expect(try run(["curl", "-sS", "--max-time", "10", "--cacert", cert, "https://127.0.0.1:\(live.port)/healthz"]).output == Array("ok\n".utf8))
+    }
+}

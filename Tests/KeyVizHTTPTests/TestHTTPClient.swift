@@ -1,0 +1,196 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A deliberately small HTTP/1.1 client over a raw socket, so tests control every byte:
+/// keep-alive, garbage request lines, trickled bytes, abrupt disconnects.
+final class TestConnection {
+    let fd: Int32
+
+    init(port: UInt16, timeoutSeconds: Int = 5) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw TestError("socket: \(errno)") }
+        var tv = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        var sa = sockaddr_in()
+        sa.sin_family = sa_family_t(AF_INET)
+        sa.sin_port = port.bigEndian
+        inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr)
+        let rc = withUnsafePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        guard rc == 0 else { close(fd); throw TestError("connect to \(port): \(String(cString: strerror(errno)))") }
+    }
+
+    deinit { close(fd) }
+
+    @discardableResult
+    func send(_ bytes: [UInt8]) -> Bool {
+        var off = 0
+        while off < bytes.count {
+            let n = bytes[off...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n <= 0 { return false }
+            off += n
+        }
+        return true
+    }
+
+    @discardableResult
+    func send(_ text: String) -> Bool { send(Array(text.utf8)) }
+
+    /// Reads one byte chunk; nil on EOF or error (including the receive timeout).
+    func readChunk() -> [UInt8]? {
+        var buf = [UInt8](repeating: 0, count: 65536)
+        let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        return n > 0 ? Array(buf[0..<n]) : nil
+    }
+
+    private var pending: [UInt8] = []
+
+    /// Reads one complete response (Content-Length framed; HEAD has no body).
+    func readResponse(head: Bool = false) throws -> TestResponse {
+        while true {
+            if let end = pending.firstRange(of: Array("\r\n\r\n".utf8)) {
+                let headText = String(decoding: pending[..<end.lowerBound], as: UTF8.self)
+                var lines = headText.components(separatedBy: "\r\n")
+                let statusLine = lines.removeFirst()
+                let status = Int(statusLine.split(separator: " ")[1]) ?? 0
+                var headers: [String: String] = [:]
+                for l in lines {
+                    guard let c = l.firstIndex(of: ":") else { continue }
+                    headers[l[..<c].lowercased()] = l[l.index(after: c)...].trimmingCharacters(in: .whitespaces)
+                }
+                let length = head ? 0 : Int(headers["content-length"] ?? "0") ?? 0
+                while pending.count - end.upperBound < length {
+                    guard let more = readChunk() else { throw TestError("connection ended inside a body") }
+                    pending += more
+                }
+                let body = Array(pending[end.upperBound..<(end.upperBound + length)])
+                pending.removeFirst(end.upperBound + length)
+                return TestResponse(status: status, headers: headers, body: body)
+            }
+            guard let more = readChunk() else { throw TestError("connection ended before a response") }
+            pending += more
+        }
+    }
+
+    /// True when the peer has closed (EOF) within the receive timeout.
+    func waitForClose() -> Bool {
+        while true {
+            var buf = [UInt8](repeating: 0, count: 4096)
+            let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n == 0 { return true }
+            if n < 0 { return errno == ECONNRESET }
+        }
+    }
+
+    static func request(_ method: String, _ path: String, headers: [String: String] = [:], keepAlive: Bool = true) -> String {
+        var s = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        for (k, v) in headers { s += "\(k): \(v)\r\n" }
+        if !keepAlive { s += "Connection: close\r\n" }
+        return s + "\r\n"
+    }
+}
+
+struct TestResponse {
+    var status: Int
+    var headers: [String: String]
+    var body: [UInt8]
+    var text: String { String(decoding: body, as: UTF8.self) }
+}
+
+struct TestError: Error, CustomStringConvertible {
+    let description: String
+    init(_ d: String) { description = d }
+}
+
+/// One request on a fresh connection.
+func fetch(_ port: UInt16, _ method: String = "GET", _ path: String, headers: [String: String] = [:]) throws -> TestResponse {
+    let c = try TestConnection(port: port)
+    c.send(TestConnection.request(method, path, headers: headers, keepAlive: false))
+    return try c.readResponse(head: method == "HEAD")
+}
+
+/// Runs a command; returns its exit status and combined output.
+@discardableResult
+func run(_ argv: [String], input: [UInt8] = []) throws -> (status: Int32, output: [UInt8]) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = argv
+    let stdin = Pipe(), out = Pipe()
+    p.standardInput = stdin
+    p.standardOutput = out
+    p.standardError = out
+    try p.run()
+    let writer = Thread {
+        stdin.fileHandleForWriting.write(Data(input))
+        try? stdin.fileHandleForWriting.close()
+    }
+    writer.start()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return (p.terminationStatus, Array(data))
+}
+
+func promtoolClean(_ body: [UInt8]) throws -> Bool {
+    let r = try run(["promtool", "check", "metrics"], input: body)
+    return r.status == 0 && r.output.allSatisfy { $0 == 10 || $0 == 32 }
+}
+
+/// Resident memory of a process in bytes, from /proc.
+func residentBytes(pid: Int32) -> Int {
+    guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return 0 }
+    for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+        return (Int(line.split(separator: " ", omittingEmptySubsequences: true)[1]) ?? 0) * 1024
+    }
+    return 0
+}
+
+let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+/// The demo node binary built next to the tests.
+func demoBinary() throws -> String {
+    for config in ["debug", "release"] {
+        let path = packageRoot.appendingPathComponent(".build/\(config)/keyviz-demo").path
+        if FileManager.default.isExecutableFile(atPath: path) { return path }
+    }
+    throw TestError("keyviz-demo is not built: run `swift build` (scripts/test.sh does) before the tests")
+}
+
+/// A running demo node, stopped (SIGTERM) when released.
+final class DemoProcess {
+    let process = Process()
+    let port: UInt16
+    private let stderr = Pipe()
+    private(set) var log = ""
+
+    init(_ args: [String]) throws {
+        process.executableURL = URL(fileURLWithPath: try demoBinary())
+        process.arguments = ["--listen", "127.0.0.1:0"] + args
+        process.standardError = stderr
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        var found: UInt16?
+        let deadline = Date().addingTimeInterval(20)
+        while found == nil && Date() < deadline {
+            let data = stderr.fileHandleForReading.availableData
+            if data.isEmpty { break }
+            log += String(decoding: data, as: UTF8.self)
+            if let r = log.range(of: #"serving https?://127\.0\.0\.1:(\d+)/metrics"#, options: .regularExpression) {
+                found = UInt16(log[r].split(separator: ":").last!.split(separator: "/").first!)
+            }
+        }
+        guard let found else { process.terminate(); throw TestError("demo did not start: \(log)") }
+        port = found
+    }
+
+    /// Sends SIGTERM and waits; returns the exit status.
+    func terminate() -> Int32 {
+        if process.isRunning { kill(process.processIdentifier, SIGTERM) }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+}
