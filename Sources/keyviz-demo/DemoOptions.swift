@@ -46,7 +46,7 @@ struct DemoOptions: Sendable {
         int("--buckets", "bucket budget of the Prometheus metrics (1…4096)", \.buckets, 1...4096),
         int("--hot-routes", "hot routes ranked per op (0…100)", \.hotRoutes, 0...100),
         int("--max-connections", "open HTTP connections at most, one thread each (1…10000)", \.maxConnections, 1...10_000),
-        int("--connection-timeout", "seconds an idle HTTP connection is kept (1…3600)", \.connectionTimeout, 1...3600),
+        int("--connection-timeout", "seconds an HTTP connection may sit idle or take to send a request's headers (1…3600)", \.connectionTimeout, 1...3600),
         int("--max-scrapes", "concurrent /metrics requests before 503 (1…1024)", \.maxScrapes, 1...1024),
         optionalString("--basic-auth-file", "file of 'user:crypt-hash' lines; enables basic auth", \.basicAuthFile),
         optionalString("--tls-cert", "PEM certificate chain; enables TLS with --tls-key", \.tlsCert),
@@ -81,9 +81,9 @@ struct DemoOptions: Sendable {
         var lines = ["usage: keyviz-demo [flags]", "", "A demo KeyViz node: a sharded coordinator under a skewed workload, sampled into a heat matrix.", "", "flags:"]
         let defaults = DemoOptions()
         for f in flags {
-            lines.append("  \(f.name.padding(18))\(f.help) (default \(f.current(defaults)))")
+            lines.append("  \(f.name.padding(22))\(f.help) (default \(f.current(defaults)))")
         }
-        lines.append("  --help            print this help")
+        lines.append("  --help                print this help")
         return lines.joined(separator: "\n")
     }
 
