@@ -14,6 +14,18 @@ echo "== release build of the demo node"
 swift build -c release --product keyviz-demo -Xswiftc -warnings-as-errors
 
 echo "== demo node smoke run"
-.build/release/keyviz-demo --duration 2 --churn-period 0.5 --status-every 1
+.build/release/keyviz-demo --listen 127.0.0.1:0 --duration 2 --churn-period 0.5 --status-every 1
+
+echo "== Prometheus rules, rule unit tests and example config"
+(cd dashboards/prometheus \
+  && promtool check rules keyviz-rules.yml keyviz-alerts.yml \
+  && promtool test rules keyviz-alerts.test.yml \
+  && promtool check config prometheus.yml)
+
+echo "== dashboard lint"
+python3 scripts/lint-dashboard.py dashboards/grafana/*.json
+
+echo "== end to end: real Prometheus, two demo nodes, dashboard queries, rules, hot-route alert"
+bash scripts/e2e-prometheus.sh .build/release/keyviz-demo
 
 echo "all checks passed"

@@ -1,8 +1,14 @@
 import Synchronization
 
-/// An in-memory multi-version store: every write is kept with its timestamp, and a read sees
+/// An in-memory multi-version store: writes are kept with their timestamps, and a read sees
 /// the newest version at or before its read timestamp.
+///
+/// Old versions are collected as new ones arrive: each key keeps its newest
+/// ``retainedVersions`` versions, so a hot key costs bounded memory and constant time per write.
 public final class MVCCStore: Sendable {
+    /// Versions kept per key; reads older than the oldest kept version see nothing.
+    public let retainedVersions: Int
+
     private struct Version {
         var timestamp: UInt64
         var value: [UInt8]?   // nil is a tombstone
@@ -10,7 +16,9 @@ public final class MVCCStore: Sendable {
 
     private let versions = Mutex<[[UInt8]: [Version]]>([:])
 
-    public init() {}
+    public init(retainedVersions: Int = 8) {
+        self.retainedVersions = max(1, retainedVersions)
+    }
 
     public func put(_ key: [UInt8], _ value: [UInt8], at timestamp: UInt64) {
         write(key, Version(timestamp: timestamp, value: value))
@@ -38,15 +46,13 @@ public final class MVCCStore: Sendable {
     public var keyCount: Int { versions.withLock { $0.count } }
 
     private func write(_ key: [UInt8], _ version: Version) {
+        let keep = retainedVersions
         versions.withLock { all in
-            var list = all[key, default: []]
-            if let last = list.last, last.timestamp > version.timestamp {
-                let i = list.firstIndex { $0.timestamp > version.timestamp } ?? list.count
-                list.insert(version, at: i)
-            } else {
-                list.append(version)
-            }
-            all[key] = list
+            // Mutated in place: no copy of the version list per write.
+            all[key, default: []].append(version)
+            all[key]!.sort { $0.timestamp < $1.timestamp }   // already sorted unless writes raced: O(n) check
+            if all[key]!.count > keep { all[key]!.removeFirst(all[key]!.count - keep) }
         }
     }
 }
+

@@ -182,3 +182,23 @@ private func makeCoordinator(sampler: (any Sampler)?, now: @escaping @Sendable (
         #expect(totals.unrouted.operations == 0)   // every key has a route in these catalogs
     }
 }
+
+@Suite struct MVCCStoreTests {
+    @Test func aHotKeyKeepsOnlyItsNewestVersions() {
+        let store = MVCCStore(retainedVersions: 4)
+        let key = Array("hot".utf8)
+        for ts in 1...1000 { store.put(key, [UInt8(ts % 256)], at: UInt64(ts)) }
+        #expect(store.get(key, at: 1000) == [UInt8(1000 % 256)])
+        #expect(store.get(key, at: 997) == [UInt8(997 % 256)])
+        #expect(store.get(key, at: 996) == nil)   // collected
+    }
+
+    @Test func outOfOrderWritesAreReadInTimestampOrder() {
+        let store = MVCCStore()
+        let key = Array("k".utf8)
+        store.put(key, [2], at: 20)
+        store.put(key, [1], at: 10)
+        #expect(store.get(key, at: 15) == [1])
+        #expect(store.get(key, at: 25) == [2])
+    }
+}
