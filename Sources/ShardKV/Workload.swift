@@ -19,16 +19,19 @@ public struct Workload: Sendable {
     /// Fractions of operations that are writes and (data) gets; the rest are lease reads.
     public var writeFraction: Double
     public var getFraction: Double
+    /// Distinct keys the workload uses (at most ``keySpace``); a small one bounds the store.
+    public var keys: UInt64
 
     public static let keySpace: UInt64 = 100_000_000
 
     public init(seed: UInt64, skew: Double = 6, hotspotPeriodOps: Int = 200_000,
-                writeFraction: Double = 0.3, getFraction: Double = 0.4) {
+                writeFraction: Double = 0.3, getFraction: Double = 0.4, keys: UInt64 = Workload.keySpace) {
         self.seed = seed
         self.skew = skew
         self.hotspotPeriodOps = max(1, hotspotPeriodOps)
         self.writeFraction = writeFraction
         self.getFraction = getFraction
+        self.keys = max(1, min(Workload.keySpace, keys))
     }
 
     public static func key(_ n: UInt64) -> [UInt8] {
@@ -57,8 +60,10 @@ public struct Workload: Sendable {
             hotspot = h.next() % Workload.keySpace
         }
 
-        /// Runs one operation. Errors (a lost lease, say) are the workload's business, not the caller's.
-        public mutating func step(on coordinator: ShardedCoordinator) {
+        /// Runs one operation and records in `expected` what the coordinator's sampler must have
+        /// been told (the exactly-once contract: one observation per call, value length as
+        /// returned). Errors (no route, a lost lease) are the workload's business, not the caller's.
+        public mutating func step(on coordinator: ShardedCoordinator, expected: inout OpCounts) {
             if done % workload.hotspotPeriodOps == 0 && done > 0 {
                 var h = SplitMix64(seed: workload.seed &+ UInt64(done / workload.hotspotPeriodOps))
                 hotspot = h.next() % Workload.keySpace
@@ -67,15 +72,24 @@ public struct Workload: Sendable {
             let x = rng.next()
             let u = Double(x >> 11) / Double(1 << 53)
             let distance = UInt64(pow(u, workload.skew) * Double(Workload.keySpace / 2))
-            let key = Workload.key((x & 1 == 0 ? hotspot &+ distance : hotspot &+ Workload.keySpace &- distance) % Workload.keySpace)
+            var n = (x & 1 == 0 ? hotspot &+ distance : hotspot &+ Workload.keySpace &- distance) % Workload.keySpace
+            if workload.keys < Workload.keySpace {
+                // Keep the key's position in the key space, on a grid of `keys` distinct keys.
+                let spacing = Workload.keySpace / workload.keys
+                n -= n % spacing
+            }
+            let key = Workload.key(n)
             let kind = Double(rng.next() >> 11) / Double(1 << 53)
             if kind < workload.writeFraction {
                 let valueLength = Int(rng.next() % 512)
                 _ = try? coordinator.dispatch([.put(key: key, value: [UInt8](repeating: 0x61, count: valueLength))])
+                expected.record(op: .write, bytes: UInt64(key.count + valueLength))
             } else if kind < workload.writeFraction + workload.getFraction {
-                _ = try? coordinator.get(key: key)
+                let value = (try? coordinator.get(key: key)) ?? nil
+                expected.record(op: .read, bytes: UInt64(key.count + (value?.count ?? 0)))
             } else {
                 _ = try? coordinator.leaseRead(forKey: key)
+                expected.record(op: .read, bytes: UInt64(key.count))
             }
         }
     }

@@ -14,11 +14,13 @@ final class DemoNode: Sendable {
     private let stopping = Atomic<Bool>(false)
     private let operations = Atomic<Int>(0)
     private let churnEvents = Atomic<Int>(0)
+    /// What the workload has had observed, summed as each worker stops.
+    private let observed = Mutex(OpCounts())
 
     init(options: DemoOptions) {
         self.options = options
         let stepMs = Int64(options.step * 1000)
-        memSampler = MemSampler(configuration: .init(stepMilliseconds: stepMs))
+        memSampler = MemSampler(configuration: .init(stepMilliseconds: stepMs, historyColumns: options.historyColumns))
         prometheus = PrometheusSampler(wrapping: memSampler, configuration: .init(bucketBudget: options.buckets, hotRoutes: options.hotRoutes))
         engine = RouteEngine(catalog: .evenlySplit(count: options.routes, groups: options.groups))
         let groups = (1...options.groups).map { ShardGroup(id: ShardGroupID($0)) }
@@ -26,6 +28,8 @@ final class DemoNode: Sendable {
     }
 
     var operationCount: Int { operations.load(ordering: .relaxed) }
+    /// Everything the workers had observed; complete once their threads have finished.
+    var observedTotals: OpCounts { observed.withLock { $0 } }
     var churnCount: Int { churnEvents.load(ordering: .relaxed) }
 
     func stop() { stopping.store(true, ordering: .relaxed) }
@@ -36,7 +40,8 @@ final class DemoNode: Sendable {
         var threads: [Thread] = []
         let perWorker = Double(options.rate) / Double(options.workers)
         let hotspotOps = max(1, Int(options.hotspotPeriod * Double(options.rate)))
-        let workload = Workload(seed: options.seed, skew: options.skew, hotspotPeriodOps: hotspotOps / options.workers)
+        let workload = Workload(seed: options.seed, skew: options.skew, hotspotPeriodOps: hotspotOps / options.workers,
+                                keys: UInt64(options.keys))
         for w in 0..<options.workers {
             threads.append(Thread { [self] in runWorker(stream: workload.stream(worker: w), opsPerSecond: perWorker) })
         }
@@ -50,6 +55,8 @@ final class DemoNode: Sendable {
 
     private func runWorker(stream: Workload.Stream, opsPerSecond: Double) {
         var stream = stream
+        var expected = OpCounts()
+        defer { observed.withLock { $0 += expected } }
         let start = Date()
         var done = 0.0
         while !isStopping {
@@ -59,7 +66,7 @@ final class DemoNode: Sendable {
                 continue
             }
             let batch = min(1000, Int(due - done) + 1)
-            for _ in 0..<batch { stream.step(on: coordinator) }
+            for _ in 0..<batch { stream.step(on: coordinator, expected: &expected) }
             done += Double(batch)
             operations.wrappingAdd(batch, ordering: .relaxed)
         }
@@ -81,6 +88,20 @@ final class DemoNode: Sendable {
             if isStopping { break }
             let catalog = engine.catalog
             let x = rng.next()
+            if Double(x >> 11) / Double(1 << 53) < options.churnRemovals {
+                // Remove the last route (its keys become unrouted) or put it back.
+                do {
+                    if let last = catalog.routes.last, !last.end.isEmpty {
+                        try engine.update { c throws(RouteCatalogError) in
+                            try c.adding(Route(id: c.nextRouteID, start: last.end, end: [], group: last.group))
+                        }
+                    } else if catalog.routes.count > 1, let last = catalog.routes.last {
+                        try engine.update { c throws(RouteCatalogError) in try c.removing(last.id) }
+                    }
+                    churnEvents.wrappingAdd(1, ordering: .relaxed)
+                } catch {}
+                continue
+            }
             let wantSplit = catalog.routes.count <= max(1, options.routes / 2) || (x & 1 == 0 && catalog.routes.count < options.routes * 2)
             do {
                 if wantSplit {

@@ -44,10 +44,11 @@ FileHandle.standardError.write(Data("keyviz-demo: serving \(scheme)://\(server.b
 let started = Date()
 var lastOps = 0
 var lastStatus = Date()
+var stoppedBySignal = false
 while true {
     var timeout = timespec(tv_sec: 0, tv_nsec: 100_000_000)
     let sig = sigtimedwait(&signals, nil, &timeout)
-    if sig == SIGINT || sig == SIGTERM { break }
+    if sig == SIGINT || sig == SIGTERM { stoppedBySignal = true; break }
     if options.duration > 0 && Date().timeIntervalSince(started) >= options.duration { break }
     if Date().timeIntervalSince(lastStatus) >= options.statusEvery {
         let ops = node.operationCount
@@ -57,9 +58,16 @@ while true {
         FileHandle.standardError.write(Data((node.statusLine(opsPerSecond: rate) + "\n").utf8))
     }
 }
-server.stop()
 node.stop()
 while threads.contains(where: { !$0.isFinished }) { Thread.sleep(forTimeInterval: 0.01) }
+let observed = node.observedTotals
+FileHandle.standardError.write(Data("keyviz-demo: observed reads=\(observed.reads) writes=\(observed.writes) read_bytes=\(observed.readBytes) write_bytes=\(observed.writeBytes) churn=\(node.churnCount)\n".utf8))
+if options.linger > 0 && !stoppedBySignal {
+    // Keep serving, workload stopped, so a scraper can check the final totals.
+    var timeout = timespec(tv_sec: Int(options.linger), tv_nsec: Int((options.linger.truncatingRemainder(dividingBy: 1)) * 1e9))
+    _ = sigtimedwait(&signals, nil, &timeout)
+}
+server.stop()
 node.memSampler.flush()
 let totals = node.memSampler.flushedTotals
 FileHandle.standardError.write(Data("keyviz-demo: stopped after \(node.operationCount) operations (routed \(totals.routed.operations), unrouted \(totals.unrouted.operations))\n".utf8))

@@ -1,0 +1,197 @@
+#!/usr/bin/env python3
+"""Soak test of KeyViz's invariants over real HTTP.
+
+Runs a demo node with workers on both cores, route splits, merges and removals, and scrapes
+/metrics continuously (alternating OpenMetrics and text, with and without gzip). Checks:
+  - every counter series is non-decreasing between consecutive scrapes;
+  - at most --buckets series per bucket family at every scrape;
+  - every scrape parses (prometheus_client's parsers; promtool on every 5th text scrape);
+  - after the workload stops, the last exported value of every bucket label ever seen plus the
+    unrouted series equals exactly what the workload had observed, per counter;
+  - resident memory flat after warm-up (at most 10% growth from the end of warm-up).
+Prints the figures and a closing 'N passed, N failed' line. Loopback only, bounded in time.
+
+  scripts/soak.py --seconds 15          # CI
+  scripts/soak.py --minutes 30          # by hand
+"""
+import argparse
+import gzip
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+
+from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_om
+from prometheus_client.parser import text_string_to_metric_families as parse_text
+
+OM_ACCEPT = "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+BUCKET_FAMILIES = ("keyviz_bucket_reads", "keyviz_bucket_writes", "keyviz_bucket_read_bytes", "keyviz_bucket_write_bytes")
+
+
+def rss(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def scrape(port, openmetrics, zipped):
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/metrics")
+    if openmetrics:
+        req.add_header("Accept", OM_ACCEPT)
+    if zipped:
+        req.add_header("Accept-Encoding", "gzip")
+    with urllib.request.urlopen(req, timeout=10) as r:
+        body = r.read()
+        if r.headers.get("Content-Encoding") == "gzip":
+            body = gzip.decompress(body)
+        return r.status, r.headers.get("Content-Type"), body.decode("utf-8")
+
+
+def samples(text, openmetrics):
+    """(name, labels-tuple) -> value for every sample; counter names normalised to *_total."""
+    out = {}
+    for fam in (parse_om if openmetrics else parse_text)(text):
+        for s in fam.samples:
+            name = s.name
+            if fam.type == "counter" and not name.endswith(("_total", "_created")):
+                name += "_total"
+            out[(name, tuple(sorted(s.labels.items())))] = s.value
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=float)
+    ap.add_argument("--minutes", type=float)
+    ap.add_argument("--demo", default=".build/release/keyviz-demo")
+    ap.add_argument("--buckets", type=int, default=64)
+    ap.add_argument("--rate", type=int, default=200000)
+    args = ap.parse_args()
+    seconds = args.seconds or (args.minutes or 0.25) * 60
+    failures = []
+    checks = 0
+
+    def check(ok, what):
+        nonlocal checks
+        checks += 1
+        if not ok:
+            failures.append(what)
+            print(f"soak: FAIL: {what}", file=sys.stderr)
+
+    node = subprocess.Popen(
+        [args.demo, "--listen", "127.0.0.1:0", "--routes", "500", "--buckets", str(args.buckets), "--rate", str(args.rate),
+         "--workers", "2", "--keys", "2000", "--churn-period", "0.02", "--churn-removals", "0.2", "--step", "0.5", "--history-columns", "8",
+         "--duration", str(seconds), "--linger", "30", "--status-every", "3600", "--max-scrapes", "64"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    port = None
+    log = []
+    try:
+        while port is None:
+            line = node.stderr.readline()
+            if not line:
+                raise SystemExit("soak: the demo node did not start:\n" + "".join(log))
+            log.append(line)
+            m = re.search(r"serving http://127\.0\.0\.1:(\d+)/metrics", line)
+            if m:
+                port = int(m.group(1))
+        import threading
+        observed = {}
+        done = threading.Event()
+
+        def read_log():
+            for line in node.stderr:
+                log.append(line)
+                m = re.search(r"observed reads=(\d+) writes=(\d+) read_bytes=(\d+) write_bytes=(\d+) churn=(\d+)", line)
+                if m:
+                    observed.update(zip(("reads", "writes", "read_bytes", "write_bytes", "churn"), map(int, m.groups())))
+                    done.set()
+        threading.Thread(target=read_log, daemon=True).start()
+
+        started = time.time()
+        warm_rss = None
+        rss_first = rss(node.pid)
+        rss_max = 0
+        trace = []
+        last = {}
+        last_bucket = {}
+        max_series = 0
+        scrapes = 0
+        final = None
+        while True:
+            finished = done.is_set()
+            om = scrapes % 2 == 0
+            status, ctype, text = scrape(port, om, scrapes % 3 == 0)
+            scrapes += 1
+            check(status == 200, f"scrape {scrapes}: status {status}")
+            check(ctype.startswith("application/openmetrics-text" if om else "text/plain"), f"scrape {scrapes}: content type {ctype}")
+            try:
+                cur = samples(text, om)
+            except Exception as e:  # noqa: BLE001 - any parse error is a failure
+                check(False, f"scrape {scrapes}: does not parse: {e}")
+                continue
+            if not om and scrapes % 5 == 1:
+                r = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True)
+                check(r.returncode == 0 and not r.stdout.strip() and not r.stderr.strip(), f"scrape {scrapes}: promtool: {r.stderr.strip()}")
+            per_family = {}
+            for (name, labels), v in cur.items():
+                if name.endswith("_total") and not name.startswith("process_"):
+                    prev = last.get((name, labels))
+                    if prev is not None:
+                        check(v >= prev, f"scrape {scrapes}: {name}{dict(labels)} went down {prev} -> {v}")
+                    last[(name, labels)] = v
+                base = name[:-6] if name.endswith("_total") else name
+                if base in BUCKET_FAMILIES:
+                    per_family[base] = per_family.get(base, 0) + 1
+                    last_bucket[(base, dict(labels)["bucket"])] = v
+            series = max(per_family.values(), default=0)
+            max_series = max(max_series, series)
+            check(series <= args.buckets, f"scrape {scrapes}: {series} bucket series > budget {args.buckets}")
+            now = time.time()
+            r = rss(node.pid)
+            rss_max = max(rss_max, r)
+            if len(trace) < int((now - started) / max(seconds, 1) * 10) + 1 and not finished:
+                trace.append(r)
+            if warm_rss is None and now - started >= seconds * 0.25:
+                warm_rss = r
+            if finished:
+                final = cur
+                break
+            if now - started > seconds + 60:
+                raise SystemExit("soak: the demo node never reported its totals")
+        end_rss = rss(node.pid)
+
+        def unrouted(name, op):
+            return final.get((name, (("op", op),)), 0)
+        want = {
+            "keyviz_bucket_reads": observed["reads"] - unrouted("keyviz_unrouted_total", "read"),
+            "keyviz_bucket_writes": observed["writes"] - unrouted("keyviz_unrouted_total", "write"),
+            "keyviz_bucket_read_bytes": observed["read_bytes"] - unrouted("keyviz_unrouted_bytes_total", "read"),
+            "keyviz_bucket_write_bytes": observed["write_bytes"] - unrouted("keyviz_unrouted_bytes_total", "write"),
+        }
+        for fam, expected in want.items():
+            got = sum(v for (f, _), v in last_bucket.items() if f == fam)
+            check(got == expected, f"{fam}: buckets sum to {got:.0f}, observed minus unrouted is {expected}")
+        if warm_rss:
+            check(end_rss <= warm_rss * 1.10, f"resident memory grew {warm_rss} -> {end_rss} after warm-up")
+        node.terminate()
+        rc = node.wait(timeout=20)
+        check(rc == 0, f"demo exited {rc} on SIGTERM")
+        ops = observed["reads"] + observed["writes"]
+        print(f"soak: {seconds:.0f} s, {ops} observations ({observed['reads']} reads, {observed['writes']} writes), "
+              f"{scrapes} scrapes, {observed['churn']} churn events, max {max_series} series per bucket family "
+              f"(budget {args.buckets}), {len(set(l for _, l in last_bucket))} bucket labels seen, "
+              f"unrouted {unrouted('keyviz_unrouted_total', 'read') + unrouted('keyviz_unrouted_total', 'write'):.0f}, "
+              f"resident memory {rss_first} start / {warm_rss} after warm-up / {end_rss} end / {rss_max} max bytes")
+        print("soak: resident memory every tenth of the run (MiB): " + " ".join(f"{t / 1048576:.1f}" for t in trace))
+    finally:
+        if node.poll() is None:
+            node.kill()
+    print(f"soak: {checks - len(failures)} passed, {len(failures)} failed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
