@@ -13,6 +13,7 @@ import Synchronization
 public final class MemSampler: Sampler, RouteCatalogObserver {
     public let configuration: MemSamplerConfiguration
     private let slots: RouteSlots
+    private let hotPath: CounterStorage     // copied out of `slots` so observe retains nothing
 
     private struct Column {
         var unixMs: Int64
@@ -34,14 +35,14 @@ public final class MemSampler: Sampler, RouteCatalogObserver {
     public init(configuration: MemSamplerConfiguration = .init()) {
         self.configuration = configuration
         slots = RouteSlots(stripes: configuration.stripes, graceMs: configuration.effectiveGrace)
+        hotPath = slots.counters.storage
     }
 
     // MARK: Sampler
 
     @inline(__always)
     public func observe(route: RouteID, op: Op, keyLength: Int, valueLength: Int) {
-        slots.counters.record(route: route, op: op,
-                              bytes: Self.observedBytes(keyLength: keyLength, valueLength: valueLength))
+        hotPath.record(route: route, op: op, bytes: Self.observedBytes(keyLength: keyLength, valueLength: valueLength))
     }
 
     // MARK: RouteCatalogObserver
@@ -62,7 +63,7 @@ public final class MemSampler: Sampler, RouteCatalogObserver {
     public func flush(atUnixMs unixMs: Int64) {
         history.withLock { h in
             var column = Column(unixMs: unixMs, routes: [], counts: [], unrouted: .zero)
-            column.unrouted = slots.drain(nowMs: unixMs) { route, delta in
+            column.unrouted = slots.drain(nowMs: unixMs) { _, route, delta in
                 column.routes.append(route)
                 column.counts.append(delta)
                 h.routedTotal += delta

@@ -27,15 +27,21 @@ import Synchronization
 /// `@unchecked Sendable`: the only stored state besides atomics is two `let` pointers to
 /// memory that holds nothing but atomics, allocated in `init` and freed in `deinit`.
 package final class RouteCounterTable: @unchecked Sendable {
+    /// The hot-path view of this table: plain pointers and numbers, no reference. Samplers copy
+    /// it into a stored property so `observe` touches no reference count (a retain/release pair
+    /// per call would make every thread write the table object's refcount: shared-line
+    /// contention, the very thing the stripes avoid).
+    package let storage: CounterStorage
+
     // Directory: route id -> slot index. 2^18 top entries x 2^14 ids per chunk = 2^32 ids.
-    private static let idChunkBits = 14
-    private static let idChunkSize = 1 << idChunkBits
-    private static let idTopCount = Int(RouteID.limit >> UInt64(idChunkBits))
+    fileprivate static let idChunkBits = 14
+    fileprivate static let idChunkSize = 1 << idChunkBits
+    fileprivate static let idTopCount = Int(RouteID.limit >> UInt64(idChunkBits))
     // Slots: 2^12 slots per chunk, 2^12 chunks at most.
-    private static let slotChunkBits = 12
-    private static let slotChunkSize = 1 << slotChunkBits
+    fileprivate static let slotChunkBits = 12
+    fileprivate static let slotChunkSize = 1 << slotChunkBits
     package static let maxSlots = slotChunkSize << 12
-    private static let countersPerSlot = 4
+    fileprivate static let countersPerSlot = 4
 
     package let stripeCount: Int
     private let stripeMask: Int
@@ -54,6 +60,7 @@ package final class RouteCounterTable: @unchecked Sendable {
         stripeMask = n - 1
         directory = Self.zeroedAtomics(Self.idTopCount)
         slotChunks = Self.zeroedAtomics(Self.maxSlots >> Self.slotChunkBits)
+        storage = CounterStorage(directory: directory, slotChunks: slotChunks, stripeMask: n - 1, stripeKey: ThreadStripe.key)
         ensureSlotChunk(0)
     }
 
@@ -72,31 +79,15 @@ package final class RouteCounterTable: @unchecked Sendable {
 
     // MARK: hot path
 
-    /// Adds one operation of `op` with `bytes` to the route's counters, or to the unrouted
-    /// slot when the route is not mapped.
+    /// See ``CounterStorage/record(route:op:bytes:)``.
     @inline(__always)
     package func record(route: RouteID, op: Op, bytes: UInt64) {
-        let counters = slotCounters(slot: slot(of: route), stripe: ThreadStripe.current & stripeMask)
-        counters[op.index].wrappingAdd(1, ordering: .relaxed)
-        counters[2 &+ op.index].wrappingAdd(bytes, ordering: .relaxed)
+        storage.record(route: route, op: op, bytes: bytes)
     }
 
     /// The slot a route id maps to, 0 when unmapped.
     @inline(__always)
-    package func slot(of route: RouteID) -> Int {
-        guard route < RouteID.limit else { return 0 }
-        let chunk = directory[Int(truncatingIfNeeded: route >> UInt64(Self.idChunkBits))].load(ordering: .acquiring)
-        guard chunk != 0 else { return 0 }
-        let entries = UnsafeMutablePointer<Atomic<UInt32>>(bitPattern: chunk).unsafelyUnwrapped
-        return Int(entries[Int(truncatingIfNeeded: route) & (Self.idChunkSize - 1)].load(ordering: .acquiring))
-    }
-
-    @inline(__always)
-    private func slotCounters(slot: Int, stripe: Int) -> UnsafeMutablePointer<Atomic<UInt64>> {
-        let chunk = slotChunks[slot >> Self.slotChunkBits].load(ordering: .acquiring)
-        let base = UnsafeMutablePointer<Atomic<UInt64>>(bitPattern: chunk).unsafelyUnwrapped
-        return base + (((stripe << Self.slotChunkBits) | (slot & (Self.slotChunkSize - 1))) &* Self.countersPerSlot)
-    }
+    package func slot(of route: RouteID) -> Int { storage.slot(of: route) }
 
     // MARK: control (one caller at a time)
 
@@ -132,7 +123,7 @@ package final class RouteCounterTable: @unchecked Sendable {
     package func drain(slot: Int) -> OpCounts {
         var c = OpCounts()
         for stripe in 0..<stripeCount {
-            let p = slotCounters(slot: slot, stripe: stripe)
+            let p = storage.slotCounters(slot: slot, stripe: stripe)
             // A plain load first: most slots are idle, and an exchange dirties the cache line.
             if p[0].load(ordering: .relaxed) | p[1].load(ordering: .relaxed)
                 | p[2].load(ordering: .relaxed) | p[3].load(ordering: .relaxed) == 0 { continue }
@@ -167,5 +158,42 @@ package final class RouteCounterTable: @unchecked Sendable {
             fatalError("KeyViz: out of memory allocating \(count) counters")
         }
         return raw.bindMemory(to: Atomic<T>.self, capacity: count)
+    }
+}
+
+/// The hot path of a ``RouteCounterTable``: trivially copyable, so holding it costs no
+/// reference counting. Valid while its table lives (the sampler that copies it owns the table).
+///
+/// `@unchecked Sendable`: the pointers lead to memory holding only atomics.
+package struct CounterStorage: @unchecked Sendable {
+    let directory: UnsafeMutablePointer<Atomic<Int>>
+    let slotChunks: UnsafeMutablePointer<Atomic<Int>>
+    let stripeMask: Int
+    let stripeKey: pthread_key_t
+
+    /// Adds one operation of `op` with `bytes` to the route's counters, or to the unrouted
+    /// slot when the route is not mapped.
+    @inline(__always)
+    package func record(route: RouteID, op: Op, bytes: UInt64) {
+        let counters = slotCounters(slot: slot(of: route), stripe: ThreadStripe.current(key: stripeKey) & stripeMask)
+        counters[op.index].wrappingAdd(1, ordering: .relaxed)
+        counters[2 &+ op.index].wrappingAdd(bytes, ordering: .relaxed)
+    }
+
+    /// The slot a route id maps to, 0 when unmapped.
+    @inline(__always)
+    package func slot(of route: RouteID) -> Int {
+        guard route < RouteID.limit else { return 0 }
+        let chunk = directory[Int(truncatingIfNeeded: route >> UInt64(RouteCounterTable.idChunkBits))].load(ordering: .acquiring)
+        guard chunk != 0 else { return 0 }
+        let entries = UnsafeMutablePointer<Atomic<UInt32>>(bitPattern: chunk).unsafelyUnwrapped
+        return Int(entries[Int(truncatingIfNeeded: route) & (RouteCounterTable.idChunkSize - 1)].load(ordering: .acquiring))
+    }
+
+    @inline(__always)
+    func slotCounters(slot: Int, stripe: Int) -> UnsafeMutablePointer<Atomic<UInt64>> {
+        let chunk = slotChunks[slot >> RouteCounterTable.slotChunkBits].load(ordering: .acquiring)
+        let base = UnsafeMutablePointer<Atomic<UInt64>>(bitPattern: chunk).unsafelyUnwrapped
+        return base + (((stripe << RouteCounterTable.slotChunkBits) | (slot & (RouteCounterTable.slotChunkSize - 1))) &* RouteCounterTable.countersPerSlot)
     }
 }

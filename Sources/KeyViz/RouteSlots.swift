@@ -68,11 +68,12 @@ package final class RouteSlots: Sendable {
         }
     }
 
-    /// Drains all slots. `body` receives each route with a non-zero delta (live routes and
-    /// recently retired ones); the returned value is the unrouted delta. Routes whose grace
-    /// window has ended are unmapped first and their slots recycled after this drain.
+    /// Drains all slots. `body` receives each slot with a non-zero delta and the route that owns
+    /// it (live routes and recently retired ones); the returned value is the unrouted delta.
+    /// Routes whose grace window has ended are unmapped first and their slots recycled after
+    /// this drain.
     @discardableResult
-    package func drain(nowMs: Int64, _ body: (Route, OpCounts) -> Void) -> OpCounts {
+    package func drain(nowMs: Int64, _ body: (_ slot: Int, _ owner: Route, _ delta: OpCounts) -> Void) -> OpCounts {
         state.withLock { s in
             var expired: [Int] = []
             for (id, r) in s.retired where nowMs - r.sinceMs >= graceMs {
@@ -83,12 +84,20 @@ package final class RouteSlots: Sendable {
             let unrouted = counters.drain(slot: 0)
             for slot in 1..<s.owners.count {
                 let delta = counters.drain(slot: slot)
-                if !delta.isZero, let owner = s.owners[slot] { body(owner, delta) }
+                if !delta.isZero, let owner = s.owners[slot] { body(slot, owner, delta) }
             }
             s.free.append(contentsOf: expired)
             return unrouted
         }
     }
+
+    /// The route that owns (or last owned) `slot`.
+    package func owner(ofSlot slot: Int) -> Route? {
+        state.withLock { slot < $0.owners.count ? $0.owners[slot] : nil }
+    }
+
+    /// Slots handed out so far (including the unrouted slot 0).
+    package var slotCount: Int { state.withLock { $0.owners.count } }
 
     /// Routes currently in the catalog.
     package var liveRouteCount: Int { state.withLock { $0.live.count } }

@@ -15,7 +15,7 @@ import Synchronization
 /// are summed when it is drained. Thread-specific storage is read with `pthread_getspecific`,
 /// a few instructions.
 enum ThreadStripe {
-    private static let key: pthread_key_t = {
+    static let key: pthread_key_t = {
         var key = pthread_key_t()
         let rc = pthread_key_create(&key, nil)
         precondition(rc == 0, "pthread_key_create failed: \(rc)")
@@ -24,9 +24,10 @@ enum ThreadStripe {
 
     private static let nextStripe = Atomic<Int>(0)
 
-    /// This thread's stripe number (unbounded; callers mask it).
+    /// This thread's stripe number (unbounded; callers mask it), read with `key` (which hot
+    /// paths keep in a stored property, avoiding the lazy-global check on every call).
     @inline(__always)
-    static var current: Int {
+    static func current(key: pthread_key_t) -> Int {
         if let p = pthread_getspecific(key) {
             return Int(bitPattern: p) &- 1
         }

@@ -2,94 +2,95 @@ import KeyViz
 
 /// The busiest routes over a sliding window, computed in-process from folded per-route deltas.
 ///
-/// The window is cut into 12 slices. Each fold adds a route's delta to the current slice and to
-/// a running per-route sum; a slice that leaves the window is subtracted. Ranking is by the
-/// windowed count (ties: lower route id), and rates divide by the time the window covers (less
-/// than the window right after start). Cost is O(routes touched) per fold and O(active routes)
-/// per ranking.
+/// Per counter slot it keeps the counts of the current fixed window and of the previous one, and
+/// estimates the count over the last `window` as `current + previous × (1 − elapsed fraction)`
+/// (the sliding-window estimate of rate limiters). Adding a delta is O(1) with no hashing;
+/// ranking scans the slots once (O(slots), a few comparisons each); 32 bytes per slot. Traffic
+/// older than two windows counts for nothing. Rates divide by the time the window covers (less
+/// than the window right after start).
 struct HotRouteTracker {
-    struct Entry {
-        var route: Route
-        var reads: UInt64
-        var writes: UInt64
-    }
-
-    private struct Slice {
-        var number: Int64 = -1
-        var deltas: [RouteID: (reads: UInt64, writes: UInt64)] = [:]
-    }
-
     let windowMs: Int64
-    private let sliceMs: Int64
-    private var slices: [Slice]
-    private var sums: [RouteID: Entry] = [:]
-    private(set) var totalReads: UInt64 = 0
-    private(set) var totalWrites: UInt64 = 0
     private let startMs: Int64
-
-    static let sliceCount = 12
+    private var window: Int64 = .min          // number of the current fixed window
+    private var route: [RouteID] = []          // the route each slot's counts belong to
+    private var current: [(reads: UInt64, writes: UInt64)] = []
+    private var previous: [(reads: UInt64, writes: UInt64)] = []
+    private var totalCurrent: (reads: UInt64, writes: UInt64) = (0, 0)
+    private var totalPrevious: (reads: UInt64, writes: UInt64) = (0, 0)
 
     init(windowMs: Int64, nowMs: Int64) {
-        self.windowMs = max(Int64(Self.sliceCount), windowMs)
-        sliceMs = self.windowMs / Int64(Self.sliceCount)
-        slices = Array(repeating: Slice(), count: Self.sliceCount)
+        self.windowMs = max(1, windowMs)
         startMs = nowMs
     }
 
-    mutating func add(route: Route, reads: UInt64, writes: UInt64, nowMs: Int64) {
-        guard reads | writes != 0 else { return }
-        let n = nowMs / sliceMs
-        let i = Int(n % Int64(Self.sliceCount))
-        if slices[i].number != n { expire(i); slices[i].number = n }
-        slices[i].deltas[route.id, default: (0, 0)].reads &+= reads
-        slices[i].deltas[route.id, default: (0, 0)].writes &+= writes
-        sums[route.id, default: Entry(route: route, reads: 0, writes: 0)].reads &+= reads
-        sums[route.id]!.writes &+= writes
-        sums[route.id]!.route = route
-        totalReads &+= reads
-        totalWrites &+= writes
+    mutating func add(slot: Int, route id: RouteID, reads: UInt64, writes: UInt64, nowMs: Int64) {
+        roll(to: nowMs)
+        if slot >= route.count {
+            let n = max(slot + 1, route.count * 2)
+            route += Array(repeating: .unrouted, count: n - route.count)
+            current += Array(repeating: (0, 0), count: n - current.count)
+            previous += Array(repeating: (0, 0), count: n - previous.count)
+        }
+        if route[slot] != id {          // the slot was recycled: the old route's counts leave
+            route[slot] = id
+            totalCurrent.reads &-= current[slot].reads; totalCurrent.writes &-= current[slot].writes
+            totalPrevious.reads &-= previous[slot].reads; totalPrevious.writes &-= previous[slot].writes
+            current[slot] = (0, 0)
+            previous[slot] = (0, 0)
+        }
+        current[slot].reads &+= reads
+        current[slot].writes &+= writes
+        totalCurrent.reads &+= reads
+        totalCurrent.writes &+= writes
     }
 
-    /// Drops slices that have left the window.
-    mutating func advance(nowMs: Int64) {
-        let n = nowMs / sliceMs
-        for i in slices.indices where slices[i].number >= 0 && slices[i].number <= n - Int64(Self.sliceCount) {
-            expire(i)
+    /// Moves to the fixed window holding `nowMs`.
+    mutating func roll(to nowMs: Int64) {
+        let n = nowMs / windowMs
+        guard n != window else { return }
+        if n == window + 1 {
+            swap(&previous, &current)
+            totalPrevious = totalCurrent
+        } else {
+            for i in previous.indices { previous[i] = (0, 0) }
+            totalPrevious = (0, 0)
         }
+        for i in current.indices { current[i] = (0, 0) }
+        totalCurrent = (0, 0)
+        window = n
     }
 
     /// Seconds the window covers now.
     func coveredSeconds(nowMs: Int64) -> Double {
-        Double(max(sliceMs, min(windowMs, nowMs - startMs))) / 1000
+        Double(max(1, min(windowMs, nowMs - startMs))) / 1000
     }
 
-    /// The top `k` routes for `op`, busiest first.
-    func top(_ k: Int, op: Op) -> [(route: Route, count: UInt64)] {
+    private func weightOfPrevious(nowMs: Int64) -> Double {
+        1 - Double(nowMs - window * windowMs) / Double(windowMs)
+    }
+
+    /// Estimated operations of `op` over the last window, all routes.
+    func total(_ op: Op, nowMs: Int64) -> Double {
+        let (c, p) = op == .read ? (totalCurrent.reads, totalPrevious.reads) : (totalCurrent.writes, totalPrevious.writes)
+        return Double(c) + Double(p) * weightOfPrevious(nowMs: nowMs)
+    }
+
+    /// The `k` slots with the most `op` operations over the last window, busiest first
+    /// (ties: lower slot), with their estimated counts.
+    func top(_ k: Int, op: Op, nowMs: Int64) -> [(slot: Int, route: RouteID, count: Double)] {
         guard k > 0 else { return [] }
-        var best: [(route: Route, count: UInt64)] = []
-        for e in sums.values {
-            let c = op == .read ? e.reads : e.writes
-            guard c > 0 else { continue }
-            if best.count == k, let last = best.last, c < last.count || (c == last.count && e.route.id > last.route.id) { continue }
-            let pos = best.firstIndex { c > $0.count || (c == $0.count && e.route.id < $0.route.id) } ?? best.count
-            best.insert((e.route, c), at: pos)
+        let w = weightOfPrevious(nowMs: nowMs)
+        var best: [(slot: Int, route: RouteID, count: Double)] = []
+        for i in route.indices {
+            let (c, p) = op == .read ? (current[i].reads, previous[i].reads) : (current[i].writes, previous[i].writes)
+            guard c | p != 0 else { continue }
+            let est = Double(c) + Double(p) * w
+            guard est > 0 else { continue }
+            if best.count == k, let last = best.last, est <= last.count { continue }
+            let pos = best.firstIndex { est > $0.count } ?? best.count
+            best.insert((i, route[i], est), at: pos)
             if best.count > k { best.removeLast() }
         }
         return best
-    }
-
-    func total(_ op: Op) -> UInt64 { op == .read ? totalReads : totalWrites }
-
-    private mutating func expire(_ i: Int) {
-        for (id, d) in slices[i].deltas {
-            guard var e = sums[id] else { continue }
-            e.reads &-= d.reads
-            e.writes &-= d.writes
-            totalReads &-= d.reads
-            totalWrites &-= d.writes
-            sums[id] = e.reads | e.writes == 0 ? nil : e
-        }
-        slices[i].deltas.removeAll(keepingCapacity: true)
-        slices[i].number = -1
     }
 }

@@ -19,12 +19,14 @@ public final class PrometheusSampler<Inner: Sampler>: Sampler, RouteCatalogObser
     public let inner: Inner
     public let configuration: PrometheusSamplerConfiguration
     private let slots: RouteSlots
+    private let hotPath: CounterStorage     // copied out of `slots` so observe retains nothing
     private let state: Mutex<RenderState>
 
     public init(wrapping inner: Inner, configuration: PrometheusSamplerConfiguration = .init()) {
         self.inner = inner
         self.configuration = configuration
         slots = RouteSlots(stripes: configuration.stripes, graceMs: configuration.graceMilliseconds)
+        hotPath = slots.counters.storage
         state = Mutex(RenderState(configuration: configuration))
     }
 
@@ -32,7 +34,7 @@ public final class PrometheusSampler<Inner: Sampler>: Sampler, RouteCatalogObser
 
     @inline(__always)
     public func observe(route: RouteID, op: Op, keyLength: Int, valueLength: Int) {
-        slots.counters.record(route: route, op: op, bytes: Self.observedBytes(keyLength: keyLength, valueLength: valueLength))
+        hotPath.record(route: route, op: op, bytes: Self.observedBytes(keyLength: keyLength, valueLength: valueLength))
         inner.observe(route: route, op: op, keyLength: keyLength, valueLength: valueLength)
     }
 
@@ -63,7 +65,7 @@ public final class PrometheusSampler<Inner: Sampler>: Sampler, RouteCatalogObser
             s.fold(slots: slots, nowMs: configuration.now())
             var out: [UInt8] = []
             out.reserveCapacity(s.lastRenderSize + 1024)
-            s.write(format: format, to: &out)
+            s.write(format: format, slots: slots, to: &out)
             s.lastRenderSize = out.count
             s.lastRenderSeconds = Self.monotonicSeconds() - started
             return out

@@ -18,6 +18,11 @@ struct RenderState {
     /// and value of its info line: rebuilt on relayout, so a render only copies bytes.
     var counterLabelBytes: [[UInt8]] = []
     var infoLineBytes: [[UInt8]] = []
+    /// Per counter slot, the bucket its route was last found in, valid while
+    /// `cachedRoute[slot]` is that route (reset on relayout): the fold does no key comparisons
+    /// for routes it has seen.
+    var cachedRoute: [RouteID] = []
+    var cachedBucket: [Int32] = []
     let processCollector = ProcessCollector()
 
     init(configuration: PrometheusSamplerConfiguration) {
@@ -37,13 +42,26 @@ struct RenderState {
             relayout(BucketLayout(catalog: catalog, budget: configuration.bucketBudget, labelMode: configuration.labelMode))
             routeCount = catalog.routes.count
         }
-        let delta = slots.drain(nowMs: nowMs) { route, delta in
+        hot.roll(to: nowMs)
+        let delta = slots.drain(nowMs: nowMs) { slot, route, delta in
             if layout.buckets.isEmpty { return }
-            counters.add(delta, toBucket: layout.bucketIndex(forKey: route.start))
-            hot.add(route: route, reads: delta.reads, writes: delta.writes, nowMs: nowMs)
+            counters.add(delta, toBucket: bucket(ofSlot: slot, route: route))
+            hot.add(slot: slot, route: route.id, reads: delta.reads, writes: delta.writes, nowMs: nowMs)
         }
         unrouted += delta
-        hot.advance(nowMs: nowMs)
+    }
+
+    private mutating func bucket(ofSlot slot: Int, route: Route) -> Int {
+        if slot < cachedRoute.count, cachedRoute[slot] == route.id { return Int(cachedBucket[slot]) }
+        if slot >= cachedRoute.count {
+            let n = max(slot + 1, cachedRoute.count * 2)
+            cachedRoute += Array(repeating: .unrouted, count: n - cachedRoute.count)
+            cachedBucket += Array(repeating: 0, count: n - cachedBucket.count)
+        }
+        let b = layout.bucketIndex(forKey: route.start)
+        cachedRoute[slot] = route.id
+        cachedBucket[slot] = Int32(b)
+        return b
     }
 
     private mutating func relayout(_ next: BucketLayout) {
@@ -52,6 +70,7 @@ struct RenderState {
         if boundariesMoved && !layout.buckets.isEmpty { layoutChanges += 1 }
         counters.relabel(next.buckets.map(\.label))
         layout = next
+        for i in cachedRoute.indices { cachedRoute[i] = .unrouted }
         counterLabelBytes = next.buckets.map { b in
             var out: [UInt8] = []
             ExpositionWriter.appendLabels([("bucket", b.label)], to: &out)
@@ -89,9 +108,9 @@ struct RenderState {
         }
     }
 
-    mutating func write(format: ExpositionFormat, to out: inout [UInt8]) {
+    mutating func write(format: ExpositionFormat, slots: RouteSlots, to out: inout [UInt8]) {
         var items: [Item] = Series.allCases.map { .bucketCounter($0) } + [.bucketInfo]
-        items += ownFamilies(nowMs: configuration.now()).map { .family($0) }
+        items += ownFamilies(nowMs: configuration.now(), slots: slots).map { .family($0) }
         var taken = Set(items.map(\.name))
         var extra: [MetricFamily] = configuration.processMetrics ? processCollector.collect() : []
         for c in collectors { extra += c.collect() }
@@ -130,7 +149,7 @@ struct RenderState {
     }
 
     /// Unrouted, hot-route and self families.
-    private func ownFamilies(nowMs: Int64) -> [MetricFamily] {
+    private func ownFamilies(nowMs: Int64, slots: RouteSlots) -> [MetricFamily] {
         var families: [MetricFamily] = []
         families.append(MetricFamily(unchecked: "keyviz_unrouted_total", help: Help.unrouted, type: .counter, samples: [
             MetricSample(labels: [("op", "read")], value: .integer(unrouted.reads)),
@@ -143,14 +162,15 @@ struct RenderState {
         var rates: [MetricSample] = [], shares: [MetricSample] = [], infos: [MetricSample] = []
         let seconds = hot.coveredSeconds(nowMs: nowMs)
         for op in Op.allCases {
-            let top = hot.top(configuration.hotRoutes, op: op)
-            let total = hot.total(op)
+            let top = hot.top(configuration.hotRoutes, op: op, nowMs: nowMs)
+            let total = hot.total(op, nowMs: nowMs)
             for rank in 1...max(1, configuration.hotRoutes) where configuration.hotRoutes > 0 {
                 let entry = rank <= top.count ? top[rank - 1] : nil
                 let labels: [(name: String, value: String)] = [("op", op.description), ("rank", String(rank))]
-                rates.append(MetricSample(labels: labels, value: .double(entry.map { Double($0.count) / seconds } ?? 0)))
-                shares.append(MetricSample(labels: labels, value: .double(entry.map { total == 0 ? 0 : Double($0.count) / Double(total) } ?? 0)))
-                if let e = entry {
+                rates.append(MetricSample(labels: labels, value: .double(entry.map { $0.count / seconds } ?? 0)))
+                shares.append(MetricSample(labels: labels, value: .double(entry.map { total <= 0 ? 0 : min(1, $0.count / total) } ?? 0)))
+                if let slot = entry?.slot, let route = slots.owner(ofSlot: slot), route.id == entry?.route {
+                    let e = (route: route, count: entry!.count)
                     let bucket = layout.buckets.isEmpty ? "" : layout.buckets[layout.bucketIndex(forKey: e.route.start)].label
                     infos.append(MetricSample(labels: labels + [
                         ("route_id", String(e.route.id)), ("bucket", bucket),

@@ -84,8 +84,9 @@ private func bucketSeries(_ body: [UInt8], family: String = "keyviz_bucket_write
         #expect(info1?.labels["route_id"] == "7")
         #expect(info1?.labels["start"] == BucketLabeler.infoPreview(c.route(id: 7)!.start))
         #expect(samples.first { $0.name == "keyviz_hot_route_info" && $0.labels["op"] == "write" && $0.labels["rank"] == "2" }?.labels["route_id"] == "3")
-        // Traffic older than the window no longer counts.
-        clock.advance(70_000)
+        // Traffic older than two windows no longer counts (the sliding-window estimate blends
+        // the current fixed window with the previous one).
+        clock.advance(130_000)
         let later = TestExposition.samples(p.render(format: .prometheusText))
         #expect(later.first { $0.name == "keyviz_hot_route_share" && $0.labels == ["op": "write", "rank": "1"] }?.number == 0)
     }
