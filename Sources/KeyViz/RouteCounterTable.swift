@@ -127,10 +127,12 @@ package final class RouteCounterTable: @unchecked Sendable {
             // A plain load first: most slots are idle, and an exchange dirties the cache line.
             if p[0].load(ordering: .relaxed) | p[1].load(ordering: .relaxed)
                 | p[2].load(ordering: .relaxed) | p[3].load(ordering: .relaxed) == 0 { continue }
-            c.reads &+= p[0].exchange(0, ordering: .relaxed)
-            c.writes &+= p[1].exchange(0, ordering: .relaxed)
-            c.readBytes &+= p[2].exchange(0, ordering: .relaxed)
-            c.writeBytes &+= p[3].exchange(0, ordering: .relaxed)
+            // Exchange only counters seen non-zero: a locked exchange costs far more than a load,
+            // and a counter that read zero and was bumped since is simply drained next time.
+            if p[0].load(ordering: .relaxed) != 0 { c.reads &+= p[0].exchange(0, ordering: .relaxed) }
+            if p[1].load(ordering: .relaxed) != 0 { c.writes &+= p[1].exchange(0, ordering: .relaxed) }
+            if p[2].load(ordering: .relaxed) != 0 { c.readBytes &+= p[2].exchange(0, ordering: .relaxed) }
+            if p[3].load(ordering: .relaxed) != 0 { c.writeBytes &+= p[3].exchange(0, ordering: .relaxed) }
         }
         return c
     }

@@ -25,6 +25,8 @@ package final class RouteSlots: Sendable {
     private struct State: ~Copyable {
         /// The route that owns (or last owned) each slot; index 0 is the unrouted slot.
         var owners: [Route?] = [nil]
+        /// `owners[slot]?.id`, kept apart so the fold reads ids without touching the key arrays.
+        var ownerIDs: [RouteID] = [.unrouted]
         var live: [RouteID: Int] = [:]
         var retired: [RouteID: Retired] = [:]
         var free: [Int] = []
@@ -53,11 +55,13 @@ package final class RouteSlots: Sendable {
                     slot = reused
                 } else if let fresh = counters.allocateSlot() {
                     s.owners.append(nil)
+                    s.ownerIDs.append(.unrouted)
                     slot = fresh
                 } else {
                     continue                // table full: the route's observations count as unrouted
                 }
                 s.owners[slot] = route
+                s.ownerIDs[slot] = route.id
                 next[route.id] = slot
                 counters.map(route: route.id, to: slot)
             }
@@ -68,12 +72,20 @@ package final class RouteSlots: Sendable {
         }
     }
 
-    /// Drains all slots. `body` receives each slot with a non-zero delta and the route that owns
-    /// it (live routes and recently retired ones); the returned value is the unrouted delta.
-    /// Routes whose grace window has ended are unmapped first and their slots recycled after
-    /// this drain.
-    @discardableResult
-    package func drain(nowMs: Int64, _ body: (_ slot: Int, _ owner: Route, _ delta: OpCounts) -> Void) -> OpCounts {
+    /// The result of a ``drain(nowMs:)``.
+    package struct Drained {
+        /// Slots with a non-zero delta (each owned by a route, live or recently retired).
+        package var deltas: [(slot: Int, delta: OpCounts)] = []
+        package var unrouted = OpCounts()
+        /// Snapshots (copy-on-write, O(1)) of each slot's owner and its id.
+        package var owners: [Route?] = []
+        package var ownerIDs: [RouteID] = []
+    }
+
+    /// Drains all slots: the non-zero deltas with their slots, the unrouted delta, and the
+    /// owners to attribute them to. Routes whose grace window has ended are unmapped first and
+    /// their slots recycled after this drain.
+    package func drain(nowMs: Int64) -> Drained {
         state.withLock { s in
             var expired: [Int] = []
             for (id, r) in s.retired where nowMs - r.sinceMs >= graceMs {
@@ -81,13 +93,16 @@ package final class RouteSlots: Sendable {
                 expired.append(r.slot)
                 s.retired[id] = nil
             }
-            let unrouted = counters.drain(slot: 0)
+            var out = Drained()
+            out.unrouted = counters.drain(slot: 0)
             for slot in 1..<s.owners.count {
                 let delta = counters.drain(slot: slot)
-                if !delta.isZero, let owner = s.owners[slot] { body(slot, owner, delta) }
+                if !delta.isZero, s.ownerIDs[slot] != .unrouted { out.deltas.append((slot, delta)) }
             }
             s.free.append(contentsOf: expired)
-            return unrouted
+            out.owners = s.owners
+            out.ownerIDs = s.ownerIDs
+            return out
         }
     }
 

@@ -43,23 +43,25 @@ struct RenderState {
             routeCount = catalog.routes.count
         }
         hot.roll(to: nowMs)
-        let delta = slots.drain(nowMs: nowMs) { slot, route, delta in
-            if layout.buckets.isEmpty { return }
-            counters.add(delta, toBucket: bucket(ofSlot: slot, route: route))
-            hot.add(slot: slot, route: route.id, reads: delta.reads, writes: delta.writes, nowMs: nowMs)
+        let drained = slots.drain(nowMs: nowMs)
+        unrouted += drained.unrouted
+        guard !layout.buckets.isEmpty else { return }
+        for (slot, delta) in drained.deltas {
+            let id = drained.ownerIDs[slot]
+            counters.add(delta, toBucket: bucket(ofSlot: slot, route: id, owners: drained.owners))
+            hot.add(slot: slot, route: id, reads: delta.reads, writes: delta.writes, nowMs: nowMs)
         }
-        unrouted += delta
     }
 
-    private mutating func bucket(ofSlot slot: Int, route: Route) -> Int {
-        if slot < cachedRoute.count, cachedRoute[slot] == route.id { return Int(cachedBucket[slot]) }
+    private mutating func bucket(ofSlot slot: Int, route id: RouteID, owners: [Route?]) -> Int {
+        if slot < cachedRoute.count, cachedRoute[slot] == id { return Int(cachedBucket[slot]) }
         if slot >= cachedRoute.count {
             let n = max(slot + 1, cachedRoute.count * 2)
             cachedRoute += Array(repeating: .unrouted, count: n - cachedRoute.count)
             cachedBucket += Array(repeating: 0, count: n - cachedBucket.count)
         }
-        let b = layout.bucketIndex(forKey: route.start)
-        cachedRoute[slot] = route.id
+        let b = layout.bucketIndex(forKey: owners[slot]!.start)
+        cachedRoute[slot] = id
         cachedBucket[slot] = Int32(b)
         return b
     }
