@@ -5,6 +5,8 @@ import Synchronization
 /// and status code, requests in flight, and a request-duration histogram per handler.
 public final class HTTPMetrics: MetricsCollector {
     static let bounds: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+    /// The `le` label of each bound, spelled once (Double.description is not cheap).
+    static let boundLabels: [String] = bounds.map(ExpositionWriter.boundLabel)
     static let handlers = ["healthz", "index", "matrix", "metrics", "other"]
 
     private struct Histogram {
@@ -53,8 +55,8 @@ public final class HTTPMetrics: MetricsCollector {
         var durations: [MetricSample] = []
         for handler in Self.handlers {
             let h = s.durations[handler] ?? Histogram()
-            for (i, b) in Self.bounds.enumerated() {
-                durations.append(MetricSample(suffix: "_bucket", labels: [("handler", handler), ("le", ExpositionWriter.boundLabel(b))], value: .integer(h.buckets[i])))
+            for i in Self.bounds.indices {
+                durations.append(MetricSample(suffix: "_bucket", labels: [("handler", handler), ("le", Self.boundLabels[i])], value: .integer(h.buckets[i])))
             }
             durations.append(MetricSample(suffix: "_bucket", labels: [("handler", handler), ("le", "+Inf")], value: .integer(h.count)))
             durations.append(MetricSample(suffix: "_sum", labels: [("handler", handler)], value: .double(h.sum)))

@@ -19,7 +19,7 @@ public struct ProcessCollector: MetricsCollector {
             gauge("process_resident_memory_bytes", "Resident memory size in bytes.", field(24) * pageSize),
             gauge("process_virtual_memory_bytes", "Virtual memory size in bytes.", field(23)),
         ]
-        if let boot = Self.bootTime() {
+        if let boot = Self.bootTime {
             families.append(gauge("process_start_time_seconds", "Start time of the process since unix epoch in seconds.", boot + field(22) / ticks))
         }
         families.append(gauge("process_open_fds", "Number of open file descriptors.", Double(Self.openFileDescriptors())))
@@ -53,7 +53,10 @@ public struct ProcessCollector: MetricsCollector {
         return out
     }
 
-    private static func bootTime() -> Double? {
+    /// Boot time never changes: read once.
+    private static let bootTime: Double? = readBootTime()
+
+    private static func readBootTime() -> Double? {
         guard let stat = readFile("/proc/stat") else { return nil }
         for line in stat.split(separator: UInt8(ascii: "\n")) where line.starts(with: "btime ".utf8) {
             return Double(String(decoding: line.dropFirst(6), as: UTF8.self))

@@ -103,7 +103,7 @@ struct RenderState {
 
         var name: String {
             switch self {
-            case .bucketCounter(let s): "keyviz_bucket_\(s.rawValue)_total"
+            case .bucketCounter(let s): RenderState.counterNames[s]!.0
             case .bucketInfo: "keyviz_bucket_info"
             case .family(let f): f.name
             }
@@ -137,10 +137,16 @@ struct RenderState {
         if format == .openMetrics { out.append(contentsOf: "# EOF\n".utf8) }
     }
 
+    /// Family names of the bucket counters, as strings and bytes, built once.
+    private static let counterNames: [Series: (String, [UInt8])] = Dictionary(uniqueKeysWithValues: Series.allCases.map {
+        let name = "keyviz_bucket_\($0.rawValue)_total"
+        return ($0, (name, Array(name.utf8)))
+    })
+    private static let rankLabels = (0...100).map(String.init)
+
     private func writeBucketCounter(_ series: Series, format: ExpositionFormat, to out: inout [UInt8]) {
-        let name = "keyviz_bucket_\(series.rawValue)_total"
+        let (name, nameBytes) = Self.counterNames[series]!
         ExpositionWriter.appendHeader(MetricFamily(unchecked: name, help: Help.bucket(series), type: .counter, samples: []), format: format, to: &out)
-        let nameBytes = Array(name.utf8)
         for (i, labels) in counterLabelBytes.enumerated() {
             out.append(contentsOf: nameBytes)
             out.append(contentsOf: labels)
@@ -168,7 +174,7 @@ struct RenderState {
             let total = hot.total(op, nowMs: nowMs)
             for rank in 1...max(1, configuration.hotRoutes) where configuration.hotRoutes > 0 {
                 let entry = rank <= top.count ? top[rank - 1] : nil
-                let labels: [(name: String, value: String)] = [("op", op.description), ("rank", String(rank))]
+                let labels: [(name: String, value: String)] = [("op", op.description), ("rank", Self.rankLabels[rank])]
                 rates.append(MetricSample(labels: labels, value: .double(entry.map { $0.count / seconds } ?? 0)))
                 shares.append(MetricSample(labels: labels, value: .double(entry.map { total <= 0 ? 0 : min(1, $0.count / total) } ?? 0)))
                 if let slot = entry?.slot, let route = slots.owner(ofSlot: slot), route.id == entry?.route {
