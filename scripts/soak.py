@@ -11,6 +11,10 @@ Runs a demo node with workers on both cores, route splits, merges and removals, 
   - resident memory flat after warm-up (at most 10% growth from the end of warm-up).
 Prints the figures and a closing 'N passed, N failed' line. Loopback only, bounded in time.
 
+The node's own data is held steady so that memory measures KeyViz: 2 000 distinct keys and one
+shard group (with several groups, route merges move keys between groups' stores, and every
+group slowly fills its own copy of the key set: the store grows, not KeyViz).
+
   scripts/soak.py --seconds 15          # CI
   scripts/soak.py --minutes 30          # by hand
 """
@@ -69,6 +73,7 @@ def main():
     ap.add_argument("--demo", default=".build/release/keyviz-demo")
     ap.add_argument("--buckets", type=int, default=64)
     ap.add_argument("--rate", type=int, default=200000)
+    ap.add_argument("--churn-period", default="0.02", help="seconds between route changes; 0 = none")
     args = ap.parse_args()
     seconds = args.seconds or (args.minutes or 0.25) * 60
     failures = []
@@ -83,7 +88,7 @@ def main():
 
     node = subprocess.Popen(
         [args.demo, "--listen", "127.0.0.1:0", "--routes", "500", "--buckets", str(args.buckets), "--rate", str(args.rate),
-         "--workers", "2", "--keys", "2000", "--churn-period", "0.02", "--churn-removals", "0.2", "--step", "0.5", "--history-columns", "8",
+         "--workers", "2", "--groups", "1", "--keys", "2000", "--churn-period", args.churn_period, "--churn-removals", "0.2", "--step", "0.5", "--history-columns", "8",
          "--duration", str(seconds), "--linger", "30", "--status-every", "3600", "--max-scrapes", "64"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     port = None

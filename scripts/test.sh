@@ -28,4 +28,7 @@ python3 scripts/lint-dashboard.py dashboards/grafana/*.json
 echo "== end to end: real Prometheus, two demo nodes, dashboard queries, rules, hot-route alert"
 bash scripts/e2e-prometheus.sh .build/release/keyviz-demo
 
+echo "== soak: observers on both cores, churn with removals, continuous scrapes, exact totals (15 s)"
+python3 scripts/soak.py --seconds 15 --demo .build/release/keyviz-demo
+
 echo "all checks passed"

@@ -44,8 +44,15 @@ public final class PrometheusSampler<Inner: Sampler>: Sampler, RouteCatalogObser
     /// catalog on to the inner sampler when it wants it. The bucket layout follows at the next
     /// render.
     public func apply(_ catalog: RouteCatalog) {
-        slots.apply(catalog, nowMs: configuration.now())
-        state.withLock { $0.pendingCatalog = catalog }
+        let now = configuration.now()
+        slots.apply(catalog, nowMs: now)
+        // Retired routes are released only by a fold. Without scrapes, route churn would pile
+        // them up (and their counter slots) for ever, so fold here once there are many.
+        let fold = slots.retiredRouteCount > max(1024, catalog.routes.count / 8)
+        state.withLock { s in
+            s.pendingCatalog = catalog
+            if fold { s.fold(slots: slots, nowMs: now) }
+        }
         (inner as? any RouteCatalogObserver)?.apply(catalog)
     }
 
@@ -95,6 +102,9 @@ public final class PrometheusSampler<Inner: Sampler>: Sampler, RouteCatalogObser
             return s.unrouted
         }
     }
+
+    /// Routes retired and not yet released (for tests of boundedness).
+    var retiredRouteCount: Int { slots.retiredRouteCount }
 
     static func monotonicSeconds() -> Double {
         var ts = timespec()

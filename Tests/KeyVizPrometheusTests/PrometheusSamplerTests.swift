@@ -297,3 +297,30 @@ private func bucketSeries(_ body: [UInt8], family: String = "keyviz_bucket_write
         #expect(inner.flushedTotals.routed + inner.flushedTotals.unrouted == want)
     }
 }
+
+@Suite struct UnscrapedChurnTests {
+    @Test func routeChurnWithoutScrapesKeepsRetiredRoutesBounded() throws {
+        let clock = TestClock()
+        let p = PrometheusSampler(wrapping: NoopSampler(), configuration: .init(graceMilliseconds: 1_000, processMetrics: false, now: clock.function))
+        var c = RouteCatalog.evenlySplit(count: 100, groups: 1)
+        p.apply(c)
+        for i in 0..<5000 {
+            let r = c.routes[i % c.routes.count]
+            p.observe(route: r.id, op: .write, keyLength: 1, valueLength: 1)
+            // Split then merge back: two routes retired per pair of changes.
+            if let mid = Optional(Array(r.start) + [0x30]), r.end.isEmpty || mid.lexicographicallyPrecedes(r.end) {
+                c = try c.splitting(r.id, at: mid)
+                p.apply(c)
+                let i2 = try #require(c.index(ofRoute: c.routes.first { $0.start == r.start }!.id))
+                c = try c.merging(c.routes[i2].id, c.routes[i2 + 1].id)
+                p.apply(c)
+            }
+            clock.advance(10)
+        }
+        // 10 000 catalog changes retired ~15 000 routes, none scraped: the sampler folded by
+        // itself, so no more than its threshold are kept, and no observation was lost.
+        #expect(p.retiredRouteCount <= 1025)
+        #expect(p.unroutedTotals().writes == 0)
+        #expect(p.bucketTotals().values.reduce(0) { $0 + $1.writes } == 5000)
+    }
+}
