@@ -1,4 +1,5 @@
 import Foundation
+import KeyVizTestKit
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -113,27 +114,11 @@ func fetch(_ port: UInt16, _ method: String = "GET", _ path: String, headers: [S
 /// Runs a command; returns its exit status and combined output.
 @discardableResult
 func run(_ argv: [String], input: [UInt8] = []) throws -> (status: Int32, output: [UInt8]) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = argv
-    let stdin = Pipe(), out = Pipe()
-    p.standardInput = stdin
-    p.standardOutput = out
-    p.standardError = out
-    try p.run()
-    let writer = Thread {
-        stdin.fileHandleForWriting.write(Data(input))
-        try? stdin.fileHandleForWriting.close()
-    }
-    writer.start()
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (p.terminationStatus, Array(data))
+    try ToolRunner.run(argv, input: input)
 }
 
 func promtoolClean(_ body: [UInt8]) throws -> Bool {
-    let r = try run(["promtool", "check", "metrics"], input: body)
-    return r.status == 0 && r.output.allSatisfy { $0 == 10 || $0 == 32 }
+    try ToolRunner.promtoolComplaints(body) == nil
 }
 
 /// Resident memory of a process in bytes, from /proc.

@@ -68,7 +68,7 @@ private func bucketSeries(_ body: [UInt8], family: String = "keyviz_bucket_write
     }
 
     @Test func theHottestRouteIsRankedFirstWithItsShareAndKeyRange() {
-        let clock = TestClock()
+        let clock = ManualClock()
         let p = PrometheusSampler(wrapping: NoopSampler(), configuration: .init(hotRoutes: 2, hotRouteWindowMilliseconds: 60_000, now: clock.function))
         let c = RouteCatalog.evenlySplit(count: 10, groups: 1)
         p.apply(c)
@@ -300,7 +300,7 @@ private func bucketSeries(_ body: [UInt8], family: String = "keyviz_bucket_write
 
 @Suite struct UnscrapedChurnTests {
     @Test func routeChurnWithoutScrapesKeepsRetiredRoutesBounded() throws {
-        let clock = TestClock()
+        let clock = ManualClock()
         let p = PrometheusSampler(wrapping: NoopSampler(), configuration: .init(graceMilliseconds: 1_000, processMetrics: false, now: clock.function))
         var c = RouteCatalog.evenlySplit(count: 100, groups: 1)
         p.apply(c)

@@ -1,15 +1,7 @@
 import Foundation
 import KeyViz
 @testable import KeyVizPrometheus
-import Synchronization
-
-/// A clock tests move by hand.
-final class TestClock: Sendable {
-    private let ms = Atomic<Int64>(1_700_000_000_000)
-    var now: Int64 { ms.load(ordering: .relaxed) }
-    func advance(_ d: Int64) { ms.wrappingAdd(d, ordering: .relaxed) }
-    var function: @Sendable () -> Int64 { { [self] in self.now } }
-}
+import KeyVizTestKit
 
 /// One sample line of a rendered exposition.
 struct ParsedSample: Hashable {
@@ -68,30 +60,9 @@ enum TestExposition {
     }
 }
 
-/// Runs a command with `input` on stdin; returns exit status and combined output.
-func runTool(_ argv: [String], input: [UInt8]) throws -> (status: Int32, output: String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = argv
-    let stdin = Pipe(), stdout = Pipe()
-    p.standardInput = stdin
-    p.standardOutput = stdout
-    p.standardError = stdout
-    try p.run()
-    let writer = Thread {
-        stdin.fileHandleForWriting.write(Data(input))
-        try? stdin.fileHandleForWriting.close()
-    }
-    writer.start()
-    let data = stdout.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: data, as: UTF8.self))
-}
-
-/// `promtool check metrics`: exit 0 and no complaint.
+/// `promtool check metrics`: nil when it is happy.
 func promtoolComplaints(_ body: [UInt8]) throws -> String? {
-    let r = try runTool(["promtool", "check", "metrics"], input: body)
-    return r.status == 0 && r.output.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty ? nil : "exit \(r.status): \(r.output)"
+    try ToolRunner.promtoolComplaints(body)
 }
 
 /// Parses OpenMetrics text with the Python prometheus_client parser; nil when it is happy.
@@ -104,8 +75,8 @@ func openMetricsParserComplaints(_ body: [UInt8]) throws -> String? {
         n += len(f.samples)
     print(n)
     """
-    let r = try runTool(["python3", "-c", script], input: body)
-    return r.status == 0 ? nil : "exit \(r.status): \(r.output)"
+    let r = try ToolRunner.run(["python3", "-c", script], input: body)
+    return r.status == 0 ? nil : "exit \(r.status): \(String(decoding: r.output, as: UTF8.self))"
 }
 
 let goldenDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden")

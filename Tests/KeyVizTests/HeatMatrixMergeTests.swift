@@ -1,4 +1,5 @@
 import KeyViz
+import KeyVizTestKit
 import Testing
 
 @Suite struct HeatMatrixMergeTests {

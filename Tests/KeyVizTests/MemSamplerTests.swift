@@ -3,14 +3,6 @@ import KeyVizTestKit
 import Synchronization
 import Testing
 
-/// A clock tests move by hand.
-final class ManualClock: Sendable {
-    private let ms = Atomic<Int64>(1_700_000_000_000)
-    var now: Int64 { ms.load(ordering: .relaxed) }
-    func advance(_ d: Int64) { ms.wrappingAdd(d, ordering: .relaxed) }
-    var function: @Sendable () -> Int64 { { [self] in self.now } }
-}
-
 private func matrixTotal(_ m: HeatMatrix) -> UInt64 {
     m.rows.reduce(0) { $0 &+ $1.total } &+ m.unrouted.reduce(0, &+)
 }
