@@ -10,11 +10,13 @@ import Synchronization
 ///
 /// - `GET|HEAD /metrics`: the exposition, format from `Accept`, gzip when allowed, 503 past the
 ///   concurrent-scrape limit or when the render overran `X-Prometheus-Scrape-Timeout-Seconds`.
+///   Concurrent scrapes share renders (``RenderCoalescer``).
 /// - `GET /api/v1/keyviz/matrix`: the heat matrix as JSON (503 when there is no matrix).
 /// - `GET /healthz`: `ok`. `GET /`: an HTML index.
 /// - anything else: 404; other methods: 405 with `Allow`.
 public final class KeyVizRouter: Sendable {
     let metrics: any MetricsExposition
+    let coalescer: RenderCoalescer
     let matrix: MemSampler?
     public let httpMetrics = HTTPMetrics()
     let maxConcurrentScrapes: Int
@@ -23,6 +25,7 @@ public final class KeyVizRouter: Sendable {
 
     public init(metrics: any MetricsExposition, matrix: MemSampler?, maxConcurrentScrapes: Int = 8, basicAuth: BasicAuthUsers? = nil) {
         self.metrics = metrics
+        coalescer = RenderCoalescer(metrics: metrics)
         self.matrix = matrix
         self.maxConcurrentScrapes = max(1, maxConcurrentScrapes)
         self.basicAuth = basicAuth
@@ -71,7 +74,7 @@ public final class KeyVizRouter: Sendable {
             return .text(503, "too many concurrent scrapes (limit \(maxConcurrentScrapes))", extra: [("Retry-After", "1")])
         }
         let format = ExpositionFormat.negotiate(accept: request.headers["accept"])
-        var body = metrics.render(format: format)
+        var body = coalescer.render(format: format)
         var headers: [(name: String, value: String)] = [("Content-Type", format.contentType), ("Vary", "Accept, Accept-Encoding")]
         if Gzip.accepted(by: request.headers["accept-encoding"]), let zipped = Gzip.compress(body) {
             body = zipped

@@ -2,6 +2,8 @@ import Foundation
 import KeyViz
 @testable import KeyVizHTTP
 import KeyVizPrometheus
+import KeyVizTestKit
+import Synchronization
 import Testing
 
 @Suite struct RouterTests {
@@ -108,5 +110,35 @@ import Testing
         #expect(body.contains(#"keyviz_http_requests_total{code="503",handler="metrics"} 0"#))
         #expect(body.contains(#"keyviz_http_request_duration_seconds_count{handler="healthz"} 1"#))
         #expect(body.contains("keyviz_http_requests_in_flight 1"))
+    }
+}
+
+@Suite struct RenderCoalescerTests {
+    /// Counts renders and stamps each body with the observations seen so far.
+    final class CountingExposition: MetricsExposition {
+        let observed = Mutex<Int>(0)
+        func render(format: ExpositionFormat) -> [UInt8] {
+            let n = observed.withLock { $0 }
+            Thread.sleep(forTimeInterval: 0.05)
+            return Array("x_total \(n)\n".utf8)
+        }
+        func register(_ collector: any MetricsCollector) {}
+    }
+
+    @Test func concurrentScrapesShareRendersButNeverGetASnapshotOlderThanTheirRequest() {
+        let source = CountingExposition()
+        let coalescer = RenderCoalescer(metrics: source)
+        let stale = Mutex(0)
+        ConcurrentRunner.run((0..<16).map { _ in
+            { @Sendable in
+                let before = source.observed.withLock { v -> Int in v += 1; return v }
+                let body = String(decoding: coalescer.render(format: .prometheusText), as: UTF8.self)
+                let seen = Int(body.split(separator: " ")[1].dropLast())!
+                if seen < before { stale.withLock { $0 += 1 } }
+            }
+        })
+        #expect(stale.withLock { $0 } == 0)
+        #expect(coalescer.renderCount < 16)
+        #expect(coalescer.renderCount >= 1)
     }
 }
