@@ -100,6 +100,16 @@ import Testing
         #expect(throws: ServerError.self) { try ListenAddress(parsing: ":80") }
     }
 
+    @Test func aRenderSlowerThanTheScrapeTimeoutGets503() {
+        let slow = KeyVizRouter(metrics: FixedExposition(body: "x_total 1\n", delaySeconds: 0.3), matrix: nil)
+        let late = slow.handle(HTTPRequest(method: "GET", path: "/metrics", headers: ["x-prometheus-scrape-timeout-seconds": "0.1"]))
+        #expect(late.status == 503)
+        let inTime = slow.handle(HTTPRequest(method: "GET", path: "/metrics", headers: ["x-prometheus-scrape-timeout-seconds": "10"]))
+        #expect(inTime.status == 200)
+        let unparsable = slow.handle(HTTPRequest(method: "GET", path: "/metrics", headers: ["x-prometheus-scrape-timeout-seconds": "soon"]))
+        #expect(unparsable.status == 200)
+    }
+
     @Test func httpSelfMetricsCountRequestsByHandlerAndCode() {
         let (r, _) = router()
         _ = r.handle(HTTPRequest(method: "GET", path: "/healthz"))
