@@ -10,7 +10,7 @@ import Synchronization
 /// - a route that leaves the catalog stays mapped for a grace window, so observations by
 ///   threads that resolved it just before the change still land on it; then it is unmapped
 ///   (later observations count as unrouted) and its slot is recycled;
-/// - ``drain(nowMs:_:)`` drains *every* slot ever allocated, live, retired or free, and hands
+/// - ``drain(nowMs:)`` drains *every* slot ever allocated, live, retired or free, and hands
 ///   each non-zero delta to the caller with the route that last owned the slot. A count is
 ///   therefore never left behind in a slot nobody reads, whatever the timing.
 package final class RouteSlots: Sendable {
