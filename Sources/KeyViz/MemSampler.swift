@@ -62,12 +62,9 @@ public final class MemSampler: Sampler, RouteCatalogObserver {
     /// Moves the counters into a new column stamped `unixMs`.
     public func flush(atUnixMs unixMs: Int64) {
         history.withLock { h in
-            let drained = slots.drain(nowMs: unixMs)
-            var column = Column(unixMs: unixMs, routes: [], counts: [], unrouted: drained.unrouted)
-            column.routes.reserveCapacity(drained.deltas.count)
-            column.counts.reserveCapacity(drained.deltas.count)
-            for (slot, delta) in drained.deltas {
-                column.routes.append(drained.owners[slot]!)
+            var column = Column(unixMs: unixMs, routes: [], counts: [], unrouted: .zero)
+            column.unrouted = slots.drain(nowMs: unixMs) { slot, _, delta, owners in
+                column.routes.append(owners[slot]!)
                 column.counts.append(delta)
                 h.routedTotal += delta
             }

@@ -10,7 +10,7 @@ import Synchronization
 /// - a route that leaves the catalog stays mapped for a grace window, so observations by
 ///   threads that resolved it just before the change still land on it; then it is unmapped
 ///   (later observations count as unrouted) and its slot is recycled;
-/// - ``drain(nowMs:)`` drains *every* slot ever allocated, live, retired or free, and hands
+/// - ``drain(nowMs:_:)`` drains *every* slot ever allocated, live, retired or free, and hands
 ///   each non-zero delta to the caller with the route that last owned the slot. A count is
 ///   therefore never left behind in a slot nobody reads, whatever the timing.
 package final class RouteSlots: Sendable {
@@ -72,20 +72,12 @@ package final class RouteSlots: Sendable {
         }
     }
 
-    /// The result of a ``drain(nowMs:)``.
-    package struct Drained {
-        /// Slots with a non-zero delta (each owned by a route, live or recently retired).
-        package var deltas: [(slot: Int, delta: OpCounts)] = []
-        package var unrouted = OpCounts()
-        /// Snapshots (copy-on-write, O(1)) of each slot's owner and its id.
-        package var owners: [Route?] = []
-        package var ownerIDs: [RouteID] = []
-    }
-
-    /// Drains all slots: the non-zero deltas with their slots, the unrouted delta, and the
-    /// owners to attribute them to. Routes whose grace window has ended are unmapped first and
-    /// their slots recycled after this drain.
-    package func drain(nowMs: Int64) -> Drained {
+    /// Drains all slots, handing each non-zero delta to `body` with its slot, the id of the route
+    /// that owns (or last owned) the slot, and the owners table (borrowed, for looking up the
+    /// route itself); returns the unrouted delta. Routes whose grace window has ended are
+    /// unmapped first and their slots recycled after this drain.
+    @discardableResult
+    package func drain(nowMs: Int64, _ body: (_ slot: Int, _ owner: RouteID, _ delta: OpCounts, _ owners: borrowing [Route?]) -> Void) -> OpCounts {
         state.withLock { s in
             var expired: [Int] = []
             for (id, r) in s.retired where nowMs - r.sinceMs >= graceMs {
@@ -93,16 +85,14 @@ package final class RouteSlots: Sendable {
                 expired.append(r.slot)
                 s.retired[id] = nil
             }
-            var out = Drained()
-            out.unrouted = counters.drain(slot: 0)
+            let unrouted = counters.drain(slot: 0)
             for slot in 1..<s.owners.count {
                 let delta = counters.drain(slot: slot)
-                if !delta.isZero, s.ownerIDs[slot] != .unrouted { out.deltas.append((slot, delta)) }
+                let id = s.ownerIDs[slot]
+                if !delta.isZero, id != .unrouted { body(slot, id, delta, s.owners) }
             }
             s.free.append(contentsOf: expired)
-            out.owners = s.owners
-            out.ownerIDs = s.ownerIDs
-            return out
+            return unrouted
         }
     }
 

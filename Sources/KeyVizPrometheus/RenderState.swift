@@ -43,17 +43,15 @@ struct RenderState {
             routeCount = catalog.routes.count
         }
         hot.roll(to: nowMs)
-        let drained = slots.drain(nowMs: nowMs)
-        unrouted += drained.unrouted
-        guard !layout.buckets.isEmpty else { return }
-        for (slot, delta) in drained.deltas {
-            let id = drained.ownerIDs[slot]
-            counters.add(delta, toBucket: bucket(ofSlot: slot, route: id, owners: drained.owners))
+        let hasBuckets = !layout.buckets.isEmpty
+        unrouted += slots.drain(nowMs: nowMs) { slot, id, delta, owners in
+            guard hasBuckets else { return }
+            counters.add(delta, toBucket: bucket(ofSlot: slot, route: id, owners: owners))
             hot.add(slot: slot, route: id, reads: delta.reads, writes: delta.writes, nowMs: nowMs)
         }
     }
 
-    private mutating func bucket(ofSlot slot: Int, route id: RouteID, owners: [Route?]) -> Int {
+    private mutating func bucket(ofSlot slot: Int, route id: RouteID, owners: borrowing [Route?]) -> Int {
         if slot < cachedRoute.count, cachedRoute[slot] == id { return Int(cachedBucket[slot]) }
         if slot >= cachedRoute.count {
             let n = max(slot + 1, cachedRoute.count * 2)
