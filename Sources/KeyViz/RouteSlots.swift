@@ -27,7 +27,13 @@ package final class RouteSlots: Sendable {
         var owners: [Route?] = [nil]
         /// `owners[slot]?.id`, kept apart so the fold reads ids without touching the key arrays.
         var ownerIDs: [RouteID] = [.unrouted]
-        var live: [RouteID: Int] = [:]
+        /// Per slot: whether its owner is in the catalog (`live`). The id directory already maps
+        /// routes to slots, so no route → slot dictionary is kept (5 bytes per slot instead of ~40).
+        var isLive: [Bool] = [false]
+        /// Per slot: the catalog application that last saw its owner.
+        var seen: [UInt32] = [0]
+        var generation: UInt32 = 0
+        var liveCount = 0
         var retired: [RouteID: Retired] = [:]
         var free: [Int] = []
     }
@@ -43,32 +49,37 @@ package final class RouteSlots: Sendable {
     /// Maps every route of `catalog` to a slot and retires the routes it no longer holds.
     package func apply(_ catalog: RouteCatalog, nowMs: Int64) {
         state.withLock { s in
-            var next: [RouteID: Int] = [:]
-            next.reserveCapacity(catalog.routes.count)
+            s.generation &+= 1
+            let generation = s.generation
+            var live = 0
             for route in catalog.routes {
-                let slot: Int
-                if let existing = s.live[route.id] {
-                    slot = existing
-                } else if let back = s.retired.removeValue(forKey: route.id) {
-                    slot = back.slot      // back within its grace window: keep counting on one row
+                var slot = counters.slot(of: route.id)
+                if slot != 0, s.ownerIDs[slot] == route.id {
+                    // Already mapped: live, or back within its grace window (keep one row).
+                    if !s.isLive[slot] { s.retired[route.id] = nil }
                 } else if let reused = s.free.popLast() {
                     slot = reused
                 } else if let fresh = counters.allocateSlot() {
                     s.owners.append(nil)
                     s.ownerIDs.append(.unrouted)
+                    s.isLive.append(false)
+                    s.seen.append(0)
                     slot = fresh
                 } else {
                     continue                // table full: the route's observations count as unrouted
                 }
                 s.owners[slot] = route
                 s.ownerIDs[slot] = route.id
-                next[route.id] = slot
+                s.isLive[slot] = true
+                s.seen[slot] = generation
                 counters.map(route: route.id, to: slot)
+                live += 1
             }
-            for (id, slot) in s.live where next[id] == nil {
-                s.retired[id] = Retired(route: id, slot: slot, sinceMs: nowMs)
+            for slot in 1..<s.owners.count where s.isLive[slot] && s.seen[slot] != generation {
+                s.isLive[slot] = false
+                s.retired[s.ownerIDs[slot]] = Retired(route: s.ownerIDs[slot], slot: slot, sinceMs: nowMs)
             }
-            s.live = next
+            s.liveCount = live
         }
     }
 
@@ -105,7 +116,7 @@ package final class RouteSlots: Sendable {
     package var slotCount: Int { state.withLock { $0.owners.count } }
 
     /// Routes currently in the catalog.
-    package var liveRouteCount: Int { state.withLock { $0.live.count } }
+    package var liveRouteCount: Int { state.withLock { $0.liveCount } }
 
     /// Routes retired but still inside their grace window.
     package var retiredRouteCount: Int { state.withLock { $0.retired.count } }
