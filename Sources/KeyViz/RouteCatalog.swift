@@ -35,15 +35,11 @@ public struct RouteCatalog: Sendable, Equatable {
     private init(version: UInt64, sortedRoutes routes: [Route], changed: Range<Int>, nextRouteID: RouteID) throws(RouteCatalogError) {
         guard !routes.isEmpty else { throw .empty }
         for i in changed {
-            let r = routes[i]
-            guard r.id < RouteID.limit else { throw .reservedID(r.id) }
-            if !r.end.isEmpty && !r.start.lexicographicallyPrecedes(r.end) { throw .emptyRange(r) }
-            for (j, other) in routes.enumerated() where j != i && other.id == r.id { throw .duplicateID(r.id) }
+            try Self.check(routes[i])
+            for (j, other) in routes.enumerated() where j != i && other.id == routes[i].id { throw .duplicateID(other.id) }
         }
         for i in max(0, changed.lowerBound - 1)..<min(routes.count - 1, changed.upperBound + 1) {
-            let a = routes[i], b = routes[i + 1]
-            if a.end.isEmpty || b.start.lexicographicallyPrecedes(a.end) { throw .overlap(a, b) }
-            if a.end != b.start { throw .gap(a, b) }
+            try Self.checkSeam(routes[i], routes[i + 1])
         }
         self.version = version
         self.routes = routes
@@ -149,14 +145,22 @@ public struct RouteCatalog: Sendable, Equatable {
         var seen = Set<RouteID>()
         seen.reserveCapacity(sorted.count)
         for r in sorted {
-            guard r.id < RouteID.limit else { throw .reservedID(r.id) }
+            try check(r)
             guard seen.insert(r.id).inserted else { throw .duplicateID(r.id) }
-            if !r.end.isEmpty && !r.start.lexicographicallyPrecedes(r.end) { throw .emptyRange(r) }
         }
-        for (a, b) in zip(sorted, sorted.dropFirst()) {
-            if a.end.isEmpty || b.start.lexicographicallyPrecedes(a.end) { throw .overlap(a, b) }
-            if a.end != b.start { throw .gap(a, b) }
-        }
+        for (a, b) in zip(sorted, sorted.dropFirst()) { try checkSeam(a, b) }
+    }
+
+    /// One route on its own: an id in range and a non-empty key range.
+    private static func check(_ r: Route) throws(RouteCatalogError) {
+        guard r.id < RouteID.limit else { throw .reservedID(r.id) }
+        if !r.end.isEmpty && !r.start.lexicographicallyPrecedes(r.end) { throw .emptyRange(r) }
+    }
+
+    /// Two neighbours in key order: `a` ends exactly where `b` starts.
+    private static func checkSeam(_ a: Route, _ b: Route) throws(RouteCatalogError) {
+        if a.end.isEmpty || b.start.lexicographicallyPrecedes(a.end) { throw .overlap(a, b) }
+        if a.end != b.start { throw .gap(a, b) }
     }
 
     private static func pow10(_ n: Int) -> Double {

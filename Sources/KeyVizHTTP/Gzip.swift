@@ -1,4 +1,5 @@
 import CKeyVizHTTPShim
+import KeyVizPrometheus
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -17,24 +18,10 @@ public enum Gzip {
         return Array(UnsafeBufferPointer(start: out, count: n))
     }
 
-    /// Whether an `Accept-Encoding` value allows gzip (q > 0).
+    /// Whether an `Accept-Encoding` value allows gzip (q > 0), by its first `gzip` or `*` entry.
     static func accepted(by acceptEncoding: String?) -> Bool {
         guard let acceptEncoding else { return false }
-        for part in acceptEncoding.lowercased().split(separator: ",") {
-            let fields = part.split(separator: ";").map { $0.trimmingCharacters(in: " \t") }
-            guard fields.first == "gzip" || fields.first == "*" else { continue }
-            let q = fields.dropFirst().first { $0.hasPrefix("q=") }.flatMap { Double($0.dropFirst(2)) } ?? 1
-            return q > 0
-        }
-        return false
-    }
-}
-
-extension Substring {
-    func trimmingCharacters(in set: String) -> String {
-        var s = self[...]
-        while let f = s.first, set.contains(f) { s = s.dropFirst() }
-        while let l = s.last, set.contains(l) { s = s.dropLast() }
-        return String(s)
+        let entry = HTTPQualityList.parse(acceptEncoding).first { $0.token == "gzip" || $0.token == "*" }
+        return (entry?.q ?? 0) > 0
     }
 }

@@ -18,23 +18,11 @@ public enum ExpositionFormat: Sendable, CaseIterable {
     /// missing header, or anything unparsable).
     public static func negotiate(accept: String?) -> ExpositionFormat {
         guard let accept else { return .prometheusText }
-        var best: (q: Double, format: ExpositionFormat, order: Int)?
-        for (i, part) in accept.split(separator: ",").enumerated() {
-            let fields = part.split(separator: ";").map { $0.trimmingSpaces() }
-            guard let media = fields.first?.lowercased() else { continue }
-            var q = 1.0
-            var version: String?
-            for f in fields.dropFirst() {
-                let kv = f.split(separator: "=", maxSplits: 1).map { $0.trimmingSpaces() }
-                guard kv.count == 2 else { continue }
-                switch kv[0].lowercased() {
-                case "q": q = Double(kv[1]) ?? 0
-                case "version": version = kv[1]
-                default: break
-                }
-            }
+        var best: (q: Double, format: ExpositionFormat)?
+        for entry in HTTPQualityList.parse(accept) where entry.q > 0 {
+            let version = entry.parameters["version"]
             let format: ExpositionFormat?
-            switch media {
+            switch entry.token {
             case "application/openmetrics-text":
                 format = (version == nil || version == "1.0.0") ? .openMetrics : nil
             case "text/plain":
@@ -42,18 +30,9 @@ public enum ExpositionFormat: Sendable, CaseIterable {
             default:
                 format = nil
             }
-            guard let format, q > 0 else { continue }
-            if best == nil || q > best!.q { best = (q, format, i) }
+            guard let format else { continue }
+            if best == nil || entry.q > best!.q { best = (entry.q, format) }
         }
         return best?.format ?? .prometheusText
-    }
-}
-
-extension Substring {
-    func trimmingSpaces() -> String {
-        var s = self[...]
-        while s.first == " " || s.first == "\t" { s = s.dropFirst() }
-        while s.last == " " || s.last == "\t" { s = s.dropLast() }
-        return String(s)
     }
 }
