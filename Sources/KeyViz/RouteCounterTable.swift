@@ -48,7 +48,6 @@ package final class RouteCounterTable: @unchecked Sendable {
     private let directory: UnsafeMutablePointer<Atomic<Int>>   // addresses of id chunks, 0 = none
     private let slotChunks: UnsafeMutablePointer<Atomic<Int>>  // addresses of slot chunks, 0 = none
     private let allocated = Atomic<Int>(1)                     // slot 0 (unrouted) always exists
-    private let allocatedIDChunks = Atomic<Int>(0)             // for memory accounting
 
     /// - Parameter stripes: rounded up to a power of two, 1…64; 0 or less picks the default
     ///   (online CPUs rounded up).
@@ -79,12 +78,6 @@ package final class RouteCounterTable: @unchecked Sendable {
 
     // MARK: hot path
 
-    /// See ``CounterStorage/record(route:op:bytes:)``.
-    @inline(__always)
-    package func record(route: RouteID, op: Op, bytes: UInt64) {
-        storage.record(route: route, op: op, bytes: bytes)
-    }
-
     /// The slot a route id maps to, 0 when unmapped.
     @inline(__always)
     package func slot(of route: RouteID) -> Int { storage.slot(of: route) }
@@ -113,7 +106,6 @@ package final class RouteCounterTable: @unchecked Sendable {
             let fresh = Self.zeroedAtomics(Self.idChunkSize) as UnsafeMutablePointer<Atomic<UInt32>>
             chunk = Int(bitPattern: fresh)
             directory[top].store(chunk, ordering: .releasing)
-            allocatedIDChunks.wrappingAdd(1, ordering: .relaxed)
         }
         let entries = UnsafeMutablePointer<Atomic<UInt32>>(bitPattern: chunk).unsafelyUnwrapped
         entries[Int(route) & (Self.idChunkSize - 1)].store(UInt32(slot), ordering: .releasing)
@@ -135,14 +127,6 @@ package final class RouteCounterTable: @unchecked Sendable {
             if p[3].load(ordering: .relaxed) != 0 { c.writeBytes &+= p[3].exchange(0, ordering: .relaxed) }
         }
         return c
-    }
-
-    /// Bytes held by counters and directory chunks.
-    package var memoryBytes: Int {
-        let slotChunkCount = (allocatedSlots + Self.slotChunkSize - 1) >> Self.slotChunkBits
-        return slotChunkCount * Self.slotChunkSize * Self.countersPerSlot * 8 * stripeCount
-            + allocatedIDChunks.load(ordering: .relaxed) * Self.idChunkSize * 4
-            + Self.idTopCount * 8 + (Self.maxSlots >> Self.slotChunkBits) * 8
     }
 
     private func ensureSlotChunk(_ index: Int) {

@@ -17,7 +17,6 @@ package final class RouteSlots: Sendable {
     package let counters: RouteCounterTable
 
     private struct Retired {
-        var route: RouteID
         var slot: Int
         var sinceMs: Int64
     }
@@ -27,13 +26,11 @@ package final class RouteSlots: Sendable {
         var owners: [Route?] = [nil]
         /// `owners[slot]?.id`, kept apart so the fold reads ids without touching the key arrays.
         var ownerIDs: [RouteID] = [.unrouted]
-        /// Per slot: whether its owner is in the catalog (`live`). The id directory already maps
-        /// routes to slots, so no route → slot dictionary is kept (5 bytes per slot instead of ~40).
-        var isLive: [Bool] = [false]
-        /// Per slot: the catalog application that last saw its owner.
+        /// Per slot: the catalog application that last saw its owner. A slot is live exactly
+        /// when this is the latest `generation`; the id directory maps routes to slots, so no
+        /// route → slot dictionary is kept (4 bytes per slot instead of ~40).
         var seen: [UInt32] = [0]
         var generation: UInt32 = 0
-        var liveCount = 0
         var retired: [RouteID: Retired] = [:]
         var free: [Int] = []
     }
@@ -49,20 +46,19 @@ package final class RouteSlots: Sendable {
     /// Maps every route of `catalog` to a slot and retires the routes it no longer holds.
     package func apply(_ catalog: RouteCatalog, nowMs: Int64) {
         state.withLock { s in
+            let previous = s.generation
             s.generation &+= 1
             let generation = s.generation
-            var live = 0
             for route in catalog.routes {
                 var slot = counters.slot(of: route.id)
                 if slot != 0, s.ownerIDs[slot] == route.id {
                     // Already mapped: live, or back within its grace window (keep one row).
-                    if !s.isLive[slot] { s.retired[route.id] = nil }
+                    if s.seen[slot] != previous { s.retired[route.id] = nil }
                 } else if let reused = s.free.popLast() {
                     slot = reused
                 } else if let fresh = counters.allocateSlot() {
                     s.owners.append(nil)
                     s.ownerIDs.append(.unrouted)
-                    s.isLive.append(false)
                     s.seen.append(0)
                     slot = fresh
                 } else {
@@ -70,16 +66,13 @@ package final class RouteSlots: Sendable {
                 }
                 s.owners[slot] = route
                 s.ownerIDs[slot] = route.id
-                s.isLive[slot] = true
                 s.seen[slot] = generation
                 counters.map(route: route.id, to: slot)
-                live += 1
             }
-            for slot in 1..<s.owners.count where s.isLive[slot] && s.seen[slot] != generation {
-                s.isLive[slot] = false
-                s.retired[s.ownerIDs[slot]] = Retired(route: s.ownerIDs[slot], slot: slot, sinceMs: nowMs)
+            // Live before this catalog and not in it: retired.
+            for slot in 1..<s.owners.count where s.seen[slot] == previous {
+                s.retired[s.ownerIDs[slot]] = Retired(slot: slot, sinceMs: nowMs)
             }
-            s.liveCount = live
         }
     }
 
@@ -114,9 +107,6 @@ package final class RouteSlots: Sendable {
 
     /// Slots handed out so far (including the unrouted slot 0).
     package var slotCount: Int { state.withLock { $0.owners.count } }
-
-    /// Routes currently in the catalog.
-    package var liveRouteCount: Int { state.withLock { $0.liveCount } }
 
     /// Routes retired but still inside their grace window.
     package var retiredRouteCount: Int { state.withLock { $0.retired.count } }

@@ -29,8 +29,8 @@ public final class HTTPMetrics: MetricsCollector {
     /// Requests being served now.
     public var inFlightCount: Int { inFlight.load(ordering: .relaxed) }
 
-    /// Counts a request as started; returns how many are in flight now, including it.
-    func begin() -> Int { inFlight.wrappingAdd(1, ordering: .relaxed).newValue }
+    /// Counts a request as started.
+    func begin() { inFlight.wrappingAdd(1, ordering: .relaxed) }
 
     func end(handler: String, code: Int, seconds: Double) {
         inFlight.wrappingSubtract(1, ordering: .relaxed)

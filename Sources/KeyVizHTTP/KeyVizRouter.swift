@@ -15,7 +15,6 @@ import Synchronization
 /// - `GET /healthz`: `ok`. `GET /`: an HTML index.
 /// - anything else: 404; other methods: 405 with `Allow`.
 public final class KeyVizRouter: Sendable {
-    let metrics: any MetricsExposition
     let coalescer: RenderCoalescer
     let matrix: MemSampler?
     public let httpMetrics = HTTPMetrics()
@@ -24,7 +23,6 @@ public final class KeyVizRouter: Sendable {
     private let scrapesInFlight = Atomic<Int>(0)
 
     public init(metrics: any MetricsExposition, matrix: MemSampler?, maxConcurrentScrapes: Int = 8, basicAuth: BasicAuthUsers? = nil) {
-        self.metrics = metrics
         coalescer = RenderCoalescer(metrics: metrics)
         self.matrix = matrix
         self.maxConcurrentScrapes = max(1, maxConcurrentScrapes)
@@ -34,7 +32,7 @@ public final class KeyVizRouter: Sendable {
 
     public func handle(_ request: HTTPRequest) -> HTTPResponse {
         let started = monotonicSeconds()
-        _ = httpMetrics.begin()
+        httpMetrics.begin()
         let handler = Self.handlerName(request.path)
         let response = route(request, handler: handler, started: started)
         httpMetrics.end(handler: handler, code: response.status, seconds: monotonicSeconds() - started)
