@@ -4,16 +4,19 @@
 export PATH := /opt/swift/usr/bin:$(PATH)
 SWIFT_FLAGS := -Xswiftc -warnings-as-errors
 
-.PHONY: demo test setup build clean
+.PHONY: demo test setup-demo setup-test clean
 
-setup:
-	@bash scripts/setup-debian.sh
+setup-demo:
+	@bash scripts/setup-debian.sh demo
 
-demo: setup
+setup-test:
+	@bash scripts/setup-debian.sh test
+
+demo: setup-demo
 	swift build -c release --product keyviz-demo
 	.build/release/keyviz-demo $(ARGS)
 
-test: setup
+test: setup-test
 	bash scripts/test.sh
 
 clean:

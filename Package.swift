@@ -3,6 +3,9 @@ import PackageDescription
 
 let package = Package(
     name: "KeyViz",
+    // Built and tested on Linux (Debian/Ubuntu) only: the server reads /proc and uses crypt_r and
+    // mallopt. The Apple minimum is where the Synchronization module (Mutex, Atomic) exists.
+    platforms: [.macOS(.v15)],
     products: [
         .library(name: "KeyViz", targets: ["KeyViz"]),
         .library(name: "KeyVizTestKit", targets: ["KeyVizTestKit"]),

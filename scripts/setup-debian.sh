@@ -1,19 +1,48 @@
 #!/usr/bin/env bash
-# Installs what KeyViz needs on a fresh Debian machine; does nothing when all is present.
+# Installs what KeyViz needs on a fresh Debian/Ubuntu machine; does nothing when all is present.
+#   setup-debian.sh demo   what building and running the demo node needs (the C libraries)
+#   setup-debian.sh test   that plus the tools the tests use (Prometheus, promtool, Python parser)
 # Idempotent: safe to run before every build. Needs root (or sudo) only when something is missing.
 set -euo pipefail
+mode=${1:-test}
 
-packages=(
+# The C libraries the package links: every host that builds KeyViz needs these.
+demo_packages=(
   libmicrohttpd-dev   # the embedded HTTP server
   pkg-config          # lets SwiftPM find libmicrohttpd
   zlib1g-dev          # gzip of /metrics responses
+  libcrypt-dev        # crypt(3) for basic-auth password hashes
+)
+# Only for `make test`: real peers the tests check the output against.
+test_packages=(
   prometheus          # promtool and a real Prometheus for the end-to-end checks
   curl                # scripts talk to the demo node and Prometheus
   openssl             # test certificates for the TLS tests
-  libcrypt-dev        # crypt(3) for basic-auth password hashes
   python3             # independent OpenMetrics parser in the tests
   python3-pip
 )
+# PyPI packages the test scripts import (module to check, then the package to install).
+test_python=(
+  "prometheus_client.openmetrics.parser prometheus_client"
+)
+
+case "$mode" in
+  demo) packages=("${demo_packages[@]}") ;;
+  test) packages=("${demo_packages[@]}" "${test_packages[@]}") ;;
+  *) echo "usage: setup-debian.sh demo|test" >&2; exit 2 ;;
+esac
+
+command -v swift >/dev/null || { echo "setup-debian: swift not found on PATH (install Swift 6 and put it at /opt/swift/usr/bin or on PATH)" >&2; exit 1; }
+
+if ! command -v dpkg-query >/dev/null || ! command -v apt-get >/dev/null; then
+  cat >&2 <<MSG
+setup-debian: this is not a Debian/Ubuntu machine (no apt-get). Install these yourself, then run
+the swift commands from the README directly:
+  C libraries (with headers): libmicrohttpd (>= 0.9.75), zlib, libcrypt (libxcrypt), and pkg-config
+MSG
+  [ "$mode" = test ] && echo "  for the tests: prometheus + promtool, curl, openssl, python3 with prometheus_client" >&2
+  exit 1
+fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -30,11 +59,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# The OpenMetrics parser used to cross-check our output (PyPI prometheus_client).
-if ! python3 -c 'import prometheus_client.openmetrics.parser' 2>/dev/null; then
-  echo "setup-debian: installing python prometheus_client" >&2
-  python3 -m pip install -q --disable-pip-version-check prometheus_client 2>/dev/null \
-    || python3 -m pip install -q --disable-pip-version-check --break-system-packages prometheus_client
+if [ "$mode" = test ]; then
+  for entry in "${test_python[@]}"; do
+    read -r module package <<<"$entry"
+    if ! python3 -c "import $module" 2>/dev/null; then
+      echo "setup-debian: installing python $package" >&2
+      python3 -m pip install -q --disable-pip-version-check "$package" 2>/dev/null \
+        || python3 -m pip install -q --disable-pip-version-check --break-system-packages "$package"
+    fi
+  done
 fi
-
-command -v swift >/dev/null || { echo "setup-debian: swift not found on PATH (expected at /opt/swift/usr/bin)" >&2; exit 1; }
