@@ -10,7 +10,7 @@ import Synchronization
 ///
 /// ``snapshot(series:fromUnixMs:toUnixMs:rows:)`` renders the ring as a ``HeatMatrix``,
 /// merging adjacent routes when there are more than the row budget.
-public final class MemSampler: Sampler, RouteCatalogObserver {
+public final class MemSampler: Sampler {
     public let configuration: MemSamplerConfiguration
     private let slots: RouteSlots
     private let hotPath: CounterStorage     // copied out of `slots` so observe retains nothing
@@ -99,6 +99,17 @@ public final class MemSampler: Sampler, RouteCatalogObserver {
     /// unrouted. Counts not yet flushed are not included.
     public var flushedTotals: (routed: OpCounts, unrouted: OpCounts) {
         history.withLock { ($0.routedTotal, $0.unroutedTotal) }
+    }
+
+    /// The newest flushed column: every route with traffic in it and its four counters, read
+    /// in one step (so reads and writes of a route always come from the same column). Nil
+    /// before the first flush.
+    public func newestColumn() -> MatrixColumn? {
+        history.withLock { h in
+            guard !h.ring.isEmpty else { return nil }
+            let c = h.ring[(h.head + h.ring.count - 1) % h.ring.count]
+            return MatrixColumn(unixMs: c.unixMs, routes: c.routes, counts: c.counts, unrouted: c.unrouted)
+        }
     }
 
     /// Number of columns currently in the ring.

@@ -4,10 +4,17 @@
 /// write. Implementations are called from any thread at once and must never block, lock or
 /// allocate: the call sits on the storage engine's hot path.
 ///
+/// Every sampler is also a ``RouteCatalogObserver``: route ids mean nothing without the catalog
+/// that defines them, so the requirement is part of the seam rather than found by a cast. A
+/// sampler that keeps no per-route state implements ``RouteCatalogObserver/apply(_:)`` as an
+/// empty method; a decorator forwards it to the sampler it wraps, exactly like `observe`. The
+/// compiler then refuses a decorator that forgets the catalog, where a cast would silently turn
+/// all traffic into unrouted counts.
+///
 /// Samplers stack: a decorator wraps another `Sampler` and forwards every call unchanged
 /// (the Prometheus decorator is one). Bytes counted are `keyLength + valueLength`, with
 /// negative lengths counted as 0.
-public protocol Sampler: Sendable {
+public protocol Sampler: RouteCatalogObserver {
     func observe(route: RouteID, op: Op, keyLength: Int, valueLength: Int)
 }
 

@@ -15,7 +15,7 @@ import Synchronization
 /// static and inlinable. Everything else — relayout after a catalog change, folding per-route
 /// deltas into bucket counters, hot-route ranking — happens under one lock at render time, so
 /// a render is one consistent snapshot.
-public final class PrometheusSampler<Inner: Sampler>: Sampler, RouteCatalogObserver {
+public final class PrometheusSampler<Inner: Sampler>: Sampler {
     public let inner: Inner
     public let configuration: PrometheusSamplerConfiguration
     private let slots: RouteSlots
@@ -41,7 +41,7 @@ public final class PrometheusSampler<Inner: Sampler>: Sampler, RouteCatalogObser
     // MARK: RouteCatalogObserver
 
     /// Maps the catalog's routes to counters (so observations count at once) and passes the
-    /// catalog on to the inner sampler when it wants it. The bucket layout follows at the next
+    /// catalog on to the inner sampler. The bucket layout follows at the next
     /// render.
     public func apply(_ catalog: RouteCatalog) {
         let now = configuration.now()
@@ -53,7 +53,7 @@ public final class PrometheusSampler<Inner: Sampler>: Sampler, RouteCatalogObser
             s.pendingCatalog = catalog
             if fold { s.fold(slots: slots, nowMs: now) }
         }
-        (inner as? any RouteCatalogObserver)?.apply(catalog)
+        inner.apply(catalog)
     }
 
     // MARK: collectors

@@ -6,4 +6,7 @@ public struct NoopSampler: Sampler {
 
     @inline(__always)
     public func observe(route: RouteID, op: Op, keyLength: Int, valueLength: Int) {}
+
+    /// Keeps nothing per route, so the catalog needs no work.
+    public func apply(_ catalog: RouteCatalog) {}
 }

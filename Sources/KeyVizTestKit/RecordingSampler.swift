@@ -5,7 +5,7 @@ import Synchronization
 ///
 /// Thread-safe; each call is appended under a lock, so it is far slower than a real sampler
 /// and belongs in tests only. It also records catalogs it is told about.
-public final class RecordingSampler: Sampler, RouteCatalogObserver {
+public final class RecordingSampler: Sampler {
     /// One recorded `observe` call.
     public struct Observation: Sendable, Hashable, CustomStringConvertible {
         public var route: RouteID

@@ -45,6 +45,24 @@ public final class MVCCStore: Sendable {
     /// Number of keys with at least one version.
     public var keyCount: Int { versions.withLock { $0.count } }
 
+    /// Every key with at least one version, in key order (for checks and tests: O(n log n)).
+    public var keys: [[UInt8]] {
+        versions.withLock { Array($0.keys) }.sorted { $0.lexicographicallyPrecedes($1) }
+    }
+
+    /// Forgets every version of every key in `[start, end)` (an empty `end` is +infinity): the
+    /// store stops holding a range its group no longer serves. Returns the number of keys removed.
+    @discardableResult
+    public func removeRange(start: [UInt8], end: [UInt8]) -> Int {
+        versions.withLock { all in
+            let doomed = all.keys.filter { k in
+                !k.lexicographicallyPrecedes(start) && (end.isEmpty || k.lexicographicallyPrecedes(end))
+            }
+            for k in doomed { all[k] = nil }
+            return doomed.count
+        }
+    }
+
     private func write(_ key: [UInt8], _ version: Version) {
         let keep = retainedVersions
         versions.withLock { all in

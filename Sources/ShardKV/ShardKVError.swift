@@ -10,6 +10,10 @@ public enum ShardKVError: Error, Sendable, Equatable, CustomStringConvertible {
     case notLeader(ShardGroupID)
     /// This node leads the group but its lease has expired, so a lease read is unsafe.
     case leaseExpired(ShardGroupID)
+    /// The two routes are served by different groups: their data would have to move first.
+    case mergeAcrossGroups(left: RouteID, leftGroup: ShardGroupID, right: RouteID, rightGroup: ShardGroupID)
+    /// The catalog refused the change (the catalog's own error says why).
+    case routeChange(RouteCatalogError)
 
     public var description: String {
         switch self {
@@ -17,6 +21,9 @@ public enum ShardKVError: Error, Sendable, Equatable, CustomStringConvertible {
         case .unknownGroup(let g): "shard group \(g) is not configured on this node"
         case .notLeader(let g): "not the leader of shard group \(g)"
         case .leaseExpired(let g): "the lease on shard group \(g) has expired"
+        case .mergeAcrossGroups(let l, let lg, let r, let rg):
+            "cannot merge route \(l) (group \(lg)) with route \(r) (group \(rg)): only routes of one group merge"
+        case .routeChange(let e): "route change refused: \(e)"
         }
     }
 }

@@ -86,34 +86,42 @@ final class DemoNode: Sendable {
         while !isStopping {
             sleepWhileRunning(options.churnPeriod)
             if isStopping { break }
-            let catalog = engine.catalog
-            let x = rng.next()
+            if churnOnce(&rng) { churnEvents.wrappingAdd(1, ordering: .relaxed) }
+        }
+    }
+
+    /// One split, merge, removal or re-addition through the coordinator (so data follows the
+    /// catalog); false when the drawn change was refused (a split key at a route start, say).
+    private func churnOnce(_ rng: inout SplitMix64) -> Bool {
+        let catalog = engine.catalog
+        let routes = catalog.routes
+        let x = rng.next()
+        do {
             if Double(x >> 11) / Double(1 << 53) < options.churnRemovals {
-                // Remove the last route (its keys become unrouted) or put it back.
-                do {
-                    if let last = catalog.routes.last, !last.end.isEmpty {
-                        try engine.update { c throws(RouteCatalogError) in
-                            try c.adding(Route(id: c.nextRouteID, start: last.end, end: [], group: last.group))
-                        }
-                    } else if catalog.routes.count > 1, let last = catalog.routes.last {
-                        try engine.update { c throws(RouteCatalogError) in try c.removing(last.id) }
-                    }
-                    churnEvents.wrappingAdd(1, ordering: .relaxed)
-                } catch {}
-                continue
-            }
-            let wantSplit = catalog.routes.count <= max(1, options.routes / 2) || (x & 1 == 0 && catalog.routes.count < options.routes * 2)
-            do {
-                if wantSplit {
-                    try coordinator.split(at: Workload.key(rng.next() % Workload.keySpace))
-                } else if catalog.routes.count > 1 {
-                    let i = Int(rng.next() % UInt64(catalog.routes.count - 1))
-                    try coordinator.merge(catalog.routes[i].id, catalog.routes[i + 1].id)
+                // Remove the last route (its keys become unrouted, its data is dropped) or put it back.
+                if let last = routes.last, !last.end.isEmpty {
+                    try coordinator.addRoute(start: last.end, end: [], group: last.group)
+                } else if routes.count > 1, let last = routes.last {
+                    try coordinator.removeRoute(last.id)
+                } else {
+                    return false
                 }
-                churnEvents.wrappingAdd(1, ordering: .relaxed)
-            } catch {
-                // A split key that hits a route start is simply skipped.
+                return true
             }
+            // Merges join neighbours of one group (data never moves), so only routes that a
+            // split made can merge; the count stays near [routes / 2, routes * 2].
+            let mergeable = routes.indices.dropLast().filter { routes[$0].group == routes[$0 + 1].group }
+            let wantSplit = mergeable.isEmpty || routes.count <= max(1, options.routes / 2)
+                || (x & 1 == 0 && routes.count < options.routes * 2)
+            if wantSplit {
+                try coordinator.split(at: Workload.key(rng.next() % Workload.keySpace))
+            } else {
+                let i = mergeable[Int(rng.next() % UInt64(mergeable.count))]
+                try coordinator.merge(routes[i].id, routes[i + 1].id)
+            }
+            return true
+        } catch {
+            return false
         }
     }
 
@@ -124,27 +132,21 @@ final class DemoNode: Sendable {
         }
     }
 
-    /// One status line: ops/s since the last line, routes, and the hottest route of the newest
-    /// column with its share of operations.
+    /// Keys held by this node's stores (every group), the demo's main memory use.
+    var storedKeys: Int { coordinator.groupIDs.reduce(0) { $0 + (coordinator.group($1)?.store.keyCount ?? 0) } }
+
+    /// One status line: ops/s since the last line, routes, buckets, stored keys, and the
+    /// hottest route of the newest column (one consistent column: reads and writes of a route
+    /// come from the same flush) with its share of operations.
     func statusLine(opsPerSecond: Double) -> String {
         let routes = engine.catalog.routes.count
-        let reads = memSampler.snapshot(series: .reads, fromUnixMs: UnixTime.nowMilliseconds() - Int64(options.step * 1000) - 500)
-        let writes = memSampler.snapshot(series: .writes, fromUnixMs: UnixTime.nowMilliseconds() - Int64(options.step * 1000) - 500)
         var hottest = "none"
-        if let last = reads.columnUnixMs.indices.last {
-            var best = -1, bestOps: UInt64 = 0, total: UInt64 = 0
-            for (i, (r, w)) in zip(reads.rows, writes.rows).enumerated() {
-                let ops = r.values[last] + w.values[last]
-                total += ops
-                if ops > bestOps { best = i; bestOps = ops }
-            }
-            if best >= 0, total > 0 {
-                let row = reads.rows[best]
-                let share = Double(bestOps) / Double(total) * 100
-                hottest = "\(row.bucketID) [\(KeyPreview.render(row.start)), \(row.end.isEmpty ? "+inf" : KeyPreview.render(row.end))) \(String(format: "%.1f", share))%"
-            }
+        if let hot = memSampler.newestColumn()?.hottestRoute {
+            let r = hot.route
+            hottest = "route:\(r.id) [\(KeyPreview.render(r.start)), \(r.end.isEmpty ? "+inf" : KeyPreview.render(r.end))) "
+                + String(format: "%.1f%%", hot.share * 100)
         }
         let buckets = prometheus.currentLayout().buckets.count
-        return "keyviz-demo: ops/s=\(Int(opsPerSecond)) routes=\(routes) buckets=\(buckets) churn=\(churnCount) hottest=\(hottest)"
+        return "keyviz-demo: ops/s=\(Int(opsPerSecond)) routes=\(routes) buckets=\(buckets) keys=\(storedKeys) churn=\(churnCount) hottest=\(hottest)"
     }
 }

@@ -12,7 +12,7 @@ struct DemoOptions: Sendable {
     var statusEvery = 2.0
     var skew = 6.0
     var linger = 0.0
-    var keys = 100_000_000
+    var keys = 10_000
     var historyColumns = 1440
     var churnRemovals = 0.0
     var listen = "127.0.0.1:9477"
@@ -56,7 +56,7 @@ struct DemoOptions: Sendable {
         optionalString("--tls-cert", "PEM certificate chain; enables TLS with --tls-key", \.tlsCert),
         optionalString("--tls-key", "PEM private key for --tls-cert", \.tlsKey),
         double("--skew", "workload skew exponent (1 = uniform)", \.skew, 1...100),
-        int("--keys", "distinct keys the workload uses, spread over the key space (1…100000000)", \.keys, 1...100_000_000),
+        int("--keys", "distinct keys the workload uses, spread over the key space; bounds the store (1…100000000)", \.keys, 1...100_000_000),
         double("--churn-removals", "fraction of churn events that remove the last route or add it back (0…1)", \.churnRemovals, 0...1),
         int("--history-columns", "heat-matrix columns kept (1…100000)", \.historyColumns, 1...100_000),
         double("--linger", "after --duration, seconds to keep serving with the workload stopped (prints the observed totals first)", \.linger, 0...86_400),

@@ -102,6 +102,38 @@ private func makeCoordinator(sampler: (any Sampler)?, now: @escaping @Sendable (
         #expect(rec.observations.map(\.op) == [.read, .write, .read])
     }
 
+    // The seed samples an operation on the node that serves it: a group this node does not
+    // have is an error and no observation (that node counts it).
+    @Test func operationsOnAGroupOfAnotherNodeAreErrorsAndNotObserved() throws {
+        let rec = RecordingSampler()
+        let catalog = try RouteCatalog(routes: [
+            Route(id: 10, start: [], end: k("m"), group: 1),
+            Route(id: 20, start: k("m"), end: [], group: 7),   // group 7 lives elsewhere
+        ])
+        let c = ShardedCoordinator(engine: RouteEngine(catalog: catalog), groups: [ShardGroup(id: 1)], sampler: rec)
+        #expect(throws: ShardKVError.unknownGroup(7)) { try c.linearizableRead(forKey: k("zebra")) }
+        #expect(throws: ShardKVError.unknownGroup(7)) { try c.leaseRead(forKey: k("zebra")) }
+        #expect(throws: ShardKVError.unknownGroup(7)) { try c.get(key: k("zebra")) }
+        #expect(throws: ShardKVError.unknownGroup(7)) { try c.dispatch([.put(key: k("zebra"), value: [1])]) }
+        #expect(rec.observations.isEmpty)
+        // In a mixed batch the served mutation is still offered load; nothing is applied.
+        #expect(throws: ShardKVError.unknownGroup(7)) {
+            try c.dispatch([.put(key: k("apple"), value: [1]), .put(key: k("zebra"), value: [2])])
+        }
+        #expect(rec.observations == [.init(route: 10, op: .write, keyLength: 5, valueLength: 1)])
+        #expect(c.group(1)!.store.keyCount == 0)
+    }
+
+    @Test func leadershipChecksOnAnotherNodesGroupAreFalseAndUnobserved() throws {
+        let rec = RecordingSampler()
+        let catalog = try RouteCatalog(routes: [Route(id: 10, start: [], end: [], group: 7)])
+        let c = ShardedCoordinator(engine: RouteEngine(catalog: catalog), groups: [ShardGroup(id: 1)], sampler: rec)
+        #expect(!c.isLeader(forKey: k("a")))
+        #expect(c.raftLeader(forKey: k("a")) == nil)
+        #expect(throws: ShardKVError.unknownGroup(7)) { try c.verifyLeader(forKey: k("a")) }
+        #expect(rec.observations.isEmpty)
+    }
+
     @Test func aNilSamplerServesReadsAndWrites() throws {
         let (c, _) = try makeCoordinator(sampler: nil)
         try c.dispatch([.put(key: k("a"), value: [1])])
@@ -120,7 +152,7 @@ private func makeCoordinator(sampler: (any Sampler)?, now: @escaping @Sendable (
     }
 
     @Test func samplersLearnANewCatalogBeforeItIsPublished() throws {
-        final class Probe: RouteCatalogObserver, Sampler {
+        final class Probe: Sampler {
             let engine: RouteEngine
             let seen = RecordingSampler()
             init(engine: RouteEngine) { self.engine = engine }
@@ -144,8 +176,9 @@ private func makeCoordinator(sampler: (any Sampler)?, now: @escaping @Sendable (
         let rec = RecordingSampler()
         let (c, _) = try makeCoordinator(sampler: rec)
         let before = c.engine.catalog
-        #expect(throws: RouteCatalogError.self) { try c.merge(10, 99) }
-        #expect(throws: RouteCatalogError.self) { try c.split(at: k("m")) }
+        #expect(throws: ShardKVError.routeChange(.unknownRoute(99))) { try c.merge(10, 99) }
+        #expect(throws: ShardKVError.self) { try c.split(at: k("m")) }
+        #expect(throws: ShardKVError.mergeAcrossGroups(left: 10, leftGroup: 1, right: 20, rightGroup: 2)) { try c.merge(10, 20) }
         #expect(c.engine.catalog == before)
         #expect(rec.appliedCatalogs == [before])
     }
@@ -168,8 +201,8 @@ private func makeCoordinator(sampler: (any Sampler)?, now: @escaping @Sendable (
                 let cat = engine.catalog
                 if i % 2 == 0 {
                     _ = try? c.split(at: Array("key/\(String(10_000_000 + i * 350_000))".utf8))
-                } else if cat.routes.count > 2 {
-                    _ = try? c.merge(cat.routes[1].id, cat.routes[2].id)
+                } else if let i = cat.routes.indices.dropLast().first(where: { cat.routes[$0].group == cat.routes[$0 + 1].group }) {
+                    _ = try? c.merge(cat.routes[i].id, cat.routes[i + 1].id)
                 }
                 s.flush()
             }
