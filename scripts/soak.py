@@ -8,12 +8,14 @@ Runs a demo node with workers on both cores, route splits, merges and removals, 
   - every scrape parses (prometheus_client's parsers; promtool on every 5th text scrape);
   - after the workload stops, the last exported value of every bucket label ever seen plus the
     unrouted series equals exactly what the workload had observed, per counter;
-  - resident memory flat after warm-up (at most 10% growth from the end of warm-up).
+  - resident memory flat: the least-squares slope of RSS over the second half of the workload,
+    sampled at every scrape, at most --max-growth-mib-per-min (default 0.5, so a leak of
+    1 MiB/min fails). A slope over hundreds of samples is growth; one late spike is not.
 Prints the figures and a closing 'N passed, N failed' line. Loopback only, bounded in time.
 
-The node's own data is held steady so that memory measures KeyViz: 2 000 distinct keys and one
-shard group (with several groups, route merges move keys between groups' stores, and every
-group slowly fills its own copy of the key set: the store grows, not KeyViz).
+The node's own data is held steady so that memory measures KeyViz: 2 000 distinct keys, one
+version each, so the store is full once every key was written (about a second at any load),
+and one shard group, so every pair of neighbours may merge.
 
   scripts/soak.py --seconds 15          # CI
   scripts/soak.py --minutes 30          # by hand
@@ -39,6 +41,15 @@ def rss(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) * 1024
     return 0
+
+
+def slope(points):
+    """Least-squares slope of (x, y) points."""
+    n = len(points)
+    mx = sum(x for x, _ in points) / n
+    my = sum(y for _, y in points) / n
+    sxx = sum((x - mx) ** 2 for x, _ in points)
+    return sum((x - mx) * (y - my) for x, y in points) / sxx if sxx else 0.0
 
 
 def scrape(port, openmetrics, zipped):
@@ -74,6 +85,7 @@ def main():
     ap.add_argument("--buckets", type=int, default=64)
     ap.add_argument("--rate", type=int, default=200000)
     ap.add_argument("--churn-period", default="0.02", help="seconds between route changes; 0 = none")
+    ap.add_argument("--max-growth-mib-per-min", type=float, default=0.5)
     args = ap.parse_args()
     seconds = args.seconds or (args.minutes or 0.25) * 60
     failures = []
@@ -88,7 +100,7 @@ def main():
 
     node = subprocess.Popen(
         [args.demo, "--listen", "127.0.0.1:0", "--routes", "500", "--buckets", str(args.buckets), "--rate", str(args.rate),
-         "--workers", "2", "--groups", "1", "--keys", "2000", "--churn-period", args.churn_period, "--churn-removals", "0.2", "--step", "0.5", "--history-columns", "8",
+         "--workers", "2", "--groups", "1", "--keys", "2000", "--versions", "1", "--churn-period", args.churn_period, "--churn-removals", "0.2", "--step", "0.5", "--history-columns", "8",
          "--duration", str(seconds), "--linger", "30", "--status-every", "3600", "--max-scrapes", "64"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     port = None
@@ -116,7 +128,7 @@ def main():
         threading.Thread(target=read_log, daemon=True).start()
 
         started = time.time()
-        warm_rss = None
+        rss_samples = []   # (seconds since start, bytes) while the workload runs
         rss_first = rss(node.pid)
         rss_max = 0
         trace = []
@@ -159,8 +171,8 @@ def main():
             rss_max = max(rss_max, r)
             if len(trace) < int((now - started) / max(seconds, 1) * 10) + 1 and not finished:
                 trace.append(r)
-            if warm_rss is None and now - started >= seconds * 0.25:
-                warm_rss = r
+            if not finished:
+                rss_samples.append((now - started, r))
             if finished:
                 final = cur
                 break
@@ -179,8 +191,13 @@ def main():
         for fam, expected in want.items():
             got = sum(v for (f, _), v in last_bucket.items() if f == fam)
             check(got == expected, f"{fam}: buckets sum to {got:.0f}, observed minus unrouted is {expected}")
-        if warm_rss:
-            check(end_rss <= warm_rss * 1.10, f"resident memory grew {warm_rss} -> {end_rss} after warm-up")
+        half = [(t, b) for t, b in rss_samples if t >= seconds / 2]
+        growth = slope(half) * 60 / 1048576 if len(half) >= 3 else 0.0
+        ops_per_s = (observed["reads"] + observed["writes"]) / seconds
+        check(len(half) >= 3, f"only {len(half)} memory samples in the second half")
+        check(growth <= args.max_growth_mib_per_min,
+              f"resident memory grows {growth:.3f} MiB/min over the second half "
+              f"(bound {args.max_growth_mib_per_min}; {growth * 1048576 / 60 / max(ops_per_s, 1):.4f} bytes per observation)")
         node.terminate()
         rc = node.wait(timeout=20)
         check(rc == 0, f"demo exited {rc} on SIGTERM")
@@ -189,7 +206,8 @@ def main():
               f"{scrapes} scrapes, {observed['churn']} churn events, max {max_series} series per bucket family "
               f"(budget {args.buckets}), {len(set(l for _, l in last_bucket))} bucket labels seen, "
               f"unrouted {unrouted('keyviz_unrouted_total', 'read') + unrouted('keyviz_unrouted_total', 'write'):.0f}, "
-              f"resident memory {rss_first} start / {warm_rss} after warm-up / {end_rss} end / {rss_max} max bytes")
+              f"resident memory {rss_first} start / {end_rss} end / {rss_max} max bytes, "
+              f"second-half slope {growth:+.3f} MiB/min over {len(half)} samples")
         print("soak: resident memory every tenth of the run (MiB): " + " ".join(f"{t / 1048576:.1f}" for t in trace))
     finally:
         if node.poll() is None:

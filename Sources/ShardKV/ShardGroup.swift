@@ -16,10 +16,11 @@ public final class ShardGroup: Sendable {
     }
     private let leadership: Mutex<Leadership>
 
-    public init(id: ShardGroupID, isLeader: Bool = true, leaseUntilMs: Int64 = .max,
+    /// - Parameter retainedVersions: versions the group's store keeps per key (at least 1).
+    public init(id: ShardGroupID, isLeader: Bool = true, leaseUntilMs: Int64 = .max, retainedVersions: Int = 8,
                 now: @escaping @Sendable () -> Int64 = UnixTime.nowMilliseconds) {
         self.id = id
-        self.store = MVCCStore()
+        self.store = MVCCStore(retainedVersions: retainedVersions)
         self.now = now
         leadership = Mutex(Leadership(isLeader: isLeader, leaseUntilMs: leaseUntilMs))
     }

@@ -23,7 +23,7 @@ final class DemoNode: Sendable {
         memSampler = MemSampler(configuration: .init(stepMilliseconds: stepMs, historyColumns: options.historyColumns))
         prometheus = PrometheusSampler(wrapping: memSampler, configuration: .init(bucketBudget: options.buckets, hotRoutes: options.hotRoutes))
         engine = RouteEngine(catalog: .evenlySplit(count: options.routes, groups: options.groups))
-        let groups = (1...options.groups).map { ShardGroup(id: ShardGroupID($0)) }
+        let groups = (1...options.groups).map { ShardGroup(id: ShardGroupID($0), retainedVersions: options.versions) }
         coordinator = ShardedCoordinator(engine: engine, groups: groups, sampler: prometheus)
     }
 

@@ -13,6 +13,7 @@ struct DemoOptions: Sendable {
     var skew = 6.0
     var linger = 0.0
     var keys = 10_000
+    var versions = 8
     var historyColumns = 1440
     var churnRemovals = 0.0
     var listen = "127.0.0.1:9477"
@@ -57,6 +58,7 @@ struct DemoOptions: Sendable {
         optionalString("--tls-key", "PEM private key for --tls-cert", \.tlsKey),
         double("--skew", "workload skew exponent (1 = uniform)", \.skew, 1...100),
         int("--keys", "distinct keys the workload uses, spread over the key space; bounds the store (1…100000000)", \.keys, 1...100_000_000),
+        int("--versions", "versions the store keeps per key (1…1000); with --keys, bounds the store", \.versions, 1...1000),
         double("--churn-removals", "fraction of churn events that remove the last route or add it back (0…1)", \.churnRemovals, 0...1),
         int("--history-columns", "heat-matrix columns kept (1…100000)", \.historyColumns, 1...100_000),
         double("--linger", "after --duration, seconds to keep serving with the workload stopped (prints the observed totals first)", \.linger, 0...86_400),
