@@ -16,6 +16,13 @@ swift build -c release --product keyviz-demo -Xswiftc -warnings-as-errors
 echo "== demo node smoke run"
 .build/release/keyviz-demo --listen 127.0.0.1:0 --duration 2 --churn-period 0.5 --status-every 1
 
+echo "== demo node under a fast flush and status line (a status line never mixes two columns)"
+.build/release/keyviz-demo --listen 127.0.0.1:0 --duration 5 --step 0.001 --status-every 0.1 --churn-period 0.01 >/dev/null 2>&1 \
+  || { echo "keyviz-demo crashed or failed with --step 0.001 --status-every 0.1" >&2; exit 1; }
+
+echo "== the README's snippet: Examples/MinimalHost built as a host package, run, scraped, stopped"
+bash scripts/check-example-host.sh
+
 echo "== Prometheus rules, rule unit tests and example config"
 (cd dashboards/prometheus \
   && promtool check rules keyviz-rules.yml keyviz-alerts.yml \
@@ -28,7 +35,7 @@ python3 scripts/lint-dashboard.py dashboards/grafana/*.json
 echo "== end to end: real Prometheus, two demo nodes, dashboard queries, rules, hot-route alert"
 bash scripts/e2e-prometheus.sh .build/release/keyviz-demo
 
-echo "== soak: observers on both cores, churn with removals, continuous scrapes, exact totals (15 s)"
-python3 scripts/soak.py --seconds 15 --demo .build/release/keyviz-demo
+echo "== soak: observers on both cores, churn with removals, continuous scrapes, exact totals, flat memory (30 s)"
+python3 scripts/soak.py --seconds 30 --demo .build/release/keyviz-demo
 
 echo "all checks passed"
