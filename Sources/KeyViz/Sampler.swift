@@ -16,9 +16,27 @@
 /// negative lengths counted as 0.
 public protocol Sampler: RouteCatalogObserver {
     func observe(route: RouteID, op: Op, keyLength: Int, valueLength: Int)
+
+    /// The same observation with the key's bytes, for samplers that look at keys (hot-key
+    /// sampling). The default forwards to ``observe(route:op:keyLength:valueLength:)``, so a
+    /// sampler that only counts costs nothing more; a decorator forwards this form to its inner
+    /// sampler unchanged. Hosts call this form when the key is at hand; the bytes are valid only
+    /// for the call (copy what you keep).
+    func observe(route: RouteID, op: Op, key: UnsafeRawBufferPointer, valueLength: Int)
 }
 
 extension Sampler {
+    @inlinable
+    public func observe(route: RouteID, op: Op, key: UnsafeRawBufferPointer, valueLength: Int) {
+        observe(route: route, op: op, keyLength: key.count, valueLength: valueLength)
+    }
+
+    /// Observes with the key of a byte array (the key-carrying form, without unsafe code).
+    @inlinable
+    public func observe(route: RouteID, op: Op, key: [UInt8], valueLength: Int) {
+        key.withUnsafeBytes { observe(route: route, op: op, key: $0, valueLength: valueLength) }
+    }
+
     /// The number of bytes an observation accounts for: key plus value, negatives as 0.
     @inline(__always)
     public static func observedBytes(keyLength: Int, valueLength: Int) -> UInt64 {

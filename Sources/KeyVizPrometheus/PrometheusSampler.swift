@@ -38,6 +38,13 @@ public final class PrometheusSampler<Inner: Sampler>: Sampler {
         inner.observe(route: route, op: op, keyLength: keyLength, valueLength: valueLength)
     }
 
+    /// Counts like the length-only form and hands the key on to the inner sampler.
+    @inline(__always)
+    public func observe(route: RouteID, op: Op, key: UnsafeRawBufferPointer, valueLength: Int) {
+        hotPath.record(route: route, op: op, bytes: Self.observedBytes(keyLength: key.count, valueLength: valueLength))
+        inner.observe(route: route, op: op, key: key, valueLength: valueLength)
+    }
+
     // MARK: RouteCatalogObserver
 
     /// Maps the catalog's routes to counters (so observations count at once) and passes the

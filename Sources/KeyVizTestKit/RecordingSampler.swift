@@ -24,12 +24,19 @@ public final class RecordingSampler: Sampler {
     }
 
     private let calls = Mutex<[Observation]>([])
+    private let keyCalls = Mutex<[[UInt8]]>([])
     private let catalogs = Mutex<[RouteCatalog]>([])
 
     public init() {}
 
     public func observe(route: RouteID, op: Op, keyLength: Int, valueLength: Int) {
         calls.withLock { $0.append(Observation(route: route, op: op, keyLength: keyLength, valueLength: valueLength)) }
+    }
+
+    /// Records the observation and, separately, the key bytes (see ``observedKeys``).
+    public func observe(route: RouteID, op: Op, key: UnsafeRawBufferPointer, valueLength: Int) {
+        keyCalls.withLock { $0.append(Array(key)) }
+        observe(route: route, op: op, keyLength: key.count, valueLength: valueLength)
     }
 
     public func apply(_ catalog: RouteCatalog) {
@@ -39,9 +46,15 @@ public final class RecordingSampler: Sampler {
     /// Every observation so far, in call order.
     public var observations: [Observation] { calls.withLock { $0 } }
 
+    /// The keys of every key-carrying observation so far, in call order.
+    public var observedKeys: [[UInt8]] { keyCalls.withLock { $0 } }
+
     /// Every catalog applied so far, in order.
     public var appliedCatalogs: [RouteCatalog] { catalogs.withLock { $0 } }
 
     /// Forgets recorded observations.
-    public func reset() { calls.withLock { $0.removeAll() } }
+    public func reset() {
+        calls.withLock { $0.removeAll() }
+        keyCalls.withLock { $0.removeAll() }
+    }
 }

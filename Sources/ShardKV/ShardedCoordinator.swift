@@ -28,6 +28,9 @@ import Synchronization
 /// first moves a range's replicas next to its neighbour's), so no change moves a key to a store
 /// that lacks it; removing a route drops its data from the group's store.
 ///
+/// Every observation uses the key-carrying form (`observe(route:op:key:valueLength:)`), so a
+/// hot-key sampler in the chain sees keys; samplers that only count get the lengths.
+///
 /// With no sampler (`nil`), sampling costs one branch.
 public final class ShardedCoordinator: Sendable {
     public let engine: RouteEngine
@@ -63,7 +66,7 @@ public final class ShardedCoordinator: Sendable {
         var failure: ShardKVError?
         for m in mutations {
             guard let placement = engine.placement(forKey: m.key) else {
-                sampler?.observe(route: .unrouted, op: .write, keyLength: m.key.count, valueLength: m.valueLength)
+                sampler?.observe(route: .unrouted, op: .write, key: m.key, valueLength: m.valueLength)
                 failure = failure ?? .noRoute(key: m.key)
                 resolved.append((m, nil))
                 continue
@@ -73,7 +76,7 @@ public final class ShardedCoordinator: Sendable {
                 resolved.append((m, nil))
                 continue
             }
-            sampler?.observe(route: placement.route, op: .write, keyLength: m.key.count, valueLength: m.valueLength)
+            sampler?.observe(route: placement.route, op: .write, key: m.key, valueLength: m.valueLength)
             resolved.append((m, g))
         }
         if let failure { throw failure }
@@ -113,7 +116,7 @@ public final class ShardedCoordinator: Sendable {
     public func get(key: [UInt8]) throws(ShardKVError) -> [UInt8]? {
         let (route, g) = try resolveRead(key)
         var valueLength = 0
-        defer { sampler?.observe(route: route, op: .read, keyLength: key.count, valueLength: valueLength) }
+        defer { sampler?.observe(route: route, op: .read, key: key, valueLength: valueLength) }
         try g.verifyLease()
         let value = g.store.get(key, at: currentTimestamp())
         valueLength = value?.count ?? 0
@@ -217,7 +220,7 @@ public final class ShardedCoordinator: Sendable {
             return try routeAndGroup(key)
         } catch {
             if case .noRoute = error {
-                sampler?.observe(route: .unrouted, op: .read, keyLength: key.count, valueLength: 0)
+                sampler?.observe(route: .unrouted, op: .read, key: key, valueLength: 0)
             }
             throw error
         }
@@ -226,7 +229,7 @@ public final class ShardedCoordinator: Sendable {
     /// A consistency read: observed once (value length 0) as soon as the route resolves here.
     private func routeAndObserveRead(_ key: [UInt8]) throws(ShardKVError) -> ShardGroup {
         let (route, g) = try resolveRead(key)
-        sampler?.observe(route: route, op: .read, keyLength: key.count, valueLength: 0)
+        sampler?.observe(route: route, op: .read, key: key, valueLength: 0)
         return g
     }
 

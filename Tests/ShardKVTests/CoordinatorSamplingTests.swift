@@ -134,6 +134,17 @@ private func makeCoordinator(sampler: (any Sampler)?, now: @escaping @Sendable (
         #expect(rec.observations.isEmpty)
     }
 
+    @Test func everyObservationCarriesItsKeyForHotKeySampling() throws {
+        let rec = RecordingSampler()
+        let (c, _) = try makeCoordinator(sampler: rec)
+        try c.dispatch([.put(key: k("apple"), value: [1]), .delete(key: k("zoo"))])
+        _ = try c.get(key: k("apple"))
+        try c.leaseRead(forKey: k("fig"))
+        try c.linearizableRead(forKey: k("yak"))
+        #expect(rec.observedKeys == [k("apple"), k("zoo"), k("apple"), k("fig"), k("yak")])
+        #expect(rec.observations.count == 5)
+    }
+
     @Test func aNilSamplerServesReadsAndWrites() throws {
         let (c, _) = try makeCoordinator(sampler: nil)
         try c.dispatch([.put(key: k("a"), value: [1])])

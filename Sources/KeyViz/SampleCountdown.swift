@@ -1,0 +1,55 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Synchronization
+
+/// Per-thread "1 in R" countdowns: the only thing a hot-key sampler adds to the hot path.
+///
+/// Each thread counts down on its own stripe (one cache line each), so the choice is
+/// deterministic per thread (every R-th key-carrying observation of a thread is sampled, when
+/// threads do not share a stripe) and costs a load and a store on a line no other thread
+/// writes. A plain value holding a pointer: copying it into a sampler's stored property keeps
+/// the hot path free of reference counting. The memory is freed by ``deallocate()``.
+package struct SampleCountdown: @unchecked Sendable {
+    // `@unchecked`: a pointer to atomics only, plus constants.
+    private let base: UnsafeMutablePointer<Atomic<Int>>
+    private let mask: Int
+    private let every: Int
+    private let key: pthread_key_t
+    private static let stride = 8
+
+    package init(every: Int) {
+        let stripes = ThreadStripe.defaultCount
+        mask = stripes - 1
+        self.every = every
+        key = ThreadStripe.key
+        base = .allocate(capacity: stripes * Self.stride)
+        for i in 0..<(stripes * Self.stride) { (base + i).initialize(to: Atomic(every)) }
+    }
+
+    /// Counts one observation on this thread's stripe; returns the stripe when this one is
+    /// the thread's R-th (to be sampled), else nil.
+    @inline(__always)
+    package func tick() -> Int? {
+        let stripe = ThreadStripe.current(key: key) & mask
+        let countdown = base + stripe * Self.stride
+        let left = countdown.pointee.load(ordering: .relaxed) &- 1
+        if left > 0 {
+            countdown.pointee.store(left, ordering: .relaxed)
+            return nil
+        }
+        countdown.pointee.store(every, ordering: .relaxed)
+        return stripe
+    }
+
+    package var stripeCount: Int { mask + 1 }
+
+    package func deallocate() {
+        base.deinitialize(count: (mask + 1) * Self.stride)
+        base.deallocate()
+    }
+}
