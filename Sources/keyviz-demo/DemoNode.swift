@@ -11,6 +11,8 @@ final class DemoNode: Sendable {
     let coordinator: ShardedCoordinator
     let memSampler: MemSampler
     let prometheus: PrometheusSampler<MemSampler>
+    /// Outermost: sees the keys, samples 1 in `--hot-key-sample-every` for the hot-key sketches.
+    let hotKeys: HotKeySampler<PrometheusSampler<MemSampler>>
     private let stopping = Atomic<Bool>(false)
     private let operations = Atomic<Int>(0)
     private let churnEvents = Atomic<Int>(0)
@@ -22,9 +24,11 @@ final class DemoNode: Sendable {
         let stepMs = Int64(options.step * 1000)
         memSampler = MemSampler(configuration: .init(stepMilliseconds: stepMs, historyColumns: options.historyColumns))
         prometheus = PrometheusSampler(wrapping: memSampler, configuration: .init(bucketBudget: options.buckets, hotRoutes: options.hotRoutes))
+        hotKeys = HotKeySampler(wrapping: prometheus, configuration: .init(sampleEvery: options.hotKeySampleEvery))
+        prometheus.register(HotKeyCollector(source: hotKeys, ranks: options.hotRoutes))
         engine = RouteEngine(catalog: .evenlySplit(count: options.routes, groups: options.groups))
         let groups = (1...options.groups).map { ShardGroup(id: ShardGroupID($0), retainedVersions: options.versions) }
-        coordinator = ShardedCoordinator(engine: engine, groups: groups, sampler: prometheus)
+        coordinator = ShardedCoordinator(engine: engine, groups: groups, sampler: hotKeys)
     }
 
     var operationCount: Int { operations.load(ordering: .relaxed) }
@@ -76,6 +80,7 @@ final class DemoNode: Sendable {
         while !isStopping {
             sleepWhileRunning(options.step)
             memSampler.flush()
+            hotKeys.drain()
         }
     }
 
@@ -145,6 +150,9 @@ final class DemoNode: Sendable {
             let r = hot.route
             hottest = "route:\(r.id) [\(KeyPreview.render(r.start)), \(r.end.isEmpty ? "+inf" : KeyPreview.render(r.end))) "
                 + String(format: "%.1f%%", hot.share * 100)
+            if let key = hotKeys.hotKeys(route: r.id).max(by: { $0.sampledCount < $1.sampledCount }) {
+                hottest += " hot key \(KeyPreview.render(key.key)) " + String(format: "~%.0f%%", key.share * 100)
+            }
         }
         let buckets = prometheus.currentLayout().buckets.count
         return "keyviz-demo: ops/s=\(Int(opsPerSecond)) routes=\(routes) buckets=\(buckets) keys=\(storedKeys) churn=\(churnCount) hottest=\(hottest)"

@@ -19,6 +19,7 @@ struct DemoOptions: Sendable {
     var listen = "127.0.0.1:9477"
     var buckets = 256
     var hotRoutes = 5
+    var hotKeySampleEvery = 64
     var maxScrapes = 8
     var maxConnections = 64
     var connectionTimeout = 10
@@ -50,6 +51,7 @@ struct DemoOptions: Sendable {
         string("--listen", "HOST:PORT to serve /metrics on; port 0 picks a free port", \.listen),
         int("--buckets", "bucket budget of the Prometheus metrics (1…4096)", \.buckets, 1...4096),
         int("--hot-routes", "hot routes ranked per op (0…100)", \.hotRoutes, 0...100),
+        int("--hot-key-sample-every", "sample 1 in N keys per thread for the hot-key sketches (1…1048576)", \.hotKeySampleEvery, 1...1_048_576),
         int("--max-connections", "open HTTP connections at most, one thread each (1…10000)", \.maxConnections, 1...10_000),
         int("--connection-timeout", "seconds an HTTP connection may sit idle or take to send a request's headers (1…3600)", \.connectionTimeout, 1...3600),
         int("--max-scrapes", "concurrent /metrics requests before 503 (1…1024)", \.maxScrapes, 1...1024),

@@ -1,0 +1,12 @@
+/// Something that can tell the hottest keys it has seen: a ``HotKeySampler``, seen by the
+/// exporters (Prometheus, the matrix API) without knowing its generic parameter.
+public protocol HotKeyReporting: Sendable {
+    /// The hottest keys of `op` across every tracked route, hottest first.
+    func hottestKeys(op: Op, limit: Int?) -> [HotKey]
+    /// The hottest keys of one route (both ops, or `op`), hottest first.
+    func hotKeys(route: RouteID, op: Op?) -> [HotKey]
+    /// Samples taken into the sketches, and samples dropped (queue full or busy).
+    var sampleCounts: (taken: UInt64, dropped: UInt64) { get }
+}
+
+extension HotKeySampler: HotKeyReporting {}
