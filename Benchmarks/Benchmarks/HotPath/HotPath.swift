@@ -84,6 +84,24 @@ let benchmarks: @Sendable () -> Void = {
         chain.observe(route: same ? 7 : RouteID(7 + t * 100), op: i & 3 == 0 ? .write : .read, keyLength: 16, valueLength: 100)
     }
 
+    // 4b. The chain with the key-carrying call, then under hot-key sampling at R = 1024 and
+    //     R = 16 (what the coordinator calls: the key's bytes, 16 of them).
+    let key = [UInt8](repeating: 0x6b, count: 16)
+    let keyedChain = PrometheusSampler(wrapping: MemSampler(), configuration: .init(processMetrics: false))
+    keyedChain.apply(catalog)
+    hotPath("chain, key-carrying observe") { t, i, same in
+        keyedChain.observe(route: same ? 7 : RouteID(7 + t * 100), op: i & 3 == 0 ? .write : .read, key: key, valueLength: 100)
+    }
+    for r in [1024, 16] {
+        let hot = HotKeySampler(wrapping: PrometheusSampler(wrapping: MemSampler(), configuration: .init(processMetrics: false)),
+                                configuration: .init(sampleEvery: r, queueCapacity: 65_536))
+        hot.apply(catalog)
+        hotPath("chain + HotKeySampler R=\(r), key-carrying observe") { t, i, same in
+            hot.observe(route: same ? 7 : RouteID(7 + t * 100), op: i & 3 == 0 ? .write : .read, key: key, valueLength: 100)
+            if i & 0xFFFF == 0 { hot.drain() }   // the background step, amortised
+        }
+    }
+
     // 5a. swift-prometheus, best case: one pre-created counter per route, held in an array.
     //     (Metric and label names avoid the digits 1-8, which take 2.4.1's slow validation path.)
     let registry = PrometheusCollectorRegistry()
