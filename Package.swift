@@ -14,6 +14,10 @@ let package = Package(
         .library(name: "ShardKV", targets: ["ShardKV"]),
         .executable(name: "keyviz-demo", targets: ["keyviz-demo"]),
     ],
+    dependencies: [
+        // The demo's command line (the ecosystem's parser); no library product depends on it.
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
     targets: [
         // Pure core: the Sampler seam, route catalog, counters and heat matrix. No C, no sockets.
         .target(name: "KeyViz"),
@@ -29,7 +33,10 @@ let package = Package(
         .target(name: "KeyVizTestKit", dependencies: ["KeyViz"]),
         // An in-process sharded host: route engine, shard groups, MVCC store, coordinator.
         .target(name: "ShardKV", dependencies: ["KeyViz"]),
-        .executableTarget(name: "keyviz-demo", dependencies: ["KeyViz", "KeyVizPrometheus", "KeyVizHTTP", "ShardKV"]),
+        .executableTarget(name: "keyviz-demo", dependencies: [
+            "KeyViz", "KeyVizPrometheus", "KeyVizHTTP", "ShardKV",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         .testTarget(name: "KeyVizTests", dependencies: ["KeyViz", "KeyVizTestKit"]),
         .testTarget(name: "KeyVizPrometheusTests", dependencies: ["KeyVizPrometheus", "KeyViz", "KeyVizTestKit", "ShardKV"], exclude: ["Golden"]),
         .testTarget(name: "KeyVizHTTPTests", dependencies: ["KeyVizHTTP", "KeyVizPrometheus", "KeyViz", "KeyVizTestKit", "ShardKV"]),

@@ -16,6 +16,9 @@ swift build -c release --product keyviz-demo -Xswiftc -warnings-as-errors
 echo "== demo node smoke run"
 .build/release/keyviz-demo --listen 127.0.0.1:0 --duration 2 --churn-period 0.5 --status-every 1
 
+echo "== demo command line: bad flags exit 2 with one line, --help lists every flag"
+bash scripts/check-demo-cli.sh .build/release/keyviz-demo
+
 echo "== demo node under a fast flush and status line (a status line never mixes two columns)"
 .build/release/keyviz-demo --listen 127.0.0.1:0 --duration 5 --step 0.001 --status-every 0.1 --churn-period 0.01 >/dev/null 2>&1 \
   || { echo "keyviz-demo crashed or failed with --step 0.001 --status-every 0.1" >&2; exit 1; }

@@ -15,12 +15,15 @@ pthread_sigmask(SIG_BLOCK, &signals, nil)
 
 let options: DemoOptions
 do {
-    options = try DemoOptions.parse(Array(CommandLine.arguments.dropFirst()))
-} catch .helpRequested {
-    print(DemoOptions.usage())
-    exit(0)
+    options = try DemoOptions.parse()
 } catch {
-    FileHandle.standardError.write(Data("keyviz-demo: \(error)\n".utf8))
+    // --help (and --version) print in full and exit 0; every bad flag is one line and exit 2.
+    if DemoOptions.exitCode(for: error) == .success {
+        print(DemoOptions.fullMessage(for: error))
+        exit(0)
+    }
+    let message = DemoOptions.message(for: error).split(separator: "\n").first.map(String.init) ?? "bad command line"
+    FileHandle.standardError.write(Data("keyviz-demo: \(message) (see --help)\n".utf8))
     exit(2)
 }
 

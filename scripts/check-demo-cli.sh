@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The demo's command line as a user meets it: every bad invocation exits 2 with exactly one
+# line on stderr naming the problem; --help exits 0 and lists every flag with its default.
+set -uo pipefail
+demo=${1:-.build/release/keyviz-demo}
+passed=0 failed=0
+bad() {
+  local err rc
+  err=$("$demo" "$@" 2>&1 >/dev/null); rc=$?
+  if [ "$rc" = 2 ] && [ "$(printf '%s\n' "$err" | wc -l)" = 1 ] && [[ "$err" == keyviz-demo:* ]]; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1)); echo "demo-cli: FAIL: $* -> exit $rc, stderr: $err" >&2
+  fi
+}
+bad --routes 0
+bad --routes abc
+bad --listen --routes 5          # a flag is never taken as a value
+bad --bogus
+bad --step nan
+bad --duration inf
+bad --churn-removals 2
+bad --buckets 5000
+bad --listen ""
+bad extra-argument
+help=$("$demo" --help); rc=$?
+for flag in --routes --groups --rate --keys --versions --step --buckets --hot-key-sample-every --listen --basic-auth-file; do
+  if [ "$rc" = 0 ] && grep -q -- "$flag" <<<"$help"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "demo-cli: FAIL: --help lacks $flag" >&2; fi
+done
+echo "demo-cli: $passed passed, $failed failed"
+[ "$failed" = 0 ]
