@@ -17,6 +17,8 @@ let package = Package(
     dependencies: [
         // The demo's command line (the ecosystem's parser); no library product depends on it.
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // `swift package generate-documentation`: the DocC catalogs beside each library's code.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         // Pure core: the Sampler seam, route catalog, counters and heat matrix. No C, no sockets.
