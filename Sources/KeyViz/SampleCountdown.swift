@@ -12,7 +12,9 @@ import Synchronization
 /// Each thread counts down on its own stripe (one cache line each), so the choice is
 /// deterministic per thread (every R-th key-carrying observation of a thread is sampled, when
 /// threads do not share a stripe) and costs a load and a store on a line no other thread
-/// writes. A plain value holding a pointer: copying it into a sampler's stored property keeps
+/// writes. Threads beyond the stripe count share stripes; their plain load/store may lose or
+/// repeat a tick, so the rate is then about 1 in R (sampling, not counting: nothing else
+/// depends on it). A plain value holding a pointer: copying it into a sampler's stored property keeps
 /// the hot path free of reference counting. The memory is freed by ``deallocate()``.
 package struct SampleCountdown: @unchecked Sendable {
     // `@unchecked`: a pointer to atomics only, plus constants.

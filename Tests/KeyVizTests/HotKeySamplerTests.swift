@@ -170,6 +170,9 @@ private func k(_ s: String) -> [UInt8] { Array(s.utf8) }
         #expect(inner.flushedTotals.routed.writes == UInt64(3 * per))
         s.drain()
         let counts = s.sampleCounts
-        #expect(counts.taken > 0 && counts.taken + counts.dropped <= UInt64(3 * per / 4 + 3))
+        // Threads that share a stripe race on its countdown (a plain load and store, by design:
+        // no locked add on the hot path), so the rate is about 1 in R, not exactly.
+        let sampled = counts.taken + counts.dropped
+        #expect(sampled >= UInt64(3 * per / 4 / 2) && sampled <= UInt64(3 * per / 4 * 2), "\(sampled) samples of \(3 * per) at R = 4")
     }
 }
