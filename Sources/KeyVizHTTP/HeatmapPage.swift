@@ -28,7 +28,7 @@ enum HeatmapPage {
     *{box-sizing:border-box}
     html,body{margin:0;height:100%;background:var(--bg);color:var(--fg);font:13px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif}
     body{display:flex;flex-direction:column}
-    header{display:flex;flex-wrap:wrap;align-items:center;gap:10px 18px;padding:10px 16px;border-bottom:1px solid var(--line);background:var(--panel)}
+    header{display:flex;flex-wrap:wrap;align-items:center;gap:8px 14px;padding:10px 16px;border-bottom:1px solid var(--line);background:var(--panel)}
     h1{font-size:16px;margin:0 6px 0 0;letter-spacing:.02em}
     h1 b{color:var(--acc)}
     .grp{display:flex;align-items:center;gap:6px}
@@ -58,13 +58,15 @@ enum HeatmapPage {
     tbody tr{cursor:pointer}
     tbody tr:hover{background:#1f2937}
     .k{font-family:ui-monospace,"DejaVu Sans Mono",monospace;word-break:break-all}
+    td.k{font-size:11px;word-break:normal;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;max-width:190px}
     .bar{height:3px;background:var(--acc);border-radius:2px;margin-top:3px}
     #tip{position:absolute;pointer-events:none;display:none;max-width:360px;background:rgba(22,27,34,.96);border:1px solid var(--line);border-radius:8px;padding:8px 10px;box-shadow:0 6px 20px rgba(0,0,0,.5);font-size:12px;z-index:2}
     #tip div{margin:1px 0}
     #tip .t{font-weight:600;color:var(--acc)}
     #tip .v{font-size:15px;font-weight:600;font-variant-numeric:tabular-nums}
     #legend{display:flex;align-items:center;gap:6px;color:var(--dim);font-size:11px}
-    #legend canvas{width:120px;height:10px;border-radius:2px;border:1px solid var(--line)}
+    #legend{margin-bottom:6px}
+    #legend canvas{width:160px;height:10px;border-radius:2px;border:1px solid var(--line)}
     footer{display:flex;gap:16px;align-items:center;padding:6px 16px;border-top:1px solid var(--line);color:var(--dim);font-size:12px;background:var(--panel)}
     footer a{color:var(--dim)}
     #status.err{color:var(--bad)}
@@ -82,13 +84,13 @@ enum HeatmapPage {
         <option value="1000">1 s</option><option value="2000" selected>2 s</option><option value="5000">5 s</option><option value="10000">10 s</option><option value="30000">30 s</option></select>
         <span id="mode">LIVE</span></div>
       <div class="grp"><button id="reset" disabled title="or double-click the heatmap">Reset zoom</button><button id="png">Download PNG</button></div>
-      <div class="spacer"></div>
-      <div id="legend"><span id="lmin">0</span><canvas id="lbar" width="120" height="10"></canvas><span id="lmax">–</span></div>
     </header>
     <main>
       <div id="plotbox"><canvas id="heat"></canvas><canvas id="overlay"></canvas><div id="tip"></div></div>
       <aside>
-        <h2>Hottest key ranges</h2>
+        <h2>Colour</h2>
+        <div id="legend"><span id="lmin">0</span><canvas id="lbar" width="160" height="10"></canvas><span id="lmax">–</span></div>
+        <h2 style="margin-top:16px">Hottest key ranges</h2>
         <table><thead><tr><th>#</th><th>Key range</th><th class="n">Total</th><th class="n">Share</th></tr></thead><tbody id="top"></tbody></table>
         <p class="hint">Drag on the heatmap to zoom into a time and key range; double-click to reset. Click a range above to zoom into its keys.</p>
         <noscript><p>This page needs JavaScript. The data: <a href="/api/v1/keyviz/matrix">/api/v1/keyviz/matrix</a>.</p></noscript>
@@ -215,12 +217,18 @@ enum HeatmapPage {
       // time axis: end of each labelled column
       ctx.textAlign = 'center';
       ctx.textBaseline = 'top';
-      const cw = P.w / C, step = Math.max(1, Math.ceil(80 / cw));
+      const fine = m.step_ms < 1000, cw = P.w / C;
+      const step = Math.max(1, Math.ceil((ctx.measureText(fine ? '00:00:00.0' : '00:00:00').width + 24) / cw));
       const first = (C - 1) % step;
+      let lastRight = -1e9;
       for (let j = first; j < C; j += step) {
-        const x = P.x + (j + 1) * cw;
+        const x = P.x + (j + 1) * cw, t = m.column_unix_ms[j];
+        const text = fine ? hms(t) + '.' + Math.floor(new Date(t).getMilliseconds() / 100) : hms(t);
+        const w = ctx.measureText(text).width, cx = Math.min(x, P.x + P.w - w / 2);
         ctx.fillRect(x - 0.5, P.y + P.h + 1, 1, 4);
-        ctx.fillText(hms(m.column_unix_ms[j]), Math.min(x, P.x + P.w - 24), P.y + P.h + 8);
+        if (cx - w / 2 < lastRight + 8) continue;
+        ctx.fillText(text, cx, P.y + P.h + 8);
+        lastRight = cx + w / 2;
       }
       drawLegend();
       st.renders++;
@@ -301,8 +309,8 @@ enum HeatmapPage {
         const k = td('k', rangeText(r));
         line(k, '', routesText(r)).style.color = '#8b949e';
         td('n', short(st.totals[i]));
-        const share = td('n', (sum > 0 ? (100 * st.totals[i] / sum).toFixed(1) : '0') + '%');
-        line(share, 'bar', '').style.width = Math.max(2, sum > 0 ? 100 * st.totals[i] / sum : 0) + '%';
+        td('n', (sum > 0 ? (100 * st.totals[i] / sum).toFixed(1) : '0') + '%');
+        line(k, 'bar', '').style.width = Math.max(1, sum > 0 ? 100 * st.totals[i] / st.totals[order[0]] : 0) + '%';
         tr.dataset.row = String(i);
         tr.title = 'zoom into this key range';
         tr.addEventListener('mouseenter', () => { st.highlight = i; drawOverlay(); });
