@@ -43,10 +43,12 @@ import urllib.request
 
 DEADLINE = time.monotonic() + 240          # the whole script, both runs
 FAILURES = []
+PASSED = [0]
 
 
 def check(cond, what):
     print(("ok   " if cond else "FAIL ") + what, flush=True)
+    PASSED[0] += bool(cond)
     if not cond:
         FAILURES.append(what)
 
@@ -519,7 +521,7 @@ def main():
                 shutil.copy(os.path.join(work, f), args.artifacts)
         shutil.rmtree(work, ignore_errors=True)
     print(f"browser-test: screenshots and logs in {args.artifacts}")
-    print("browser-test: all checks passed" if not FAILURES else f"browser-test: {len(FAILURES)} check(s) failed")
+    print(f"browser-test: {PASSED[0]} passed, {len(FAILURES)} failed")
     return 1 if FAILURES else 0
 
 
