@@ -433,6 +433,11 @@ def run_plain(args, work, browser):
         check([r["bucket_id"] for r in zm["rows"]] == want_rows, "zoom: the selected rows, and only they, are shown")
         page.screenshot(os.path.join(args.artifacts, "zoomed.png"))
 
+        # the view is in the URL fragment: a reload shows the same zoom
+        page.call("Page.reload")
+        page.wait("window.keyviz && window.keyviz.state.ready && window.keyviz.state.lastURL === %s" % json.dumps(z["url"]), "the same view after a reload")
+        check(True, "reload: the zoomed view survives a reload (kept in the URL fragment)")
+
         # double-click resets
         before = z["fetches"]
         cx, cy = cell_center(zg, 0, 0, len(zm["rows"]), len(zm["column_unix_ms"]))

@@ -343,9 +343,32 @@ enum HeatmapPage {
       if (!st.paused && st.view.to === null) st.timer = setTimeout(load, st.every);
     }
 
+    // The view lives in the URL's fragment, so a reload or a shared link shows the same view.
+    function saveHash() {
+      const v = st.view, q = new URLSearchParams({series: st.series, scale: st.scale});
+      if ($('bright').value !== '0') q.set('bright', $('bright').value);
+      if (v.from !== null) q.set('from', String(v.from));
+      if (v.to !== null) q.set('to', String(v.to));
+      if (v.startKey) q.set('start_key', v.startKey);
+      if (v.endKey) q.set('end_key', v.endKey);
+      if (st.paused) q.set('paused', '1');
+      history.replaceState(null, '', '#' + q.toString());
+    }
+
+    function loadHash() {
+      const q = new URLSearchParams(location.hash.slice(1)), num = (k) => /^[0-9]+$/.test(q.get(k) || '') ? Number(q.get(k)) : null;
+      if (UNIT[q.get('series')]) st.series = q.get('series');
+      if (q.get('scale') === 'linear' || q.get('scale') === 'log') st.scale = q.get('scale');
+      const b = Number(q.get('bright'));
+      if (q.has('bright') && b >= -3 && b <= 3) { $('bright').value = String(b); st.bright = Math.pow(2, b); }
+      st.view = {from: num('from'), to: num('to'), startKey: q.get('start_key') || '', endKey: q.get('end_key') || ''};
+      st.paused = q.get('paused') === '1';
+    }
+
     async function load() {
       clearTimeout(st.timer);
       layout();
+      saveHash();
       const seq = ++st.seq, v = st.view;
       const q = new URLSearchParams({series: st.series, rows: String(rowBudget())});
       if (v.from !== null) q.set('from_unix_ms', String(v.from));
@@ -440,20 +463,20 @@ enum HeatmapPage {
           b.addEventListener('click', () => {
             st[key] = b.dataset.v;
             syncButtons();
-            if (key === 'series') load(); else { draw(); drawOverlay(); }
+            if (key === 'series') load(); else { saveHash(); draw(); drawOverlay(); }
           });
         }
       }
-      $('bright').addEventListener('input', () => {
-        st.bright = Math.pow(2, Number($('bright').value));
-        $('brightv').textContent = '×' + (st.bright >= 1 ? st.bright.toFixed(st.bright % 1 ? 1 : 0) : st.bright.toFixed(2));
-        draw(); drawOverlay();
-      });
-      $('pause').addEventListener('click', () => { st.paused = !st.paused; setStatus(); if (st.paused) clearTimeout(st.timer); else load(); });
+      $('bright').addEventListener('input', () => { st.bright = Math.pow(2, Number($('bright').value)); showBright(); saveHash(); draw(); drawOverlay(); });
+      $('pause').addEventListener('click', () => { st.paused = !st.paused; saveHash(); setStatus(); if (st.paused) clearTimeout(st.timer); else load(); });
       $('every').addEventListener('change', () => { st.every = Number($('every').value); schedule(); });
       $('png').addEventListener('click', downloadPNG);
       let pending = 0;
       window.addEventListener('resize', () => { cancelAnimationFrame(pending); pending = requestAnimationFrame(() => { draw(); drawOverlay(); }); });
+    }
+
+    function showBright() {
+      $('brightv').textContent = '×' + (st.bright >= 1 ? st.bright.toFixed(st.bright % 1 ? 1 : 0) : st.bright.toFixed(2));
     }
 
     function syncButtons() {
@@ -483,8 +506,10 @@ enum HeatmapPage {
     }
 
     window.keyviz = {state: st, load: load, cellAt: cellAt};
+    loadHash();
     wire();
     syncButtons();
+    showBright();
     setStatus();
     load();
     })();
