@@ -453,6 +453,21 @@ def run_plain(args, work, browser):
         page.wait(f"window.keyviz.state.m.column_unix_ms.length === {C}", "the full matrix again")
         check(True, "double-click: back to the whole matrix")
 
+        # auto-refresh runs in the live view and stops on Pause (the node answers, frozen)
+        page.js("(() => { const e = document.getElementById('every'); e.value = '1000'; e.dispatchEvent(new Event('change')); })()")
+        n0 = page.js("window.keyviz.state.fetches")
+        page.wait(f"window.keyviz.state.fetches >= {n0 + 2}", "two automatic refreshes", timeout=10)
+        check(True, "auto-refresh: the live view re-fetches on its own")
+        page.js("document.getElementById('pause').click()")
+        time.sleep(0.3)
+        n1 = page.js("window.keyviz.state.fetches")
+        time.sleep(2.5)
+        n2 = page.js("window.keyviz.state.fetches")
+        check(n2 == n1, f"pause: no fetch in 2.5 s at a 1 s interval ({n2 - n1})")
+        page.js("document.getElementById('pause').click()")
+        page.wait(f"window.keyviz.state.fetches > {n2}", "a fetch after resume", timeout=5)
+        check(True, "resume: fetching again")
+
         # 6: series switch and PNG download
         page.js("document.querySelector('#series button[data-v=reads]').click()")
         page.wait("/series=reads/.test(window.keyviz.state.lastURL) && window.keyviz.state.m.series === 'reads'", "the reads series")

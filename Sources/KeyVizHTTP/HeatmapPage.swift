@@ -118,7 +118,7 @@ enum HeatmapPage {
     const st = {
       series: 'writes', scale: 'log', bright: 1, paused: false, every: 2000,
       view: {from: null, to: null, startKey: '', endKey: ''},
-      m: null, max: 0, totals: [], seq: 0, fetches: 0, lastURL: '', timer: null,
+      m: null, max: 0, totals: [], seq: 0, fetches: 0, lastURL: '', timer: null, fetchMs: 0,
       plot: {x: 0, y: 0, w: 0, h: 0}, dpr: 1, drag: null, hover: null, highlight: -1, error: null, renders: 0, ready: false,
     };
 
@@ -335,12 +335,17 @@ enum HeatmapPage {
       const span = C ? hms(m.column_unix_ms[0] - m.step_ms) + ' – ' + hms(m.column_unix_ms[C - 1]) : 'no columns';
       const unrouted = m.unrouted.reduce((a, b) => a + b, 0);
       s.textContent = NAME[m.series] + ' · ' + routes + ' routes in ' + m.rows.length + ' rows · ' + C + ' columns of ' + (m.step_ms / 1000) + ' s (' + span + ')' +
-        (unrouted ? ' · unrouted ' + int(unrouted) : '') + (zoomed() ? ' · zoomed' : '') + ' · updated ' + hms(Date.now());
+        (unrouted ? ' · unrouted ' + int(unrouted) : '') + (zoomed() ? ' · zoomed' : '') + ' · updated ' + hms(Date.now()) +
+        (delay() > st.every ? ' · refresh every ' + (delay() / 1000).toFixed(1) + ' s (the node took ' + Math.round(st.fetchMs) + ' ms)' : '');
     }
+
+    // An open tab must not load the node much: no refresh while the tab is hidden, and the
+    // interval stretches to 4 × the last fetch's time when the node answers slowly.
+    function delay() { return Math.max(st.every, 4 * st.fetchMs); }
 
     function schedule() {
       clearTimeout(st.timer);
-      if (!st.paused && st.view.to === null) st.timer = setTimeout(load, st.every);
+      if (!st.paused && st.view.to === null && !document.hidden) st.timer = setTimeout(load, delay());
     }
 
     // The view lives in the URL's fragment, so a reload or a shared link shows the same view.
@@ -378,6 +383,7 @@ enum HeatmapPage {
       const url = '/api/v1/keyviz/matrix?' + q.toString();
       st.lastURL = url;
       st.fetches++;
+      const started = performance.now();
       try {
         const resp = await fetch(location.origin + url, {credentials: 'same-origin', cache: 'no-store', headers: {Accept: 'application/json'}});
         if (!resp.ok) {
@@ -387,6 +393,7 @@ enum HeatmapPage {
         }
         const m = await resp.json();
         if (seq !== st.seq) return;
+        st.fetchMs = performance.now() - started;
         st.m = m; st.error = null; st.hover = null; $('tip').style.display = 'none';
         prepare(); draw(); drawOverlay(); renderTable();
         st.ready = true;
@@ -471,6 +478,7 @@ enum HeatmapPage {
       $('pause').addEventListener('click', () => { st.paused = !st.paused; saveHash(); setStatus(); if (st.paused) clearTimeout(st.timer); else load(); });
       $('every').addEventListener('change', () => { st.every = Number($('every').value); schedule(); });
       $('png').addEventListener('click', downloadPNG);
+      document.addEventListener('visibilitychange', () => { if (!document.hidden && !st.paused && st.view.to === null) load(); });
       let pending = 0;
       window.addEventListener('resize', () => { cancelAnimationFrame(pending); pending = requestAnimationFrame(() => { draw(); drawOverlay(); }); });
     }
