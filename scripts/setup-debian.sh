@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what KeyViz needs on a fresh Debian/Ubuntu machine; does nothing when all is present.
 #   setup-debian.sh demo   what building and running the demo node needs (the C libraries)
-#   setup-debian.sh test   that plus the tools the tests use (Prometheus, promtool, Python parser)
+#   setup-debian.sh test   that plus the tools the tests use (Prometheus, promtool, Python parser,
+#                          chromium for the page's browser test, an OpenAPI validator)
 # Idempotent: safe to run before every build. Needs root (or sudo) only when something is missing.
 set -euo pipefail
 mode=${1:-test}
@@ -20,10 +21,12 @@ test_packages=(
   openssl             # test certificates for the TLS tests
   python3             # independent OpenMetrics parser in the tests
   python3-pip
+  chromium            # the heatmap page's real-browser test (scripts/browser-test.py), headless
 )
 # PyPI packages the test scripts import (module to check, then the package to install).
 test_python=(
   "prometheus_client.openmetrics.parser prometheus_client"
+  "openapi_spec_validator openapi-spec-validator"   # validates docs/openapi.yaml (scripts/check-openapi.py)
 )
 
 case "$mode" in
@@ -40,7 +43,7 @@ setup-debian: this is not a Debian/Ubuntu machine (no apt-get). Install these yo
 the swift commands from the README directly:
   C libraries (with headers): libmicrohttpd (>= 0.9.75), zlib, libcrypt (libxcrypt), and pkg-config
 MSG
-  [ "$mode" = test ] && echo "  for the tests: prometheus + promtool, curl, openssl, python3 with prometheus_client" >&2
+  [ "$mode" = test ] && echo "  for the tests: prometheus + promtool, curl, openssl, chromium, python3 with prometheus_client and openapi-spec-validator" >&2
   exit 1
 fi
 

@@ -26,6 +26,12 @@ echo "== demo node under a fast flush and status line (a status line never mixes
 echo "== the README's snippet: Examples/MinimalHost built as a host package, run, scraped, stopped"
 bash scripts/check-example-host.sh
 
+echo "== API description: docs/openapi.yaml is valid and a live node answers as it says"
+python3 scripts/check-openapi.py --demo .build/release/keyviz-demo
+
+echo "== heatmap page in headless chromium (screenshots kept in a temp dir, path printed)"
+python3 scripts/browser-test.py --demo .build/release/keyviz-demo
+
 echo "== Prometheus rules, rule unit tests and example config"
 (cd dashboards/prometheus \
   && promtool check rules keyviz-rules.yml keyviz-alerts.yml \

@@ -8,7 +8,7 @@ import Synchronization
 /// (see ``RouteSlots``), and observations for unknown route ids are counted as unrouted. Hence
 /// the conservation invariant: the sum of all columns plus unrouted equals everything observed.
 ///
-/// ``snapshot(series:fromUnixMs:toUnixMs:rows:)`` renders the ring as a ``HeatMatrix``,
+/// ``snapshot(series:fromUnixMs:toUnixMs:rows:keys:)`` renders the ring as a ``HeatMatrix``,
 /// merging adjacent routes when there are more than the row budget.
 public final class MemSampler: Sampler {
     public let configuration: MemSamplerConfiguration
@@ -119,7 +119,10 @@ public final class MemSampler: Sampler {
     /// unbounded). Rows are the routes of the current catalog plus every route with traffic in
     /// those columns, in key order (start key, then id); with more than `rows` routes
     /// (clamped 1…1024), adjacent routes are merged by ``AdjacentRowMerger``'s rule.
-    public func snapshot(series: Series, fromUnixMs: Int64? = nil, toUnixMs: Int64? = nil, rows: Int = 1024) -> HeatMatrix {
+    /// `keys` keeps only the routes that overlap `[start, end)` (empty end = +infinity) before
+    /// merging, so a zoomed view gets the whole row budget for its key range.
+    public func snapshot(series: Series, fromUnixMs: Int64? = nil, toUnixMs: Int64? = nil, rows: Int = 1024,
+                         keys: (start: [UInt8], end: [UInt8])? = nil) -> HeatMatrix {
         let budget = min(1024, max(1, rows))
         return history.withLock { h in
             var columns: [Column] = []
@@ -149,7 +152,12 @@ public final class MemSampler: Sampler {
                     table[rowIndex(route)].values[j] &+= counts[series]
                 }
             }
-            let order = table.indices.sorted { a, b in
+            let order = table.indices.filter { i in
+                guard let keys else { return true }
+                let r = routes[i]
+                return (r.end.isEmpty || keys.start.lexicographicallyPrecedes(r.end))
+                    && (keys.end.isEmpty || r.start.lexicographicallyPrecedes(keys.end))
+            }.sorted { a, b in
                 let ra = routes[a], rb = routes[b]
                 if ra.start != rb.start { return ra.start.lexicographicallyPrecedes(rb.start) }
                 return ra.id < rb.id

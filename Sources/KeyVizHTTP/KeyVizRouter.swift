@@ -12,7 +12,7 @@ import Synchronization
 ///   concurrent-scrape limit or when the render overran `X-Prometheus-Scrape-Timeout-Seconds`.
 ///   Concurrent scrapes share renders (``RenderCoalescer``).
 /// - `GET /api/v1/keyviz/matrix`: the heat matrix as JSON (503 when there is no matrix).
-/// - `GET /healthz`: `ok`. `GET /`: an HTML index.
+/// - `GET /healthz`: `ok`. `GET /`: the heatmap page (``HeatmapPage``).
 /// - anything else: 404; other methods: 405 with `Allow`.
 public final class KeyVizRouter: Sendable {
     let coalescer: RenderCoalescer
@@ -61,7 +61,7 @@ public final class KeyVizRouter: Sendable {
         case "metrics": return serveMetrics(request, started: started)
         case "matrix": return serveMatrix(request)
         case "healthz": return .text(200, "ok")
-        default: return HTTPResponse(status: 200, headers: [("Content-Type", "text/html; charset=utf-8")], body: Array(Self.index.utf8))
+        default: return HeatmapPage.response
         }
     }
 
@@ -106,20 +106,22 @@ public final class KeyVizRouter: Sendable {
             guard let v = Int(raw) else { return .json(400, MatrixJSON.error(code: "invalid_query", message: "rows must be an integer")) }
             rows = v <= 0 ? 1024 : min(1024, v)
         }
-        let m = matrix.snapshot(series: series, fromUnixMs: bounds[0], toUnixMs: bounds[1], rows: rows)
-        return .json(200, MatrixJSON.encode(m, generatedAt: Self.rfc3339(UnixTime.nowMilliseconds())))
+        var keys: [[UInt8]] = []
+        for name in ["start_key", "end_key"] {
+            guard let raw = request.query[name], !raw.isEmpty else { keys.append([]); continue }
+            guard let key = MatrixJSON.decodeKey(raw) else {
+                return .json(400, MatrixJSON.error(code: "invalid_query", message: "\(name) must be base64 (standard or URL-safe)"))
+            }
+            keys.append(key)
+        }
+        if !keys[1].isEmpty, !keys[0].lexicographicallyPrecedes(keys[1]) {
+            return .json(400, MatrixJSON.error(code: "invalid_query", message: "end_key must sort after start_key"))
+        }
+        let range = keys[0].isEmpty && keys[1].isEmpty ? nil : (start: keys[0], end: keys[1])
+        let m = matrix.snapshot(series: series, fromUnixMs: bounds[0], toUnixMs: bounds[1], rows: rows, keys: range)
+        return .json(200, MatrixJSON.encode(m, generatedAt: Self.rfc3339(UnixTime.nowMilliseconds()),
+                                            stepMs: max(1, matrix.configuration.stepMilliseconds)))
     }
-
-    static let index = """
-    <!doctype html>
-    <html><head><meta charset="utf-8"><title>KeyViz</title></head>
-    <body><h1>KeyViz</h1><ul>
-    <li><a href="/metrics">/metrics</a>: Prometheus metrics (text 0.0.4 or OpenMetrics)</li>
-    <li><a href="/api/v1/keyviz/matrix?series=writes">/api/v1/keyviz/matrix</a>: the heat matrix as JSON (series=reads|writes|read_bytes|write_bytes, from_unix_ms, to_unix_ms, rows)</li>
-    <li><a href="/healthz">/healthz</a>: health</li>
-    </ul></body></html>
-
-    """
 
     static func rfc3339(_ ms: Int64) -> String {
         var t = time_t(ms / 1000)

@@ -2,15 +2,20 @@ import KeyViz
 
 /// The heat matrix as the JSON of `GET /api/v1/keyviz/matrix`.
 ///
-/// `{"series":…,"generated_at":…,"column_unix_ms":[…],"unrouted":[…],"rows":[{"bucket_id",
-/// "start","end" (base64; "" = unbounded),"aggregate","route_ids","route_ids_truncated",
-/// "route_count","values"}]}`. Written by hand: a fixed shape, no Foundation.
+/// `{"series":…,"generated_at":…,"step_ms":…,"column_unix_ms":[…],"unrouted":[…],
+/// "rows":[{"bucket_id","start","end" (base64; "" = unbounded),"start_preview","end_preview",
+/// "aggregate","route_ids","route_ids_truncated","route_count","values"}]}` (docs/api.md,
+/// docs/openapi.yaml). Written by hand: a fixed shape, no Foundation.
 enum MatrixJSON {
-    static func encode(_ m: HeatMatrix, generatedAt: String) -> [UInt8] {
+    /// Longest key preview, in characters; the exact key is always in the base64 field.
+    static let previewLength = 64
+
+    static func encode(_ m: HeatMatrix, generatedAt: String, stepMs: Int64) -> [UInt8] {
         var o: [UInt8] = []
-        o.reserveCapacity(256 + m.rows.count * (96 + m.columnUnixMs.count * 4))
+        o.reserveCapacity(256 + m.rows.count * (160 + m.columnUnixMs.count * 4))
         o.append(contentsOf: #"{"series":"#.utf8); string(m.series.rawValue, &o)
         o.append(contentsOf: #","generated_at":"#.utf8); string(generatedAt, &o)
+        o.append(contentsOf: #","step_ms":"#.utf8); o.append(contentsOf: String(stepMs).utf8)
         o.append(contentsOf: #","column_unix_ms":"#.utf8); array(m.columnUnixMs.map { UInt64(max(0, $0)) }, &o)
         o.append(contentsOf: #","unrouted":"#.utf8); array(m.unrouted, &o)
         o.append(contentsOf: #","rows":["#.utf8)
@@ -19,7 +24,9 @@ enum MatrixJSON {
             o.append(contentsOf: #"{"bucket_id":"#.utf8); string(r.bucketID, &o)
             o.append(contentsOf: #","start":""#.utf8); Base64.encode(r.start, into: &o)
             o.append(contentsOf: #"","end":""#.utf8); Base64.encode(r.end, into: &o)
-            o.append(contentsOf: #"","aggregate":"#.utf8); o.append(contentsOf: (r.aggregate ? "true" : "false").utf8)
+            o.append(contentsOf: #"","start_preview":"#.utf8); string(preview(r.start), &o)
+            o.append(contentsOf: #","end_preview":"#.utf8); string(preview(r.end), &o)
+            o.append(contentsOf: #","aggregate":"#.utf8); o.append(contentsOf: (r.aggregate ? "true" : "false").utf8)
             o.append(contentsOf: #","route_ids":"#.utf8); array(r.routeIDs, &o)
             o.append(contentsOf: #","route_ids_truncated":"#.utf8); o.append(contentsOf: (r.routeIDsTruncated ? "true" : "false").utf8)
             o.append(contentsOf: #","route_count":"#.utf8); o.append(contentsOf: String(r.routeCount).utf8)
@@ -28,6 +35,30 @@ enum MatrixJSON {
         }
         o.append(contentsOf: "]}".utf8)
         return o
+    }
+
+    /// A readable key: printable ASCII as text, anything else as `0x` hex, cut at
+    /// ``previewLength`` characters with `…`; "" for the empty key (start of the key space, or
+    /// +infinity as an end). Looks at no more than the first bytes it can show, so a huge key
+    /// costs no more than a short one.
+    static func preview(_ key: [UInt8]) -> String {
+        if key.isEmpty { return "" }
+        return KeyPreview.render(key.prefix(previewLength + 1), maxLength: previewLength)
+    }
+
+    /// Key-range bounds as the page sends them back: standard or URL-safe base64, padding
+    /// optional (a `+` that arrived as a space counts as `+`). Nil when not base64.
+    static func decodeKey(_ text: String) -> [UInt8]? {
+        var s = ""
+        for c in text {
+            switch c {
+            case "-", " ": s.append("+")
+            case "_": s.append("/")
+            default: s.append(c)
+            }
+        }
+        guard s.count % 4 != 1 else { return nil }
+        return Base64.decode(s)
     }
 
     static func error(code: String, message: String) -> [UInt8] {

@@ -43,6 +43,7 @@ let threads = node.start()
 let scheme = options.tlsCert == nil ? "http" : "https"
 FileHandle.standardError.write(Data("keyviz-demo: \(options.routes) routes, \(options.groups) groups, \(options.rate) ops/s, seed \(options.seed), \(options.buckets) buckets\n".utf8))
 FileHandle.standardError.write(Data("keyviz-demo: serving \(scheme)://\(server.boundAddress)/metrics\n".utf8))
+FileHandle.standardError.write(Data("keyviz-demo: heatmap page at \(scheme)://\(server.boundAddress)/\n".utf8))
 
 let started = Date()
 var lastOps = 0

@@ -1,0 +1,528 @@
+/// The heatmap page served at `/`: one self-contained HTML document (CSS and JavaScript inline,
+/// no CDN, no build step), drawn on a canvas from `GET /api/v1/keyviz/matrix`.
+///
+/// Same-origin fetches only, built from `location.origin`, so the browser's basic-auth
+/// credentials and TLS apply as they did to the page. Key text reaches the DOM only through
+/// `textContent`, never as markup. `window.keyviz` exposes the page's state to the browser test
+/// (scripts/browser-test.py).
+enum HeatmapPage {
+    /// Served with `no-cache` (revalidate each time: a new binary may serve a new page) and a
+    /// content security policy that allows nothing but this document and same-origin fetches.
+    static let response = HTTPResponse(status: 200, headers: [
+        ("Content-Type", "text/html; charset=utf-8"),
+        ("Cache-Control", "no-cache"),
+        ("Content-Security-Policy", "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data: blob:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "no-referrer"),
+    ], body: Array(html.utf8))
+
+    static let html = #"""
+    <!doctype html>
+    <html lang="en"><head>
+    <meta charset="utf-8">
+    <meta name="viewport" content="width=device-width, initial-scale=1">
+    <link rel="icon" href="data:,">
+    <title>KeyViz heatmap</title>
+    <style>
+    :root{--bg:#0d1117;--panel:#161b22;--line:#30363d;--fg:#e6edf3;--dim:#8b949e;--acc:#f0883e;--bad:#f85149;--ok:#3fb950}
+    *{box-sizing:border-box}
+    html,body{margin:0;height:100%;background:var(--bg);color:var(--fg);font:13px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif}
+    body{display:flex;flex-direction:column}
+    header{display:flex;flex-wrap:wrap;align-items:center;gap:8px 14px;padding:10px 16px;border-bottom:1px solid var(--line);background:var(--panel)}
+    h1{font-size:16px;margin:0 6px 0 0;letter-spacing:.02em}
+    h1 b{color:var(--acc)}
+    .grp{display:flex;align-items:center;gap:6px}
+    .grp>span.l{color:var(--dim);font-size:12px}
+    .seg{display:inline-flex;border:1px solid var(--line);border-radius:6px;overflow:hidden}
+    .seg button{border:0;border-right:1px solid var(--line);border-radius:0}
+    .seg button:last-child{border-right:0}
+    button,select{background:#21262d;color:var(--fg);border:1px solid var(--line);border-radius:6px;padding:4px 10px;font:inherit;cursor:pointer}
+    button:hover{background:#30363d}
+    button.on{background:#1f6feb;color:#fff}
+    button:disabled{opacity:.45;cursor:default}
+    input[type=range]{width:110px;accent-color:var(--acc)}
+    #brightv{min-width:3.2em;color:var(--dim);font-variant-numeric:tabular-nums}
+    #mode{font-size:11px;font-weight:600;padding:2px 8px;border-radius:10px;background:#238636;color:#fff}
+    #mode.paused{background:#6e7681}
+    #mode.zoomed{background:#8957e5}
+    main{flex:1;display:flex;min-height:0}
+    #plotbox{position:relative;flex:1;min-width:0}
+    #plotbox canvas{position:absolute;inset:0;width:100%;height:100%}
+    #overlay{cursor:crosshair}
+    aside{width:340px;border-left:1px solid var(--line);background:var(--panel);overflow:auto;padding:12px 14px}
+    aside h2{font-size:12px;text-transform:uppercase;letter-spacing:.08em;color:var(--dim);margin:4px 0 8px}
+    table{border-collapse:collapse;width:100%;font-size:12px}
+    th{color:var(--dim);font-weight:500;text-align:left;border-bottom:1px solid var(--line);padding:3px 4px}
+    td{padding:4px;border-bottom:1px solid #21262d;vertical-align:top}
+    td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+    tbody tr{cursor:pointer}
+    tbody tr:hover{background:#1f2937}
+    .k{font-family:ui-monospace,"DejaVu Sans Mono",monospace;word-break:break-all}
+    td.k{font-size:11px;word-break:normal;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;max-width:190px}
+    .bar{height:3px;background:var(--acc);border-radius:2px;margin-top:3px}
+    #tip{position:absolute;pointer-events:none;display:none;max-width:360px;background:rgba(22,27,34,.96);border:1px solid var(--line);border-radius:8px;padding:8px 10px;box-shadow:0 6px 20px rgba(0,0,0,.5);font-size:12px;z-index:2}
+    #tip div{margin:1px 0}
+    #tip .t{font-weight:600;color:var(--acc)}
+    #tip .v{font-size:15px;font-weight:600;font-variant-numeric:tabular-nums}
+    #legend{display:flex;align-items:center;gap:6px;color:var(--dim);font-size:11px}
+    #legend{margin-bottom:6px}
+    #legend canvas{width:160px;height:10px;border-radius:2px;border:1px solid var(--line)}
+    footer{display:flex;gap:16px;align-items:center;padding:6px 16px;border-top:1px solid var(--line);color:var(--dim);font-size:12px;background:var(--panel)}
+    footer a{color:var(--dim)}
+    #status.err{color:var(--bad)}
+    .spacer{flex:1}
+    .hint{color:var(--dim);font-size:11px;margin-top:14px}
+    </style>
+    </head><body>
+    <header>
+      <h1>Key<b>Viz</b></h1>
+      <div class="grp"><span class="l">Series</span><div class="seg" id="series">
+        <button data-v="reads">Reads</button><button data-v="writes">Writes</button><button data-v="read_bytes">Read bytes</button><button data-v="write_bytes">Write bytes</button></div></div>
+      <div class="grp"><span class="l">Scale</span><div class="seg" id="scale"><button data-v="linear">Linear</button><button data-v="log">Log</button></div></div>
+      <div class="grp"><span class="l">Brightness</span><input id="bright" type="range" min="-3" max="3" step="0.25" value="0"><span id="brightv">×1</span></div>
+      <div class="grp"><button id="pause">Pause</button><select id="every" title="refresh interval">
+        <option value="1000">1 s</option><option value="2000" selected>2 s</option><option value="5000">5 s</option><option value="10000">10 s</option><option value="30000">30 s</option></select>
+        <span id="mode">LIVE</span></div>
+      <div class="grp"><button id="reset" disabled title="or double-click the heatmap">Reset zoom</button><button id="png">Download PNG</button></div>
+    </header>
+    <main>
+      <div id="plotbox"><canvas id="heat"></canvas><canvas id="overlay"></canvas><div id="tip"></div></div>
+      <aside>
+        <h2>Colour</h2>
+        <div id="legend"><span id="lmin">0</span><canvas id="lbar" width="160" height="10"></canvas><span id="lmax">–</span></div>
+        <h2 style="margin-top:16px">Hottest key ranges</h2>
+        <table><thead><tr><th>#</th><th>Key range</th><th class="n">Total</th><th class="n">Share</th></tr></thead><tbody id="top"></tbody></table>
+        <p class="hint">Drag on the heatmap to zoom into a time and key range; double-click to reset. Click a range above to zoom into its keys.</p>
+        <noscript><p>This page needs JavaScript. The data: <a href="/api/v1/keyviz/matrix">/api/v1/keyviz/matrix</a>.</p></noscript>
+      </aside>
+    </main>
+    <footer><span id="status">loading…</span><span class="spacer"></span>
+      <a href="/api/v1/keyviz/matrix">matrix JSON</a><a href="/metrics">/metrics</a><a href="/healthz">/healthz</a></footer>
+    <script>
+    'use strict';
+    (function(){
+    const $ = (id) => document.getElementById(id);
+    const UNIT = {reads: 'ops', writes: 'ops', read_bytes: 'bytes', write_bytes: 'bytes'};
+    const NAME = {reads: 'reads', writes: 'writes', read_bytes: 'read bytes', write_bytes: 'write bytes'};
+    const BG = [13, 17, 23];
+    const MARGIN = {l: 150, r: 12, t: 10, b: 30};
+    const STOPS = [[0, 0x2a, 0x12, 0x6b], [0.22, 0x6a, 0x17, 0x8a], [0.45, 0xbc, 0x37, 0x72], [0.68, 0xf1, 0x6f, 0x38], [0.86, 0xfb, 0xb8, 0x3d], [1, 0xfc, 0xff, 0xb0]];
+    const LUT = new Uint8Array(256 * 3);
+    for (let i = 0; i < 256; i++) {
+      const t = i / 255;
+      let k = 0;
+      while (k < STOPS.length - 2 && t > STOPS[k + 1][0]) k++;
+      const a = STOPS[k], b = STOPS[k + 1], f = (t - a[0]) / (b[0] - a[0]);
+      for (let c = 0; c < 3; c++) LUT[i * 3 + c] = Math.round(a[c + 1] + (b[c + 1] - a[c + 1]) * f);
+    }
+    const st = {
+      series: 'writes', scale: 'log', bright: 1, paused: false, every: 2000,
+      view: {from: null, to: null, startKey: '', endKey: ''},
+      m: null, max: 0, totals: [], seq: 0, fetches: 0, lastURL: '', timer: null, fetchMs: 0,
+      plot: {x: 0, y: 0, w: 0, h: 0}, dpr: 1, drag: null, hover: null, highlight: -1, error: null, renders: 0, ready: false,
+    };
+
+    function pad(n, w) { return String(n).padStart(w || 2, '0'); }
+    function hms(ms) { const d = new Date(ms); return pad(d.getHours()) + ':' + pad(d.getMinutes()) + ':' + pad(d.getSeconds()); }
+    function hmsms(ms) { return hms(ms) + '.' + pad(new Date(ms).getMilliseconds(), 3); }
+    function int(v) { return String(v).replace(/\B(?=(\d{3})+(?!\d))/g, ','); }
+    function short(v) {
+      const a = Math.abs(v);
+      for (const [d, s] of [[1e12, 'T'], [1e9, 'G'], [1e6, 'M'], [1e3, 'k']]) if (a >= d) return (v / d).toFixed(a >= d * 100 ? 0 : 1) + s;
+      return String(Math.round(v * 10) / 10);
+    }
+    function keyText(p, isEnd) { return p === '' ? (isEnd ? '+∞' : '−∞') : p; }
+    function rangeText(r) { return '[' + keyText(r.start_preview, false) + ', ' + keyText(r.end_preview, true) + ')'; }
+    function routesText(r) {
+      if (!r.aggregate) return 'route ' + r.route_ids[0];
+      const ids = r.route_ids.slice(0, 12).join(', ');
+      const more = r.route_count - Math.min(12, r.route_ids.length);
+      return r.route_count + ' routes merged: ' + ids + (more > 0 ? ', … (+' + more + ')' : '');
+    }
+    function zoomed() { const v = st.view; return v.from !== null || v.to !== null || v.startKey !== '' || v.endKey !== ''; }
+    function rowBudget() { return Math.max(8, Math.min(1024, Math.floor(st.plot.h / 2))); }
+
+    function norm(v) {
+      if (v <= 0 || st.max <= 0) return -1;
+      const t = st.scale === 'log' ? Math.log1p(v) / Math.log1p(st.max) : v / st.max;
+      return Math.min(255, Math.round(Math.min(1, t * st.bright) * 255));
+    }
+
+    function layout() {
+      const box = $('plotbox'), dpr = window.devicePixelRatio || 1;
+      const w = box.clientWidth, h = box.clientHeight;
+      for (const c of [$('heat'), $('overlay')]) {
+        if (c.width !== Math.round(w * dpr) || c.height !== Math.round(h * dpr)) { c.width = Math.round(w * dpr); c.height = Math.round(h * dpr); }
+      }
+      st.dpr = dpr;
+      st.plot = {x: MARGIN.l, y: MARGIN.t, w: Math.max(10, w - MARGIN.l - MARGIN.r), h: Math.max(10, h - MARGIN.t - MARGIN.b)};
+    }
+
+    function prepare() {
+      const m = st.m;
+      st.max = 0;
+      st.totals = m.rows.map((r) => { let s = 0; for (const v of r.values) { s += v; if (v > st.max) st.max = v; } return s; });
+    }
+
+    function draw() {
+      layout();
+      const c = $('heat'), ctx = c.getContext('2d'), dpr = st.dpr, P = st.plot, m = st.m;
+      ctx.setTransform(1, 0, 0, 1, 0, 0);
+      ctx.fillStyle = '#0d1117';
+      ctx.fillRect(0, 0, c.width, c.height);
+      ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+      ctx.strokeStyle = '#30363d';
+      ctx.strokeRect(P.x - 0.5, P.y - 0.5, P.w + 1, P.h + 1);
+      ctx.font = '11px ui-monospace, "DejaVu Sans Mono", monospace';
+      if (!m || m.rows.length === 0 || m.column_unix_ms.length === 0) {
+        ctx.fillStyle = '#8b949e';
+        ctx.textAlign = 'center';
+        ctx.fillText(m ? 'no columns yet: the first flush comes after one step' : 'loading…', P.x + P.w / 2, P.y + P.h / 2);
+        drawLegend();
+        st.renders++;
+        return;
+      }
+      const R = m.rows.length, C = m.column_unix_ms.length;
+      const px = Math.round(P.x * dpr), py = Math.round(P.y * dpr), pw = Math.round(P.w * dpr), ph = Math.round(P.h * dpr);
+      const img = ctx.createImageData(pw, ph), d = img.data;
+      const c0 = new Int32Array(pw), c1 = new Int32Array(pw);
+      for (let x = 0; x < pw; x++) { c0[x] = Math.floor(x * C / pw); c1[x] = Math.max(c0[x] + 1, Math.floor((x + 1) * C / pw)); }
+      const line = new Uint8ClampedArray(pw * 4);
+      for (let r = 0; r < R; r++) {
+        const y0 = Math.round(r * ph / R), y1 = Math.round((r + 1) * ph / R);
+        if (y1 <= y0) continue;
+        const vals = m.rows[r].values;
+        for (let x = 0; x < pw; x++) {
+          let v = 0;
+          for (let j = c0[x]; j < c1[x]; j++) if (vals[j] > v) v = vals[j];
+          const i = norm(v), o = x * 4;
+          if (i < 0) { line[o] = BG[0]; line[o + 1] = BG[1]; line[o + 2] = BG[2]; } else { line[o] = LUT[i * 3]; line[o + 1] = LUT[i * 3 + 1]; line[o + 2] = LUT[i * 3 + 2]; }
+          line[o + 3] = 255;
+        }
+        for (let y = y0; y < y1; y++) d.set(line, y * pw * 4);
+      }
+      ctx.putImageData(img, px, py);
+      // key axis: start keys of rows, spaced so labels do not overlap
+      ctx.fillStyle = '#8b949e';
+      ctx.textAlign = 'right';
+      ctx.textBaseline = 'middle';
+      const rh = P.h / R, every = Math.max(1, Math.ceil(16 / rh));
+      for (let r = 0; r < R; r += every) {
+        let s = keyText(m.rows[r].start_preview, false);
+        if (s.length > 19) s = s.slice(0, 18) + '…';
+        const y = P.y + r * rh;
+        ctx.fillText(s, P.x - 8, Math.max(P.y + 6, y + Math.min(rh, 16) / 2));
+        ctx.fillRect(P.x - 4, y, 3, 1);
+      }
+      // time axis: end of each labelled column
+      ctx.textAlign = 'center';
+      ctx.textBaseline = 'top';
+      const fine = m.step_ms < 1000, cw = P.w / C;
+      const step = Math.max(1, Math.ceil((ctx.measureText(fine ? '00:00:00.0' : '00:00:00').width + 24) / cw));
+      const first = (C - 1) % step;
+      let lastRight = -1e9;
+      for (let j = first; j < C; j += step) {
+        const x = P.x + (j + 1) * cw, t = m.column_unix_ms[j];
+        const text = fine ? hms(t) + '.' + Math.floor(new Date(t).getMilliseconds() / 100) : hms(t);
+        const w = ctx.measureText(text).width, cx = Math.min(x, P.x + P.w - w / 2);
+        ctx.fillRect(x - 0.5, P.y + P.h + 1, 1, 4);
+        if (cx - w / 2 < lastRight + 8) continue;
+        ctx.fillText(text, cx, P.y + P.h + 8);
+        lastRight = cx + w / 2;
+      }
+      drawLegend();
+      st.renders++;
+    }
+
+    function drawLegend() {
+      const c = $('lbar'), ctx = c.getContext('2d'), img = ctx.createImageData(c.width, c.height);
+      for (let x = 0; x < c.width; x++) {
+        const i = Math.round(x / (c.width - 1) * 255);
+        for (let y = 0; y < c.height; y++) { const o = (y * c.width + x) * 4; img.data[o] = LUT[i * 3]; img.data[o + 1] = LUT[i * 3 + 1]; img.data[o + 2] = LUT[i * 3 + 2]; img.data[o + 3] = 255; }
+      }
+      ctx.putImageData(img, 0, 0);
+      const top = st.max / st.bright;
+      $('lmin').textContent = st.scale === 'log' ? '1' : '0';
+      $('lmax').textContent = st.max > 0 ? short(st.scale === 'log' ? Math.expm1(Math.log1p(st.max) / st.bright) : top) + ' ' + UNIT[st.series] + (st.bright > 1 ? '+' : '') : '–';
+    }
+
+    function drawOverlay() {
+      const c = $('overlay'), ctx = c.getContext('2d'), P = st.plot, m = st.m;
+      ctx.setTransform(1, 0, 0, 1, 0, 0);
+      ctx.clearRect(0, 0, c.width, c.height);
+      ctx.setTransform(st.dpr, 0, 0, st.dpr, 0, 0);
+      if (!m || !m.rows.length || !m.column_unix_ms.length) return;
+      const R = m.rows.length, C = m.column_unix_ms.length, rh = P.h / R, cw = P.w / C;
+      if (st.highlight >= 0 && st.highlight < R) {
+        ctx.strokeStyle = '#58a6ff'; ctx.lineWidth = 2;
+        ctx.strokeRect(P.x + 1, P.y + st.highlight * rh, P.w - 2, Math.max(2, rh));
+      }
+      if (st.hover && !st.drag) {
+        ctx.strokeStyle = 'rgba(255,255,255,.9)'; ctx.lineWidth = 1;
+        ctx.strokeRect(P.x + st.hover.col * cw - 0.5, P.y + st.hover.row * rh - 0.5, Math.max(1, cw) + 1, Math.max(1, rh) + 1);
+      }
+      if (st.drag && st.drag.moved) {
+        const a = st.drag.a, b = st.drag.b;
+        const x0 = Math.min(a.x, b.x), y0 = Math.min(a.y, b.y);
+        ctx.fillStyle = 'rgba(88,166,255,.18)'; ctx.strokeStyle = '#58a6ff'; ctx.lineWidth = 1;
+        ctx.fillRect(x0, y0, Math.abs(a.x - b.x), Math.abs(a.y - b.y));
+        ctx.strokeRect(x0 + 0.5, y0 + 0.5, Math.abs(a.x - b.x), Math.abs(a.y - b.y));
+      }
+    }
+
+    function cellAt(x, y) {
+      const P = st.plot, m = st.m;
+      if (!m || !m.rows.length || !m.column_unix_ms.length) return null;
+      if (x < P.x || y < P.y || x >= P.x + P.w || y >= P.y + P.h) return null;
+      return {row: Math.min(m.rows.length - 1, Math.floor((y - P.y) / P.h * m.rows.length)),
+              col: Math.min(m.column_unix_ms.length - 1, Math.floor((x - P.x) / P.w * m.column_unix_ms.length))};
+    }
+
+    function line(parent, cls, text) { const d = document.createElement('div'); d.className = cls; d.textContent = text; parent.appendChild(d); return d; }
+
+    function showTip(cell, x, y) {
+      const tip = $('tip'), m = st.m;
+      if (!cell) { tip.style.display = 'none'; return; }
+      const r = m.rows[cell.row], t = m.column_unix_ms[cell.col], v = r.values[cell.col];
+      tip.textContent = '';
+      line(tip, 't', routesText(r)).dataset.k = 'routes';
+      line(tip, 'k', rangeText(r)).dataset.k = 'keys';
+      line(tip, '', hmsms(t - m.step_ms) + ' – ' + hmsms(t)).dataset.k = 'time';
+      line(tip, 'v', int(v) + ' ' + UNIT[st.series]).dataset.k = 'value';
+      line(tip, '', NAME[st.series] + ', ' + short(v / (m.step_ms / 1000)) + ' ' + UNIT[st.series] + '/s; row total ' + int(st.totals[cell.row])).dataset.k = 'rate';
+      tip.style.display = 'block';
+      const box = $('plotbox'), w = tip.offsetWidth, h = tip.offsetHeight;
+      tip.style.left = Math.min(box.clientWidth - w - 4, x + 14) + 'px';
+      tip.style.top = Math.min(box.clientHeight - h - 4, y + 14) + 'px';
+    }
+
+    function renderTable() {
+      const body = $('top'), m = st.m;
+      body.textContent = '';
+      if (!m) return;
+      const sum = st.totals.reduce((a, b) => a + b, 0);
+      const order = st.totals.map((t, i) => i).filter((i) => st.totals[i] > 0).sort((a, b) => st.totals[b] - st.totals[a] || a - b).slice(0, 10);
+      order.forEach((i, rank) => {
+        const r = m.rows[i], tr = document.createElement('tr');
+        const td = (cls, text) => { const c = document.createElement('td'); c.className = cls; c.textContent = text; tr.appendChild(c); return c; };
+        td('', String(rank + 1));
+        const k = td('k', rangeText(r));
+        line(k, '', routesText(r)).style.color = '#8b949e';
+        td('n', short(st.totals[i]));
+        td('n', (sum > 0 ? (100 * st.totals[i] / sum).toFixed(1) : '0') + '%');
+        line(k, 'bar', '').style.width = Math.max(1, sum > 0 ? 100 * st.totals[i] / st.totals[order[0]] : 0) + '%';
+        tr.dataset.row = String(i);
+        tr.title = 'zoom into this key range';
+        tr.addEventListener('mouseenter', () => { st.highlight = i; drawOverlay(); });
+        tr.addEventListener('mouseleave', () => { st.highlight = -1; drawOverlay(); });
+        tr.addEventListener('click', () => zoomTo(null, null, r.start, r.end));
+        body.appendChild(tr);
+      });
+    }
+
+    function setStatus() {
+      const s = $('status'), m = st.m;
+      const mode = $('mode');
+      mode.className = st.paused ? 'paused' : zoomed() && st.view.to !== null ? 'zoomed' : '';
+      mode.textContent = st.paused ? 'PAUSED' : st.view.to !== null ? 'ZOOMED' : 'LIVE';
+      $('reset').disabled = !zoomed();
+      $('pause').textContent = st.paused ? 'Resume' : 'Pause';
+      if (st.error) { s.className = 'err'; s.textContent = 'error: ' + st.error + (m ? ' (showing the last good view)' : ''); return; }
+      s.className = '';
+      if (!m) { s.textContent = 'loading…'; return; }
+      const routes = m.rows.reduce((a, r) => a + r.route_count, 0);
+      const C = m.column_unix_ms.length;
+      const span = C ? hms(m.column_unix_ms[0] - m.step_ms) + ' – ' + hms(m.column_unix_ms[C - 1]) : 'no columns';
+      const unrouted = m.unrouted.reduce((a, b) => a + b, 0);
+      s.textContent = NAME[m.series] + ' · ' + routes + ' routes in ' + m.rows.length + ' rows · ' + C + ' columns of ' + (m.step_ms / 1000) + ' s (' + span + ')' +
+        (unrouted ? ' · unrouted ' + int(unrouted) : '') + (zoomed() ? ' · zoomed' : '') + ' · updated ' + hms(Date.now()) +
+        (delay() > st.every ? ' · refresh every ' + (delay() / 1000).toFixed(1) + ' s (the node took ' + Math.round(st.fetchMs) + ' ms)' : '');
+    }
+
+    // An open tab must not load the node much: no refresh while the tab is hidden, and the
+    // interval stretches to 4 × the last fetch's time when the node answers slowly.
+    function delay() { return Math.max(st.every, 4 * st.fetchMs); }
+
+    function schedule() {
+      clearTimeout(st.timer);
+      if (!st.paused && st.view.to === null && !document.hidden) st.timer = setTimeout(load, delay());
+    }
+
+    // The view lives in the URL's fragment, so a reload or a shared link shows the same view.
+    function saveHash() {
+      const v = st.view, q = new URLSearchParams({series: st.series, scale: st.scale});
+      if ($('bright').value !== '0') q.set('bright', $('bright').value);
+      if (v.from !== null) q.set('from', String(v.from));
+      if (v.to !== null) q.set('to', String(v.to));
+      if (v.startKey) q.set('start_key', v.startKey);
+      if (v.endKey) q.set('end_key', v.endKey);
+      if (st.paused) q.set('paused', '1');
+      history.replaceState(null, '', '#' + q.toString());
+    }
+
+    function loadHash() {
+      const q = new URLSearchParams(location.hash.slice(1)), num = (k) => /^[0-9]+$/.test(q.get(k) || '') ? Number(q.get(k)) : null;
+      if (UNIT[q.get('series')]) st.series = q.get('series');
+      if (q.get('scale') === 'linear' || q.get('scale') === 'log') st.scale = q.get('scale');
+      const b = Number(q.get('bright'));
+      if (q.has('bright') && b >= -3 && b <= 3) { $('bright').value = String(b); st.bright = Math.pow(2, b); }
+      st.view = {from: num('from'), to: num('to'), startKey: q.get('start_key') || '', endKey: q.get('end_key') || ''};
+      st.paused = q.get('paused') === '1';
+    }
+
+    async function load() {
+      clearTimeout(st.timer);
+      layout();
+      saveHash();
+      const seq = ++st.seq, v = st.view;
+      const q = new URLSearchParams({series: st.series, rows: String(rowBudget())});
+      if (v.from !== null) q.set('from_unix_ms', String(v.from));
+      if (v.to !== null) q.set('to_unix_ms', String(v.to));
+      if (v.startKey) q.set('start_key', v.startKey);
+      if (v.endKey) q.set('end_key', v.endKey);
+      const url = '/api/v1/keyviz/matrix?' + q.toString();
+      st.lastURL = url;
+      st.fetches++;
+      const started = performance.now();
+      try {
+        const resp = await fetch(location.origin + url, {credentials: 'same-origin', cache: 'no-store', headers: {Accept: 'application/json'}});
+        if (!resp.ok) {
+          let msg = 'HTTP ' + resp.status;
+          try { const e = await resp.json(); if (e && e.message) msg += ': ' + e.message; } catch (_) { /* not JSON */ }
+          throw new Error(msg);
+        }
+        const m = await resp.json();
+        if (seq !== st.seq) return;
+        st.fetchMs = performance.now() - started;
+        st.m = m; st.error = null; st.hover = null; $('tip').style.display = 'none';
+        prepare(); draw(); drawOverlay(); renderTable();
+        st.ready = true;
+      } catch (e) {
+        if (seq !== st.seq) return;
+        st.error = String((e && e.message) || e);
+      } finally {
+        if (seq === st.seq) { setStatus(); schedule(); }
+      }
+    }
+
+    function zoomTo(from, to, startKey, endKey) {
+      const v = st.view;
+      if (from !== null) { v.from = from; v.to = to; }
+      if (startKey !== null) { v.startKey = startKey; v.endKey = endKey; }
+      load();
+    }
+
+    function finishDrag(d) {
+      const m = st.m, P = st.plot;
+      const R = m.rows.length, C = m.column_unix_ms.length;
+      const clampX = (x) => Math.min(P.x + P.w - 0.01, Math.max(P.x, x)), clampY = (y) => Math.min(P.y + P.h - 0.01, Math.max(P.y, y));
+      const xa = clampX(Math.min(d.a.x, d.b.x)), xb = clampX(Math.max(d.a.x, d.b.x));
+      const ya = clampY(Math.min(d.a.y, d.b.y)), yb = clampY(Math.max(d.a.y, d.b.y));
+      const j0 = Math.floor((xa - P.x) / P.w * C), j1 = Math.floor((xb - P.x) / P.w * C);
+      const r0 = Math.floor((ya - P.y) / P.h * R), r1 = Math.floor((yb - P.y) / P.h * R);
+      const wide = xb - xa >= 4, tall = yb - ya >= 4;
+      if (!wide && !tall) return;
+      const time = wide ? [m.column_unix_ms[j0], m.column_unix_ms[j1] + 1] : [null, null];
+      const keys = tall ? [m.rows[r0].start, m.rows[r1].end] : [null, null];
+      zoomTo(time[0], time[1], keys[0], keys[1]);
+    }
+
+    function pos(e) { const b = $('overlay').getBoundingClientRect(); return {x: e.clientX - b.left, y: e.clientY - b.top}; }
+
+    function wire() {
+      const ov = $('overlay');
+      ov.addEventListener('mousedown', (e) => {
+        if (e.button !== 0) return;
+        const p = pos(e);
+        if (!cellAt(p.x, p.y)) return;
+        st.drag = {a: p, b: p, moved: false};
+        e.preventDefault();
+      });
+      window.addEventListener('mousemove', (e) => {
+        const p = pos(e);
+        if (st.drag) {
+          st.drag.b = p;
+          st.drag.moved = st.drag.moved || Math.abs(p.x - st.drag.a.x) + Math.abs(p.y - st.drag.a.y) > 3;
+          $('tip').style.display = 'none';
+          drawOverlay();
+          return;
+        }
+        if (e.target !== ov) return;
+        const cell = cellAt(p.x, p.y);
+        st.hover = cell;
+        showTip(cell, p.x, p.y);
+        drawOverlay();
+      });
+      window.addEventListener('mouseup', (e) => {
+        const d = st.drag;
+        if (!d) return;
+        st.drag = null;
+        d.b = pos(e);
+        drawOverlay();
+        if (d.moved && st.m) finishDrag(d);
+      });
+      window.addEventListener('keydown', (e) => { if (e.key === 'Escape' && st.drag) { st.drag = null; drawOverlay(); } });
+      ov.addEventListener('mouseleave', () => { st.hover = null; $('tip').style.display = 'none'; drawOverlay(); });
+      ov.addEventListener('dblclick', () => { st.view = {from: null, to: null, startKey: '', endKey: ''}; load(); });
+      $('reset').addEventListener('click', () => { st.view = {from: null, to: null, startKey: '', endKey: ''}; load(); });
+      for (const [id, key] of [['series', 'series'], ['scale', 'scale']]) {
+        for (const b of $(id).querySelectorAll('button')) {
+          b.addEventListener('click', () => {
+            st[key] = b.dataset.v;
+            syncButtons();
+            if (key === 'series') load(); else { saveHash(); draw(); drawOverlay(); }
+          });
+        }
+      }
+      $('bright').addEventListener('input', () => { st.bright = Math.pow(2, Number($('bright').value)); showBright(); saveHash(); draw(); drawOverlay(); });
+      $('pause').addEventListener('click', () => { st.paused = !st.paused; saveHash(); setStatus(); if (st.paused) clearTimeout(st.timer); else load(); });
+      $('every').addEventListener('change', () => { st.every = Number($('every').value); schedule(); });
+      $('png').addEventListener('click', downloadPNG);
+      document.addEventListener('visibilitychange', () => { if (!document.hidden && !st.paused && st.view.to === null) load(); });
+      let pending = 0;
+      window.addEventListener('resize', () => { cancelAnimationFrame(pending); pending = requestAnimationFrame(() => { draw(); drawOverlay(); }); });
+    }
+
+    function showBright() {
+      $('brightv').textContent = '×' + (st.bright >= 1 ? st.bright.toFixed(st.bright % 1 ? 1 : 0) : st.bright.toFixed(2));
+    }
+
+    function syncButtons() {
+      for (const b of $('series').querySelectorAll('button')) b.classList.toggle('on', b.dataset.v === st.series);
+      for (const b of $('scale').querySelectorAll('button')) b.classList.toggle('on', b.dataset.v === st.scale);
+    }
+
+    function downloadPNG() {
+      const src = $('heat'), dpr = st.dpr, head = Math.round(28 * dpr);
+      const out = document.createElement('canvas');
+      out.width = src.width; out.height = src.height + head;
+      const ctx = out.getContext('2d');
+      ctx.fillStyle = '#0d1117'; ctx.fillRect(0, 0, out.width, out.height);
+      ctx.drawImage(src, 0, head);
+      ctx.scale(dpr, dpr);
+      ctx.fillStyle = '#e6edf3'; ctx.font = '13px system-ui, sans-serif'; ctx.textBaseline = 'middle';
+      ctx.fillText('KeyViz · ' + location.host + ' · ' + NAME[st.series] + ' (' + st.scale + ') · ' + $('status').textContent, 12, 14);
+      out.toBlob((blob) => {
+        if (!blob) return;
+        const a = document.createElement('a');
+        a.href = URL.createObjectURL(blob);
+        const m = st.m, last = m && m.column_unix_ms.length ? m.column_unix_ms[m.column_unix_ms.length - 1] : Date.now();
+        a.download = 'keyviz-' + st.series + '-' + new Date(last).toISOString().replace(/[:.]/g, '-') + '.png';
+        document.body.appendChild(a); a.click(); a.remove();
+        setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+      }, 'image/png');
+    }
+
+    window.keyviz = {state: st, load: load, cellAt: cellAt};
+    loadHash();
+    wire();
+    syncButtons();
+    showBright();
+    setStatus();
+    load();
+    })();
+    </script>
+    </body></html>
+
+    """#
+}
