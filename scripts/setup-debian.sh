@@ -22,6 +22,7 @@ test_packages=(
   python3             # independent OpenMetrics parser in the tests
   python3-pip
   chromium            # the heatmap page's real-browser test (scripts/browser-test.py), headless
+  valgrind            # callgrind: instructions per observation, repeatable on a loaded machine
 )
 # PyPI packages the test scripts import (module to check, then the package to install).
 test_python=(

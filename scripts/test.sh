@@ -44,6 +44,9 @@ python3 scripts/lint-dashboard.py dashboards/grafana/*.json
 echo "== end to end: real Prometheus, two demo nodes, dashboard queries, rules, hot-route alert"
 bash scripts/e2e-prometheus.sh .build/release/keyviz-demo
 
+echo "== hot path: instructions per observation (callgrind), at most 10% over the record"
+python3 scripts/check-instructions.py
+
 echo "== soak: observers on both cores, churn with removals, continuous scrapes, exact totals, flat memory (30 s)"
 python3 scripts/soak.py --seconds 30 --demo .build/release/keyviz-demo
 

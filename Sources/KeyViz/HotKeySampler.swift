@@ -18,7 +18,7 @@ public final class HotKeySampler<Inner: Sampler>: Sampler {
     public let inner: Inner
     public let configuration: HotKeySamplerConfiguration
     private let sampleEvery: Int
-    private let countdown: SampleCountdown
+    @usableFromInline let countdown: SampleCountdown
     private let queue: HotKeySampleQueue
     private let state: Mutex<State>
 
@@ -62,14 +62,16 @@ public final class HotKeySampler<Inner: Sampler>: Sampler {
         inner.observe(route: route, op: op, keyLength: keyLength, valueLength: valueLength)
     }
 
-    @inline(__always)
+    /// Inlinable so a host in another module gets it specialized for its chain: the forward
+    /// is a direct call and the countdown a few inlined instructions.
+    @inlinable
     public func observe(route: RouteID, op: Op, key: UnsafeRawBufferPointer, valueLength: Int) {
         inner.observe(route: route, op: op, key: key, valueLength: valueLength)
         if let stripe = countdown.tick() { sample(stripe: stripe, route: route, op: op, key: key) }
     }
 
-    @inline(never)
-    private func sample(stripe: Int, route: RouteID, op: Op, key: UnsafeRawBufferPointer) {
+    @usableFromInline @inline(never)
+    func sample(stripe: Int, route: RouteID, op: Op, key: UnsafeRawBufferPointer) {
         queue.push(stripe: stripe, route: route, op: op, key: key)
     }
 

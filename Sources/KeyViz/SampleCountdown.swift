@@ -16,15 +16,16 @@ import Synchronization
 /// repeat a tick, so the rate is then about 1 in R (sampling, not counting: nothing else
 /// depends on it). A plain value holding a pointer: copying it into a sampler's stored property keeps
 /// the hot path free of reference counting. The memory is freed by ``deallocate()``.
-package struct SampleCountdown: @unchecked Sendable {
+@usableFromInline
+struct SampleCountdown: @unchecked Sendable {
     // `@unchecked`: a pointer to atomics only, plus constants.
-    private let base: UnsafeMutablePointer<Atomic<Int>>
-    private let mask: Int
-    private let every: Int
-    private let key: pthread_key_t
-    private static let stride = 8
+    @usableFromInline let base: UnsafeMutablePointer<Atomic<Int>>
+    @usableFromInline let mask: Int
+    @usableFromInline let every: Int
+    @usableFromInline let key: pthread_key_t
+    @usableFromInline static let stride = 8
 
-    package init(every: Int) {
+    init(every: Int) {
         let stripes = ThreadStripe.defaultCount
         mask = stripes - 1
         self.every = every
@@ -35,8 +36,8 @@ package struct SampleCountdown: @unchecked Sendable {
 
     /// Counts one observation on this thread's stripe; returns the stripe when this one is
     /// the thread's R-th (to be sampled), else nil.
-    @inline(__always)
-    package func tick() -> Int? {
+    @inlinable @inline(__always)
+    func tick() -> Int? {
         let stripe = ThreadStripe.current(key: key) & mask
         let countdown = base + stripe * Self.stride
         let left = countdown.pointee.load(ordering: .relaxed) &- 1
@@ -48,9 +49,9 @@ package struct SampleCountdown: @unchecked Sendable {
         return stripe
     }
 
-    package var stripeCount: Int { mask + 1 }
+    var stripeCount: Int { mask + 1 }
 
-    package func deallocate() {
+    func deallocate() {
         base.deinitialize(count: (mask + 1) * Self.stride)
         base.deallocate()
     }

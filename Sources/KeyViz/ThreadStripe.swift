@@ -14,6 +14,7 @@ import Synchronization
 /// round-robin, so the first N threads land on N different stripes; the stripes of a counter
 /// are summed when it is drained. Thread-specific storage is read with `pthread_getspecific`,
 /// a few instructions.
+@usableFromInline
 enum ThreadStripe {
     static let key: pthread_key_t = {
         var key = pthread_key_t()
@@ -26,7 +27,7 @@ enum ThreadStripe {
 
     /// This thread's stripe number (unbounded; callers mask it), read with `key` (which hot
     /// paths keep in a stored property, avoiding the lazy-global check on every call).
-    @inline(__always)
+    @inlinable @inline(__always)
     static func current(key: pthread_key_t) -> Int {
         if let p = pthread_getspecific(key) {
             return Int(bitPattern: p) &- 1
@@ -34,8 +35,8 @@ enum ThreadStripe {
         return assign()
     }
 
-    @inline(never)
-    private static func assign() -> Int {
+    @usableFromInline @inline(never)
+    static func assign() -> Int {
         let stripe = nextStripe.wrappingAdd(1, ordering: .relaxed).oldValue
         pthread_setspecific(key, UnsafeRawPointer(bitPattern: stripe &+ 1))
         return stripe
