@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "KeyVizTestKit", targets: ["KeyVizTestKit"]),
         .library(name: "KeyVizPrometheus", targets: ["KeyVizPrometheus"]),
         .library(name: "KeyVizHTTP", targets: ["KeyVizHTTP"]),
+        .library(name: "KeyVizMetrics", targets: ["KeyVizMetrics"]),
         .library(name: "ShardKV", targets: ["ShardKV"]),
         .executable(name: "keyviz-demo", targets: ["keyviz-demo"]),
     ],
@@ -19,6 +20,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         // `swift package generate-documentation`: the DocC catalogs beside each library's code.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
+        // KeyVizMetrics: a swift-metrics backend rendering on KeyViz's /metrics (nothing else uses it).
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
     ],
     targets: [
         // Pure core: the Sampler seam, route catalog, counters and heat matrix. No C, no sockets.
@@ -31,6 +34,8 @@ let package = Package(
         .target(name: "CKeyVizHTTPShim", linkerSettings: [.linkedLibrary("microhttpd"), .linkedLibrary("z"), .linkedLibrary("crypt")]),
         // The embedded HTTP server: /metrics, the matrix API, health.
         .target(name: "KeyVizHTTP", dependencies: ["KeyViz", "KeyVizPrometheus", "CMicroHTTPD", "CKeyVizHTTPShim"]),
+        // A swift-metrics backend: a host's own metrics on the same /metrics as KeyViz's.
+        .target(name: "KeyVizMetrics", dependencies: ["KeyVizPrometheus", .product(name: "CoreMetrics", package: "swift-metrics")]),
         // Test doubles shipped as a product so host applications can test their own wiring.
         .target(name: "KeyVizTestKit", dependencies: ["KeyViz"]),
         // An in-process sharded host: route engine, shard groups, MVCC store, coordinator.
@@ -42,6 +47,8 @@ let package = Package(
         .testTarget(name: "KeyVizTests", dependencies: ["KeyViz", "KeyVizTestKit"]),
         .testTarget(name: "KeyVizPrometheusTests", dependencies: ["KeyVizPrometheus", "KeyViz", "KeyVizTestKit", "ShardKV"], exclude: ["Golden"]),
         .testTarget(name: "KeyVizHTTPTests", dependencies: ["KeyVizHTTP", "KeyVizPrometheus", "KeyViz", "KeyVizTestKit", "ShardKV"]),
+        .testTarget(name: "KeyVizMetricsTests", dependencies: ["KeyVizMetrics", "KeyVizPrometheus", "KeyViz", "KeyVizTestKit",
+                                                              .product(name: "Metrics", package: "swift-metrics")]),
         .testTarget(name: "ShardKVTests", dependencies: ["ShardKV", "KeyViz", "KeyVizTestKit"]),
     ],
     swiftLanguageModes: [.v6]
