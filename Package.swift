@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "KeyVizPrometheus", targets: ["KeyVizPrometheus"]),
         .library(name: "KeyVizHTTP", targets: ["KeyVizHTTP"]),
         .library(name: "KeyVizMetrics", targets: ["KeyVizMetrics"]),
+        .library(name: "KeyVizServiceLifecycle", targets: ["KeyVizServiceLifecycle"]),
         .library(name: "ShardKV", targets: ["ShardKV"]),
         .executable(name: "keyviz-demo", targets: ["keyviz-demo"]),
     ],
@@ -22,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
         // KeyVizMetrics: a swift-metrics backend rendering on KeyViz's /metrics (nothing else uses it).
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        // KeyVizServiceLifecycle: the server, the flusher and the hot-key drainer as Services.
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // Pure core: the Sampler seam, route catalog, counters and heat matrix. No C, no sockets.
@@ -36,6 +39,9 @@ let package = Package(
         .target(name: "KeyVizHTTP", dependencies: ["KeyViz", "KeyVizPrometheus", "CMicroHTTPD", "CKeyVizHTTPShim"]),
         // A swift-metrics backend: a host's own metrics on the same /metrics as KeyViz's.
         .target(name: "KeyVizMetrics", dependencies: ["KeyVizPrometheus", .product(name: "CoreMetrics", package: "swift-metrics")]),
+        // swift-service-lifecycle Services for the server, the matrix flusher and the hot-key drainer.
+        .target(name: "KeyVizServiceLifecycle", dependencies: ["KeyViz", "KeyVizHTTP",
+                                                              .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
         // Test doubles shipped as a product so host applications can test their own wiring.
         .target(name: "KeyVizTestKit", dependencies: ["KeyViz"]),
         // An in-process sharded host: route engine, shard groups, MVCC store, coordinator.
@@ -49,6 +55,9 @@ let package = Package(
         .testTarget(name: "KeyVizHTTPTests", dependencies: ["KeyVizHTTP", "KeyVizPrometheus", "KeyViz", "KeyVizTestKit", "ShardKV"]),
         .testTarget(name: "KeyVizMetricsTests", dependencies: ["KeyVizMetrics", "KeyVizPrometheus", "KeyViz", "KeyVizTestKit",
                                                               .product(name: "Metrics", package: "swift-metrics")]),
+        .testTarget(name: "KeyVizServiceLifecycleTests", dependencies: ["KeyVizServiceLifecycle", "KeyVizHTTP", "KeyVizPrometheus", "KeyViz",
+                                                                       "KeyVizTestKit",
+                                                                       .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
         .testTarget(name: "ShardKVTests", dependencies: ["ShardKV", "KeyViz", "KeyVizTestKit"]),
     ],
     swiftLanguageModes: [.v6]

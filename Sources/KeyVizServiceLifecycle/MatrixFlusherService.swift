@@ -1,0 +1,17 @@
+import KeyViz
+import ServiceLifecycle
+
+/// Runs a ``MemSampler``'s flusher as a swift-service-lifecycle `Service`: one column per step
+/// until graceful shutdown (or cancellation), then one last flush so nothing observed before
+/// the stop is left out of the matrix.
+public struct MatrixFlusherService: Service {
+    public let matrix: MemSampler
+
+    public init(matrix: MemSampler) {
+        self.matrix = matrix
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown { await matrix.runFlusher() }
+    }
+}

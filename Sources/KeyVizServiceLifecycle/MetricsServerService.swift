@@ -1,0 +1,21 @@
+import KeyVizHTTP
+import ServiceLifecycle
+
+/// The embedded server as a `Service`: it serves from the moment it is built (the port is bound
+/// and checked in `MetricsServer.init`, so a busy port fails before the group starts); `run()`
+/// waits for graceful shutdown or cancellation, then stops it, draining in-flight requests.
+public struct MetricsServerService: Service {
+    public let server: MetricsServer
+    public let drainSeconds: Double
+
+    public init(server: MetricsServer, drainSeconds: Double = 5) {
+        self.server = server
+        self.drainSeconds = drainSeconds
+    }
+
+    public func run() async throws {
+        // Returns on graceful shutdown; throws CancellationError when the task is cancelled.
+        try? await gracefulShutdown()
+        server.stop(drainSeconds: drainSeconds)
+    }
+}

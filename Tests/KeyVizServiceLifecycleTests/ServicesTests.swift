@@ -1,0 +1,44 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import KeyViz
+import KeyVizHTTP
+import KeyVizPrometheus
+import KeyVizServiceLifecycle
+import KeyVizTestKit
+import Logging
+import ServiceLifecycle
+import Testing
+
+/// The server, the flusher and the hot-key drainer run in a ServiceGroup and stop cleanly on
+/// graceful shutdown: the last observations are flushed, the port is closed.
+@Suite struct ServicesTests {
+    @Test func aServiceGroupRunsAndStopsTheServerFlusherAndDrainer() async throws {
+        let matrix = MemSampler(configuration: .init(stepMilliseconds: 60_000))   // flushes only at the stop
+        let prometheus = PrometheusSampler(wrapping: matrix)
+        let hot = HotKeySampler(wrapping: prometheus, configuration: .init(sampleEvery: 1))
+        hot.apply(.evenlySplit(count: 4, groups: 1))
+        let server = try MetricsServer(router: KeyVizRouter(metrics: prometheus, matrix: matrix),
+                                       configuration: .init(listen: ListenAddress(host: "127.0.0.1", port: 0)))
+        let port = server.boundAddress.port
+        let group = ServiceGroup(configuration: .init(
+            services: [MetricsServerService(server: server), MatrixFlusherService(matrix: matrix),
+                       HotKeyDrainerService(sampler: hot, everyMilliseconds: 10)],
+            logger: Logger(label: "test")))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            for _ in 0..<5 { hot.observe(route: 1, op: .write, key: Array("k".utf8), valueLength: 1) }
+            let (data, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/healthz")!)
+            #expect((response as? HTTPURLResponse)?.statusCode == 200 && !data.isEmpty)
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+        #expect(!server.isRunning)
+        #expect(matrix.flushedTotals.routed.writes == 5)     // the flusher's last flush at the stop
+        #expect(hot.hotKeys(route: 1).first?.sampledCount == 5)
+        await #expect(throws: (any Error).self) {
+            _ = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/healthz")!)
+        }
+    }
+}
