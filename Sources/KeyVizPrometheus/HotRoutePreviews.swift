@@ -1,0 +1,27 @@
+import KeyViz
+import Synchronization
+
+/// The info-series key previews of the routes recently ranked hot, by route id.
+///
+/// A preview needs the key's hash when the key is long; hashing a 1 MB key on every scrape
+/// made render cost grow with key length. Each route is previewed once while it stays hot;
+/// the cache keeps at most `capacity` routes (cleared when full: hot routes change slowly).
+final class HotRoutePreviews: Sendable {
+    private let cache = Mutex<[RouteID: (start: String, end: String)]>([:])
+    let capacity = 1024
+
+    func previews(of route: Route, seed: UInt64) -> (start: String, end: String) {
+        if let hit = cache.withLock({ $0[route.id] }) { return hit }
+        let start = BucketLabeler.infoPreview(route.start, hash: Self.hash(route.start, seed: seed))
+        let end = route.end.isEmpty ? "(end)" : BucketLabeler.infoPreview(route.end, hash: Self.hash(route.end, seed: seed))
+        cache.withLock { c in
+            if c.count >= capacity { c.removeAll(keepingCapacity: true) }
+            c[route.id] = (start, end)
+        }
+        return (start, end)
+    }
+
+    private static func hash(_ key: [UInt8], seed: UInt64) -> UInt64 {
+        BucketLabeler.needsHash(key, maxLength: 64) ? KeyHash.hash(key, seed: seed) : 0
+    }
+}
