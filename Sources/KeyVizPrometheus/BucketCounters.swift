@@ -29,10 +29,16 @@ struct BucketCounters {
     private(set) var values: [OpCounts] = []
     /// Per label, the value the last render exported.
     private(set) var exported: [OpCounts] = []
+    /// Per label, which life of the label this is: a label created afresh (new, or back after
+    /// its retired value was forgotten) gets a new number. Lets tests tell a documented
+    /// restart from a decrease.
+    private(set) var incarnations: [UInt64] = []
+    private var lastIncarnation: UInt64 = 0
 
     private struct RetiredLabel {
         var value: OpCounts
         var stamp: UInt64
+        var incarnation: UInt64
     }
     private var retired: [String: RetiredLabel] = [:]
     private var retiredOrder: [(label: String, stamp: UInt64)] = []   // oldest first; stale entries skipped
@@ -114,18 +120,24 @@ struct BucketCounters {
         for (i, l) in labels.enumerated() { current[l] = i }
         var nextValues: [OpCounts] = []
         var nextExported: [OpCounts] = []
+        var nextIncarnations: [UInt64] = []
         nextValues.reserveCapacity(next.count)
         nextExported.reserveCapacity(next.count)
+        nextIncarnations.reserveCapacity(next.count)
         for l in next {
             if let i = current.removeValue(forKey: l) {
                 nextValues.append(values[i])
                 nextExported.append(exported[i])
+                nextIncarnations.append(incarnations[i])
             } else if let r = retired.removeValue(forKey: l) {
                 nextValues.append(r.value)
                 nextExported.append(r.value)
+                nextIncarnations.append(r.incarnation)
             } else {
                 nextValues.append(.zero)
                 nextExported.append(.zero)
+                lastIncarnation &+= 1
+                nextIncarnations.append(lastIncarnation)
             }
         }
         if !next.isEmpty {
@@ -133,7 +145,7 @@ struct BucketCounters {
                 let unexported = values[i] - exported[i]
                 if !unexported.isZero { nextValues[home(i)] += unexported }
                 stamp &+= 1
-                retired[l] = RetiredLabel(value: exported[i], stamp: stamp)
+                retired[l] = RetiredLabel(value: exported[i], stamp: stamp, incarnation: incarnations[i])
                 retiredOrder.append((l, stamp))
                 if case .live(let key)? = meaning[l] {
                     meaning[l] = .retired(hash: oldHash(i), length: key.count, check: check(key))
@@ -158,6 +170,7 @@ struct BucketCounters {
         labels = next
         values = nextValues
         exported = nextExported
+        incarnations = nextIncarnations
     }
 
     private func labelCarriesHash(_ l: String) -> Bool { l.utf8.contains(UInt8(ascii: "~")) }

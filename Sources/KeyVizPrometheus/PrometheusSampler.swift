@@ -121,6 +121,19 @@ public final class PrometheusSampler<Inner: Sampler>: Sampler {
     /// Routes retired and not yet released (for tests of boundedness).
     var retiredRouteCount: Int { slots.retiredRouteCount }
 
+    /// Sizes of the label bookkeeping (for tests of boundedness).
+    var labelBookkeeping: (live: Int, retired: Int, orderLength: Int, meanings: Int) {
+        state.withLock { ($0.counters.labels.count, $0.counters.retiredCount, $0.counters.retiredOrderLength, $0.counters.rememberedMeanings) }
+    }
+
+    /// Each live label's incarnation (see ``BucketCounters``), without folding (for tests).
+    var labelIncarnations: [String: UInt64] {
+        state.withLock { Dictionary(uniqueKeysWithValues: zip($0.counters.labels, $0.counters.incarnations)) }
+    }
+
+    /// The layout in force, without folding (for tests: the layout the last render used).
+    var layoutWithoutFold: BucketLayout { state.withLock { $0.layout } }
+
     static func monotonicSeconds() -> Double {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
