@@ -188,7 +188,7 @@ final class ModelRun: @unchecked Sendable {
         case 12: try unroutedTotals()
         case 13..<15: try flush(concurrent: nil)
         case 15..<17: try snapshot()
-        case 17: clock.advance(Int64(random(30)))
+        case 17, 18: clock.advance(Int64(random(30)))
         default: try concurrentStep()
         }
     }
