@@ -65,12 +65,17 @@ struct BucketCounters {
     /// Labels whose meaning is remembered (live or retired hash-carrying labels).
     var rememberedMeanings: Int { meaning.count }
 
-    /// A second keyed hash of a key, independent of the layout hash.
-    private func check(_ key: [UInt8]) -> UInt64 {
-        KeyHash.sip13(key, k0: 0x6b65_7976_697a_2d31 ^ seed, k1: 0x6c61_6265_6c2d_6d65 &+ seed)
+    /// Key bytes hashed by ``check(_:)`` so far (for tests of render cost).
+    private(set) var hashedBytes = 0
+
+    /// A second keyed hash of a key, independent of the layout hash: computed once when a
+    /// label retires, and when a key meets a retired label with its spelling.
+    private mutating func check(_ key: [UInt8]) -> UInt64 {
+        hashedBytes += key.count
+        return KeyHash.sip13(key, k0: 0x6b65_7976_697a_2d31 ^ seed, k1: 0x6c61_6265_6c2d_6d65 &+ seed)
     }
 
-    private func names(_ m: Meaning, key: [UInt8], hash: UInt64) -> Bool {
+    private mutating func names(_ m: Meaning, key: [UInt8], hash: UInt64) -> Bool {
         switch m {
         case .live(let k): k == key
         case .retired(let h, let n, let c): h == hash && n == key.count && c == check(key)

@@ -41,13 +41,15 @@ public struct BucketLayout: Sendable, Equatable {
 
     /// The layout, and for each catalog route (in catalog order) the index of its bucket: the
     /// decorator seeds its route → bucket cache from it without comparing keys.
-    static func build(catalog: RouteCatalog, budget: Int, labelMode: BucketLabelMode, seed: UInt64) -> (layout: BucketLayout, routeBuckets: [Int32]) {
+    static func build(catalog: RouteCatalog, budget: Int, labelMode: BucketLabelMode, seed: UInt64) -> (layout: BucketLayout, routeBuckets: [Int32], hashedBytes: Int) {
         let budget = min(Self.budgetRange.upperBound, max(Self.budgetRange.lowerBound, budget))
         let routes = catalog.routes
         // Trailing-zero count of each start's hash (the first route is always a boundary).
         var hashes = [UInt64](repeating: 0, count: routes.count)
         var atLeast = [Int](repeating: 0, count: 66)   // atLeast[l] = starts (after the first) with tz >= l
+        var hashedBytes = 0
         for i in routes.indices {
+            hashedBytes += routes[i].start.count
             hashes[i] = KeyHash.hash(routes[i].start, seed: seed)
             if i > 0 { atLeast[hashes[i].trailingZeroBitCount] += 1 }   // 64 when the hash is 0
         }
@@ -80,7 +82,7 @@ public struct BucketLayout: Sendable, Equatable {
         layout.buckets = buckets
         layout.level = level
         layout.startHashes = startHashes
-        return (layout, routeBuckets)
+        return (layout, routeBuckets, hashedBytes)
     }
 
     /// The same layout with other labels (one per bucket, in order).

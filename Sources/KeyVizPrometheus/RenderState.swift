@@ -14,6 +14,9 @@ struct RenderState {
     var collectorConflicts: UInt64 = 0
     var lastRenderSeconds = 0.0
     var lastRenderSize = 0
+    /// Key bytes hashed so far (relayouts and info previews): what makes render cost depend on
+    /// key length, so tests can pin that a scrape without a catalog change hashes nothing.
+    var hashedKeyBytes = 0
     /// Per bucket, the pre-escaped `{bucket="…"}` of its counter lines and the whole label set
     /// and value of its info line: rebuilt on relayout, so a render only copies bytes.
     var counterLabelBytes: [[UInt8]] = []
@@ -42,8 +45,9 @@ struct RenderState {
     mutating func fold(slots: RouteSlots, nowMs: Int64) {
         if let catalog = pendingCatalog {
             pendingCatalog = nil
-            let (next, routeBuckets) = BucketLayout.build(catalog: catalog, budget: configuration.effectiveBudget,
+            let (next, routeBuckets, hashed) = BucketLayout.build(catalog: catalog, budget: configuration.effectiveBudget,
                                                           labelMode: configuration.labelMode, seed: configuration.layoutSeed)
+            hashedKeyBytes += hashed
             relayout(next)
             // Seed the route -> bucket cache from the layout walk: no key comparisons for live routes.
             for (route, b) in zip(catalog.routes, routeBuckets) {
@@ -102,8 +106,13 @@ struct RenderState {
             var out: [UInt8] = []
             let order = String(i)
             // The end is the next bucket's start (hash known) or the catalog's end.
-            let endHash = i + 1 < next.startHashes.count ? next.startHashes[i + 1]
-                : BucketLabeler.needsHash(b.end, maxLength: 64) ? KeyHash.hash(b.end, seed: seed) : 0
+            var endHash: UInt64 = 0
+            if i + 1 < next.startHashes.count {
+                endHash = next.startHashes[i + 1]
+            } else if BucketLabeler.needsHash(b.end, maxLength: 64) {
+                endHash = KeyHash.hash(b.end, seed: seed)
+                hashedKeyBytes += b.end.count
+            }
             ExpositionWriter.appendLabels([
                 ("bucket", b.label),
                 ("start", BucketLabeler.infoPreview(b.start, hash: next.startHashes[i])),
