@@ -13,7 +13,7 @@ import KeyViz
 /// a preview costs O(preview length), not O(key length) (a 1 MB key is hashed once per catalog
 /// change, never per scrape). Untruncated spellings are injective; truncated ones carry `~`
 /// (which no untruncated spelling has) and can collide only when their hashes do, which
-/// ``LabelRegistry`` resolves so that a label never names two start keys.
+/// ``BucketCounters`` resolves so that a label never names two start keys.
 enum BucketLabeler {
     static let maxLength = 32
 
@@ -69,7 +69,7 @@ enum BucketLabeler {
 
     /// Labels for bucket start keys given in key order, unique within one layout: a collision
     /// (possible only between truncated spellings) is respelled with a 16-digit hash, then an
-    /// ordinal. The decorator itself assigns labels through ``LabelRegistry`` instead, which
+    /// ordinal. The decorator itself assigns labels through ``BucketCounters`` instead, which
     /// also remembers labels across layouts.
     static func uniqueLabels(_ starts: [[UInt8]], mode: BucketLabelMode) -> [String] {
         uniqueLabels(starts, hashes: starts.map { KeyHash.hash($0) }, mode: mode)

@@ -2,12 +2,13 @@ import KeyViz
 
 /// Which routes go into which bucket: at most `budget` buckets of adjacent routes.
 ///
-/// Content-defined boundaries. Each route start key gets a deterministic 64-bit hash; a start
+/// Content-defined boundaries. Each route start key gets a deterministic 64-bit hash (keyed by
+/// the cluster-wide layout seed, see ``PrometheusSamplerConfiguration/layoutSeed``); a start
 /// key is a boundary at level ℓ when its hash has at least ℓ trailing zero bits, and the first
 /// route's start is always a boundary. The layout uses the smallest ℓ whose boundary count is
 /// ≤ budget. Why this meets the five properties:
 /// 1. *Bound*: ℓ is chosen so the count is ≤ budget (at ℓ = 65 only the first start qualifies).
-/// 2. *Deterministic*: boundaries depend only on the start keys and the budget — not on
+/// 2. *Deterministic*: boundaries depend only on the start keys, the budget and the seed — not on
 ///    traffic, timing, or the order routes were registered.
 /// 3. *Stable*: a split adds one start key, a merge removes one. Unless that key is a boundary
 ///    (probability 2^-ℓ) no bucket's key range changes at all; if it is, one bucket splits or
