@@ -77,6 +77,13 @@ struct RenderState {
         return b
     }
 
+    /// The bucket of a route owning `slot`: the fold's cache when it knows the route (no key
+    /// comparison: keys can be long), else a search.
+    private func bucketIndex(ofSlot slot: Int, route: Route) -> Int {
+        if slot < cachedRoute.count, cachedRoute[slot] == route.id { return Int(cachedBucket[slot]) }
+        return layout.bucketIndex(forKey: route.start)
+    }
+
     private mutating func growCache(to slot: Int) {
         guard slot >= cachedRoute.count else { return }
         let n = max(slot + 1, cachedRoute.count * 2)
@@ -211,7 +218,7 @@ struct RenderState {
                 shares.append(MetricSample(labels: labels, value: .double(entry.map { total <= 0 ? 0 : min(1, $0.count / total) } ?? 0)))
                 if let slot = entry?.slot, let route = slots.owner(ofSlot: slot), route.id == entry?.route {
                     let e = (route: route, count: entry!.count)
-                    let bucket = layout.buckets.isEmpty ? "" : layout.buckets[layout.bucketIndex(forKey: e.route.start)].label
+                    let bucket = layout.buckets.isEmpty ? "" : layout.buckets[bucketIndex(ofSlot: slot, route: e.route)].label
                     let (start, end) = hotPreviews.previews(of: e.route, seed: configuration.layoutSeed)
                     infos.append(MetricSample(labels: labels + [
                         ("route_id", String(e.route.id)), ("bucket", bucket),
