@@ -5,7 +5,9 @@ import KeyVizTestKit
 import Synchronization
 import Testing
 
-/// Seeded random interleavings of every public call of the decorator and the heat matrix,
+/// Seeded random interleavings of every public call of the decorator and the heat matrix
+/// (both observe forms, apply, render, currentLayout, bucketTotals, unroutedTotals, flush,
+/// snapshot),
 /// checked after every step against a small reference model (see docs/design.md, "Promises").
 ///
 ///   swift test --filter ModelBased                               # CI: 2 000 sequences
@@ -207,7 +209,11 @@ final class ModelRun: @unchecked Sendable {
             let id = x % 10 < 8 ? catalog.routes[Int((x >> 8) % UInt64(catalog.routes.count))].id : ids[Int((x >> 8) % UInt64(ids.count))]
             let op: Op = (x >> 20) & 1 == 0 ? .read : .write
             let k = Int((x >> 24) % 40) - 5, v = Int((x >> 32) % 300) - 5
-            p.observe(route: id, op: op, keyLength: k, valueLength: v)
+            if k >= 0 && (x >> 60) & 1 == 0 {   // the key-carrying form
+                p.observe(route: id, op: op, key: [UInt8](repeating: UInt8(truncatingIfNeeded: x), count: k), valueLength: v)
+            } else {
+                p.observe(route: id, op: op, keyLength: k, valueLength: v)
+            }
             local.record(op: op, bytes: PrometheusSampler<MemSampler>.observedBytes(keyLength: k, valueLength: v))
         }
         observed += local
