@@ -90,6 +90,10 @@ def add_variant_arguments(ap):
 
 
 def apply_variant(args):
+    # A variant gates exactness; the memory slope needs the default run's length and scrape
+    # rate to be past warm-up, so a variant skips it unless the bound is given explicitly.
+    if args.variant != "default" and not any(a.startswith("--max-growth-mib-per-min") for a in sys.argv[1:]):
+        args.max_growth_mib_per_min = float("inf")
     if args.scrape_interval is None:
         args.scrape_interval = 1.0 if args.variant == "spaced" else 0.0
     if args.status_every is None:
