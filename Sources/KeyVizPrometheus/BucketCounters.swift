@@ -82,9 +82,10 @@ struct BucketCounters {
         }
     }
 
-    /// Labels for a new layout's bucket start keys (in key order): each key's own preview
-    /// unless another key owns it, then the next respelling; a key that already owns one of
-    /// its spellings keeps it.
+    /// Labels for a new layout's bucket start keys (in key order): the first spelling of each
+    /// key (its preview, then respellings) that the key already owns, else the first that no
+    /// other remembered key owns. So a key keeps its label even after the key that pushed it
+    /// to a respelling is forgotten.
     mutating func assignLabels(starts: [[UInt8]], hashes: [UInt64], mode: BucketLabelMode) -> [String] {
         var used = Set<String>()
         used.reserveCapacity(starts.count)
@@ -92,29 +93,35 @@ struct BucketCounters {
         out.reserveCapacity(starts.count)
         for (key, hash) in zip(starts, hashes) {
             let first = BucketLabeler.label(forStart: key, hash: hash, mode: mode)
+            var chosen: String?
+            var free: String?
             var candidate = first
             var attempt = 0
-            while true {
+            // Spellings are tried in order; past the first free one, a few more are looked at
+            // for one this key owns (respellings beyond the second need a 64-bit collision).
+            while chosen == nil && (free == nil || attempt < Self.respellingsLookedAt) {
                 if !used.contains(candidate) {
                     let carriesHash = mode == .hashed || candidate.utf8.contains(UInt8(ascii: "~"))
-                    if !carriesHash { break }
-                    guard let m = meaning[candidate] else {
-                        meaning[candidate] = .live(key: key)
-                        break
-                    }
-                    if names(m, key: key, hash: hash) {
-                        meaning[candidate] = .live(key: key)
-                        break
+                    if !carriesHash {
+                        chosen = candidate          // untruncated: the key's own, injective spelling
+                    } else if let m = meaning[candidate] {
+                        if names(m, key: key, hash: hash) { chosen = candidate }
+                    } else if free == nil {
+                        free = candidate
                     }
                 }
                 attempt += 1
                 candidate = BucketLabeler.alternative(key, hash: hash, label: first, mode: mode, attempt: attempt)
             }
-            used.insert(candidate)
-            out.append(candidate)
+            let label = chosen ?? free!
+            if mode == .hashed || label.utf8.contains(UInt8(ascii: "~")) { meaning[label] = .live(key: key) }
+            used.insert(label)
+            out.append(label)
         }
         return out
     }
+
+    static let respellingsLookedAt = 3
 
     /// Switches to a new list of labels (in layout order), carrying values by label.
     /// `home(i)` is the index in `next` of the bucket holding old bucket `i`'s start key, and

@@ -127,6 +127,22 @@ import Testing
         #expect(q.currentLayout().buckets[1].label != loLabel)
     }
 
+    @Test func aKeyKeepsItsRespellingAfterTheCollidingKeyIsForgotten() {
+        let (k1, k2) = (collidingKeys[0], collidingKeys[1])
+        let (lo, hi) = k1.lexicographicallyPrecedes(k2) ? (k1, k2) : (k2, k1)
+        var counters = BucketCounters(retiredCapacity: 0)
+        func layout(_ keys: [[UInt8]]) -> [String] {
+            let labels = counters.assignLabels(starts: keys, hashes: keys.map { KeyHash.hash($0) }, mode: .keyPreview)
+            counters.relabel(labels, home: { _ in 0 }, oldStart: { _ in lo }, oldHash: { _ in KeyHash.hash(lo) })
+            return labels
+        }
+        let both = layout([lo, hi])
+        #expect(both[0] != both[1])
+        #expect(layout([hi]) == [both[1]])         // lo's label retires and, at capacity 0, is forgotten
+        #expect(layout([hi]) == [both[1]])         // hi keeps its respelling although the first is free
+        #expect(counters.rememberedMeanings == 1)
+    }
+
     /// Item 4: previews hex-encoded whole keys before truncating (64 routes with 1 MB keys:
     /// 17.6 s for the first render, 1.4 s per scrape after).
     @Test func previewsReadOnlyTheirOwnLengthAndScrapesNeverRehashKeys() throws {
