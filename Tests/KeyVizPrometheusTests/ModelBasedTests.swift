@@ -478,24 +478,38 @@ final class ModelRun: @unchecked Sendable {
         let from: Int64? = random(3) == 0 || times.isEmpty ? nil : times[random(times.count)] + Int64(random(3)) - 1
         let to: Int64? = random(3) == 0 || times.isEmpty ? nil : times[random(times.count)] + Int64(random(3))
         let rows = [1, 2, 3, 5, 16, 1024, 0, -4, 5000][random(9)]
-        let m = mem.snapshot(series: series, fromUnixMs: from, toUnixMs: to, rows: rows)
-        note("snapshot \(series) [\(from.map(String.init) ?? "-"), \(to.map(String.init) ?? "-")) rows \(rows): \(m.rows.count)x\(m.columnUnixMs.count)")
+        var keys: (start: [UInt8], end: [UInt8])?
+        if random(4) == 0 {
+            let a = keyPool[random(keyPool.count)], b = random(3) == 0 ? [] : keyPool[random(keyPool.count)]
+            keys = b.isEmpty || a.lexicographicallyPrecedes(b) ? (a, b) : (b, a)
+        }
+        let m = mem.snapshot(series: series, fromUnixMs: from, toUnixMs: to, rows: rows, keys: keys)
+        note("snapshot \(series) [\(from.map(String.init) ?? "-"), \(to.map(String.init) ?? "-")) rows \(rows) keys \(keys.map { KeyPreview.render($0.start) + ".." + KeyPreview.render($0.end) } ?? "all"): \(m.rows.count)x\(m.columnUnixMs.count)")
         let budget = min(1024, max(1, rows))
         guard m.rows.count <= budget else { throw fail("snapshot has \(m.rows.count) rows, budget \(budget)") }
         let selected = columns.filter { (from == nil || $0.unixMs >= from!) && (to == nil || $0.unixMs < to!) }
         guard m.columnUnixMs == selected.map(\.unixMs) else { throw fail("snapshot columns \(m.columnUnixMs), model \(selected.map(\.unixMs))") }
         for (j, c) in selected.enumerated() {
             guard m.rows.allSatisfy({ $0.values.count == selected.count }) else { throw fail("ragged rows") }
-            if let total = c.total, m.columnTotal(j) &+ m.unrouted[j] != total[series] {
+            if keys == nil, let total = c.total, m.columnTotal(j) &+ m.unrouted[j] != total[series] {
                 throw fail("column \(j): rows + unrouted = \(m.columnTotal(j) &+ m.unrouted[j]), observed \(total[series])")
             }
         }
         for (a, b) in zip(m.rows, m.rows.dropFirst()) where b.start.lexicographicallyPrecedes(a.start) { throw fail("rows out of key order") }
         let listed = Set(m.rows.flatMap(\.routeIDs))
         let allListed = m.rows.allSatisfy { !$0.routeIDsTruncated }
-        if allListed, !Set(catalog.routes.map(\.id)).isSubset(of: listed) { throw fail("a catalog route has no row") }
+        let wanted = catalog.routes.filter { r in
+            guard let keys else { return true }
+            return (r.end.isEmpty || keys.start.lexicographicallyPrecedes(r.end)) && (keys.end.isEmpty || r.start.lexicographicallyPrecedes(keys.end))
+        }
+        if allListed, !Set(wanted.map(\.id)).isSubset(of: listed) { throw fail("a catalog route in range has no row") }
+        if let keys {
+            for r in m.rows where !(r.end.isEmpty || keys.start.lexicographicallyPrecedes(r.end)) || !(keys.end.isEmpty || r.start.lexicographicallyPrecedes(keys.end)) {
+                throw fail("row \(r.bucketID) lies outside the key range")
+            }
+        }
         // The streamed merge equals merging the full table.
-        let full = mem.snapshot(series: series, fromUnixMs: from, toUnixMs: to, rows: 1024)
+        let full = mem.snapshot(series: series, fromUnixMs: from, toUnixMs: to, rows: 1024, keys: keys)
         if full.rows.count < 1024, AdjacentRowMerger.merge(full.rows, budget: budget) != m.rows {
             throw fail("snapshot differs from merging the full table")
         }
