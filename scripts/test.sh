@@ -50,4 +50,8 @@ python3 scripts/check-instructions.py
 echo "== soak: observers on both cores, churn with removals, continuous scrapes, exact totals, flat memory (30 s)"
 python3 scripts/soak.py --seconds 30 --demo .build/release/keyviz-demo
 
+echo "== soak variants: scrapes a second apart with route changes or status lines folding between them, exact totals (10 s each)"
+python3 scripts/soak.py --seconds 10 --variant spaced --demo .build/release/keyviz-demo
+python3 scripts/soak.py --seconds 10 --variant busy-status --demo .build/release/keyviz-demo
+
 echo "all checks passed"

@@ -8,49 +8,59 @@
 /// O(n log n) with a heap over adjacent pairs.
 enum AdjacentRowMerger {
     static func merge(_ rows: [HeatMatrixRow], budget: Int) -> [HeatMatrixRow] {
-        let budget = max(1, budget)
-        guard rows.count > budget else { return rows }
-        var rows = rows
-        var totals = rows.map(\.total)
-        var next = Array(1...rows.count)          // rows.count = none
-        var prev = Array(-1..<(rows.count - 1))   // -1 = none
-        var version = [Int](repeating: 0, count: rows.count)
-        var alive = [Bool](repeating: true, count: rows.count)
-        var heap = PairHeap()
-        for i in 0..<(rows.count - 1) {
-            heap.push(.init(cost: totals[i] &+ totals[i + 1], left: i, leftVersion: 0, right: i + 1, rightVersion: 0))
-        }
-        var count = rows.count
-        while count > budget, let pair = heap.pop() {
-            let l = pair.left, r = pair.right
-            guard alive[l], alive[r], version[l] == pair.leftVersion, version[r] == pair.rightVersion, next[l] == r else { continue }
-            absorb(&rows[l], rows[r])
-            totals[l] &+= totals[r]
-            alive[r] = false
-            version[l] += 1
-            next[l] = next[r]
-            if next[r] < rows.count { prev[next[r]] = l }
-            count -= 1
-            if prev[l] >= 0 {
-                let p = prev[l]
-                heap.push(.init(cost: totals[p] &+ totals[l], left: p, leftVersion: version[p], right: l, rightVersion: version[l]))
-            }
-            if next[l] < rows.count {
-                let n = next[l]
-                heap.push(.init(cost: totals[l] &+ totals[n], left: l, leftVersion: version[l], right: n, rightVersion: version[n]))
-            }
-        }
+        guard rows.count > max(1, budget) else { return rows }
+        let starts = groups(totals: rows.map(\.total), budget: budget)
         var out: [HeatMatrixRow] = []
-        out.reserveCapacity(count)
-        for i in rows.indices where alive[i] {
-            var row = rows[i]
-            if row.aggregate, let first = row.routeIDs.first { row.bucketID = "aggregate:\(first)+\(row.routeCount)" }
+        out.reserveCapacity(starts.count)
+        for (g, first) in starts.enumerated() {
+            let last = g + 1 < starts.count ? starts[g + 1] : rows.count
+            var row = rows[first]
+            for i in (first + 1)..<last { absorb(&row, rows[i]) }
+            if row.aggregate, let id = row.routeIDs.first { row.bucketID = "aggregate:\(id)+\(row.routeCount)" }
             out.append(row)
         }
         return out
     }
 
-    private static func absorb(_ into: inout HeatMatrixRow, _ other: HeatMatrixRow) {
+    /// The merge decisions alone, from each row's total: the index of the first row of every
+    /// group, ascending (groups are runs of adjacent rows). O(n log n) time, O(n) memory, and
+    /// no row values, so a caller can size only the rows it will output.
+    static func groups(totals: [UInt64], budget: Int) -> [Int] {
+        let budget = max(1, budget)
+        let n = totals.count
+        guard n > budget else { return Array(0..<n) }
+        var totals = totals
+        var next = Array(1...n)          // n = none
+        var prev = Array(-1..<(n - 1))   // -1 = none
+        var version = [Int](repeating: 0, count: n)
+        var alive = [Bool](repeating: true, count: n)
+        var heap = PairHeap()
+        for i in 0..<(n - 1) {
+            heap.push(.init(cost: totals[i] &+ totals[i + 1], left: i, leftVersion: 0, right: i + 1, rightVersion: 0))
+        }
+        var count = n
+        while count > budget, let pair = heap.pop() {
+            let l = pair.left, r = pair.right
+            guard alive[l], alive[r], version[l] == pair.leftVersion, version[r] == pair.rightVersion, next[l] == r else { continue }
+            totals[l] &+= totals[r]
+            alive[r] = false
+            version[l] += 1
+            next[l] = next[r]
+            if next[r] < n { prev[next[r]] = l }
+            count -= 1
+            if prev[l] >= 0 {
+                let p = prev[l]
+                heap.push(.init(cost: totals[p] &+ totals[l], left: p, leftVersion: version[p], right: l, rightVersion: version[l]))
+            }
+            if next[l] < n {
+                let m = next[l]
+                heap.push(.init(cost: totals[l] &+ totals[m], left: l, leftVersion: version[l], right: m, rightVersion: version[m]))
+            }
+        }
+        return (0..<n).filter { alive[$0] }
+    }
+
+    static func absorb(_ into: inout HeatMatrixRow, _ other: HeatMatrixRow) {
         into.aggregate = true
         for (j, v) in other.values.enumerated() { into.values[j] &+= v }
         if into.end.isEmpty || other.end.isEmpty {

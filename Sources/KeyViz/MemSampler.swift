@@ -121,10 +121,16 @@ public final class MemSampler: Sampler {
     /// (clamped 1…1024), adjacent routes are merged by ``AdjacentRowMerger``'s rule.
     /// `keys` keeps only the routes that overlap `[start, end)` (empty end = +infinity) before
     /// merging, so a zoomed view gets the whole row budget for its key range.
+    ///
+    /// Cost: the history lock is held only to take the selected columns (references, no copy),
+    /// so flushes never wait for a snapshot. Then one pass over the columns' entries sums each
+    /// route's total, the merge is decided on those totals alone, and only the output rows get
+    /// values: memory O(routes + rows × columns), time O(routes log routes + entries +
+    /// rows × columns), whatever the catalog size.
     public func snapshot(series: Series, fromUnixMs: Int64? = nil, toUnixMs: Int64? = nil, rows: Int = 1024,
                          keys: (start: [UInt8], end: [UInt8])? = nil) -> HeatMatrix {
         let budget = min(1024, max(1, rows))
-        return history.withLock { h in
+        let (columns, catalogRoutes): ([Column], [Route]) = history.withLock { h in
             var columns: [Column] = []
             let n = h.ring.count
             for k in 0..<n {
@@ -133,39 +139,64 @@ public final class MemSampler: Sampler {
                 if let t = toUnixMs, c.unixMs >= t { continue }
                 columns.append(c)
             }
-            var index: [RouteID: Int] = [:]
-            var table: [HeatMatrixRow] = []
-            var routes: [Route] = []
-            func rowIndex(_ route: Route) -> Int {
-                if let i = index[route.id] { return i }
-                let i = table.count
-                index[route.id] = i
-                routes.append(route)
-                table.append(HeatMatrixRow(bucketID: "route:\(route.id)", start: route.start, end: route.end,
-                                           aggregate: false, routeIDs: [route.id], routeIDsTruncated: false,
-                                           routeCount: 1, values: Array(repeating: 0, count: columns.count)))
-                return i
-            }
-            for route in h.catalog?.routes ?? [] { _ = rowIndex(route) }
-            for (j, c) in columns.enumerated() {
-                for (route, counts) in zip(c.routes, c.counts) {
-                    table[rowIndex(route)].values[j] &+= counts[series]
-                }
-            }
-            let order = table.indices.filter { i in
-                guard let keys else { return true }
-                let r = routes[i]
-                return (r.end.isEmpty || keys.start.lexicographicallyPrecedes(r.end))
-                    && (keys.end.isEmpty || r.start.lexicographicallyPrecedes(keys.end))
-            }.sorted { a, b in
-                let ra = routes[a], rb = routes[b]
-                if ra.start != rb.start { return ra.start.lexicographicallyPrecedes(rb.start) }
-                return ra.id < rb.id
-            }
-            let sorted = order.map { table[$0] }
-            return HeatMatrix(series: series, columnUnixMs: columns.map(\.unixMs),
-                              rows: AdjacentRowMerger.merge(sorted, budget: budget),
-                              unrouted: columns.map { $0.unrouted[series] })
+            return (columns, h.catalog?.routes ?? [])
         }
+        // Distinct routes and their totals over the selected columns.
+        var index: [RouteID: Int] = [:]
+        index.reserveCapacity(catalogRoutes.count)
+        var routes: [Route] = []
+        var totals: [UInt64] = []
+        func routeIndex(_ route: Route) -> Int {
+            if let i = index[route.id] { return i }
+            index[route.id] = routes.count
+            routes.append(route)
+            totals.append(0)
+            return routes.count - 1
+        }
+        for route in catalogRoutes { _ = routeIndex(route) }
+        for c in columns {
+            for (route, counts) in zip(c.routes, c.counts) { totals[routeIndex(route)] &+= counts[series] }
+        }
+        let order = routes.indices.filter { i in
+            guard let keys else { return true }
+            let r = routes[i]
+            return (r.end.isEmpty || keys.start.lexicographicallyPrecedes(r.end))
+                && (keys.end.isEmpty || r.start.lexicographicallyPrecedes(keys.end))
+        }.sorted { a, b in
+            let ra = routes[a], rb = routes[b]
+            if ra.start != rb.start { return ra.start.lexicographicallyPrecedes(rb.start) }
+            return ra.id < rb.id
+        }
+        let starts = AdjacentRowMerger.groups(totals: order.map { totals[$0] }, budget: budget)
+        // Output rows, without values yet; rowOf maps a route index to its row (-1: filtered out).
+        var rowOf = [Int32](repeating: -1, count: routes.count)
+        var table: [HeatMatrixRow] = []
+        table.reserveCapacity(starts.count)
+        for (g, first) in starts.enumerated() {
+            let last = g + 1 < starts.count ? starts[g + 1] : order.count
+            var row = Self.row(routes[order[first]], columns: 0)
+            rowOf[order[first]] = Int32(g)
+            for k in (first + 1)..<last {
+                AdjacentRowMerger.absorb(&row, Self.row(routes[order[k]], columns: 0))
+                rowOf[order[k]] = Int32(g)
+            }
+            if row.aggregate, let id = row.routeIDs.first { row.bucketID = "aggregate:\(id)+\(row.routeCount)" }
+            row.values = Array(repeating: 0, count: columns.count)
+            table.append(row)
+        }
+        for (j, c) in columns.enumerated() {
+            for (route, counts) in zip(c.routes, c.counts) {
+                let row = Int(rowOf[index[route.id]!])
+                if row >= 0 { table[row].values[j] &+= counts[series] }
+            }
+        }
+        return HeatMatrix(series: series, columnUnixMs: columns.map(\.unixMs), rows: table,
+                          unrouted: columns.map { $0.unrouted[series] })
+    }
+
+    private static func row(_ route: Route, columns: Int) -> HeatMatrixRow {
+        HeatMatrixRow(bucketID: "route:\(route.id)", start: route.start, end: route.end, aggregate: false,
+                      routeIDs: [route.id], routeIDsTruncated: false, routeCount: 1,
+                      values: Array(repeating: 0, count: columns))
     }
 }

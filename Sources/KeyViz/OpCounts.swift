@@ -55,6 +55,13 @@ public struct OpCounts: Sendable, Hashable, CustomStringConvertible {
 
     public static func += (lhs: inout OpCounts, rhs: OpCounts) { lhs = lhs + rhs }
 
+    /// Counter by counter difference (wrapping: callers subtract an earlier value of the same
+    /// cumulative counters).
+    public static func - (lhs: OpCounts, rhs: OpCounts) -> OpCounts {
+        OpCounts(reads: lhs.reads &- rhs.reads, writes: lhs.writes &- rhs.writes,
+                 readBytes: lhs.readBytes &- rhs.readBytes, writeBytes: lhs.writeBytes &- rhs.writeBytes)
+    }
+
     /// The total operations of both kinds, used to rank activity.
     public var operations: UInt64 { reads &+ writes }
 

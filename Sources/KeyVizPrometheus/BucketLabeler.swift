@@ -2,60 +2,101 @@ import KeyViz
 
 /// Spells the `bucket` label (and the info series' key previews) from key bytes.
 ///
-/// Preview rule, at most 32 characters, derived from the start key alone so that a label means
-/// the same key range on every node and across layout changes:
+/// Preview rule, at most 32 characters, derived from the start key (and the layout seed) alone
+/// so that a label means the same key range on every node and across layout changes:
 /// - the empty key (the start of the key space) is `(begin)`;
-/// - a key of printable ASCII without `~`, not starting with `(` or `0x`, is itself;
-/// - any other key is `0x` + lowercase hex;
-/// - a spelling longer than 32 characters keeps its first 23 and appends `~` and 8 hex digits
-///   of the key's hash.
-/// Two different keys spell differently, except truncated spellings whose 32-bit hashes
-/// collide; those are made unique in key order with longer hashes (see ``uniqueLabels(_:)``).
+/// - a key of at most 32 bytes of printable ASCII without `~`, not starting with `(` or `0x`,
+///   is itself; any other key of at most 15 bytes is `0x` + lowercase hex;
+/// - a longer key keeps its first 23 characters (as text when those bytes qualify as above,
+///   else as `0x` + hex) and appends `~` and 8 hex digits of the key's layout hash.
+/// Only the first 32 bytes are read and the hash is the one the layout already computed, so
+/// a preview costs O(preview length), not O(key length) (a 1 MB key is hashed once per catalog
+/// change, never per scrape). Untruncated spellings are injective; truncated ones carry `~`
+/// (which no untruncated spelling has) and can collide only when their hashes do, which
+/// ``BucketCounters`` resolves so that a label never names two start keys.
 enum BucketLabeler {
     static let maxLength = 32
 
     static func label(forStart key: [UInt8], mode: BucketLabelMode) -> String {
+        label(forStart: key, hash: KeyHash.hash(key), mode: mode)
+    }
+
+    static func label(forStart key: [UInt8], hash: UInt64, mode: BucketLabelMode) -> String {
         switch mode {
-        case .hashed: hex64(KeyHash.hash(key))
-        case .keyPreview: preview(key, maxLength: maxLength, hashDigits: 8)
+        case .hashed: hex64(hash)
+        case .keyPreview: preview(key, hash: hash, maxLength: maxLength, hashDigits: 8)
         }
     }
 
     /// A readable key spelling for info series (longer limit), `(begin)` for the empty key.
     static func infoPreview(_ key: [UInt8]) -> String {
-        preview(key, maxLength: 64, hashDigits: 8)
+        infoPreview(key, hash: needsHash(key, maxLength: 64) ? KeyHash.hash(key) : 0)
     }
 
-    static func preview(_ key: [UInt8], maxLength: Int, hashDigits: Int) -> String {
+    static func infoPreview(_ key: [UInt8], hash: UInt64) -> String {
+        preview(key, hash: hash, maxLength: 64, hashDigits: 8)
+    }
+
+    /// Whether the spelling of `key` is truncated (and so carries its hash).
+    static func needsHash(_ key: [UInt8], maxLength: Int) -> Bool {
+        !key.isEmpty && !(rawable(key, maxLength: maxLength) || key.count * 2 + 2 <= maxLength)
+    }
+
+    @inline(__always)
+    private static func textByte(_ b: UInt8) -> Bool { b >= 0x20 && b < 0x7f && b != UInt8(ascii: "~") }
+
+    private static func startsPlain(_ key: [UInt8]) -> Bool {
+        key.first != UInt8(ascii: "(") && !(key.count >= 2 && key[0] == UInt8(ascii: "0") && key[1] == UInt8(ascii: "x"))
+    }
+
+    private static func rawable(_ key: [UInt8], maxLength: Int) -> Bool {
+        key.count <= maxLength && startsPlain(key) && key.allSatisfy(textByte)
+    }
+
+    static func preview(_ key: [UInt8], hash: UInt64, maxLength: Int, hashDigits: Int) -> String {
         if key.isEmpty { return "(begin)" }
-        let raw = key.allSatisfy { $0 >= 0x20 && $0 < 0x7f && $0 != UInt8(ascii: "~") }
-            && key.first != UInt8(ascii: "(")
-            && !(key.count >= 2 && key[0] == UInt8(ascii: "0") && key[1] == UInt8(ascii: "x"))
-        let full = raw ? String(decoding: key, as: UTF8.self) : "0x" + KeyPreview.hex(key)
-        guard full.utf8.count > maxLength else { return full }
+        if rawable(key, maxLength: maxLength) { return String(decoding: key, as: UTF8.self) }
+        if key.count * 2 + 2 <= maxLength { return "0x" + KeyPreview.hex(key) }
         let keep = maxLength - 1 - hashDigits
-        let digits = String(hex64(KeyHash.hash(key)).prefix(hashDigits))
-        return String(full.prefix(keep)) + "~" + digits
+        let head: String
+        if key.count >= keep, startsPlain(key), key[..<keep].allSatisfy(textByte) {
+            head = String(decoding: key[..<keep], as: UTF8.self)
+        } else {
+            head = String(("0x" + KeyPreview.hex(key.prefix(keep / 2))).prefix(keep))
+        }
+        return head + "~" + String(hex64(hash).prefix(hashDigits))
     }
 
-    /// Labels for bucket start keys given in key order, unique: a collision (possible only
-    /// between truncated spellings) is respelled with a 16-digit hash, then an ordinal.
+    /// Labels for bucket start keys given in key order, unique within one layout: a collision
+    /// (possible only between truncated spellings) is respelled with a 16-digit hash, then an
+    /// ordinal. The decorator itself assigns labels through ``BucketCounters`` instead, which
+    /// also remembers labels across layouts.
     static func uniqueLabels(_ starts: [[UInt8]], mode: BucketLabelMode) -> [String] {
-        var labels = starts.map { label(forStart: $0, mode: mode) }
-        var seen: [String: Int] = [:]
+        uniqueLabels(starts, hashes: starts.map { KeyHash.hash($0) }, mode: mode)
+    }
+
+    static func uniqueLabels(_ starts: [[UInt8]], hashes: [UInt64], mode: BucketLabelMode) -> [String] {
+        var labels = starts.indices.map { label(forStart: starts[$0], hash: hashes[$0], mode: mode) }
+        var seen: Set<String> = []
         for i in labels.indices {
-            if seen[labels[i]] != nil {
-                var candidate = mode == .keyPreview ? preview(starts[i], maxLength: maxLength, hashDigits: 16) : labels[i]
+            if seen.contains(labels[i]) {
+                var candidate = alternative(starts[i], hash: hashes[i], label: labels[i], mode: mode, attempt: 1)
                 var n = 2
-                while seen[candidate] != nil {
-                    candidate = String(labels[i].prefix(maxLength - 4)) + "~\(n)"
+                while seen.contains(candidate) {
+                    candidate = alternative(starts[i], hash: hashes[i], label: labels[i], mode: mode, attempt: n)
                     n += 1
                 }
                 labels[i] = candidate
             }
-            seen[labels[i]] = i
+            seen.insert(labels[i])
         }
         return labels
+    }
+
+    /// The `attempt`-th respelling of a colliding label: 1 = a 16-digit hash, then ordinals.
+    static func alternative(_ key: [UInt8], hash: UInt64, label: String, mode: BucketLabelMode, attempt: Int) -> String {
+        if attempt == 1 && mode == .keyPreview { return preview(key, hash: hash, maxLength: maxLength, hashDigits: 16) }
+        return String(label.prefix(maxLength - 4)) + "~\(attempt)"
     }
 
     static func hex64(_ v: UInt64) -> String {

@@ -12,9 +12,10 @@ import Synchronization
 ///
 /// The hot path is the inner sampler's plus one ``RouteCounterTable`` record: lock-free, no
 /// allocation, no reference counting. Generic over the inner sampler so the forward call is
-/// static and inlinable. Everything else — relayout after a catalog change, folding per-route
-/// deltas into bucket counters, hot-route ranking — happens under one lock at render time, so
-/// a render is one consistent snapshot.
+/// static and inlinable. Relayout after a catalog change and folding per-route deltas into
+/// bucket counters happen under one lock; a render folds, marks the values it exports and
+/// copies its state under that lock, then ranks hot routes and writes bytes outside it, so a
+/// render is one consistent snapshot and `apply(_:)` never waits for more than one fold.
 public final class PrometheusSampler<Inner: Sampler>: Sampler {
     public let inner: Inner
     public let configuration: PrometheusSamplerConfiguration
@@ -25,7 +26,7 @@ public final class PrometheusSampler<Inner: Sampler>: Sampler {
     public init(wrapping inner: Inner, configuration: PrometheusSamplerConfiguration = .init()) {
         self.inner = inner
         self.configuration = configuration
-        slots = RouteSlots(stripes: configuration.stripes, graceMs: configuration.graceMilliseconds)
+        slots = RouteSlots(stripes: configuration.stripes, graceMs: configuration.effectiveGrace)
         hotPath = slots.counters.storage
         state = Mutex(RenderState(configuration: configuration))
     }
@@ -74,16 +75,23 @@ public final class PrometheusSampler<Inner: Sampler>: Sampler {
 
     /// Folds the counters and renders every family in `format`.
     public func render(format: ExpositionFormat) -> [UInt8] {
-        state.withLock { s in
-            let started = Self.monotonicSeconds()
+        let started = Self.monotonicSeconds()
+        var copy = state.withLock { s in
             s.fold(slots: slots, nowMs: configuration.now())
-            var out: [UInt8] = []
-            out.reserveCapacity(s.lastRenderSize + 1024)
-            s.write(format: format, slots: slots, to: &out)
-            s.lastRenderSize = out.count
-            s.lastRenderSeconds = Self.monotonicSeconds() - started
-            return out
+            s.counters.markExported()
+            return s
         }
+        let conflictsBefore = copy.collectorConflicts
+        var out: [UInt8] = []
+        out.reserveCapacity(copy.lastRenderSize + 1024)
+        copy.write(format: format, slots: slots, to: &out)
+        let seconds = Self.monotonicSeconds() - started
+        state.withLock { s in
+            s.collectorConflicts &+= copy.collectorConflicts &- conflictsBefore
+            s.lastRenderSize = out.count
+            s.lastRenderSeconds = seconds
+        }
+        return out
     }
 
     /// The bucket layout in force after a fold (folds first).
@@ -112,6 +120,24 @@ public final class PrometheusSampler<Inner: Sampler>: Sampler {
 
     /// Routes retired and not yet released (for tests of boundedness).
     var retiredRouteCount: Int { slots.retiredRouteCount }
+
+    /// Sizes of the label bookkeeping (for tests of boundedness).
+    var labelBookkeeping: (live: Int, retired: Int, orderLength: Int, meanings: Int) {
+        state.withLock { ($0.counters.labels.count, $0.counters.retiredCount, $0.counters.retiredOrderLength, $0.counters.rememberedMeanings) }
+    }
+
+    /// Key bytes hashed so far by relayouts and previews (for tests of render cost).
+    var hashedKeyBytes: Int {
+        state.withLock { $0.hashedKeyBytes + $0.counters.hashedBytes + $0.hotPreviews.hashedBytes.load(ordering: .relaxed) }
+    }
+
+    /// Each live label's incarnation (see ``BucketCounters``), without folding (for tests).
+    var labelIncarnations: [String: UInt64] {
+        state.withLock { Dictionary(uniqueKeysWithValues: zip($0.counters.labels, $0.counters.incarnations)) }
+    }
+
+    /// The layout in force, without folding (for tests: the layout the last render used).
+    var layoutWithoutFold: BucketLayout { state.withLock { $0.layout } }
 
     static func monotonicSeconds() -> Double {
         var ts = timespec()

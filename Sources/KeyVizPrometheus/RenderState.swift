@@ -14,6 +14,9 @@ struct RenderState {
     var collectorConflicts: UInt64 = 0
     var lastRenderSeconds = 0.0
     var lastRenderSize = 0
+    /// Key bytes hashed so far (relayouts and info previews): what makes render cost depend on
+    /// key length, so tests can pin that a scrape without a catalog change hashes nothing.
+    var hashedKeyBytes = 0
     /// Per bucket, the pre-escaped `{bucket="…"}` of its counter lines and the whole label set
     /// and value of its info line: rebuilt on relayout, so a render only copies bytes.
     var counterLabelBytes: [[UInt8]] = []
@@ -24,12 +27,15 @@ struct RenderState {
     var cachedRoute: [RouteID] = []
     var cachedBucket: [Int32] = []
     let processCollector = ProcessCollector()
+    /// Key previews of hot routes, so a scrape never re-reads a long key (shared by the
+    /// copies a render writes from).
+    let hotPreviews = HotRoutePreviews()
 
     init(configuration: PrometheusSamplerConfiguration) {
         self.configuration = configuration
-        layout = BucketLayout(emptyWithBudget: configuration.bucketBudget)
-        counters = BucketCounters(retiredCapacity: configuration.retiredLabelCapacity)
-        hot = HotRouteTracker(windowMs: configuration.hotRouteWindowMilliseconds, nowMs: configuration.now())
+        layout = BucketLayout(emptyWithBudget: configuration.effectiveBudget)
+        counters = BucketCounters(retiredCapacity: configuration.effectiveRetiredCapacity, seed: configuration.layoutSeed)
+        hot = HotRouteTracker(windowMs: configuration.effectiveHotWindow, nowMs: configuration.now())
     }
 
     // MARK: fold
@@ -39,7 +45,18 @@ struct RenderState {
     mutating func fold(slots: RouteSlots, nowMs: Int64) {
         if let catalog = pendingCatalog {
             pendingCatalog = nil
-            relayout(BucketLayout(catalog: catalog, budget: configuration.bucketBudget, labelMode: configuration.labelMode))
+            let (next, routeBuckets, hashed) = BucketLayout.build(catalog: catalog, budget: configuration.effectiveBudget,
+                                                          labelMode: configuration.labelMode, seed: configuration.layoutSeed)
+            hashedKeyBytes += hashed
+            relayout(next)
+            // Seed the route -> bucket cache from the layout walk: no key comparisons for live routes.
+            for (route, b) in zip(catalog.routes, routeBuckets) {
+                let slot = slots.counters.slot(of: route.id)
+                guard slot != 0 else { continue }
+                growCache(to: slot)
+                cachedRoute[slot] = route.id
+                cachedBucket[slot] = b
+            }
             routeCount = catalog.routes.count
         }
         hot.roll(to: nowMs)
@@ -53,22 +70,36 @@ struct RenderState {
 
     private mutating func bucket(ofSlot slot: Int, route id: RouteID, owners: borrowing [Route?]) -> Int {
         if slot < cachedRoute.count, cachedRoute[slot] == id { return Int(cachedBucket[slot]) }
-        if slot >= cachedRoute.count {
-            let n = max(slot + 1, cachedRoute.count * 2)
-            cachedRoute += Array(repeating: .unrouted, count: n - cachedRoute.count)
-            cachedBucket += Array(repeating: 0, count: n - cachedBucket.count)
-        }
+        growCache(to: slot)
         let b = layout.bucketIndex(forKey: owners[slot]!.start)
         cachedRoute[slot] = id
         cachedBucket[slot] = Int32(b)
         return b
     }
 
-    private mutating func relayout(_ next: BucketLayout) {
+    /// The bucket of a route owning `slot`: the fold's cache when it knows the route (no key
+    /// comparison: keys can be long), else a search.
+    private func bucketIndex(ofSlot slot: Int, route: Route) -> Int {
+        if slot < cachedRoute.count, cachedRoute[slot] == route.id { return Int(cachedBucket[slot]) }
+        return layout.bucketIndex(forKey: route.start)
+    }
+
+    private mutating func growCache(to slot: Int) {
+        guard slot >= cachedRoute.count else { return }
+        let n = max(slot + 1, cachedRoute.count * 2)
+        cachedRoute += Array(repeating: .unrouted, count: n - cachedRoute.count)
+        cachedBucket += Array(repeating: 0, count: n - cachedBucket.count)
+    }
+
+    private mutating func relayout(_ proposed: BucketLayout) {
+        let labels = counters.assignLabels(starts: proposed.buckets.map(\.start), hashes: proposed.startHashes, mode: configuration.labelMode)
+        let next = proposed.relabeled(labels)
         let boundariesMoved = next.buckets.count != layout.buckets.count
             || zip(next.buckets, layout.buckets).contains { $0.label != $1.label || $0.start != $1.start || $0.end != $1.end }
         if boundariesMoved && !layout.buckets.isEmpty { layoutChanges += 1 }
-        counters.relabel(next.buckets.map(\.label))
+        let old = layout
+        counters.relabel(labels, home: { next.bucketIndex(forKey: old.buckets[$0].start) },
+                         oldStart: { old.buckets[$0].start }, oldHash: { old.startHashes[$0] })
         layout = next
         for i in cachedRoute.indices { cachedRoute[i] = .unrouted }
         counterLabelBytes = next.buckets.map { b in
@@ -77,13 +108,22 @@ struct RenderState {
             return out
         }
         let width = 4
+        let seed = configuration.layoutSeed
         infoLineBytes = next.buckets.enumerated().map { i, b in
             var out: [UInt8] = []
             let order = String(i)
+            // The end is the next bucket's start (hash known) or the catalog's end.
+            var endHash: UInt64 = 0
+            if i + 1 < next.startHashes.count {
+                endHash = next.startHashes[i + 1]
+            } else if BucketLabeler.needsHash(b.end, maxLength: 64) {
+                endHash = KeyHash.hash(b.end, seed: seed)
+                hashedKeyBytes += b.end.count
+            }
             ExpositionWriter.appendLabels([
                 ("bucket", b.label),
-                ("start", BucketLabeler.infoPreview(b.start)),
-                ("end", b.end.isEmpty ? "(end)" : BucketLabeler.infoPreview(b.end)),
+                ("start", BucketLabeler.infoPreview(b.start, hash: next.startHashes[i])),
+                ("end", b.end.isEmpty ? "(end)" : BucketLabeler.infoPreview(b.end, hash: endHash)),
                 ("routes", String(b.routeCount)),
                 ("order", String(repeating: "0", count: max(0, width - order.count)) + order),
             ], to: &out)
@@ -168,20 +208,21 @@ struct RenderState {
         var rates: [MetricSample] = [], shares: [MetricSample] = [], infos: [MetricSample] = []
         let seconds = hot.coveredSeconds(nowMs: nowMs)
         for op in Op.allCases {
-            let top = hot.top(configuration.hotRoutes, op: op, nowMs: nowMs)
+            let k = configuration.effectiveHotRoutes
+            let top = hot.top(k, op: op, nowMs: nowMs)
             let total = hot.total(op, nowMs: nowMs)
-            for rank in 1...max(1, configuration.hotRoutes) where configuration.hotRoutes > 0 {
+            for rank in 1...max(1, k) where k > 0 {
                 let entry = rank <= top.count ? top[rank - 1] : nil
                 let labels: [(name: String, value: String)] = [("op", op.description), ("rank", Self.rankLabels[rank])]
                 rates.append(MetricSample(labels: labels, value: .double(entry.map { $0.count / seconds } ?? 0)))
                 shares.append(MetricSample(labels: labels, value: .double(entry.map { total <= 0 ? 0 : min(1, $0.count / total) } ?? 0)))
                 if let slot = entry?.slot, let route = slots.owner(ofSlot: slot), route.id == entry?.route {
                     let e = (route: route, count: entry!.count)
-                    let bucket = layout.buckets.isEmpty ? "" : layout.buckets[layout.bucketIndex(forKey: e.route.start)].label
+                    let bucket = layout.buckets.isEmpty ? "" : layout.buckets[bucketIndex(ofSlot: slot, route: e.route)].label
+                    let (start, end) = hotPreviews.previews(of: e.route, seed: configuration.layoutSeed)
                     infos.append(MetricSample(labels: labels + [
                         ("route_id", String(e.route.id)), ("bucket", bucket),
-                        ("start", BucketLabeler.infoPreview(e.route.start)),
-                        ("end", e.route.end.isEmpty ? "(end)" : BucketLabeler.infoPreview(e.route.end)),
+                        ("start", start), ("end", end),
                     ], value: .integer(1)))
                 } else {
                     infos.append(MetricSample(labels: labels + [("route_id", "none"), ("bucket", ""), ("start", ""), ("end", "")], value: .integer(1)))
@@ -193,7 +234,7 @@ struct RenderState {
         families.append(MetricFamily(unchecked: "keyviz_hot_route_info", help: Help.hotInfo, type: .gauge, samples: infos))
         families.append(gauge("keyviz_routes", Help.routes, routeCount))
         families.append(gauge("keyviz_buckets", Help.buckets, layout.buckets.count))
-        families.append(gauge("keyviz_bucket_budget", Help.budget, configuration.bucketBudget))
+        families.append(gauge("keyviz_bucket_budget", Help.budget, configuration.effectiveBudget))
         families.append(gauge("keyviz_bucket_level", Help.level, layout.level))
         families.append(gauge("keyviz_retired_bucket_labels", Help.retired, counters.retiredCount))
         families.append(MetricFamily(unchecked: "keyviz_layout_changes_total", help: Help.layoutChanges, type: .counter,

@@ -116,6 +116,7 @@ private func bucketSeries(_ body: [UInt8], family: String = "keyviz_bucket_write
         p.apply(base)
         for _ in 0..<5 { p.observe(route: 2, op: .write, keyLength: 1, valueLength: 0) }
         #expect(p.bucketTotals()["m"]?.writes == 5)
+        _ = p.render(format: .prometheusText)               // "m" exported at 5
         let merged = try base.merging(1, 2)                 // "m" is no longer a route start
         p.apply(merged)
         #expect(p.bucketTotals()["m"] == nil)
@@ -128,7 +129,7 @@ private func bucketSeries(_ body: [UInt8], family: String = "keyviz_bucket_write
     @Test func retiredLabelMemoryIsBounded() {
         var counters = BucketCounters(retiredCapacity: 10)
         for round in 0..<100 {
-            counters.relabel((0..<5).map { "r\(round)-\($0)" })
+            counters.relabel((0..<5).map { "r\(round)-\($0)" }, home: { _ in 0 }, oldStart: { _ in [] }, oldHash: { _ in 0 })
         }
         #expect(counters.retiredCount == 10)
         #expect(counters.labels.count == 5)
