@@ -16,6 +16,9 @@ swift build -c release --product keyviz-demo -Xswiftc -warnings-as-errors
 echo "== demo node smoke run"
 .build/release/keyviz-demo --listen 127.0.0.1:0 --duration 2 --churn-period 0.5 --status-every 1
 
+echo "== Examples/HummingbirdHost: its routes, its swift-metrics and KeyViz on one /metrics, ServiceGroup stop"
+bash scripts/check-hummingbird-host.sh
+
 echo "== demo command line: bad flags exit 2 with one line, --help lists every flag"
 bash scripts/check-demo-cli.sh .build/release/keyviz-demo
 

@@ -1,0 +1,43 @@
+// swift-tools-version: 6.0
+// A Hummingbird app that embeds KeyViz: its own routes and swift-metrics counters, KeyViz's
+// families, on one /metrics; the matrix API and heat map page mounted on its router; logs
+// through its own Logger; started and stopped by a ServiceGroup. `KeyVizHummingbird` is the
+// adapter a Hummingbird host takes; it lives here so the KeyViz package itself never builds
+// Hummingbird. CI: scripts/check-hummingbird-host.sh.
+import PackageDescription
+
+let package = Package(
+    name: "HummingbirdHost",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "KeyVizHummingbird", targets: ["KeyVizHummingbird"]),
+    ],
+    dependencies: [
+        .package(name: "KeyViz", path: "../.."),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    ],
+    targets: [
+        .target(name: "KeyVizHummingbird", dependencies: [
+            .product(name: "KeyVizHTTP", package: "KeyViz"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+        ]),
+        .executableTarget(name: "HummingbirdHost", dependencies: [
+            "KeyVizHummingbird",
+            .product(name: "KeyViz", package: "KeyViz"),
+            .product(name: "KeyVizPrometheus", package: "KeyViz"),
+            .product(name: "KeyVizMetrics", package: "KeyViz"),
+            .product(name: "KeyVizServiceLifecycle", package: "KeyViz"),
+            .product(name: "ShardKV", package: "KeyViz"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+    ],
+    swiftLanguageModes: [.v6]
+)

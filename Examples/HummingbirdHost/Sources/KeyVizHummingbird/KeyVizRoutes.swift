@@ -1,0 +1,55 @@
+import Dispatch
+import HTTPTypes
+import Hummingbird
+import KeyVizHTTP
+
+/// Mounts KeyViz's transport-neutral handler on a Hummingbird router: `/metrics` (KeyViz's
+/// families plus whatever collectors the host registered, e.g. its swift-metrics), the matrix
+/// API, and the heat map page at `pagePath` (KeyViz serves it at `/`; a host usually owns `/`).
+///
+/// The handler renders synchronously (a scrape or a matrix snapshot is CPU work of a few
+/// milliseconds), so each request is answered from a Dispatch worker, never on the event loop.
+/// Authentication is the host's: put Hummingbird middleware in front.
+extension RouterMethods {
+    @discardableResult
+    public func addKeyViz(_ handler: KeyVizRouter, pagePath: String = "/keyviz") -> Self {
+        let respond: @Sendable (Request, String) async -> Response = { request, path in
+            let converted = KeyVizRequestConversion.keyVizRequest(request, path: path)
+            let answer = await withCheckedContinuation { (done: CheckedContinuation<KeyVizHTTP.HTTPResponse, Never>) in
+                DispatchQueue.global().async { done.resume(returning: handler.handle(converted)) }
+            }
+            return KeyVizRequestConversion.hummingbirdResponse(answer)
+        }
+        for path in ["/metrics", "/api/v1/keyviz/matrix", "/healthz"] {
+            on(RouterPath(path), method: .get) { request, _ in await respond(request, path) }
+            on(RouterPath(path), method: .head) { request, _ in await respond(request, path) }
+        }
+        on(RouterPath(pagePath), method: .get) { request, _ in await respond(request, "/") }
+        return self
+    }
+}
+
+/// Requests and responses between Hummingbird's (swift-http-types) and KeyViz's own types.
+enum KeyVizRequestConversion {
+    static func keyVizRequest(_ request: Request, path: String) -> KeyVizHTTP.HTTPRequest {
+        var headers: [String: String] = [:]
+        for name in KeyVizHTTP.HTTPRequest.readHeaders {
+            if let field = HTTPField.Name(name), let value = request.headers[field] { headers[name] = value }
+        }
+        var query: [String: String] = [:]
+        let parameters = request.uri.queryParameters
+        for name in KeyVizHTTP.HTTPRequest.readQuery {
+            if let value = parameters[Substring(name)] { query[name] = String(value) }
+        }
+        return KeyVizHTTP.HTTPRequest(method: request.method.rawValue, path: path, headers: headers, query: query)
+    }
+
+    static func hummingbirdResponse(_ answer: KeyVizHTTP.HTTPResponse) -> Response {
+        var fields = HTTPFields()
+        for (name, value) in answer.headers {
+            if let field = HTTPField.Name(name) { fields.append(HTTPField(name: field, value: value)) }
+        }
+        return Response(status: .init(code: answer.status), headers: fields,
+                        body: ResponseBody(byteBuffer: ByteBuffer(bytes: answer.body)))
+    }
+}
