@@ -19,6 +19,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         // `swift package generate-documentation`: the DocC catalogs beside each library's code.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
+        // The server logs through swift-log (a host's LoggingSystem decides where lines go).
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // Pure core: the Sampler seam, route catalog, counters and heat matrix. No C, no sockets.
@@ -30,7 +32,8 @@ let package = Package(
         // Non-variadic wrappers (daemon start), gzip and crypt(3): the C that Swift cannot call directly.
         .target(name: "CKeyVizHTTPShim", linkerSettings: [.linkedLibrary("microhttpd"), .linkedLibrary("z"), .linkedLibrary("crypt")]),
         // The embedded HTTP server: /metrics, the matrix API, health.
-        .target(name: "KeyVizHTTP", dependencies: ["KeyViz", "KeyVizPrometheus", "CMicroHTTPD", "CKeyVizHTTPShim"]),
+        .target(name: "KeyVizHTTP", dependencies: ["KeyViz", "KeyVizPrometheus", "CMicroHTTPD", "CKeyVizHTTPShim",
+                                                  .product(name: "Logging", package: "swift-log")]),
         // Test doubles shipped as a product so host applications can test their own wiring.
         .target(name: "KeyVizTestKit", dependencies: ["KeyViz"]),
         // An in-process sharded host: route engine, shard groups, MVCC store, coordinator.
@@ -38,10 +41,12 @@ let package = Package(
         .executableTarget(name: "keyviz-demo", dependencies: [
             "KeyViz", "KeyVizPrometheus", "KeyVizHTTP", "ShardKV",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "KeyVizTests", dependencies: ["KeyViz", "KeyVizTestKit"]),
         .testTarget(name: "KeyVizPrometheusTests", dependencies: ["KeyVizPrometheus", "KeyViz", "KeyVizTestKit", "ShardKV"], exclude: ["Golden"]),
-        .testTarget(name: "KeyVizHTTPTests", dependencies: ["KeyVizHTTP", "KeyVizPrometheus", "KeyViz", "KeyVizTestKit", "ShardKV"]),
+        .testTarget(name: "KeyVizHTTPTests", dependencies: ["KeyVizHTTP", "KeyVizPrometheus", "KeyViz", "KeyVizTestKit", "ShardKV",
+                                                           .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "ShardKVTests", dependencies: ["ShardKV", "KeyViz", "KeyVizTestKit"]),
     ],
     swiftLanguageModes: [.v6]

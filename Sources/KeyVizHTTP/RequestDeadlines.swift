@@ -3,18 +3,18 @@ import Glibc
 #endif
 import Synchronization
 
-/// Closes connections that take too long to deliver a request's headers.
+/// Closes connections whose request exchange takes too long, headers, body and response alike.
 ///
 /// libmicrohttpd's connection timeout is an *idle* timeout: a client trickling one byte a
 /// second is never idle and would hold its connection (and, per connection, a thread) forever.
 /// This tracks every connection from the moment it opens or finishes a request: if the next
-/// request's headers are not complete within the deadline, the socket is shut down, which
-/// makes libmicrohttpd close the connection. The shutdown happens under the same lock as the
-/// close notification, so it never touches a descriptor that has been closed and reused.
+/// request is not complete (its response sent) within the deadline, the socket is shut down,
+/// which makes libmicrohttpd close the connection. The shutdown happens under the same lock as
+/// the close notification, so it never touches a descriptor that has been closed and reused.
 final class RequestDeadlines: Sendable {
     private struct Entry {
         var fd: Int32
-        var waitingSince: Double?     // nil while a request is being served
+        var waitingSince: Double?     // nil once shut down
     }
 
     private let entries = Mutex<[Int: Entry]>([:])
@@ -30,10 +30,6 @@ final class RequestDeadlines: Sendable {
 
     func closed(connection: Int) {
         entries.withLock { $0[connection] = nil }
-    }
-
-    func headersArrived(connection: Int) {
-        entries.withLock { $0[connection]?.waitingSince = nil }
     }
 
     func requestCompleted(connection: Int) {
