@@ -45,13 +45,13 @@ final class RequestDeadlines: Sendable {
             var n = 0
             for (key, e) in all {
                 guard let since = e.waitingSince, now - since > seconds else { continue }
+                reaped.wrappingAdd(1, ordering: .relaxed)     // counted before the peer can see it
                 shutdown(e.fd, Int32(SHUT_RDWR))
                 all[key]?.waitingSince = nil
                 n += 1
             }
             return n
         }
-        reaped.wrappingAdd(n, ordering: .relaxed)
         return n
     }
 
