@@ -144,3 +144,30 @@ import Testing
         #expect(coalescer.renderCount >= 1)
     }
 }
+
+@Suite struct BasicAuthUsersTests {
+    @Test func usersOfMixedSchemesEachVerifyAndUnknownUsersNever() throws {
+        // `b` bcrypt cost 8 / `s3cret pass`; `s` SHA-256-crypt / `secret`.
+        let users = try BasicAuthUsers(fileContents: """
+            b:$2b$08$v1hcQXJONFko260e2i./BeSu8/Z0g73pQnMLQZvULwpenjEnha8We
+            s $5$yb5DqO4m4ySCvjme$aH5u41a6lIQRQ6pwpTKABayWwDpUgdKlbe6THVJrcB1
+            """)
+        #expect(users.allows(authorization: basic("b", "s3cret pass")))
+        #expect(users.allows(authorization: basic("s", "secret")))
+        #expect(!users.allows(authorization: basic("b", "secret")))
+        #expect(!users.allows(authorization: basic("s", "s3cret pass")))
+        for name in ["nobody", "x", "B", ""] { #expect(!users.allows(authorization: basic(name, "secret"))) }
+        #expect(!users.allows(authorization: nil))
+        #expect(!users.allows(authorization: "Bearer abc"))
+    }
+
+    @Test func aDummyHasTheSchemeAndCostOfTheUsersHash() {
+        #expect(BasicAuthUsers.schemeAndCost("$2b$08$v1hcQXJONFko260e2i./BeSu8/Z0g73pQnMLQZvULwpenjEnha8We") == "$2b$08")
+        #expect(BasicAuthUsers.schemeAndCost("$5$rounds=9000$salt$hash") == "$5$rounds=9000")
+        #expect(BasicAuthUsers.schemeAndCost("$5$salt$hash") == "$5")
+        #expect(BasicAuthUsers.schemeAndCost("$y$j9T$salt$hash") == "$y$j9T")
+        let dummy = BasicAuthUsers.crypt("anything", setting: "$2b$08$v1hcQXJONFko260e2i./BeSu8/Z0g73pQnMLQZvULwpenjEnha8We")
+        #expect(dummy?.hasPrefix("$2b$08$v1hcQXJONFko260e2i./") == true)
+        #expect(dummy != "$2b$08$v1hcQXJONFko260e2i./BeSu8/Z0g73pQnMLQZvULwpenjEnha8We")
+    }
+}
