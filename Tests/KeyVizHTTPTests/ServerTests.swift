@@ -130,6 +130,28 @@ import Testing
         #expect(!got.contains(-1))
     }
 
+    @Test func limitsSetBelowTheirMinimumAfterInitAreRaisedNotACrash() throws {
+        var config = ephemeral()
+        config.maxConcurrentScrapes = 0
+        config.maxConcurrentMatrixRequests = -3
+        config.connectionLimit = 0
+        config.connectionTimeoutSeconds = -1
+        config.connectionMemoryLimit = 0
+        let live = try LiveServer(configuration: config)
+        defer { live.server.stop() }
+        // One connection at a time: the previous one may still be closing, so retry briefly.
+        func fetchSoon(_ path: String) -> Int {
+            for _ in 0..<40 {
+                if let r = try? fetch(live.port, "GET", path) { return r.status }
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+            return -1
+        }
+        #expect(fetchSoon("/healthz") == 200)
+        #expect(fetchSoon("/metrics") == 200)
+        #expect(fetchSoon("/api/v1/keyviz/matrix") == 200)
+    }
+
     @Test func aBusyPortOrABadAddressRefusesToStart() throws {
         let live = try LiveServer()
         defer { live.server.stop() }
