@@ -36,7 +36,7 @@ final class ServerContext: Sendable {
 /// pool served concurrent scrapes one after another whenever the kernel handed all the
 /// connections to one pool thread, so a slow render delayed every other request and the
 /// concurrent-scrape limit could not be enforced; per-connection threads, bounded by the
-/// connection limit and the idle timeout, keep requests independent.
+/// connection limit and the request deadline, keep requests independent.
 ///
 /// Binding is done here (so a busy port or bad address is a clear error and the bound port of
 /// `:0` is known), then the socket is handed to libmicrohttpd. The access handler answers on

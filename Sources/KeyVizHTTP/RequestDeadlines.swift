@@ -9,7 +9,8 @@ import Synchronization
 /// second is never idle and would hold its connection (and, per connection, a thread) forever.
 /// This tracks every connection from the moment it opens or finishes a request: if the next
 /// request is not complete (its response sent) within the deadline, the socket is shut down,
-/// which makes libmicrohttpd close the connection. The shutdown happens under the same lock as
+/// which makes libmicrohttpd close the connection (with a reset, so a slow reader cannot keep
+/// draining a full send buffer). The shutdown happens under the same lock as
 /// the close notification, so it never touches a descriptor that has been closed and reused.
 final class RequestDeadlines: Sendable {
     private struct Entry {
@@ -46,6 +47,10 @@ final class RequestDeadlines: Sendable {
             for (key, e) in all {
                 guard let since = e.waitingSince, now - since > seconds else { continue }
                 reaped.wrappingAdd(1, ordering: .relaxed)     // counted before the peer can see it
+                // Linger 0: when libmicrohttpd closes the socket, the kernel drops what is still
+                // queued for a slow reader and resets, instead of trickling it out for minutes.
+                var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+                setsockopt(e.fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
                 shutdown(e.fd, Int32(SHUT_RDWR))
                 all[key]?.waitingSince = nil
                 n += 1

@@ -122,12 +122,40 @@ import Testing
             Thread.sleep(forTimeInterval: 0.2)
             var buf = [UInt8](repeating: 0, count: 16)
             let n = buf.withUnsafeMutableBytes { recv(c.fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
-            if n == 0 { closed = true; break }
+            if n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) { closed = true; break }
         }
         #expect(closed)
         #expect(Date().timeIntervalSince(started) < 5)
         #expect(live.server.connectionsTimedOut >= 1)
         #expect(try fetch(live.port, "GET", "/healthz").status == 200)
+    }
+
+    @Test func aClientReadingTheResponseSlowlyIsClosedAtTheDeadline() throws {
+        // 8 MB of body read 4 KiB per 0.1 s would take over three minutes; the deadline (1 s
+        // here) covers the response too, so the connection is shut down long before.
+        let big = FixedExposition(body: String(repeating: "x_total 1\n", count: 800_000))
+        var config = ephemeral()
+        config.connectionTimeoutSeconds = 1
+        let server = try MetricsServer(router: KeyVizRouter(metrics: big, matrix: nil), configuration: config)
+        defer { server.stop() }
+        let c = try TestConnection(port: server.boundAddress.port, timeoutSeconds: 2)
+        var small: Int32 = 4096
+        setsockopt(c.fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
+        c.send(TestConnection.request("GET", "/metrics"))
+        let started = Date()
+        var received = 0
+        var closed = false
+        while Date().timeIntervalSince(started) < 15 {
+            var buf = [UInt8](repeating: 0, count: 4096)
+            let n = buf.withUnsafeMutableBytes { recv(c.fd, $0.baseAddress, $0.count, 0) }
+            if n <= 0 { closed = n == 0 || errno == ECONNRESET; break }
+            received += n
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        print("slow reader: closed=\(closed) after \(Date().timeIntervalSince(started)) s and \(received) bytes, timed out \(server.connectionsTimedOut)")
+        #expect(closed)
+        #expect(received < 8_000_000)
+        #expect(server.connectionsTimedOut >= 1)
     }
 
     // MARK: 3 and 4. authentication leaks nothing and takes only what it was given
