@@ -23,6 +23,11 @@ import Testing
             #expect(try fetch(live.port, "GET", path, headers: ["Authorization": basic("nobody", "s3cret pass")]).status == 401)
         }
         #expect(try fetch(live.port, "GET", "/metrics", headers: ["Authorization": "Basic !!!"]).status == 401)
+        // A refusal ends the connection, even one asking for keep-alive.
+        let c = try TestConnection(port: live.port)
+        c.send(TestConnection.request("GET", "/metrics"))
+        #expect(try c.readResponse().status == 401)
+        #expect(c.waitForClose())
         for path in ["/metrics", "/api/v1/keyviz/matrix", "/healthz"] {
             #expect(try fetch(live.port, "GET", path, headers: ["Authorization": basic("user", "s3cret pass")]).status == 200, "\(path)")
         }
