@@ -279,9 +279,12 @@ private let connectionNotifier: MHD_NotifyConnectionCallback = { cls, connection
     }
 }
 
-/// A request finished: the connection now waits (with its deadline) for the next one.
-private let completionNotifier: MHD_RequestCompletedCallback = { cls, connection, _, _ in
+/// A request finished: the connection now waits (with its deadline) for the next one. One that
+/// ended any other way than served (timeout, error, client gone) is reset when it closes.
+private let completionNotifier: MHD_RequestCompletedCallback = { cls, connection, _, termination in
     guard let cls, let connection else { return }
     let context = Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue()
-    context.deadlines.requestCompleted(connection: Int(bitPattern: UnsafeRawPointer(connection)))
+    let key = Int(bitPattern: UnsafeRawPointer(connection))
+    if termination != .REQUEST_TERMINATED_COMPLETED_OK { context.deadlines.abandoned(connection: key) }
+    context.deadlines.requestCompleted(connection: key)
 }

@@ -38,6 +38,22 @@ final class RequestDeadlines: Sendable {
         entries.withLock { $0[connection]?.waitingSince = now }
     }
 
+    /// A request ended without being served to the end (libmicrohttpd's own idle timeout, an
+    /// error, the client leaving): its socket will be reset when closed, so what is still
+    /// queued for a slow reader is dropped rather than trickled out after the connection is gone.
+    func abandoned(connection: Int) {
+        entries.withLock { all in
+            if let fd = all[connection]?.fd { Self.resetOnClose(fd) }
+        }
+    }
+
+    /// Linger 0: when libmicrohttpd closes the socket, the kernel drops what is still queued
+    /// and resets, instead of trickling a full send buffer out to a slow reader for minutes.
+    private static func resetOnClose(_ fd: Int32) {
+        var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+    }
+
     /// Shuts down the connections past their deadline; returns how many.
     @discardableResult
     func reap() -> Int {
@@ -47,10 +63,7 @@ final class RequestDeadlines: Sendable {
             for (key, e) in all {
                 guard let since = e.waitingSince, now - since > seconds else { continue }
                 reaped.wrappingAdd(1, ordering: .relaxed)     // counted before the peer can see it
-                // Linger 0: when libmicrohttpd closes the socket, the kernel drops what is still
-                // queued for a slow reader and resets, instead of trickling it out for minutes.
-                var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
-                setsockopt(e.fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+                Self.resetOnClose(e.fd)
                 shutdown(e.fd, Int32(SHUT_RDWR))
                 all[key]?.waitingSince = nil
                 n += 1

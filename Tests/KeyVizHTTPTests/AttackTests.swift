@@ -158,9 +158,11 @@ import Testing
             Thread.sleep(forTimeInterval: 0.1)
         }
         print("slow reader: closed=\(closed) after \(Date().timeIntervalSince(started)) s and \(received) bytes, timed out \(server.connectionsTimedOut)")
+        // Whichever closes it first, the deadline or libmicrohttpd's idle timeout (both 1 s),
+        // the socket is reset: the reader does not go on draining a full send buffer.
         #expect(closed)
-        #expect(received < 8_000_000)
-        #expect(server.connectionsTimedOut >= 1)
+        #expect(Date().timeIntervalSince(started) < 5)
+        #expect(received < 1_000_000)
     }
 
     // MARK: 3 and 4. authentication leaks nothing and takes only what it was given
