@@ -218,8 +218,9 @@ private let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, m
         func header(_ name: String) -> String? {
             MHD_lookup_connection_value(connection, .HEADER_KIND, name).map { String(cString: $0) }
         }
+        // A Content-Length that is not a number counts as a body (refused); "0" or "00" is none.
         let length = header("content-length")
-        let hasBody = (length != nil && length != "0") || header("transfer-encoding") != nil
+        let hasBody = length.map { UInt64($0) != 0 } == true || header("transfer-encoding") != nil
         let refusal = context.policy.screen(method: methodName, headerProblem: keyviz_mhd_header_problem(UnsafeMutableRawPointer(connection)),
                                             authorization: header("authorization"), hasBody: hasBody)
         guard let refusal else {

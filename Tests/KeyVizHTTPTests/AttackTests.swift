@@ -110,8 +110,10 @@ import Testing
         }
         // An empty body is no body.
         let c = try TestConnection(port: live.port)
-        c.send("GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
-        #expect(try c.readResponse().status == 200)
+        for zero in ["0", "00"] {
+            c.send("GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: \(zero)\r\n\r\n")
+            #expect(try c.readResponse().status == 200)
+        }
     }
 
     @Test func aRequestTrickledPastTheDeadlineIsClosed() throws {
