@@ -21,6 +21,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         // `swift package generate-documentation`: the DocC catalogs beside each library's code.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
+        // The server logs through swift-log (a host's LoggingSystem decides where lines go).
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         // KeyVizMetrics: a swift-metrics backend rendering on KeyViz's /metrics (nothing else uses it).
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         // KeyVizServiceLifecycle: the server, the flusher and the hot-key drainer as Services.
@@ -36,7 +38,8 @@ let package = Package(
         // Non-variadic wrappers (daemon start), gzip and crypt(3): the C that Swift cannot call directly.
         .target(name: "CKeyVizHTTPShim", linkerSettings: [.linkedLibrary("microhttpd"), .linkedLibrary("z"), .linkedLibrary("crypt")]),
         // The embedded HTTP server: /metrics, the matrix API, health.
-        .target(name: "KeyVizHTTP", dependencies: ["KeyViz", "KeyVizPrometheus", "CMicroHTTPD", "CKeyVizHTTPShim"]),
+        .target(name: "KeyVizHTTP", dependencies: ["KeyViz", "KeyVizPrometheus", "CMicroHTTPD", "CKeyVizHTTPShim",
+                                                  .product(name: "Logging", package: "swift-log")]),
         // A swift-metrics backend: a host's own metrics on the same /metrics as KeyViz's.
         .target(name: "KeyVizMetrics", dependencies: ["KeyVizPrometheus", .product(name: "CoreMetrics", package: "swift-metrics")]),
         // swift-service-lifecycle Services for the server, the matrix flusher and the hot-key drainer.
@@ -49,10 +52,12 @@ let package = Package(
         .executableTarget(name: "keyviz-demo", dependencies: [
             "KeyViz", "KeyVizPrometheus", "KeyVizHTTP", "ShardKV",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "KeyVizTests", dependencies: ["KeyViz", "KeyVizTestKit"]),
         .testTarget(name: "KeyVizPrometheusTests", dependencies: ["KeyVizPrometheus", "KeyViz", "KeyVizTestKit", "ShardKV"], exclude: ["Golden"]),
-        .testTarget(name: "KeyVizHTTPTests", dependencies: ["KeyVizHTTP", "KeyVizPrometheus", "KeyViz", "KeyVizTestKit", "ShardKV"]),
+        .testTarget(name: "KeyVizHTTPTests", dependencies: ["KeyVizHTTP", "KeyVizPrometheus", "KeyViz", "KeyVizTestKit", "ShardKV",
+                                                           .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "KeyVizMetricsTests", dependencies: ["KeyVizMetrics", "KeyVizPrometheus", "KeyViz", "KeyVizTestKit",
                                                               .product(name: "Metrics", package: "swift-metrics")]),
         .testTarget(name: "KeyVizServiceLifecycleTests", dependencies: ["KeyVizServiceLifecycle", "KeyVizHTTP", "KeyVizPrometheus", "KeyViz",

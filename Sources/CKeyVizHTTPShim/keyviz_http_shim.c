@@ -4,14 +4,57 @@
 #include <malloc.h>
 #include <microhttpd.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <strings.h>
+#include <stdarg.h>
 #include <zlib.h>
+
+/* The host's line logger; the same function for every daemon, so one static slot is enough. */
+static void (*_Atomic log_line_callback)(void *cls, const char *line);
+
+static void keyviz_mhd_log(void *cls, const char *format, va_list ap) {
+    char line[512];
+    vsnprintf(line, sizeof line, format, ap);
+    size_t n = strlen(line);
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = '\0';
+    void (*callback)(void *, const char *) = log_line_callback;
+    if (callback) callback(cls, line);
+}
+
+static int hex_value(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decoding for the path and query arguments that never produces a NUL: "%00" stays as
+   the three characters, so "/metrics%00" cannot alias "/metrics" once read as a C string. */
+static size_t keyviz_unescape(void *cls, struct MHD_Connection *connection, char *s) {
+    (void)cls; (void)connection;
+    char *out = s;
+    for (const char *in = s; *in; ) {
+        if (in[0] == '%' && in[1] && in[2]) {
+            int hi = hex_value(in[1]), lo = hex_value(in[2]);
+            if (hi >= 0 && lo >= 0 && (hi | lo) != 0) {
+                *out++ = (char)(hi * 16 + lo);
+                in += 3;
+                continue;
+            }
+        }
+        *out++ = *in++;
+    }
+    *out = '\0';
+    return (size_t)(out - s);
+}
 
 void *keyviz_mhd_start(unsigned int flags, int listen_fd, unsigned int thread_pool_size,
                        unsigned int connection_limit, unsigned int connection_timeout_seconds,
-                       size_t connection_memory_limit, const char *tls_key_pem, const char *tls_cert_pem,
-                       void *access_handler, void *notify_connection, void *notify_completed, void *cls) {
-    struct MHD_OptionItem options[12];
+                       size_t connection_memory_limit, int strictness, const char *tls_key_pem, const char *tls_cert_pem,
+                       void *access_handler, void *notify_connection, void *notify_completed,
+                       void *log_line, void *cls) {
+    struct MHD_OptionItem options[14];
     int n = 0;
     options[n++] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, (intptr_t)listen_fd, NULL};
     if (thread_pool_size > 1)
@@ -19,19 +62,58 @@ void *keyviz_mhd_start(unsigned int flags, int listen_fd, unsigned int thread_po
     options[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, (intptr_t)connection_limit, NULL};
     options[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)connection_timeout_seconds, NULL};
     options[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)connection_memory_limit, NULL};
+    options[n++] = (struct MHD_OptionItem){MHD_OPTION_STRICT_FOR_CLIENT, (intptr_t)strictness, NULL};
     if (tls_key_pem && tls_cert_pem) {
         options[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)tls_key_pem};
         options[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)tls_cert_pem};
     }
     options[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+    if (log_line) log_line_callback = (void (*)(void *, const char *))log_line;
+    /* The logger comes first so that start-up messages go through it too. */
     if (notify_connection && notify_completed)
         return MHD_start_daemon(flags, 0, NULL, NULL, (MHD_AccessHandlerCallback)access_handler, cls,
+                                MHD_OPTION_EXTERNAL_LOGGER, keyviz_mhd_log, cls,
+                                MHD_OPTION_UNESCAPE_CALLBACK, keyviz_unescape, NULL,
                                 MHD_OPTION_ARRAY, options,
                                 MHD_OPTION_NOTIFY_CONNECTION, (MHD_NotifyConnectionCallback)notify_connection, cls,
                                 MHD_OPTION_NOTIFY_COMPLETED, (MHD_RequestCompletedCallback)notify_completed, cls,
                                 MHD_OPTION_END);
     return MHD_start_daemon(flags, 0, NULL, NULL, (MHD_AccessHandlerCallback)access_handler, cls,
+                            MHD_OPTION_EXTERNAL_LOGGER, keyviz_mhd_log, cls,
+                            MHD_OPTION_UNESCAPE_CALLBACK, keyviz_unescape, NULL,
                             MHD_OPTION_ARRAY, options, MHD_OPTION_END);
+}
+
+/* RFC 9110 token characters (a header field name is a token). */
+static int is_token(const char *s) {
+    if (!*s) return 0;
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c >= 'a' && c <= 'z') continue;
+        if (c >= 'A' && c <= 'Z') continue;
+        if (c >= '0' && c <= '9') continue;
+        if (strchr("!#$%&'*+-.^_`|~", c) && c != 0) continue;
+        return 0;
+    }
+    return 1;
+}
+
+struct header_scan { int hosts; int bad_names; };
+
+static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
+    (void)kind; (void)value;
+    struct header_scan *scan = cls;
+    if (!key || !is_token(key)) scan->bad_names++;
+    else if (strcasecmp(key, "host") == 0) scan->hosts++;
+    return MHD_YES;
+}
+
+int keyviz_mhd_header_problem(void *connection) {
+    struct header_scan scan = {0, 0};
+    MHD_get_connection_values((struct MHD_Connection *)connection, MHD_HEADER_KIND, scan_header, &scan);
+    if (scan.bad_names > 0) return 1;
+    if (scan.hosts > 1) return 2;
+    return 0;
 }
 
 int keyviz_mhd_connection_fd(void *connection) {
@@ -73,6 +155,15 @@ int keyviz_crypt_matches(const char *password, const char *stored_hash) {
     size_t n = a < b ? a : b;
     for (size_t i = 0; i < n; i++) diff |= (unsigned char)(computed[i] ^ stored_hash[i]);
     return diff == 0;
+}
+
+int keyviz_crypt(const char *password, const char *setting, char *out, size_t out_size) {
+    struct crypt_data data;
+    memset(&data, 0, sizeof data);
+    const char *computed = crypt_r(password, setting, &data);
+    if (!computed || computed[0] == '*' || strlen(computed) + 1 > out_size) return 0;
+    memcpy(out, computed, strlen(computed) + 1);
+    return 1;
 }
 
 int keyviz_fix_mmap_threshold(int bytes) {

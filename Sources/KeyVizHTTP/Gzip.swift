@@ -18,10 +18,12 @@ public enum Gzip {
         return Array(UnsafeBufferPointer(start: out, count: n))
     }
 
-    /// Whether an `Accept-Encoding` value allows gzip (q > 0), by its first `gzip` or `*` entry.
+    /// Whether an `Accept-Encoding` value allows gzip (q > 0). A `gzip` entry decides; `*`
+    /// only speaks for codings not listed (RFC 9110 §12.5.3), so `*, gzip;q=0` refuses gzip.
     static func accepted(by acceptEncoding: String?) -> Bool {
         guard let acceptEncoding else { return false }
-        let entry = HTTPQualityList.parse(acceptEncoding).first { $0.token == "gzip" || $0.token == "*" }
+        let entries = HTTPQualityList.parse(acceptEncoding)
+        let entry = entries.first { $0.token == "gzip" } ?? entries.first { $0.token == "*" }
         return (entry?.q ?? 0) > 0
     }
 }

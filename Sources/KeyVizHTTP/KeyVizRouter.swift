@@ -3,38 +3,40 @@ import Glibc
 #endif
 import KeyViz
 import KeyVizPrometheus
-import Synchronization
 
 /// Maps a request to a response for every KeyViz endpoint. Pure request-in, response-out, so
 /// it is tested without sockets; ``MetricsServer`` feeds it from libmicrohttpd's threads.
 ///
-/// - `GET|HEAD /metrics`: the exposition, format from `Accept`, gzip when allowed, 503 past the
-///   concurrent-scrape limit or when the render overran `X-Prometheus-Scrape-Timeout-Seconds`.
-///   Concurrent scrapes share renders (``RenderCoalescer``).
+/// - `GET|HEAD /metrics`: the exposition, format from `Accept`, gzip when allowed, 503 when the
+///   render overran `X-Prometheus-Scrape-Timeout-Seconds`. Concurrent scrapes share renders
+///   (``RenderCoalescer``).
 /// - `GET /api/v1/keyviz/matrix`: the heat matrix as JSON (503 when there is no matrix).
 /// - `GET /healthz`: `ok`. `GET /`: the heatmap page (``HeatmapPage``).
 /// - anything else: 404; other methods: 405 with `Allow`.
+///
+/// Policy (auth, concurrency limits, deadlines) is the server's, set by
+/// ``MetricsServerConfiguration``; the router has none, so there is one place to set it.
 public final class KeyVizRouter: Sendable {
     let coalescer: RenderCoalescer
     let matrix: MemSampler?
     public let httpMetrics = HTTPMetrics()
-    let maxConcurrentScrapes: Int
-    let basicAuth: BasicAuthUsers?
-    private let scrapesInFlight = Atomic<Int>(0)
 
-    public init(metrics: any MetricsExposition, matrix: MemSampler?, maxConcurrentScrapes: Int = 8, basicAuth: BasicAuthUsers? = nil) {
+    public init(metrics: any MetricsExposition, matrix: MemSampler?) {
         coalescer = RenderCoalescer(metrics: metrics)
         self.matrix = matrix
-        self.maxConcurrentScrapes = max(1, maxConcurrentScrapes)
-        self.basicAuth = basicAuth
         metrics.register(httpMetrics)
     }
 
+    /// Answers a request and counts it in ``httpMetrics``.
     public func handle(_ request: HTTPRequest) -> HTTPResponse {
+        measure(handler: Self.handlerName(request.path)) { started in route(request, started: started) }
+    }
+
+    /// Runs `body` (given its start time) as one request of `handler` in ``httpMetrics``.
+    func measure(handler: String, _ body: (Double) -> HTTPResponse) -> HTTPResponse {
         let started = monotonicSeconds()
         httpMetrics.begin()
-        let handler = Self.handlerName(request.path)
-        let response = route(request, handler: handler, started: started)
+        let response = body(started)
         httpMetrics.end(handler: handler, code: response.status, seconds: monotonicSeconds() - started)
         return response
     }
@@ -49,10 +51,9 @@ public final class KeyVizRouter: Sendable {
         }
     }
 
-    private func route(_ request: HTTPRequest, handler: String, started: Double) -> HTTPResponse {
-        if let auth = basicAuth, !auth.allows(authorization: request.headers["authorization"]) {
-            return .text(401, "unauthorized", extra: [("WWW-Authenticate", "Basic realm=\"keyviz\", charset=\"UTF-8\"")])
-        }
+    /// The response for a request, without accounting: one switch on the exact path.
+    func route(_ request: HTTPRequest, started: Double) -> HTTPResponse {
+        let handler = Self.handlerName(request.path)
         guard handler != "other" else { return .text(404, "not found: \(request.path)") }
         guard request.method == "GET" || request.method == "HEAD" else {
             return .text(405, "method \(request.method) not allowed", extra: [("Allow", "GET, HEAD")])
@@ -66,11 +67,6 @@ public final class KeyVizRouter: Sendable {
     }
 
     private func serveMetrics(_ request: HTTPRequest, started: Double) -> HTTPResponse {
-        let now = scrapesInFlight.wrappingAdd(1, ordering: .acquiring).newValue
-        defer { scrapesInFlight.wrappingSubtract(1, ordering: .releasing) }
-        guard now <= maxConcurrentScrapes else {
-            return .text(503, "too many concurrent scrapes (limit \(maxConcurrentScrapes))", extra: [("Retry-After", "1")])
-        }
         let format = ExpositionFormat.negotiate(accept: request.headers["accept"])
         var body = coalescer.render(format: format)
         var headers: [(name: String, value: String)] = [("Content-Type", format.contentType), ("Vary", "Accept, Accept-Encoding")]
@@ -101,10 +97,14 @@ public final class KeyVizRouter: Sendable {
             }
             bounds.append(v == 0 ? nil : v)
         }
+        // 1…1024; absent, 0, negative or larger (however many digits) mean 1024.
         var rows = 1024
         if let raw = request.query["rows"], !raw.isEmpty {
-            guard let v = Int(raw) else { return .json(400, MatrixJSON.error(code: "invalid_query", message: "rows must be an integer")) }
-            rows = v <= 0 ? 1024 : min(1024, v)
+            let digits = raw.hasPrefix("-") || raw.hasPrefix("+") ? raw.dropFirst() : raw[...]
+            guard !digits.isEmpty, digits.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else {
+                return .json(400, MatrixJSON.error(code: "invalid_query", message: "rows must be an integer"))
+            }
+            if let v = Int(raw), v > 0 { rows = min(1024, v) }
         }
         var keys: [[UInt8]] = []
         for name in ["start_key", "end_key"] {

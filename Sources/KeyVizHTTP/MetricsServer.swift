@@ -5,6 +5,7 @@ import CKeyVizHTTPShim
 import CMicroHTTPD
 import Foundation
 import KeyViz
+import Logging
 import Synchronization
 
 /// Stops the deadline thread and waits for it.
@@ -16,10 +17,14 @@ final class ReaperControl: Sendable {
 /// What libmicrohttpd's callbacks reach through their `cls` pointer.
 final class ServerContext: Sendable {
     let router: KeyVizRouter
+    let policy: RequestPolicy
     let deadlines: RequestDeadlines
-    init(router: KeyVizRouter, deadlines: RequestDeadlines) {
+    let log: RateLimitedLog
+    init(router: KeyVizRouter, policy: RequestPolicy, deadlines: RequestDeadlines, log: RateLimitedLog) {
         self.router = router
+        self.policy = policy
         self.deadlines = deadlines
+        self.log = log
     }
 }
 
@@ -31,12 +36,21 @@ final class ServerContext: Sendable {
 /// pool served concurrent scrapes one after another whenever the kernel handed all the
 /// connections to one pool thread, so a slow render delayed every other request and the
 /// concurrent-scrape limit could not be enforced; per-connection threads, bounded by the
-/// connection limit and the idle timeout, keep requests independent.
+/// connection limit and the request deadline, keep requests independent.
 ///
 /// Binding is done here (so a busy port or bad address is a clear error and the bound port of
 /// `:0` is known), then the socket is handed to libmicrohttpd. The access handler answers on
 /// the second call for each request, which keeps HTTP keep-alive; it runs on libmicrohttpd's
 /// threads and reaches only the router, which is thread-safe by construction.
+///
+/// Policy is the configuration's alone (``RequestPolicy``): on the first call, with only the
+/// headers read, a request is refused for malformed headers (400), credentials (401) or any
+/// body (405/413), so no body is ever read; the scrape and matrix limits apply when it is
+/// answered. libmicrohttpd runs in its strict mode (HTTP/1.1 without Host is 400).
+///
+/// Logging: libmicrohttpd's messages (refused connections among them) and deadline closes go
+/// to `logger` at warning level, at most 20 lines per 10 s plus one line saying how many were
+/// suppressed.
 public final class MetricsServer: Sendable {
     public let router: KeyVizRouter
     public let configuration: MetricsServerConfiguration
@@ -47,8 +61,13 @@ public final class MetricsServer: Sendable {
     private let context: Int                 // retained ServerContext handed to libmicrohttpd
     private let deadlines: RequestDeadlines
     private let reaper = ReaperControl()
+    private let log: RateLimitedLog
 
-    public init(router: KeyVizRouter, configuration: MetricsServerConfiguration) throws(ServerError) {
+    /// Starts serving `router` as `configuration` says. `logger` defaults to one labelled
+    /// `keyviz.http`, which writes where the process's `LoggingSystem` says (swift-log's
+    /// default: stderr, info level and up).
+    public init(router: KeyVizRouter, configuration: MetricsServerConfiguration,
+                logger: Logger = Logger(label: "keyviz.http")) throws(ServerError) {
         self.router = router
         self.configuration = configuration
         let tls = configuration.tlsCertificatePEM != nil || configuration.tlsKeyPEM != nil
@@ -62,24 +81,31 @@ public final class MetricsServer: Sendable {
         var flags = MHD_USE_POLL_INTERNAL_THREAD.rawValue | MHD_USE_THREAD_PER_CONNECTION.rawValue
             | MHD_USE_ERROR_LOG.rawValue | MHD_USE_ITC.rawValue
         if tls { flags |= MHD_USE_TLS.rawValue }
-        deadlines = RequestDeadlines(seconds: Double(configuration.connectionTimeoutSeconds))
-        let ctx = Unmanaged.passRetained(ServerContext(router: router, deadlines: deadlines)).toOpaque()
-        let d = keyviz_mhd_start(flags, fd, 0, UInt32(configuration.connectionLimit),
-                                 UInt32(configuration.connectionTimeoutSeconds), configuration.connectionMemoryLimit,
+        let timeout = max(1, configuration.connectionTimeoutSeconds)
+        deadlines = RequestDeadlines(seconds: Double(timeout))
+        log = RateLimitedLog(logger: logger)
+        let ctx = Unmanaged.passRetained(ServerContext(router: router, policy: RequestPolicy(configuration),
+                                                       deadlines: deadlines, log: log)).toOpaque()
+        let d = keyviz_mhd_start(flags, fd, 0, UInt32(max(1, configuration.connectionLimit)),
+                                 UInt32(timeout), max(4096, configuration.connectionMemoryLimit), 1,
                                  configuration.tlsKeyPEM, configuration.tlsCertificatePEM,
                                  unsafeBitCast(accessHandler, to: UnsafeMutableRawPointer.self),
                                  unsafeBitCast(connectionNotifier, to: UnsafeMutableRawPointer.self),
-                                 unsafeBitCast(completionNotifier, to: UnsafeMutableRawPointer.self), ctx)
+                                 unsafeBitCast(completionNotifier, to: UnsafeMutableRawPointer.self),
+                                 unsafeBitCast(logLine, to: UnsafeMutableRawPointer.self), ctx)
         guard let d else {
+            log.flush(force: true)
             Unmanaged<ServerContext>.fromOpaque(ctx).release()
             close(fd)
-            throw .daemonFailed("see the error above (bad TLS key or certificate, or resources)")
+            throw .daemonFailed("see the logged error (bad TLS key or certificate, or resources)")
         }
         context = Int(bitPattern: ctx)
         daemon.store(Int(bitPattern: d), ordering: .releasing)
-        let thread = Thread { [deadlines, reaper] in
+        let thread = Thread { [deadlines, reaper, log] in
             while reaper.running.load(ordering: .relaxed) {
-                deadlines.reap()
+                let n = deadlines.reap()
+                if n > 0 { log.warning("closed \(n) connection(s) whose request was not complete within \(timeout) s") }
+                log.flush()
                 usleep(250_000)
             }
             reaper.done.signal()
@@ -88,7 +114,7 @@ public final class MetricsServer: Sendable {
         thread.start()
     }
 
-    /// Connections closed because their request headers did not arrive in time.
+    /// Connections closed because their request exchange was not complete in time.
     public var connectionsTimedOut: Int { deadlines.reapedCount }
 
     deinit { stop() }
@@ -107,6 +133,7 @@ public final class MetricsServer: Sendable {
         if quiesced >= 0 { close(quiesced) }
         reaper.running.store(false, ordering: .relaxed)
         reaper.done.wait()
+        log.flush(force: true)
         Unmanaged<ServerContext>.fromOpaque(UnsafeRawPointer(bitPattern: context)!).release()
     }
 
@@ -169,30 +196,62 @@ public final class MetricsServer: Sendable {
     }
 }
 
+/// Per-request state in libmicrohttpd's `*con_cls`: headers screened and accepted (answer on
+/// the next call, which keeps keep-alive), or already answered with a refusal.
+private let screenedMarker = 1
+private let refusedMarker = 2
+
 /// libmicrohttpd's access handler. A plain C function (no captures, not main-actor code): it
 /// runs on libmicrohttpd's threads.
 private let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, method, _, _, uploadDataSize, conCls in
     guard let cls, let connection, let conCls, let url, let method else { return .NO }
     let context = Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue()
-    if conCls.pointee == nil {
-        // First call for this request: headers are in. Answer on the next call (keeps keep-alive).
-        conCls.pointee = UnsafeMutableRawPointer(bitPattern: 1)
-        context.deadlines.headersArrived(connection: Int(bitPattern: UnsafeRawPointer(connection)))
+    if Int(bitPattern: conCls.pointee) == refusedMarker {
+        // A refusal was queued with the headers; whatever follows is not read into the handler.
+        uploadDataSize?.pointee = 0
         return .YES
     }
+    let path = String(cString: url)
+    let methodName = String(cString: method)
+    if conCls.pointee == nil {
+        // First call: only the headers are in. Every refusal is decided here, before any body.
+        func header(_ name: String) -> String? {
+            MHD_lookup_connection_value(connection, .HEADER_KIND, name).map { String(cString: $0) }
+        }
+        // A Content-Length that is not a number counts as a body (refused); "0" or "00" is none.
+        let length = header("content-length")
+        let hasBody = length.map { UInt64($0) != 0 } == true || header("transfer-encoding") != nil
+        let refusal = context.policy.screen(method: methodName, headerProblem: keyviz_mhd_header_problem(UnsafeMutableRawPointer(connection)),
+                                            authorization: header("authorization"), hasBody: hasBody)
+        guard let refusal else {
+            conCls.pointee = UnsafeMutableRawPointer(bitPattern: screenedMarker)
+            return .YES
+        }
+        conCls.pointee = UnsafeMutableRawPointer(bitPattern: refusedMarker)
+        let counted = context.router.measure(handler: KeyVizRouter.handlerName(path)) { _ in refusal }
+        return queue(counted, on: connection)
+    }
     if let size = uploadDataSize, size.pointee > 0 {
-        size.pointee = 0        // no endpoint takes a body: discard it
+        size.pointee = 0        // unreachable: a request with a body was refused above
         return .YES
     }
     let router = context.router
-    var request = HTTPRequest(method: String(cString: method), path: String(cString: url))
+    var request = HTTPRequest(method: methodName, path: path)
     for name in HTTPRequest.readHeaders {
         if let v = MHD_lookup_connection_value(connection, .HEADER_KIND, name) { request.headers[name] = String(cString: v) }
     }
     for name in HTTPRequest.readQuery {
         if let v = MHD_lookup_connection_value(connection, .GET_ARGUMENT_KIND, name) { request.query[name] = String(cString: v) }
     }
-    let response = router.handle(request)
+    let handler = KeyVizRouter.handlerName(path)
+    let response = router.measure(handler: handler) { started in
+        guard let limit = context.policy.gate(for: handler) else { return router.route(request, started: started) }
+        return limit.gate.withPlace { router.route(request, started: started) } ?? limit.refusal
+    }
+    return queue(response, on: connection)
+}
+
+private func queue(_ response: HTTPResponse, on connection: OpaquePointer) -> MHD_Result {
     let mhdResponse = response.body.withUnsafeBytes { body in
         MHD_create_response_from_buffer(body.count, UnsafeMutableRawPointer(mutating: body.baseAddress), .RESPMEM_MUST_COPY)
     }
@@ -203,7 +262,13 @@ private let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, m
     return result
 }
 
-/// Tracks connections opening and closing, for the request-header deadline.
+/// libmicrohttpd's messages, one formatted line each (the shim's logger formats them).
+private let logLine: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?) -> Void = { cls, line in
+    guard let cls, let line else { return }
+    Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue().log.warning("libmicrohttpd: " + String(cString: line))
+}
+
+/// Tracks connections opening and closing, for the request deadline.
 private let connectionNotifier: MHD_NotifyConnectionCallback = { cls, connection, _, code in
     guard let cls, let connection else { return }
     let context = Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue()
@@ -215,9 +280,12 @@ private let connectionNotifier: MHD_NotifyConnectionCallback = { cls, connection
     }
 }
 
-/// A request finished: the connection now waits (with its deadline) for the next one.
-private let completionNotifier: MHD_RequestCompletedCallback = { cls, connection, _, _ in
+/// A request finished: the connection now waits (with its deadline) for the next one. One that
+/// ended any other way than served (timeout, error, client gone) is reset when it closes.
+private let completionNotifier: MHD_RequestCompletedCallback = { cls, connection, _, termination in
     guard let cls, let connection else { return }
     let context = Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue()
-    context.deadlines.requestCompleted(connection: Int(bitPattern: UnsafeRawPointer(connection)))
+    let key = Int(bitPattern: UnsafeRawPointer(connection))
+    if termination != .REQUEST_TERMINATED_COMPLETED_OK { context.deadlines.abandoned(connection: key) }
+    context.deadlines.requestCompleted(connection: key)
 }

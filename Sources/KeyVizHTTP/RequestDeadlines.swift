@@ -3,18 +3,19 @@ import Glibc
 #endif
 import Synchronization
 
-/// Closes connections that take too long to deliver a request's headers.
+/// Closes connections whose request exchange takes too long, headers, body and response alike.
 ///
 /// libmicrohttpd's connection timeout is an *idle* timeout: a client trickling one byte a
 /// second is never idle and would hold its connection (and, per connection, a thread) forever.
 /// This tracks every connection from the moment it opens or finishes a request: if the next
-/// request's headers are not complete within the deadline, the socket is shut down, which
-/// makes libmicrohttpd close the connection. The shutdown happens under the same lock as the
-/// close notification, so it never touches a descriptor that has been closed and reused.
+/// request is not complete (its response sent) within the deadline, the socket is shut down,
+/// which makes libmicrohttpd close the connection (with a reset, so a slow reader cannot keep
+/// draining a full send buffer). The shutdown happens under the same lock as
+/// the close notification, so it never touches a descriptor that has been closed and reused.
 final class RequestDeadlines: Sendable {
     private struct Entry {
         var fd: Int32
-        var waitingSince: Double?     // nil while a request is being served
+        var waitingSince: Double?     // nil once shut down
     }
 
     private let entries = Mutex<[Int: Entry]>([:])
@@ -32,13 +33,25 @@ final class RequestDeadlines: Sendable {
         entries.withLock { $0[connection] = nil }
     }
 
-    func headersArrived(connection: Int) {
-        entries.withLock { $0[connection]?.waitingSince = nil }
-    }
-
     func requestCompleted(connection: Int) {
         let now = monotonicSeconds()
         entries.withLock { $0[connection]?.waitingSince = now }
+    }
+
+    /// A request ended without being served to the end (libmicrohttpd's own idle timeout, an
+    /// error, the client leaving): its socket will be reset when closed, so what is still
+    /// queued for a slow reader is dropped rather than trickled out after the connection is gone.
+    func abandoned(connection: Int) {
+        entries.withLock { all in
+            if let fd = all[connection]?.fd { Self.resetOnClose(fd) }
+        }
+    }
+
+    /// Linger 0: when libmicrohttpd closes the socket, the kernel drops what is still queued
+    /// and resets, instead of trickling a full send buffer out to a slow reader for minutes.
+    private static func resetOnClose(_ fd: Int32) {
+        var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
     }
 
     /// Shuts down the connections past their deadline; returns how many.
@@ -49,13 +62,14 @@ final class RequestDeadlines: Sendable {
             var n = 0
             for (key, e) in all {
                 guard let since = e.waitingSince, now - since > seconds else { continue }
+                reaped.wrappingAdd(1, ordering: .relaxed)     // counted before the peer can see it
+                Self.resetOnClose(e.fd)
                 shutdown(e.fd, Int32(SHUT_RDWR))
                 all[key]?.waitingSince = nil
                 n += 1
             }
             return n
         }
-        reaped.wrappingAdd(n, ordering: .relaxed)
         return n
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import KeyVizHTTP
+import Logging
 
 /// Builds the HTTP server from the demo's flags: reads the auth file and TLS PEMs, binds.
 func makeServer(options: DemoOptions, node: DemoNode) throws -> MetricsServer {
@@ -13,9 +14,10 @@ func makeServer(options: DemoOptions, node: DemoNode) throws -> MetricsServer {
         listen: listen, maxConcurrentScrapes: options.maxScrapes, connectionLimit: options.maxConnections,
         connectionTimeoutSeconds: options.connectionTimeout, basicAuth: auth,
         tlsCertificatePEM: try options.tlsCert.map(readText), tlsKeyPEM: try options.tlsKey.map(readText))
-    let router = KeyVizRouter(metrics: node.prometheus, matrix: node.memSampler,
-                              maxConcurrentScrapes: options.maxScrapes, basicAuth: auth)
-    return try MetricsServer(router: router, configuration: configuration)
+    let router = KeyVizRouter(metrics: node.prometheus, matrix: node.memSampler)
+    // swift-log's default handler: the server's warnings (refused connections, rate-limited)
+    // go to stderr beside the node's own lines.
+    return try MetricsServer(router: router, configuration: configuration, logger: Logger(label: "keyviz-demo.http"))
 }
 
 private func readText(_ path: String) throws -> String {

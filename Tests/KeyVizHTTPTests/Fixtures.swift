@@ -3,6 +3,7 @@ import KeyViz
 import KeyVizHTTP
 import KeyVizPrometheus
 import KeyVizTestKit
+import Logging
 import Synchronization
 
 /// A metrics source with a fixed body, or a slow one: for tests of the transport itself.
@@ -27,13 +28,14 @@ struct LiveServer {
     let server: MetricsServer
     var port: UInt16 { server.boundAddress.port }
 
-    init(routes: Int = 100, buckets: Int = 32, configuration: MetricsServerConfiguration = .init(listen: ListenAddress(host: "127.0.0.1", port: 0))) throws {
+    /// Policy (auth, limits) goes in `configuration` only: the router is built without any.
+    init(routes: Int = 100, buckets: Int = 32, configuration: MetricsServerConfiguration = .init(listen: ListenAddress(host: "127.0.0.1", port: 0)),
+         logger: Logger = Logger(label: "keyviz.http.test")) throws {
         memSampler = MemSampler(configuration: .init(stepMilliseconds: 1000))
         prometheus = PrometheusSampler(wrapping: memSampler, configuration: .init(bucketBudget: buckets))
         prometheus.apply(RouteCatalog.evenlySplit(count: routes, groups: 2))
-        let router = KeyVizRouter(metrics: prometheus, matrix: memSampler,
-                                  maxConcurrentScrapes: configuration.maxConcurrentScrapes, basicAuth: configuration.basicAuth)
-        server = try MetricsServer(router: router, configuration: configuration)
+        let router = KeyVizRouter(metrics: prometheus, matrix: memSampler)
+        server = try MetricsServer(router: router, configuration: configuration, logger: logger)
     }
 }
 
@@ -51,3 +53,25 @@ func basic(_ user: String, _ password: String) -> String {
 }
 
 let prometheusAccept = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+
+/// Log lines a server wrote, for tests of what and how much it logs.
+final class CapturedLog: Sendable {
+    let lines = Mutex<[String]>([])
+
+    var logger: Logger {
+        Logger(label: "keyviz.http.captured") { _ in Handler(sink: self) }
+    }
+
+    struct Handler: LogHandler {
+        let sink: CapturedLog
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+        func log(event: LogEvent) {
+            sink.lines.withLock { $0.append("\(event.level) \(event.message)") }
+        }
+    }
+}

@@ -5,10 +5,10 @@ import KeyVizPrometheus
 import Testing
 
 @Suite struct HeatmapPageTests {
-    private func router(_ catalog: RouteCatalog, stepMs: Int64 = 1000, auth: BasicAuthUsers? = nil) -> (KeyVizRouter, MemSampler) {
+    private func router(_ catalog: RouteCatalog, stepMs: Int64 = 1000) -> (KeyVizRouter, MemSampler) {
         let m = MemSampler(configuration: .init(stepMilliseconds: stepMs))
         m.apply(catalog)
-        return (KeyVizRouter(metrics: PrometheusSampler(wrapping: m), matrix: m, basicAuth: auth), m)
+        return (KeyVizRouter(metrics: PrometheusSampler(wrapping: m), matrix: m), m)
     }
 
     private func matrix(_ r: KeyVizRouter, _ query: [String: String]) throws -> (Int, [String: Any]) {
@@ -35,9 +35,13 @@ import Testing
     }
 
     @Test func thePageIsBehindBasicAuthLikeEverythingElse() throws {
-        let (r, _) = router(.evenlySplit(count: 4, groups: 1), auth: try BasicAuthUsers(fileContents: authFile))
-        #expect(r.handle(HTTPRequest(method: "GET", path: "/")).status == 401)
-        #expect(r.handle(HTTPRequest(method: "GET", path: "/", headers: ["authorization": basic("user", "s3cret pass")])).status == 200)
+        // Auth is the server's policy (its configuration), so this goes over a real socket.
+        var config = ephemeral()
+        config.basicAuth = try BasicAuthUsers(fileContents: authFile)
+        let live = try LiveServer(configuration: config)
+        defer { live.server.stop() }
+        #expect(try fetch(live.port, "GET", "/").status == 401)
+        #expect(try fetch(live.port, "GET", "/", headers: ["Authorization": basic("user", "s3cret pass")]).status == 200)
     }
 
     @Test func matrixReportsTheStepAndReadableKeysBesideTheBase64() throws {

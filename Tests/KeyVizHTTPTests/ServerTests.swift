@@ -64,7 +64,12 @@ import Testing
         let unzipped = try run(["gzip", "-dc"], input: zipped.body)
         #expect(unzipped.status == 0)
         #expect(unzipped.output == plain.body)
-        #expect(try fetch(server.boundAddress.port, "GET", "/metrics", headers: ["Accept-Encoding": "gzip;q=0"]).headers["content-encoding"] == nil)
+        // A gzip entry decides over `*` (RFC 9110): q=0 refuses it wherever it stands.
+        for (offer, gzipped) in [("gzip;q=0", false), ("*, gzip;q=0", false), ("gzip;q=0, *", false), ("*", true),
+                                 ("br, *;q=0.5", true), ("identity", false), ("*;q=0", false), ("gzip;q=0.1, *;q=0", true)] {
+            let r = try fetch(server.boundAddress.port, "GET", "/metrics", headers: ["Accept-Encoding": offer])
+            #expect((r.headers["content-encoding"] == "gzip") == gzipped, "Accept-Encoding: \(offer)")
+        }
     }
 
     @Test func thirtyTwoConcurrentScrapesWhileObservationsRunAreCompleteAndClean() throws {
@@ -109,7 +114,7 @@ import Testing
         let slow = FixedExposition(body: "x_total 1\n", delaySeconds: 0.5)
         var config = ephemeral(.init(maxConcurrentScrapes: 1))
         config.connectionLimit = 16
-        let server = try MetricsServer(router: KeyVizRouter(metrics: slow, matrix: nil, maxConcurrentScrapes: 1), configuration: config)
+        let server = try MetricsServer(router: KeyVizRouter(metrics: slow, matrix: nil), configuration: config)
         defer { server.stop() }
         let codes = Mutex<[Int]>([])
         ConcurrentRunner.run(Array(repeating: { @Sendable in
@@ -123,6 +128,28 @@ import Testing
         #expect(got.contains(503))
         #expect(!got.contains(-503))
         #expect(!got.contains(-1))
+    }
+
+    @Test func limitsSetBelowTheirMinimumAfterInitAreRaisedNotACrash() throws {
+        var config = ephemeral()
+        config.maxConcurrentScrapes = 0
+        config.maxConcurrentMatrixRequests = -3
+        config.connectionLimit = 0
+        config.connectionTimeoutSeconds = -1
+        config.connectionMemoryLimit = 0
+        let live = try LiveServer(configuration: config)
+        defer { live.server.stop() }
+        // One connection at a time: the previous one may still be closing, so retry briefly.
+        func fetchSoon(_ path: String) -> Int {
+            for _ in 0..<40 {
+                if let r = try? fetch(live.port, "GET", path) { return r.status }
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+            return -1
+        }
+        #expect(fetchSoon("/healthz") == 200)
+        #expect(fetchSoon("/metrics") == 200)
+        #expect(fetchSoon("/api/v1/keyviz/matrix") == 200)
     }
 
     @Test func aBusyPortOrABadAddressRefusesToStart() throws {

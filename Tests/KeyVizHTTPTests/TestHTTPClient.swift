@@ -92,7 +92,7 @@ final class TestConnection {
     }
 }
 
-struct TestResponse {
+struct TestResponse: Sendable {
     var status: Int
     var headers: [String: String]
     var body: [UInt8]

@@ -7,13 +7,22 @@
 #include <stdint.h>
 
 /// Starts a daemon on an already listening socket. Returns the daemon (a struct MHD_Daemon *)
-/// or NULL; libmicrohttpd prints why through its error log. `notify_connection` (an
+/// or NULL; libmicrohttpd says why through `log_line`. `notify_connection` (an
 /// MHD_NotifyConnectionCallback) and `notify_completed` (an MHD_RequestCompletedCallback) may
-/// be NULL; all three callbacks receive `cls`.
+/// be NULL; all callbacks receive `cls`. `log_line` is a `void (*)(void *cls, const char *line)`
+/// that gets each libmicrohttpd message formatted, without its newline (the same function for
+/// every daemon of the process). `strictness` is MHD_OPTION_STRICT_FOR_CLIENT. Percent-decoding
+/// of the path and query never yields a NUL ("%00" stays as is).
 void *keyviz_mhd_start(unsigned int flags, int listen_fd, unsigned int thread_pool_size,
                        unsigned int connection_limit, unsigned int connection_timeout_seconds,
-                       size_t connection_memory_limit, const char *tls_key_pem, const char *tls_cert_pem,
-                       void *access_handler, void *notify_connection, void *notify_completed, void *cls);
+                       size_t connection_memory_limit, int strictness, const char *tls_key_pem, const char *tls_cert_pem,
+                       void *access_handler, void *notify_connection, void *notify_completed,
+                       void *log_line, void *cls);
+
+/// 0 when a connection's request headers are well formed beyond what libmicrohttpd checks;
+/// 1 when a header name is not an RFC 9110 token (e.g. a space before the colon), 2 when
+/// there is more than one Host header.
+int keyviz_mhd_header_problem(void *connection);
 
 /// The socket of a connection (a struct MHD_Connection *), or -1.
 int keyviz_mhd_connection_fd(void *connection);
@@ -29,7 +38,9 @@ size_t keyviz_gzip(const uint8_t *input, size_t input_length, int level, uint8_t
 /// $5$, SHA-512-crypt $6$, yescrypt $y$), compared in constant time; 0 otherwise.
 int keyviz_crypt_matches(const char *password, const char *stored_hash);
 
-
+/// crypt(password, setting) into `out` (NUL-terminated); 1 on success, 0 when crypt fails or
+/// the result does not fit. Used to make a dummy hash with a configured hash's scheme and cost.
+int keyviz_crypt(const char *password, const char *setting, char *out, size_t out_size);
 
 /// Fixes glibc's mmap threshold at `bytes` (turning off its dynamic growth), so buffers at least
 /// that large are mapped and unmapped directly instead of staying in per-thread arenas.

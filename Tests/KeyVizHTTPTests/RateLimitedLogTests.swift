@@ -1,0 +1,33 @@
+@testable import KeyVizHTTP
+import Synchronization
+import Testing
+
+@Suite struct RateLimitedLogTests {
+    final class FakeClock: Sendable {
+        let now = Mutex(0.0)
+        func advance(_ s: Double) { now.withLock { $0 += s } }
+    }
+
+    @Test func passesABurstPerIntervalThenReportsHowManyItSuppressed() {
+        let captured = CapturedLog()
+        let clock = FakeClock()
+        let log = RateLimitedLog(logger: captured.logger, burst: 3, intervalSeconds: 10, clock: { clock.now.withLock { $0 } })
+        for i in 0..<10 { log.warning("line \(i)") }
+        #expect(captured.lines.withLock { $0 } == ["warning line 0", "warning line 1", "warning line 2"])
+        log.flush()          // the interval is not over: nothing to report yet
+        #expect(captured.lines.withLock { $0.count } == 3)
+        clock.advance(10)
+        log.flush()
+        #expect(captured.lines.withLock { $0.last } == "warning suppressed 7 messages (more than 3 in 10.0 s)")
+        // A new interval passes lines again; a quiet interval reports nothing.
+        log.warning("after")
+        #expect(captured.lines.withLock { $0.last } == "warning after")
+        clock.advance(10)
+        log.flush()
+        #expect(captured.lines.withLock { $0.count } == 5)
+        // A forced flush (the server's stop) reports at once.
+        for i in 0..<5 { log.warning("late \(i)") }
+        log.flush(force: true)
+        #expect(captured.lines.withLock { $0.last } == "warning suppressed 2 messages (more than 3 in 10.0 s)")
+    }
+}
