@@ -35,10 +35,15 @@ let package = Package(
         .target(name: "KeyVizPrometheus", dependencies: ["KeyViz"]),
         // libmicrohttpd, seen from Swift.
         .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
-        // Non-variadic wrappers (daemon start), gzip and crypt(3): the C that Swift cannot call directly.
-        .target(name: "CKeyVizHTTPShim", linkerSettings: [.linkedLibrary("microhttpd"), .linkedLibrary("z"), .linkedLibrary("crypt")]),
+        // The C that Swift cannot call directly, one small target per library (as swift-nio does):
+        // libmicrohttpd's variadic daemon start and header scan, zlib's deflate macros, crypt_r,
+        // glibc's mallopt.
+        .target(name: "CKeyVizMicroHTTPD", linkerSettings: [.linkedLibrary("microhttpd")]),
+        .target(name: "CKeyVizZlib", linkerSettings: [.linkedLibrary("z")]),
+        .target(name: "CKeyVizCrypt", linkerSettings: [.linkedLibrary("crypt")]),
+        .target(name: "CKeyVizMalloc"),
         // The embedded HTTP server: /metrics, the matrix API, health.
-        .target(name: "KeyVizHTTP", dependencies: ["KeyViz", "KeyVizPrometheus", "CMicroHTTPD", "CKeyVizHTTPShim",
+        .target(name: "KeyVizHTTP", dependencies: ["KeyViz", "KeyVizPrometheus", "CMicroHTTPD", "CKeyVizMicroHTTPD", "CKeyVizZlib", "CKeyVizCrypt", "CKeyVizMalloc",
                                                   .product(name: "Logging", package: "swift-log")]),
         // A swift-metrics backend: a host's own metrics on the same /metrics as KeyViz's.
         .target(name: "KeyVizMetrics", dependencies: ["KeyVizPrometheus", .product(name: "CoreMetrics", package: "swift-metrics")]),

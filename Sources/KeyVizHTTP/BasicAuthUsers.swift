@@ -1,4 +1,4 @@
-import CKeyVizHTTPShim
+import CKeyVizCrypt
 import Synchronization
 
 /// Users allowed by HTTP basic auth, read from a file of `user:hash` or `user hash` lines.

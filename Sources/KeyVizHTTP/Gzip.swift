@@ -1,4 +1,4 @@
-import CKeyVizHTTPShim
+import CKeyVizZlib
 import KeyVizPrometheus
 #if canImport(Glibc)
 import Glibc

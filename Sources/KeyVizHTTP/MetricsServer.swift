@@ -1,7 +1,8 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CKeyVizHTTPShim
+import CKeyVizMalloc
+import CKeyVizMicroHTTPD
 import CMicroHTTPD
 import Foundation
 import KeyViz

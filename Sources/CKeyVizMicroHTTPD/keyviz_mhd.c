@@ -1,14 +1,11 @@
-#include "keyviz_http_shim.h"
+#include "keyviz_mhd.h"
 
-#include <crypt.h>
-#include <malloc.h>
 #include <microhttpd.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <stdarg.h>
-#include <zlib.h>
 
 /* The host's line logger; the same function for every daemon, so one static slot is enough. */
 static void (*_Atomic log_line_callback)(void *cls, const char *line);
@@ -124,53 +121,4 @@ int keyviz_mhd_connection_fd(void *connection) {
 
 int keyviz_mhd_tls_supported(void) {
     return MHD_is_feature_supported(MHD_FEATURE_TLS) == MHD_YES;
-}
-
-size_t keyviz_gzip(const uint8_t *input, size_t input_length, int level, uint8_t **output) {
-    z_stream zs;
-    memset(&zs, 0, sizeof zs);
-    if (deflateInit2(&zs, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return 0;
-    uLong bound = deflateBound(&zs, (uLong)input_length);
-    uint8_t *buffer = malloc(bound);
-    if (!buffer) { deflateEnd(&zs); return 0; }
-    zs.next_in = (Bytef *)input;
-    zs.avail_in = (uInt)input_length;
-    zs.next_out = buffer;
-    zs.avail_out = (uInt)bound;
-    int rc = deflate(&zs, Z_FINISH);
-    size_t written = zs.total_out;
-    deflateEnd(&zs);
-    if (rc != Z_STREAM_END) { free(buffer); return 0; }
-    *output = buffer;
-    return written;
-}
-
-int keyviz_crypt_matches(const char *password, const char *stored_hash) {
-    struct crypt_data data;
-    memset(&data, 0, sizeof data);
-    const char *computed = crypt_r(password, stored_hash, &data);
-    if (!computed || computed[0] == '*') return 0;
-    size_t a = strlen(computed), b = strlen(stored_hash);
-    unsigned char diff = (unsigned char)(a != b);
-    size_t n = a < b ? a : b;
-    for (size_t i = 0; i < n; i++) diff |= (unsigned char)(computed[i] ^ stored_hash[i]);
-    return diff == 0;
-}
-
-int keyviz_crypt(const char *password, const char *setting, char *out, size_t out_size) {
-    struct crypt_data data;
-    memset(&data, 0, sizeof data);
-    const char *computed = crypt_r(password, setting, &data);
-    if (!computed || computed[0] == '*' || strlen(computed) + 1 > out_size) return 0;
-    memcpy(out, computed, strlen(computed) + 1);
-    return 1;
-}
-
-int keyviz_fix_mmap_threshold(int bytes) {
-#ifdef M_MMAP_THRESHOLD
-    return mallopt(M_MMAP_THRESHOLD, bytes);
-#else
-    (void)bytes;
-    return 0;
-#endif
 }

@@ -1,8 +1,8 @@
-#ifndef KEYVIZ_HTTP_SHIM_H
-#define KEYVIZ_HTTP_SHIM_H
-// Non-variadic wrappers over libmicrohttpd, zlib and libcrypt for Swift, which cannot call C
-// variadic functions. The header names no libmicrohttpd type so that Swift sees those types
-// through one module only (CMicroHTTPD); daemons and callbacks travel as void pointers.
+#ifndef KEYVIZ_MHD_H
+#define KEYVIZ_MHD_H
+// Non-variadic wrappers over libmicrohttpd for Swift, which cannot call C variadic functions.
+// The header names no libmicrohttpd type so that Swift sees those types through one module only
+// (CMicroHTTPD); daemons and callbacks travel as void pointers.
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,20 +30,4 @@ int keyviz_mhd_connection_fd(void *connection);
 /// 1 when this libmicrohttpd was built with TLS (GnuTLS).
 int keyviz_mhd_tls_supported(void);
 
-/// gzip (RFC 1952) of `input` at `level`; returns the length written to *output (malloc'd,
-/// freed by the caller with free), or 0 on failure.
-size_t keyviz_gzip(const uint8_t *input, size_t input_length, int level, uint8_t **output);
-
-/// 1 when crypt(password, stored_hash) reproduces stored_hash (bcrypt $2b$/$2y$, SHA-256-crypt
-/// $5$, SHA-512-crypt $6$, yescrypt $y$), compared in constant time; 0 otherwise.
-int keyviz_crypt_matches(const char *password, const char *stored_hash);
-
-/// crypt(password, setting) into `out` (NUL-terminated); 1 on success, 0 when crypt fails or
-/// the result does not fit. Used to make a dummy hash with a configured hash's scheme and cost.
-int keyviz_crypt(const char *password, const char *setting, char *out, size_t out_size);
-
-/// Fixes glibc's mmap threshold at `bytes` (turning off its dynamic growth), so buffers at least
-/// that large are mapped and unmapped directly instead of staying in per-thread arenas.
-/// Returns 1 on success.
-int keyviz_fix_mmap_threshold(int bytes);
 #endif
