@@ -50,42 +50,60 @@ import Testing
         #expect(try fetch(node.port, "GET", "/healthz").status == 200)
     }
 
+    /// A fetch that waits (up to 2 s) for a connection slot: right after a burst of dropped
+    /// connections the server can still be at its connection limit while their threads exit,
+    /// and libmicrohttpd then closes a new connection unanswered, by design.
+    private func fetchOnceFree(_ port: UInt16, _ method: String, _ path: String) throws -> TestResponse {
+        var lastError: (any Error)?
+        for _ in 0..<40 {
+            do { return try fetch(port, method, path) } catch { lastError = error }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        throw lastError!
+    }
+
     @Test func abruptDisconnectsAndAThousandDroppedConnectionsLeaveTheServerServingAtFlatMemory() throws {
         let node = try DemoProcess(["--rate", "0", "--churn-period", "0", "--routes", "4000", "--buckets", "4096"])
         defer { _ = node.terminate() }
         // Warm up to steady state: full scrapes and a round of connection threads, so caches that
         // are meant to stay (malloc arenas, glibc's cache of thread stacks) are already filled.
-        for _ in 0..<5 { _ = try fetch(node.port, "GET", "/metrics") }
+        for _ in 0..<5 { _ = try fetchOnceFree(node.port, "GET", "/metrics") }
         var warm: [TestConnection] = []
         for _ in 0..<40 { let c = try TestConnection(port: node.port); c.send(TestConnection.request("GET", "/metrics")); warm.append(c) }
         for c in warm { _ = c.readChunk() }
         warm.removeAll()
-        Thread.sleep(forTimeInterval: 0.5)
-        let before = residentBytes(pid: node.process.processIdentifier)
-        // Abrupt disconnects mid-response.
-        for _ in 0..<200 {
-            let c = try TestConnection(port: node.port)
-            c.send(TestConnection.request("GET", "/metrics"))
-            _ = c.readChunk()
-        }
-        // 1 000 connections opened and dropped (some mid-request), a few dozen at a time.
-        for batch in 0..<25 {
-            var open: [TestConnection] = []
-            for i in 0..<40 {
+        // Three rounds of abuse. The first fills what is meant to stay (thread stacks cached by
+        // glibc, per-thread malloc arenas up to their count); a leak shows as growth from the
+        // second round to the third, while a one-off arena or page-cache step under a loaded
+        // machine does not (a ratio to a single "before" sample failed at load average 7).
+        var rounds: [Int] = []
+        for _ in 0..<(Int(ProcessInfo.processInfo.environment["KEYVIZ_ROUNDS"] ?? "") ?? 3) {
+            // Abrupt disconnects mid-response.
+            for _ in 0..<200 {
                 let c = try TestConnection(port: node.port)
-                if i % 2 == 0 { c.send("GET /metr") }
-                open.append(c)
+                c.send(TestConnection.request("GET", "/metrics"))
+                _ = c.readChunk()
             }
-            open.removeAll()
-            if batch % 5 == 0 { #expect(try fetch(node.port, "GET", "/healthz").status == 200) }
+            // 1 000 connections opened and dropped (some mid-request), a few dozen at a time.
+            for batch in 0..<25 {
+                var open: [TestConnection] = []
+                for i in 0..<40 {
+                    let c = try TestConnection(port: node.port)
+                    if i % 2 == 0 { c.send("GET /metr") }
+                    open.append(c)
+                }
+                open.removeAll()
+                if batch % 5 == 0 { #expect(try fetchOnceFree(node.port, "GET", "/healthz").status == 200) }
+            }
+            Thread.sleep(forTimeInterval: 0.5)
+            #expect(try fetchOnceFree(node.port, "GET", "/healthz").text == "ok\n")
+            for _ in 0..<5 { _ = try fetchOnceFree(node.port, "GET", "/metrics") }
+            rounds.append(residentBytes(pid: node.process.processIdentifier))
         }
-        Thread.sleep(forTimeInterval: 0.5)
-        #expect(try fetch(node.port, "GET", "/healthz").text == "ok\n")
-        for _ in 0..<5 { _ = try fetch(node.port, "GET", "/metrics") }
-        let after = residentBytes(pid: node.process.processIdentifier)
-        print("demo resident memory around 1 200 dropped connections: \(before) -> \(after) bytes")
-        #expect(before > 0)
-        #expect(Double(after) <= Double(before) * 1.10, "resident \(before) -> \(after)")
+        print("demo resident memory after each round of 1 200 dropped connections: \(rounds) bytes")
+        #expect(rounds.allSatisfy { $0 > 0 })
+        // 4 MiB over 1 200 connections: a leak of 3.5 KB per connection fails.
+        #expect(rounds[2] - rounds[1] <= 4 << 20, "resident memory grew \(rounds[1]) -> \(rounds[2]) over the last 1 200 connections")
     }
 }
 
