@@ -303,12 +303,12 @@ def commas(n):
 
 
 def key_text(preview, is_end):
-    return preview if preview != "" else ("+∞" if is_end else "−∞")
+    return preview if preview != "" else ("(end)" if is_end else "(begin)")
 
 
 GEOMETRY_JS = """(() => { const k = window.keyviz.state, b = document.getElementById('heat').getBoundingClientRect();
   return {plot: k.plot, dpr: k.dpr, left: b.left, top: b.top, url: k.lastURL, fetches: k.fetches, error: k.error,
-          rows: k.m.rows.length, cols: k.m.column_unix_ms.length, ids: k.m.rows.map(r => r.bucket_id)}; })()"""
+          rows: k.m.rows.length, cols: k.m.column_unix_ms.length, ids: k.m.rows.map(r => r.row_id)}; })()"""
 
 
 def cell_center(g, r, c, R, C):
@@ -342,7 +342,7 @@ def check_grid(page, base, auth, label):
     R, C = len(m["rows"]), len(m["column_unix_ms"])
     check(R > 0 and C > 0, f"{label}: the API reports a non-empty matrix ({R} rows x {C} columns)")
     check(g["rows"] == R and g["cols"] == C, f"{label}: page draws {g['rows']} rows x {g['cols']} columns, API reports {R} x {C}")
-    check(g["ids"] == [r["bucket_id"] for r in m["rows"]], f"{label}: page rows are the API's rows, in key order")
+    check(g["ids"] == [r["row_id"] for r in m["rows"]], f"{label}: page rows are the API's rows, in key order")
     px = pixels(page, g, R, C)
     zero_ok = all((px[r][c] == BACKGROUND) == (m["rows"][r]["values"][c] == 0) for r in range(R) for c in range(C))
     check(zero_ok, f"{label}: every cell centre is background exactly where the API value is 0")
@@ -381,7 +381,7 @@ def run_plain(args, work, browser):
         keys = hotspot_keys(seed, 10_000)
         check(bright == hottest, f"hotspot: brightest canvas row {bright} is the API's hottest row {hottest}")
         check(all(contains(m["rows"][bright], k) for k in keys),
-              f"hotspot: the brightest row {m['rows'][bright]['bucket_id']} holds the workload's hotspot {keys[0].decode()} ({keys[1].decode()} on the key grid)")
+              f"hotspot: the brightest row {m['rows'][bright]['row_id']} holds the workload's hotspot {keys[0].decode()} ({keys[1].decode()} on the key grid)")
         page.js("document.querySelector('#scale button[data-v=linear]').click()")
         time.sleep(0.2)
         lin = pixels(page, g, R, C)
@@ -434,8 +434,8 @@ def run_plain(args, work, browser):
         check(any(u.endswith(z["url"]) for u in sent), "zoom: the browser really sent that request")
         zg, zm, _ = check_grid(page, base, None, "zoomed")
         check(len(zm["column_unix_ms"]) == c1 - c0 + 1, f"zoom: {len(zm['column_unix_ms'])} columns == the {c1 - c0 + 1} selected")
-        want_rows = [r["bucket_id"] for r in m["rows"][r0:r1 + 1]]
-        check([r["bucket_id"] for r in zm["rows"]] == want_rows, "zoom: the selected rows, and only they, are shown")
+        want_rows = [r["row_id"] for r in m["rows"][r0:r1 + 1]]
+        check([r["row_id"] for r in zm["rows"]] == want_rows, "zoom: the selected rows, and only they, are shown")
         page.screenshot(os.path.join(args.artifacts, "zoomed.png"))
 
         # the view is in the URL fragment: a reload shows the same zoom

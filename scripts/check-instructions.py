@@ -64,7 +64,7 @@ def main():
         print(f"check-instructions: {case:22s} {got:7.1f} instructions per observation (record {want}, "
               f"{'ok' if ok else 'FAIL: more than 10% over the record'})")
     ratio = measured["chain"] / measured["memsampler"]
-    print(f"check-instructions: chain / MemSampler alone = {ratio:.2f}")
+    print(f"check-instructions: chain / HeatMatrixSampler alone = {ratio:.2f}")
     print(f"check-instructions: {passed} passed, {failed} failed")
     return 1 if failed else 0
 

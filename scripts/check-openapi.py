@@ -86,7 +86,7 @@ def main():
         base = "http://127.0.0.1:" + re.search(r"127\.0\.0\.1:(\d+)", text).group(1)
 
         params = {p["name"] for p in spec["paths"]["/api/v1/keyviz/matrix"]["get"]["parameters"]}
-        swift = open(os.path.join(HERE, "..", "Sources", "KeyVizHTTP", "HTTPRequest.swift")).read()
+        swift = open(os.path.join(HERE, "..", "Sources", "KeyVizHTTP", "KeyVizHTTPRequest.swift")).read()
         read = set(re.search(r"readQuery = \[([^\]]*)\]", swift).group(1).replace('"', "").replace(" ", "").split(","))
         check(params <= read, f"every documented matrix parameter is one the server reads ({sorted(params - read)} missing)")
 
@@ -111,7 +111,7 @@ def main():
         check(same, "rows=3: every column keeps its total")
         check(all(r["route_ids_truncated"] or len(r["route_ids"]) == r["route_count"] for r in small["rows"]),
               "route_ids lists route_count ids unless truncated")
-        check(all(re.fullmatch(r"aggregate:\d+\+\d+", r["bucket_id"]) for r in small["rows"] if r["aggregate"]), "aggregate bucket ids")
+        check(all(re.fullmatch(r"aggregate:\d+\+\d+", r["row_id"]) for r in small["rows"] if r["aggregate"]), "aggregate bucket ids")
 
         rows = m["rows"]
         a, b = rows[len(rows) // 4], rows[len(rows) // 2]
@@ -120,8 +120,8 @@ def main():
         ranged = json.loads(body)
         valid(matrix_schema, ranged, "key range: the answer matches the Matrix schema")
         lo, hi = base64.b64decode(a["start"]), base64.b64decode(b["start"])
-        want = [r["bucket_id"] for r in rows if (r["end"] == "" or lo < base64.b64decode(r["end"])) and base64.b64decode(r["start"]) < hi]
-        check([r["bucket_id"] for r in ranged["rows"]] == want, f"key range: exactly the {len(want)} overlapping rows")
+        want = [r["row_id"] for r in rows if (r["end"] == "" or lo < base64.b64decode(r["end"])) and base64.b64decode(r["start"]) < hi]
+        check([r["row_id"] for r in ranged["rows"]] == want, f"key range: exactly the {len(want)} overlapping rows")
 
         for query, name in (("series=nope", "series"), ("from_unix_ms=x", "from_unix_ms"), ("rows=1.5", "rows"),
                             ("start_key=%21%21", "start_key"), ("start_key=QQ%3D%3D&end_key=QQ%3D%3D", "end_key")):

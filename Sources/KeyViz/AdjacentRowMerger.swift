@@ -16,7 +16,7 @@ enum AdjacentRowMerger {
             let last = g + 1 < starts.count ? starts[g + 1] : rows.count
             var row = rows[first]
             for i in (first + 1)..<last { absorb(&row, rows[i]) }
-            if row.aggregate, let id = row.routeIDs.first { row.bucketID = "aggregate:\(id)+\(row.routeCount)" }
+            if row.aggregate, let id = row.routeIDs.first { row.rowID = "aggregate:\(id)+\(row.routeCount)" }
             out.append(row)
         }
         return out

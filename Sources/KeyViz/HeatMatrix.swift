@@ -27,7 +27,7 @@ public struct HeatMatrix: Sendable, Equatable {
 /// One row of a ``HeatMatrix``.
 public struct HeatMatrixRow: Sendable, Equatable {
     /// `route:<id>` for one route, `aggregate:<first id>+<n>` for merged neighbours.
-    public var bucketID: String
+    public var rowID: String
     public var start: [UInt8]
     /// Exclusive end key; empty means +infinity.
     public var end: [UInt8]
@@ -41,9 +41,9 @@ public struct HeatMatrixRow: Sendable, Equatable {
 
     public static let maxListedRoutes = 256
 
-    public init(bucketID: String, start: [UInt8], end: [UInt8], aggregate: Bool, routeIDs: [RouteID],
+    public init(rowID: String, start: [UInt8], end: [UInt8], aggregate: Bool, routeIDs: [RouteID],
                 routeIDsTruncated: Bool, routeCount: Int, values: [UInt64]) {
-        self.bucketID = bucketID
+        self.rowID = rowID
         self.start = start
         self.end = end
         self.aggregate = aggregate

@@ -1,5 +1,5 @@
 /// One flushed column of the heat matrix with all four counters per route: what a status line
-/// or a top-N view needs when it must not mix two columns (see ``MemSampler/newestColumn()``).
+/// or a top-N view needs when it must not mix two columns (see ``HeatMatrixSampler/newestColumn()``).
 public struct MatrixColumn: Sendable, Equatable {
     /// The end of the column's window, Unix milliseconds.
     public var unixMs: Int64

@@ -26,6 +26,6 @@ public struct Route: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String {
-        "route \(id) [\(KeyPreview.render(start)), \(end.isEmpty ? "+inf" : KeyPreview.render(end))) group \(group)"
+        "route \(id) \(KeyPreview.renderRange(start: start, end: end)) group \(group)"
     }
 }

@@ -8,7 +8,7 @@
 enum HeatmapPage {
     /// Served with `no-cache` (revalidate each time: a new binary may serve a new page) and a
     /// content security policy that allows nothing but this document and same-origin fetches.
-    static let response = HTTPResponse(status: 200, headers: [
+    static let response = KeyVizHTTPResponse(status: 200, headers: [
         ("Content-Type", "text/html; charset=utf-8"),
         ("Cache-Control", "no-cache"),
         ("Content-Security-Policy", "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data: blob:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"),
@@ -131,7 +131,7 @@ enum HeatmapPage {
       for (const [d, s] of [[1e12, 'T'], [1e9, 'G'], [1e6, 'M'], [1e3, 'k']]) if (a >= d) return (v / d).toFixed(a >= d * 100 ? 0 : 1) + s;
       return String(Math.round(v * 10) / 10);
     }
-    function keyText(p, isEnd) { return p === '' ? (isEnd ? '+∞' : '−∞') : p; }
+    function keyText(p, isEnd) { return p === '' ? (isEnd ? '(end)' : '(begin)') : p; }
     function rangeText(r) { return '[' + keyText(r.start_preview, false) + ', ' + keyText(r.end_preview, true) + ')'; }
     function routesText(r) {
       if (!r.aggregate) return 'route ' + r.route_ids[0];

@@ -3,7 +3,7 @@ import KeyViz
 /// The heat matrix as the JSON of `GET /api/v1/keyviz/matrix`.
 ///
 /// `{"series":…,"generated_at":…,"step_ms":…,"column_unix_ms":[…],"unrouted":[…],
-/// "rows":[{"bucket_id","start","end" (base64; "" = unbounded),"start_preview","end_preview",
+/// "rows":[{"row_id","start","end" (base64; "" = the start or end of the key space),"start_preview","end_preview" ((begin)/(end) there),
 /// "aggregate","route_ids","route_ids_truncated","route_count","values"}]}` (docs/api.md,
 /// docs/openapi.yaml). Written by hand: a fixed shape, no Foundation.
 enum MatrixJSON {
@@ -21,11 +21,11 @@ enum MatrixJSON {
         o.append(contentsOf: #","rows":["#.utf8)
         for (i, r) in m.rows.enumerated() {
             if i > 0 { o.append(UInt8(ascii: ",")) }
-            o.append(contentsOf: #"{"bucket_id":"#.utf8); string(r.bucketID, &o)
+            o.append(contentsOf: #"{"row_id":"#.utf8); string(r.rowID, &o)
             o.append(contentsOf: #","start":""#.utf8); Base64.encode(r.start, into: &o)
             o.append(contentsOf: #"","end":""#.utf8); Base64.encode(r.end, into: &o)
-            o.append(contentsOf: #"","start_preview":"#.utf8); string(preview(r.start), &o)
-            o.append(contentsOf: #","end_preview":"#.utf8); string(preview(r.end), &o)
+            o.append(contentsOf: #"","start_preview":"#.utf8); string(KeyPreview.render(r.start, maxLength: previewLength), &o)
+            o.append(contentsOf: #","end_preview":"#.utf8); string(KeyPreview.renderEnd(r.end, maxLength: previewLength), &o)
             o.append(contentsOf: #","aggregate":"#.utf8); o.append(contentsOf: (r.aggregate ? "true" : "false").utf8)
             o.append(contentsOf: #","route_ids":"#.utf8); array(r.routeIDs, &o)
             o.append(contentsOf: #","route_ids_truncated":"#.utf8); o.append(contentsOf: (r.routeIDsTruncated ? "true" : "false").utf8)
@@ -35,15 +35,6 @@ enum MatrixJSON {
         }
         o.append(contentsOf: "]}".utf8)
         return o
-    }
-
-    /// A readable key: printable ASCII as text, anything else as `0x` hex, cut at
-    /// ``previewLength`` characters with `…`; "" for the empty key (start of the key space, or
-    /// +infinity as an end). Looks at no more than the first bytes it can show, so a huge key
-    /// costs no more than a short one.
-    static func preview(_ key: [UInt8]) -> String {
-        if key.isEmpty { return "" }
-        return KeyPreview.render(key.prefix(previewLength + 1), maxLength: previewLength)
     }
 
     /// Key-range bounds as the page sends them back: standard or URL-safe base64, padding

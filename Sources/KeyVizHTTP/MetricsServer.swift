@@ -17,11 +17,11 @@ final class ReaperControl: Sendable {
 
 /// What libmicrohttpd's callbacks reach through their `cls` pointer.
 final class ServerContext: Sendable {
-    let router: KeyVizRouter
+    let router: KeyVizHTTPHandler
     let policy: RequestPolicy
     let deadlines: RequestDeadlines
     let log: RateLimitedLog
-    init(router: KeyVizRouter, policy: RequestPolicy, deadlines: RequestDeadlines, log: RateLimitedLog) {
+    init(router: KeyVizHTTPHandler, policy: RequestPolicy, deadlines: RequestDeadlines, log: RateLimitedLog) {
         self.router = router
         self.policy = policy
         self.deadlines = deadlines
@@ -30,7 +30,7 @@ final class ServerContext: Sendable {
 }
 
 /// The embedded HTTP server: libmicrohttpd with a thread per connection, serving a
-/// ``KeyVizRouter``.
+/// ``KeyVizHTTPHandler``.
 ///
 /// Threading: one internal polling thread accepts; each connection gets its own thread (poll,
 /// not select, so descriptors above 1024 work). Measured against epoll with a thread pool, the
@@ -53,7 +53,7 @@ final class ServerContext: Sendable {
 /// to `logger` at warning level, at most 20 lines per 10 s plus one line saying how many were
 /// suppressed.
 public final class MetricsServer: Sendable {
-    public let router: KeyVizRouter
+    public let router: KeyVizHTTPHandler
     public let configuration: MetricsServerConfiguration
     /// The address actually bound (the real port when 0 was asked for).
     public let boundAddress: ListenAddress
@@ -67,7 +67,7 @@ public final class MetricsServer: Sendable {
     /// Starts serving `router` as `configuration` says. `logger` defaults to one labelled
     /// `keyviz.http`, which writes where the process's `LoggingSystem` says (swift-log's
     /// default: stderr, info level and up).
-    public init(router: KeyVizRouter, configuration: MetricsServerConfiguration,
+    public init(router: KeyVizHTTPHandler, configuration: MetricsServerConfiguration,
                 logger: Logger = Logger(label: "keyviz.http")) throws(ServerError) {
         self.router = router
         self.configuration = configuration
@@ -229,7 +229,7 @@ private let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, m
             return .YES
         }
         conCls.pointee = UnsafeMutableRawPointer(bitPattern: refusedMarker)
-        let counted = context.router.measure(handler: KeyVizRouter.handlerName(path)) { _ in refusal }
+        let counted = context.router.measure(handler: KeyVizHTTPHandler.handlerName(path)) { _ in refusal }
         return queue(counted, on: connection)
     }
     if let size = uploadDataSize, size.pointee > 0 {
@@ -237,14 +237,14 @@ private let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, m
         return .YES
     }
     let router = context.router
-    var request = HTTPRequest(method: methodName, path: path)
-    for name in HTTPRequest.readHeaders {
+    var request = KeyVizHTTPRequest(method: methodName, path: path)
+    for name in KeyVizHTTPRequest.readHeaders {
         if let v = MHD_lookup_connection_value(connection, .HEADER_KIND, name) { request.headers[name] = String(cString: v) }
     }
-    for name in HTTPRequest.readQuery {
+    for name in KeyVizHTTPRequest.readQuery {
         if let v = MHD_lookup_connection_value(connection, .GET_ARGUMENT_KIND, name) { request.query[name] = String(cString: v) }
     }
-    let handler = KeyVizRouter.handlerName(path)
+    let handler = KeyVizHTTPHandler.handlerName(path)
     let response = router.measure(handler: handler) { started in
         guard let limit = context.policy.gate(for: handler) else { return router.route(request, started: started) }
         return limit.gate.withPlace { router.route(request, started: started) } ?? limit.refusal
@@ -252,7 +252,7 @@ private let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, m
     return queue(response, on: connection)
 }
 
-private func queue(_ response: HTTPResponse, on connection: OpaquePointer) -> MHD_Result {
+private func queue(_ response: KeyVizHTTPResponse, on connection: OpaquePointer) -> MHD_Result {
     let mhdResponse = response.body.withUnsafeBytes { body in
         MHD_create_response_from_buffer(body.count, UnsafeMutableRawPointer(mutating: body.baseAddress), .RESPMEM_MUST_COPY)
     }

@@ -15,7 +15,7 @@ final class RequestPolicy: Sendable {
     /// headers (400), missing or wrong credentials (401), then any body at all, since no
     /// endpoint takes one (405 for methods other than GET/HEAD, 413 for GET/HEAD). `headerProblem`
     /// is `keyviz_mhd_header_problem`'s answer.
-    func screen(method: String, headerProblem: Int32, authorization: String?, hasBody: Bool) -> HTTPResponse? {
+    func screen(method: String, headerProblem: Int32, authorization: String?, hasBody: Bool) -> KeyVizHTTPResponse? {
         switch headerProblem {
         case 1: return .text(400, "bad request: a header name is not a token (no spaces before the colon)")
         case 2: return .text(400, "bad request: more than one Host header")
@@ -34,12 +34,12 @@ final class RequestPolicy: Sendable {
     }
 
     /// The response when `handler` is at its concurrency limit, or nil when it has none.
-    func gate(for handler: String) -> (gate: ConcurrencyGate, refusal: HTTPResponse)? {
+    func gate(for handler: String) -> (gate: ConcurrencyGate, refusal: KeyVizHTTPResponse)? {
         switch handler {
         case "metrics":
             (scrapes, .text(503, "too many concurrent scrapes (limit \(scrapes.limit))", extra: [("Retry-After", "1")]))
         case "matrix":
-            (matrixRequests, HTTPResponse(status: 503, headers: [("Content-Type", "application/json; charset=utf-8"), ("Retry-After", "1")],
+            (matrixRequests, KeyVizHTTPResponse(status: 503, headers: [("Content-Type", "application/json; charset=utf-8"), ("Retry-After", "1")],
                                           body: MatrixJSON.error(code: "too_many_requests", message: "too many concurrent matrix requests (limit \(matrixRequests.limit))")))
         default:
             nil

@@ -1,13 +1,13 @@
 import KeyViz
 import ServiceLifecycle
 
-/// Runs a ``MemSampler``'s flusher as a swift-service-lifecycle `Service`: one column per step
+/// Runs a ``HeatMatrixSampler``'s flusher as a swift-service-lifecycle `Service`: one column per step
 /// until graceful shutdown (or cancellation), then one last flush so nothing observed before
 /// the stop is left out of the matrix.
 public struct MatrixFlusherService: Service {
-    public let matrix: MemSampler
+    public let matrix: HeatMatrixSampler
 
-    public init(matrix: MemSampler) {
+    public init(matrix: HeatMatrixSampler) {
         self.matrix = matrix
     }
 

@@ -9,10 +9,10 @@ final class DemoNode: Sendable {
     let options: DemoOptions
     let engine: RouteEngine
     let coordinator: ShardedCoordinator
-    let memSampler: MemSampler
-    let prometheus: PrometheusSampler<MemSampler>
+    let memSampler: HeatMatrixSampler
+    let prometheus: PrometheusSampler<HeatMatrixSampler>
     /// Outermost: sees the keys, samples 1 in `--hot-key-sample-every` for the hot-key sketches.
-    let hotKeys: HotKeySampler<PrometheusSampler<MemSampler>>
+    let hotKeys: HotKeySampler<PrometheusSampler<HeatMatrixSampler>>
     private let stopping = Atomic<Bool>(false)
     private let operations = Atomic<Int>(0)
     private let churnEvents = Atomic<Int>(0)
@@ -22,7 +22,7 @@ final class DemoNode: Sendable {
     init(options: DemoOptions) {
         self.options = options
         let stepMs = Int64(options.step * 1000)
-        memSampler = MemSampler(configuration: .init(stepMilliseconds: stepMs, historyColumns: options.historyColumns))
+        memSampler = HeatMatrixSampler(configuration: .init(stepMilliseconds: stepMs, historyColumns: options.historyColumns))
         prometheus = PrometheusSampler(wrapping: memSampler, configuration: .init(bucketBudget: options.buckets, hotRoutes: options.hotRoutes))
         hotKeys = HotKeySampler(wrapping: prometheus, configuration: .init(sampleEvery: options.hotKeySampleEvery))
         prometheus.register(HotKeyCollector(source: hotKeys, ranks: options.hotRoutes))
@@ -148,7 +148,7 @@ final class DemoNode: Sendable {
         var hottest = "none"
         if let hot = memSampler.newestColumn()?.hottestRoute {
             let r = hot.route
-            hottest = "route:\(r.id) [\(KeyPreview.render(r.start)), \(r.end.isEmpty ? "+inf" : KeyPreview.render(r.end))) "
+            hottest = "route:\(r.id) \(KeyPreview.renderRange(start: r.start, end: r.end)) "
                 + String(format: "%.1f%%", hot.share * 100)
             if let key = hotKeys.hotKeys(route: r.id).max(by: { $0.sampledCount < $1.sampledCount }) {
                 hottest += " hot key \(KeyPreview.render(key.key)) " + String(format: "~%.0f%%", key.share * 100)

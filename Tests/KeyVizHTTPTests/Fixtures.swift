@@ -23,18 +23,18 @@ final class FixedExposition: MetricsExposition {
 
 /// A real sampler chain behind a real server on 127.0.0.1 with an ephemeral port.
 struct LiveServer {
-    let memSampler: MemSampler
-    let prometheus: PrometheusSampler<MemSampler>
+    let memSampler: HeatMatrixSampler
+    let prometheus: PrometheusSampler<HeatMatrixSampler>
     let server: MetricsServer
     var port: UInt16 { server.boundAddress.port }
 
     /// Policy (auth, limits) goes in `configuration` only: the router is built without any.
     init(routes: Int = 100, buckets: Int = 32, configuration: MetricsServerConfiguration = .init(listen: ListenAddress(host: "127.0.0.1", port: 0)),
          logger: Logger = Logger(label: "keyviz.http.test")) throws {
-        memSampler = MemSampler(configuration: .init(stepMilliseconds: 1000))
+        memSampler = HeatMatrixSampler(configuration: .init(stepMilliseconds: 1000))
         prometheus = PrometheusSampler(wrapping: memSampler, configuration: .init(bucketBudget: buckets))
         prometheus.apply(RouteCatalog.evenlySplit(count: routes, groups: 2))
-        let router = KeyVizRouter(metrics: prometheus, matrix: memSampler)
+        let router = KeyVizHTTPHandler(metrics: prometheus, matrix: memSampler)
         server = try MetricsServer(router: router, configuration: configuration, logger: logger)
     }
 }

@@ -5,21 +5,21 @@ import KeyVizPrometheus
 import Testing
 
 @Suite struct HeatmapPageTests {
-    private func router(_ catalog: RouteCatalog, stepMs: Int64 = 1000) -> (KeyVizRouter, MemSampler) {
-        let m = MemSampler(configuration: .init(stepMilliseconds: stepMs))
+    private func router(_ catalog: RouteCatalog, stepMs: Int64 = 1000) -> (KeyVizHTTPHandler, HeatMatrixSampler) {
+        let m = HeatMatrixSampler(configuration: .init(stepMilliseconds: stepMs))
         m.apply(catalog)
-        return (KeyVizRouter(metrics: PrometheusSampler(wrapping: m), matrix: m), m)
+        return (KeyVizHTTPHandler(metrics: PrometheusSampler(wrapping: m), matrix: m), m)
     }
 
-    private func matrix(_ r: KeyVizRouter, _ query: [String: String]) throws -> (Int, [String: Any]) {
-        let resp = r.handle(HTTPRequest(method: "GET", path: "/api/v1/keyviz/matrix", query: query))
+    private func matrix(_ r: KeyVizHTTPHandler, _ query: [String: String]) throws -> (Int, [String: Any]) {
+        let resp = r.handle(KeyVizHTTPRequest(method: "GET", path: "/api/v1/keyviz/matrix", query: query))
         let obj = try #require(try JSONSerialization.jsonObject(with: Data(resp.body)) as? [String: Any])
         return (resp.status, obj)
     }
 
     @Test func rootServesTheSelfContainedPageWithRevalidationAndALockedDownPolicy() {
         let (r, _) = router(.evenlySplit(count: 4, groups: 1))
-        let page = r.handle(HTTPRequest(method: "GET", path: "/"))
+        let page = r.handle(KeyVizHTTPRequest(method: "GET", path: "/"))
         #expect(page.status == 200)
         #expect(page.header("Content-Type") == "text/html; charset=utf-8")
         #expect(page.header("Cache-Control") == "no-cache")
@@ -56,8 +56,9 @@ import Testing
         #expect(status == 200)
         #expect(obj["step_ms"] as? Int == 250)
         let rows = try #require(obj["rows"] as? [[String: Any]])
-        #expect(rows.map { $0["start_preview"] as? String } == ["", "0x00ff", "m\"x"])
-        #expect(rows.map { $0["end_preview"] as? String } == ["0x00ff", "m\"x", ""])
+        // One vocabulary with the Prometheus labels: (begin) and (end) for the key space's ends.
+        #expect(rows.map { $0["start_preview"] as? String } == ["(begin)", "0x00ff", "m\"x"])
+        #expect(rows.map { $0["end_preview"] as? String } == ["0x00ff", "m\"x", "(end)"])
         #expect(rows.map { Data(base64Encoded: $0["start"] as! String).map(Array.init) } == [[], [0x00, 0xff], Array("m\"x".utf8)])
         #expect(rows.map { $0["route_ids"] as? [Int] } == [[3], [1], [2]])
         #expect(rows[1]["values"] as? [Int] == [1])
@@ -81,7 +82,7 @@ import Testing
         let end = Data(catalog.routes[6].start).base64EncodedString()
         let (status, obj) = try matrix(r, ["start_key": start, "end_key": end])
         #expect(status == 200)
-        let ids = (obj["rows"] as? [[String: Any]])?.map { $0["bucket_id"] as? String }
+        let ids = (obj["rows"] as? [[String: Any]])?.map { $0["row_id"] as? String }
         #expect(ids == ["route:4", "route:5", "route:6"])
         // URL-safe, unpadded, and a '+' that a form decoder turned into a space mean the same key.
         let urlSafe = end.replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")

@@ -54,7 +54,7 @@ import Testing
 
     @Test func gzipBodyDecodesToThePlainBody() throws {
         let fixed = FixedExposition(body: String(repeating: "keyviz_bucket_reads_total{bucket=\"k\"} 1\n", count: 500))
-        let server = try MetricsServer(router: KeyVizRouter(metrics: fixed, matrix: nil), configuration: ephemeral())
+        let server = try MetricsServer(router: KeyVizHTTPHandler(metrics: fixed, matrix: nil), configuration: ephemeral())
         defer { server.stop() }
         let plain = try fetch(server.boundAddress.port, "GET", "/metrics")
         let zipped = try fetch(server.boundAddress.port, "GET", "/metrics", headers: ["Accept-Encoding": "gzip"])
@@ -114,7 +114,7 @@ import Testing
         let slow = FixedExposition(body: "x_total 1\n", delaySeconds: 0.5)
         var config = ephemeral(.init(maxConcurrentScrapes: 1))
         config.connectionLimit = 16
-        let server = try MetricsServer(router: KeyVizRouter(metrics: slow, matrix: nil), configuration: config)
+        let server = try MetricsServer(router: KeyVizHTTPHandler(metrics: slow, matrix: nil), configuration: config)
         defer { server.stop() }
         let codes = Mutex<[Int]>([])
         ConcurrentRunner.run(Array(repeating: { @Sendable in
@@ -156,11 +156,11 @@ import Testing
         let live = try LiveServer()
         defer { live.server.stop() }
         #expect(throws: ServerError.self) {
-            try MetricsServer(router: KeyVizRouter(metrics: FixedExposition(body: ""), matrix: nil),
+            try MetricsServer(router: KeyVizHTTPHandler(metrics: FixedExposition(body: ""), matrix: nil),
                               configuration: .init(listen: ListenAddress(host: "127.0.0.1", port: live.port)))
         }
         do {
-            _ = try MetricsServer(router: KeyVizRouter(metrics: FixedExposition(body: ""), matrix: nil),
+            _ = try MetricsServer(router: KeyVizHTTPHandler(metrics: FixedExposition(body: ""), matrix: nil),
                                   configuration: .init(listen: ListenAddress(host: "999.1.1.1", port: 0)))
             Issue.record("a bad address started a server")
         } catch {

@@ -4,8 +4,8 @@ import KeyVizTestKit
 import Testing
 
 @Suite struct HotKeyCollectorTests {
-    private func chain() -> (HotKeySampler<PrometheusSampler<MemSampler>>, PrometheusSampler<MemSampler>) {
-        let prometheus = PrometheusSampler(wrapping: MemSampler(), configuration: .init(bucketBudget: 16))
+    private func chain() -> (HotKeySampler<PrometheusSampler<HeatMatrixSampler>>, PrometheusSampler<HeatMatrixSampler>) {
+        let prometheus = PrometheusSampler(wrapping: HeatMatrixSampler(), configuration: .init(bucketBudget: 16))
         let hot = HotKeySampler(wrapping: prometheus, configuration: .init(sampleEvery: 1))
         hot.apply(.evenlySplit(count: 4, groups: 1))
         return (hot, prometheus)

@@ -78,10 +78,10 @@ final class ModelRun: @unchecked Sendable {
     private(set) var steps = 0
 
     private let clock = ManualClock()
-    private let mem: MemSampler
-    private let p: PrometheusSampler<MemSampler>
+    private let mem: HeatMatrixSampler
+    private let p: PrometheusSampler<HeatMatrixSampler>
     private let config: PrometheusSamplerConfiguration
-    private let memConfig: MemSamplerConfiguration
+    private let memConfig: HeatMatrixSamplerConfiguration
     private let keyPool: [[UInt8]]
     private var catalog: RouteCatalog
     private var departed: [RouteID] = []
@@ -123,12 +123,12 @@ final class ModelRun: @unchecked Sendable {
         if rng.next() % 8 == 0 { cfg.graceMilliseconds = -1 }
         if rng.next() % 8 == 0 { cfg.retiredLabelCapacity = -1 }
         config = cfg
-        var mc = MemSamplerConfiguration(stepMilliseconds: 10, historyColumns: pick([1, 3, 8, 20]), graceMilliseconds: pick([0, 20, nil]),
+        var mc = HeatMatrixSamplerConfiguration(stepMilliseconds: 10, historyColumns: pick([1, 3, 8, 20]), graceMilliseconds: pick([0, 20, nil]),
                                          stripes: pick([1, 2]), now: clock.function)
         if rng.next() % 8 == 0 { mc.historyColumns = pick([0, -1]) }
         if rng.next() % 8 == 0 { mc.stepMilliseconds = -5 }
         memConfig = mc
-        mem = MemSampler(configuration: mc)
+        mem = HeatMatrixSampler(configuration: mc)
         p = PrometheusSampler(wrapping: mem, configuration: cfg)
 
         var pool: [[UInt8]] = []
@@ -214,7 +214,7 @@ final class ModelRun: @unchecked Sendable {
             } else {
                 p.observe(route: id, op: op, keyLength: k, valueLength: v)
             }
-            local.record(op: op, bytes: PrometheusSampler<MemSampler>.observedBytes(keyLength: k, valueLength: v))
+            local.record(op: op, bytes: PrometheusSampler<HeatMatrixSampler>.observedBytes(keyLength: k, valueLength: v))
         }
         observed += local
         sinceFlush += local
@@ -460,7 +460,7 @@ final class ModelRun: @unchecked Sendable {
         columns.append((t, concurrent == nil && sinceFlushExact ? sinceFlush : nil))
         sinceFlush = .zero
         sinceFlushExact = concurrent == nil
-        let capacity = min(MemSamplerConfiguration.maxHistoryColumns, max(1, memConfig.historyColumns))
+        let capacity = min(HeatMatrixSamplerConfiguration.maxHistoryColumns, max(1, memConfig.historyColumns))
         if columns.count > capacity { columns.removeFirst(columns.count - capacity) }
         let flushed = mem.flushedTotals
         if let before = concurrent {
@@ -505,7 +505,7 @@ final class ModelRun: @unchecked Sendable {
         if allListed, !Set(wanted.map(\.id)).isSubset(of: listed) { throw fail("a catalog route in range has no row") }
         if let keys {
             for r in m.rows where !(r.end.isEmpty || keys.start.lexicographicallyPrecedes(r.end)) || !(keys.end.isEmpty || r.start.lexicographicallyPrecedes(keys.end)) {
-                throw fail("row \(r.bucketID) lies outside the key range")
+                throw fail("row \(r.rowID) lies outside the key range")
             }
         }
         // The streamed merge equals merging the full table.

@@ -214,7 +214,7 @@ private func bucketSeries(_ body: [UInt8], family: String = "keyviz_bucket_write
     @Test(arguments: [UInt64(7), 8])
     func countersStayMonotonicBoundedAndExactUnderChurn(seed: UInt64) throws {
         let budget = 32
-        let inner = MemSampler(configuration: .init(stepMilliseconds: 1, historyColumns: 10))
+        let inner = HeatMatrixSampler(configuration: .init(stepMilliseconds: 1, historyColumns: 10))
         let p = PrometheusSampler(wrapping: inner, configuration: .init(bucketBudget: budget, graceMilliseconds: 1, retiredLabelCapacity: 100_000))
         let initial = RouteCatalog.evenlySplit(count: 200, groups: 4)
         p.apply(initial)

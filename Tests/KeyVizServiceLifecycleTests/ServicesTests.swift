@@ -15,11 +15,11 @@ import Testing
 /// graceful shutdown: the last observations are flushed, the port is closed.
 @Suite struct ServicesTests {
     @Test func aServiceGroupRunsAndStopsTheServerFlusherAndDrainer() async throws {
-        let matrix = MemSampler(configuration: .init(stepMilliseconds: 60_000))   // flushes only at the stop
+        let matrix = HeatMatrixSampler(configuration: .init(stepMilliseconds: 60_000))   // flushes only at the stop
         let prometheus = PrometheusSampler(wrapping: matrix)
         let hot = HotKeySampler(wrapping: prometheus, configuration: .init(sampleEvery: 1))
         hot.apply(.evenlySplit(count: 4, groups: 1))
-        let server = try MetricsServer(router: KeyVizRouter(metrics: prometheus, matrix: matrix),
+        let server = try MetricsServer(router: KeyVizHTTPHandler(metrics: prometheus, matrix: matrix),
                                        configuration: .init(listen: ListenAddress(host: "127.0.0.1", port: 0)))
         let port = server.boundAddress.port
         let group = ServiceGroup(configuration: .init(

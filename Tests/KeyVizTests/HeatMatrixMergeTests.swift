@@ -4,9 +4,9 @@ import Testing
 
 @Suite struct HeatMatrixMergeTests {
     /// A sampler with `routes` routes and per-route traffic given by `weight`, over 3 columns.
-    private func sampler(routes: Int, weight: (Int) -> Int) -> MemSampler {
+    private func sampler(routes: Int, weight: (Int) -> Int) -> HeatMatrixSampler {
         let clock = ManualClock()
-        let s = MemSampler(configuration: .init(stepMilliseconds: 1000, now: clock.function))
+        let s = HeatMatrixSampler(configuration: .init(stepMilliseconds: 1000, now: clock.function))
         let c = RouteCatalog.evenlySplit(count: routes, groups: 2)
         s.apply(c)
         for column in 0..<3 {
@@ -46,7 +46,7 @@ import Testing
         let hot = m.rows.filter { $0.routeIDs.contains(1235) }
         #expect(hot.count == 1)
         #expect(hot.first?.aggregate == false)
-        #expect(hot.first?.bucketID == "route:1235")
+        #expect(hot.first?.rowID == "route:1235")
     }
 
     @Test func aggregateRowsListAtMost256MemberIDsAndSayTheyAreTruncated() {

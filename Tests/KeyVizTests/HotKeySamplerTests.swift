@@ -158,7 +158,7 @@ private func k(_ s: String) -> [UInt8] { Array(s.utf8) }
     }
 
     @Test func manyThreadsLoseNoForwardedObservation() {
-        let inner = MemSampler(configuration: .init(stepMilliseconds: 1_000))
+        let inner = HeatMatrixSampler(configuration: .init(stepMilliseconds: 1_000))
         let s = HotKeySampler(wrapping: inner, configuration: .init(sampleEvery: 4))
         s.apply(catalog(4))
         let per = 50_000

@@ -103,3 +103,21 @@ private func r(_ id: RouteID, _ start: String, _ end: String, group: ShardGroupI
         #expect(Set(c.routes.map(\.group)) == [1, 2, 3])
     }
 }
+
+@Suite struct KeyPreviewTests {
+    @Test func theKeySpaceEndsHaveOneSpellingThatNoKeyCanTake() {
+        #expect(KeyPreview.render([UInt8]()) == "(begin)")
+        #expect(KeyPreview.renderEnd([UInt8]()) == "(end)")
+        #expect(KeyPreview.render(Array("(begin)".utf8)) == "0x28626567696e29")
+        #expect(KeyPreview.render(Array("0x00".utf8)) != KeyPreview.render([0x00]))
+        #expect(KeyPreview.render(Array("key/1".utf8)) == "key/1")
+        #expect(KeyPreview.renderRange(start: [UInt8](), end: Array("m".utf8)) == "[(begin), m)")
+    }
+
+    @Test func aHugeKeyIsCutAndCostsOnlyItsPreview() {
+        let huge = [UInt8](repeating: 0xab, count: 10_000_000)
+        let p = KeyPreview.render(huge, maxLength: 16)
+        #expect(p.count == 16 && p.hasPrefix("0xabab") && p.hasSuffix("…"))
+        #expect(KeyPreview.render(Array("abcdefghijklmnopqrstuvwxyz".utf8), maxLength: 10) == "abcdefghi…")
+    }
+}

@@ -9,7 +9,7 @@ import Testing
     /// is the same merge, with every column's total kept.
     @Test func aSnapshotOfManyRoutesSizesOnlyItsOutputRows() {
         let clock = ManualClock()
-        let s = MemSampler(configuration: .init(stepMilliseconds: 1_000, historyColumns: 1_440, stripes: 1, now: clock.function))
+        let s = HeatMatrixSampler(configuration: .init(stepMilliseconds: 1_000, historyColumns: 1_440, stripes: 1, now: clock.function))
         let c = RouteCatalog.evenlySplit(count: 100_000, groups: 4)
         s.apply(c)
         var rng = SplitMix64(seed: 11)
@@ -37,12 +37,12 @@ import Testing
 
     /// Item 7 for the heat matrix: properties set after init are clamped where used.
     @Test func memSamplerConfigurationSetAfterInitIsClampedWhereUsed() {
-        var cfg = MemSamplerConfiguration()
+        var cfg = HeatMatrixSamplerConfiguration()
         cfg.historyColumns = -3
         cfg.stepMilliseconds = -10
         cfg.graceMilliseconds = -1
         cfg.stripes = 0
-        let s = MemSampler(configuration: cfg)
+        let s = HeatMatrixSampler(configuration: cfg)
         s.apply(RouteCatalog.evenlySplit(count: 3, groups: 1))
         s.observe(route: 1, op: .read, keyLength: 1, valueLength: 0)
         s.flush()

@@ -2,11 +2,11 @@ import KeyViz
 import KeyVizTestKit
 import Testing
 
-/// `MemSampler.snapshot(keys:)`: what the heatmap page's key zoom asks for.
+/// `HeatMatrixSampler.snapshot(keys:)`: what the heatmap page's key zoom asks for.
 @Suite struct SnapshotKeyRangeTests {
-    private func sampler(routes: Int) -> (MemSampler, RouteCatalog) {
+    private func sampler(routes: Int) -> (HeatMatrixSampler, RouteCatalog) {
         let clock = ManualClock()
-        let s = MemSampler(configuration: .init(stepMilliseconds: 1000, now: clock.function))
+        let s = HeatMatrixSampler(configuration: .init(stepMilliseconds: 1000, now: clock.function))
         let catalog = RouteCatalog.evenlySplit(count: routes, groups: 1)
         s.apply(catalog)
         for r in catalog.routes { for _ in 0..<Int(r.id) { s.observe(route: r.id, op: .write, keyLength: 1, valueLength: 1) } }
@@ -19,14 +19,14 @@ import Testing
         let r = c.routes
         // From the middle of route 3 to the start of route 6: routes 3, 4, 5 overlap; 6 does not.
         let m = s.snapshot(series: .writes, keys: (start: r[2].start + [UInt8(ascii: "5")], end: r[5].start))
-        #expect(m.rows.map(\.bucketID) == ["route:3", "route:4", "route:5"])
+        #expect(m.rows.map(\.rowID) == ["route:3", "route:4", "route:5"])
         #expect(m.rows.map { $0.values[0] } == [3, 4, 5])
     }
 
     @Test func anEmptyEndMeansToTheEndOfTheKeySpace() {
         let (s, c) = sampler(routes: 10)
         let m = s.snapshot(series: .writes, keys: (start: c.routes[8].start, end: []))
-        #expect(m.rows.map(\.bucketID) == ["route:9", "route:10"])
+        #expect(m.rows.map(\.rowID) == ["route:9", "route:10"])
     }
 
     @Test func theRangeGetsTheWholeRowBudgetBeforeMerging() {

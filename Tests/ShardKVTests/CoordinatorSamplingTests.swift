@@ -197,7 +197,7 @@ private func makeCoordinator(sampler: (any Sampler)?, now: @escaping @Sendable (
     @Test func splitsAndMergesWhileTrafficFlowsKeepEveryObservationInTheMatrix() throws {
         // A grace window longer than the test: a thread that resolved a route just before it was
         // split still finds it mapped, so nothing becomes unrouted.
-        let s = MemSampler(configuration: .init(stepMilliseconds: 1, historyColumns: 100_000, graceMilliseconds: 60_000))
+        let s = HeatMatrixSampler(configuration: .init(stepMilliseconds: 1, historyColumns: 100_000, graceMilliseconds: 60_000))
         let engine = RouteEngine(catalog: RouteCatalog.evenlySplit(count: 8, groups: 2))
         let c = ShardedCoordinator(engine: engine, groups: [ShardGroup(id: 1), ShardGroup(id: 2)], sampler: s)
         let perThread = 20_000

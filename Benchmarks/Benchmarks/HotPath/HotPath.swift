@@ -62,10 +62,10 @@ let benchmarks: @Sendable () -> Void = {
         atomics.add(same ? 0 : t)
     }
 
-    // 2. MemSampler alone.
-    let mem = MemSampler()
+    // 2. HeatMatrixSampler alone.
+    let mem = HeatMatrixSampler()
     mem.apply(catalog)
-    hotPath("MemSampler.observe") { t, i, same in
+    hotPath("HeatMatrixSampler.observe") { t, i, same in
         mem.observe(route: same ? 7 : RouteID(7 + t * 100), op: i & 3 == 0 ? .write : .read, keyLength: 16, valueLength: 100)
     }
 
@@ -76,24 +76,24 @@ let benchmarks: @Sendable () -> Void = {
         decorator.observe(route: same ? 7 : RouteID(7 + t * 100), op: i & 3 == 0 ? .write : .read, keyLength: 16, valueLength: 100)
     }
 
-    // 4. The full chain: decorator -> MemSampler.
-    let chainInner = MemSampler()
+    // 4. The full chain: decorator -> HeatMatrixSampler.
+    let chainInner = HeatMatrixSampler()
     let chain = PrometheusSampler(wrapping: chainInner, configuration: .init(processMetrics: false))
     chain.apply(catalog)
-    hotPath("chain: PrometheusSampler<MemSampler>.observe") { t, i, same in
+    hotPath("chain: PrometheusSampler<HeatMatrixSampler>.observe") { t, i, same in
         chain.observe(route: same ? 7 : RouteID(7 + t * 100), op: i & 3 == 0 ? .write : .read, keyLength: 16, valueLength: 100)
     }
 
     // 4b. The chain with the key-carrying call, then under hot-key sampling at R = 1024 and
     //     R = 16 (what the coordinator calls: the key's bytes, 16 of them).
     let key = [UInt8](repeating: 0x6b, count: 16)
-    let keyedChain = PrometheusSampler(wrapping: MemSampler(), configuration: .init(processMetrics: false))
+    let keyedChain = PrometheusSampler(wrapping: HeatMatrixSampler(), configuration: .init(processMetrics: false))
     keyedChain.apply(catalog)
     hotPath("chain, key-carrying observe") { t, i, same in
         keyedChain.observe(route: same ? 7 : RouteID(7 + t * 100), op: i & 3 == 0 ? .write : .read, key: key, valueLength: 100)
     }
     for r in [1024, 16] {
-        let hot = HotKeySampler(wrapping: PrometheusSampler(wrapping: MemSampler(), configuration: .init(processMetrics: false)),
+        let hot = HotKeySampler(wrapping: PrometheusSampler(wrapping: HeatMatrixSampler(), configuration: .init(processMetrics: false)),
                                 configuration: .init(sampleEvery: r, queueCapacity: 65_536))
         hot.apply(catalog)
         hotPath("chain + HotKeySampler R=\(r), key-carrying observe") { t, i, same in

@@ -24,13 +24,13 @@ let before = residentBytes()
 var keep: [AnyObject] = []
 switch kind {
 case "mem":
-    let m = MemSampler(configuration: .init(historyColumns: 1, stripes: stripes))
+    let m = HeatMatrixSampler(configuration: .init(historyColumns: 1, stripes: stripes))
     m.apply(catalog)
     for r in catalog.routes { m.observe(route: r.id, op: .write, keyLength: 8, valueLength: 8) }
     m.flush()
     keep.append(m)
 case "chain":
-    let m = MemSampler(configuration: .init(historyColumns: 1, stripes: stripes))
+    let m = HeatMatrixSampler(configuration: .init(historyColumns: 1, stripes: stripes))
     let p = PrometheusSampler(wrapping: m, configuration: .init(stripes: stripes, processMetrics: false))
     p.apply(catalog)
     for r in catalog.routes { p.observe(route: r.id, op: .write, keyLength: 8, valueLength: 8) }

@@ -37,19 +37,19 @@ guard args.count == 3, let count = Int(args[2]), count >= 0 else {
 }
 switch args[1] {
 case "memsampler":
-    let s = MemSampler()
+    let s = HeatMatrixSampler()
     s.apply(catalog)
     run(s, count: count, keyed: false)
 case "chain":
-    let s = PrometheusSampler(wrapping: MemSampler(), configuration: .init(processMetrics: false))
+    let s = PrometheusSampler(wrapping: HeatMatrixSampler(), configuration: .init(processMetrics: false))
     s.apply(catalog)
     run(s, count: count, keyed: false)
 case "chain-keyed":
-    let s = PrometheusSampler(wrapping: MemSampler(), configuration: .init(processMetrics: false))
+    let s = PrometheusSampler(wrapping: HeatMatrixSampler(), configuration: .init(processMetrics: false))
     s.apply(catalog)
     run(s, count: count, keyed: true)
 case "chain-hotkeys-1024":
-    let s = HotKeySampler(wrapping: PrometheusSampler(wrapping: MemSampler(), configuration: .init(processMetrics: false)),
+    let s = HotKeySampler(wrapping: PrometheusSampler(wrapping: HeatMatrixSampler(), configuration: .init(processMetrics: false)),
                           configuration: .init(sampleEvery: 1024, queueCapacity: 65_536))
     s.apply(catalog)
     run(s, count: count, keyed: true)

@@ -22,7 +22,7 @@ let logger = Logger(label: "hummingbird-host")
 let metrics = KeyVizMetricsFactory()
 MetricsSystem.bootstrap(metrics)
 
-let matrix = MemSampler(configuration: .init(stepMilliseconds: 1_000))
+let matrix = HeatMatrixSampler(configuration: .init(stepMilliseconds: 1_000))
 let prometheus = PrometheusSampler(wrapping: matrix, configuration: .init(bucketBudget: 64))
 prometheus.register(metrics)
 let coordinator = ShardedCoordinator(engine: RouteEngine(catalog: .evenlySplit(count: 16, groups: 1)),
@@ -43,7 +43,7 @@ router.get("kv/:key") { _, context -> Response in
     guard let value = try coordinator.get(key: key) else { return Response(status: .notFound) }
     return Response(status: .ok, body: ResponseBody(byteBuffer: ByteBuffer(bytes: value)))
 }
-router.addKeyViz(KeyVizRouter(metrics: prometheus, matrix: matrix))
+router.addKeyViz(KeyVizHTTPHandler(metrics: prometheus, matrix: matrix))
 
 let port = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 0 : 0
 let app = Application(

@@ -15,7 +15,7 @@ extension RouterMethods {
     public func addKeyViz(_ handler: KeyVizRouter, pagePath: String = "/keyviz") -> Self {
         let respond: @Sendable (Request, String) async -> Response = { request, path in
             let converted = KeyVizRequestConversion.keyVizRequest(request, path: path)
-            let answer = await withCheckedContinuation { (done: CheckedContinuation<KeyVizHTTP.HTTPResponse, Never>) in
+            let answer = await withCheckedContinuation { (done: CheckedContinuation<KeyVizHTTPResponse, Never>) in
                 DispatchQueue.global().async { done.resume(returning: handler.handle(converted)) }
             }
             return KeyVizRequestConversion.hummingbirdResponse(answer)
@@ -31,20 +31,20 @@ extension RouterMethods {
 
 /// Requests and responses between Hummingbird's (swift-http-types) and KeyViz's own types.
 enum KeyVizRequestConversion {
-    static func keyVizRequest(_ request: Request, path: String) -> KeyVizHTTP.HTTPRequest {
+    static func keyVizRequest(_ request: Request, path: String) -> KeyVizHTTPRequest {
         var headers: [String: String] = [:]
-        for name in KeyVizHTTP.HTTPRequest.readHeaders {
+        for name in KeyVizHTTPRequest.readHeaders {
             if let field = HTTPField.Name(name), let value = request.headers[field] { headers[name] = value }
         }
         var query: [String: String] = [:]
         let parameters = request.uri.queryParameters
-        for name in KeyVizHTTP.HTTPRequest.readQuery {
+        for name in KeyVizHTTPRequest.readQuery {
             if let value = parameters[Substring(name)] { query[name] = String(value) }
         }
-        return KeyVizHTTP.HTTPRequest(method: request.method.rawValue, path: path, headers: headers, query: query)
+        return KeyVizHTTPRequest(method: request.method.rawValue, path: path, headers: headers, query: query)
     }
 
-    static func hummingbirdResponse(_ answer: KeyVizHTTP.HTTPResponse) -> Response {
+    static func hummingbirdResponse(_ answer: KeyVizHTTPResponse) -> Response {
         var fields = HTTPFields()
         for (name, value) in answer.headers {
             if let field = HTTPField.Name(name) { fields.append(HTTPField(name: field, value: value)) }

@@ -18,7 +18,7 @@ import KeyVizPrometheus
 import ShardKV
 
 // 1. The sampler chain, innermost first: the heat matrix, wrapped by the Prometheus decorator.
-let matrix = MemSampler(configuration: .init(stepMilliseconds: 1_000))
+let matrix = HeatMatrixSampler(configuration: .init(stepMilliseconds: 1_000))
 let prometheus = PrometheusSampler(wrapping: matrix, configuration: .init(bucketBudget: 256))
 
 // 2. The host: routes, shard groups, and a coordinator handed the OUTERMOST sampler. The
@@ -32,7 +32,7 @@ let coordinator = ShardedCoordinator(engine: engine, groups: groups, sampler: pr
 let flusher = Task { await matrix.runFlusher() }
 
 // 4. Serve /metrics (Prometheus) and /api/v1/keyviz/matrix (port 0 picks a free port).
-let server = try MetricsServer(router: KeyVizRouter(metrics: prometheus, matrix: matrix),
+let server = try MetricsServer(router: KeyVizHTTPHandler(metrics: prometheus, matrix: matrix),
                                configuration: .init(listen: ListenAddress(host: "127.0.0.1", port: 0)))
 print("serving http://\(server.boundAddress)/metrics", terminator: "\n")
 

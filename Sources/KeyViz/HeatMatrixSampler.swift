@@ -10,8 +10,8 @@ import Synchronization
 ///
 /// ``snapshot(series:fromUnixMs:toUnixMs:rows:keys:)`` renders the ring as a ``HeatMatrix``,
 /// merging adjacent routes when there are more than the row budget.
-public final class MemSampler: Sampler {
-    public let configuration: MemSamplerConfiguration
+public final class HeatMatrixSampler: Sampler {
+    public let configuration: HeatMatrixSamplerConfiguration
     private let slots: RouteSlots
     private let hotPath: CounterStorage     // copied out of `slots` so observe retains nothing
 
@@ -32,7 +32,7 @@ public final class MemSampler: Sampler {
 
     private let history = Mutex(History())
 
-    public init(configuration: MemSamplerConfiguration = .init()) {
+    public init(configuration: HeatMatrixSamplerConfiguration = .init()) {
         self.configuration = configuration
         slots = RouteSlots(stripes: configuration.stripes, graceMs: configuration.effectiveGrace)
         hotPath = slots.counters.storage
@@ -180,7 +180,7 @@ public final class MemSampler: Sampler {
                 AdjacentRowMerger.absorb(&row, Self.row(routes[order[k]], columns: 0))
                 rowOf[order[k]] = Int32(g)
             }
-            if row.aggregate, let id = row.routeIDs.first { row.bucketID = "aggregate:\(id)+\(row.routeCount)" }
+            if row.aggregate, let id = row.routeIDs.first { row.rowID = "aggregate:\(id)+\(row.routeCount)" }
             row.values = Array(repeating: 0, count: columns.count)
             table.append(row)
         }
@@ -195,7 +195,7 @@ public final class MemSampler: Sampler {
     }
 
     private static func row(_ route: Route, columns: Int) -> HeatMatrixRow {
-        HeatMatrixRow(bucketID: "route:\(route.id)", start: route.start, end: route.end, aggregate: false,
+        HeatMatrixRow(rowID: "route:\(route.id)", start: route.start, end: route.end, aggregate: false,
                       routeIDs: [route.id], routeIDsTruncated: false, routeCount: 1,
                       values: Array(repeating: 0, count: columns))
     }

@@ -7,51 +7,51 @@ import Synchronization
 import Testing
 
 @Suite struct RouterTests {
-    private func router() -> (KeyVizRouter, MemSampler) {
-        let m = MemSampler()
+    private func router() -> (KeyVizHTTPHandler, HeatMatrixSampler) {
+        let m = HeatMatrixSampler()
         m.apply(RouteCatalog.evenlySplit(count: 10, groups: 1))
         let p = PrometheusSampler(wrapping: m)
         p.apply(RouteCatalog.evenlySplit(count: 10, groups: 1))
-        return (KeyVizRouter(metrics: p, matrix: m), m)
+        return (KeyVizHTTPHandler(metrics: p, matrix: m), m)
     }
 
     @Test func unknownPathsAre404AndOtherMethods405WithAllow() {
         let (r, _) = router()
-        #expect(r.handle(HTTPRequest(method: "GET", path: "/nope")).status == 404)
-        let post = r.handle(HTTPRequest(method: "POST", path: "/metrics"))
+        #expect(r.handle(KeyVizHTTPRequest(method: "GET", path: "/nope")).status == 404)
+        let post = r.handle(KeyVizHTTPRequest(method: "POST", path: "/metrics"))
         #expect(post.status == 405)
         #expect(post.header("Allow") == "GET, HEAD")
-        #expect(r.handle(HTTPRequest(method: "DELETE", path: "/healthz")).status == 405)
+        #expect(r.handle(KeyVizHTTPRequest(method: "DELETE", path: "/healthz")).status == 405)
     }
 
     @Test func healthAndIndexAnswer() {
         let (r, _) = router()
-        let h = r.handle(HTTPRequest(method: "GET", path: "/healthz"))
+        let h = r.handle(KeyVizHTTPRequest(method: "GET", path: "/healthz"))
         #expect(h.status == 200 && String(decoding: h.body, as: UTF8.self) == "ok\n")
-        let i = r.handle(HTTPRequest(method: "GET", path: "/"))
+        let i = r.handle(KeyVizHTTPRequest(method: "GET", path: "/"))
         #expect(i.header("Content-Type") == "text/html; charset=utf-8")
         for link in ["/metrics", "/api/v1/keyviz/matrix", "/healthz"] { #expect(String(decoding: i.body, as: UTF8.self).contains("href=\"\(link)")) }
     }
 
     @Test func metricsContentTypeFollowsAccept() {
         let (r, _) = router()
-        let om = r.handle(HTTPRequest(method: "GET", path: "/metrics", headers: ["accept": prometheusAccept]))
+        let om = r.handle(KeyVizHTTPRequest(method: "GET", path: "/metrics", headers: ["accept": prometheusAccept]))
         #expect(om.header("Content-Type") == "application/openmetrics-text; version=1.0.0; charset=utf-8")
         #expect(String(decoding: om.body, as: UTF8.self).hasSuffix("# EOF\n"))
-        let text = r.handle(HTTPRequest(method: "GET", path: "/metrics", headers: ["accept": "*/*"]))
+        let text = r.handle(KeyVizHTTPRequest(method: "GET", path: "/metrics", headers: ["accept": "*/*"]))
         #expect(text.header("Content-Type") == "text/plain; version=0.0.4; charset=utf-8")
     }
 
     @Test func matrixRejectsUnknownSeriesAndBadNumbersWithJSONErrors() {
         let (r, _) = router()
-        let bad = r.handle(HTTPRequest(method: "GET", path: "/api/v1/keyviz/matrix", query: ["series": "nope"]))
+        let bad = r.handle(KeyVizHTTPRequest(method: "GET", path: "/api/v1/keyviz/matrix", query: ["series": "nope"]))
         #expect(bad.status == 400)
         #expect(bad.header("Content-Type") == "application/json; charset=utf-8")
         let json = try? JSONSerialization.jsonObject(with: Data(bad.body)) as? [String: String]
         #expect(json?["code"] == "invalid_query")
-        #expect(r.handle(HTTPRequest(method: "GET", path: "/api/v1/keyviz/matrix", query: ["from_unix_ms": "x"])).status == 400)
+        #expect(r.handle(KeyVizHTTPRequest(method: "GET", path: "/api/v1/keyviz/matrix", query: ["from_unix_ms": "x"])).status == 400)
         for rows in ["1.5", "12abc", "-", "0x10"] {
-            #expect(r.handle(HTTPRequest(method: "GET", path: "/api/v1/keyviz/matrix", query: ["rows": rows])).status == 400, "rows=\(rows)")
+            #expect(r.handle(KeyVizHTTPRequest(method: "GET", path: "/api/v1/keyviz/matrix", query: ["rows": rows])).status == 400, "rows=\(rows)")
         }
     }
 
@@ -61,7 +61,7 @@ import Testing
         m.flush()
         // Documented: 1…1024; absent, 0, negative or larger (however many digits) mean 1024.
         for (rows, want) in [("2", 2), ("0", 10), ("-4", 10), ("5000", 10), ("99999999999999999999999", 10), ("-99999999999999999999999", 10)] {
-            let resp = r.handle(HTTPRequest(method: "GET", path: "/api/v1/keyviz/matrix", query: ["series": "writes", "rows": rows]))
+            let resp = r.handle(KeyVizHTTPRequest(method: "GET", path: "/api/v1/keyviz/matrix", query: ["series": "writes", "rows": rows]))
             #expect(resp.status == 200)
             #expect(resp.header("Cache-Control") == "no-store")
             let obj = try #require(try JSONSerialization.jsonObject(with: Data(resp.body)) as? [String: Any])
@@ -93,20 +93,20 @@ import Testing
     }
 
     @Test func aRenderSlowerThanTheScrapeTimeoutGets503() {
-        let slow = KeyVizRouter(metrics: FixedExposition(body: "x_total 1\n", delaySeconds: 0.3), matrix: nil)
-        let late = slow.handle(HTTPRequest(method: "GET", path: "/metrics", headers: ["x-prometheus-scrape-timeout-seconds": "0.1"]))
+        let slow = KeyVizHTTPHandler(metrics: FixedExposition(body: "x_total 1\n", delaySeconds: 0.3), matrix: nil)
+        let late = slow.handle(KeyVizHTTPRequest(method: "GET", path: "/metrics", headers: ["x-prometheus-scrape-timeout-seconds": "0.1"]))
         #expect(late.status == 503)
-        let inTime = slow.handle(HTTPRequest(method: "GET", path: "/metrics", headers: ["x-prometheus-scrape-timeout-seconds": "10"]))
+        let inTime = slow.handle(KeyVizHTTPRequest(method: "GET", path: "/metrics", headers: ["x-prometheus-scrape-timeout-seconds": "10"]))
         #expect(inTime.status == 200)
-        let unparsable = slow.handle(HTTPRequest(method: "GET", path: "/metrics", headers: ["x-prometheus-scrape-timeout-seconds": "soon"]))
+        let unparsable = slow.handle(KeyVizHTTPRequest(method: "GET", path: "/metrics", headers: ["x-prometheus-scrape-timeout-seconds": "soon"]))
         #expect(unparsable.status == 200)
     }
 
     @Test func httpSelfMetricsCountRequestsByHandlerAndCode() {
         let (r, _) = router()
-        _ = r.handle(HTTPRequest(method: "GET", path: "/healthz"))
-        _ = r.handle(HTTPRequest(method: "GET", path: "/zzz"))
-        let body = String(decoding: r.handle(HTTPRequest(method: "GET", path: "/metrics")).body, as: UTF8.self)
+        _ = r.handle(KeyVizHTTPRequest(method: "GET", path: "/healthz"))
+        _ = r.handle(KeyVizHTTPRequest(method: "GET", path: "/zzz"))
+        let body = String(decoding: r.handle(KeyVizHTTPRequest(method: "GET", path: "/metrics")).body, as: UTF8.self)
         #expect(body.contains(#"keyviz_http_requests_total{code="200",handler="healthz"} 1"#))
         #expect(body.contains(#"keyviz_http_requests_total{code="404",handler="other"} 1"#))
         #expect(body.contains(#"keyviz_http_requests_total{code="503",handler="metrics"} 0"#))

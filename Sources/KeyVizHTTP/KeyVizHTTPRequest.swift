@@ -1,5 +1,5 @@
 /// The parts of an HTTP request the KeyViz endpoints look at.
-public struct HTTPRequest: Sendable {
+public struct KeyVizHTTPRequest: Sendable {
     public var method: String
     public var path: String
     /// Header values by lowercased name (only the headers the endpoints read).

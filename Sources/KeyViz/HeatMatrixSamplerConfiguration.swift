@@ -1,5 +1,5 @@
-/// Settings of a ``MemSampler``. Out-of-range values are clamped, never rejected.
-public struct MemSamplerConfiguration: Sendable {
+/// Settings of a ``HeatMatrixSampler``. Out-of-range values are clamped, never rejected.
+public struct HeatMatrixSamplerConfiguration: Sendable {
     /// Width of one heat-matrix column: the flush interval. Library default 60 s.
     public var stepMilliseconds: Int64
     /// Columns kept in the ring, clamped to 1…100 000. Default 1440 (a day of minutes).

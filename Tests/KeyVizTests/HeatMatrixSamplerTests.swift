@@ -10,7 +10,7 @@ private func matrixTotal(_ m: HeatMatrix) -> UInt64 {
 @Suite struct MemSamplerTests {
     @Test func observationsLandInTheirRouteRowAfterAFlush() throws {
         let clock = ManualClock()
-        let s = MemSampler(configuration: .init(stepMilliseconds: 1000, now: clock.function))
+        let s = HeatMatrixSampler(configuration: .init(stepMilliseconds: 1000, now: clock.function))
         let catalog = RouteCatalog.evenlySplit(count: 4, groups: 1)
         s.apply(catalog)
         s.observe(route: 2, op: .write, keyLength: 10, valueLength: 90)
@@ -19,7 +19,7 @@ private func matrixTotal(_ m: HeatMatrix) -> UInt64 {
         s.flush()
         let writes = s.snapshot(series: .writes)
         #expect(writes.columnUnixMs == [clock.now])
-        #expect(writes.rows.map(\.bucketID) == ["route:1", "route:2", "route:3", "route:4"])
+        #expect(writes.rows.map(\.rowID) == ["route:1", "route:2", "route:3", "route:4"])
         #expect(writes.rows.map { $0.values[0] } == [0, 1, 0, 0])
         #expect(s.snapshot(series: .writeBytes).rows[1].values == [100])
         #expect(s.snapshot(series: .reads).rows.map { $0.values[0] } == [0, 1, 1, 0])
@@ -27,7 +27,7 @@ private func matrixTotal(_ m: HeatMatrix) -> UInt64 {
     }
 
     @Test func negativeLengthsCountAsZeroBytes() {
-        let s = MemSampler()
+        let s = HeatMatrixSampler()
         s.apply(RouteCatalog.evenlySplit(count: 1, groups: 1))
         s.observe(route: 1, op: .write, keyLength: -5, valueLength: 3)
         s.observe(route: 1, op: .write, keyLength: 4, valueLength: -9)
@@ -36,7 +36,7 @@ private func matrixTotal(_ m: HeatMatrix) -> UInt64 {
     }
 
     @Test func unknownRouteIDsAreCountedAsUnroutedNeverDropped() {
-        let s = MemSampler()
+        let s = HeatMatrixSampler()
         s.apply(RouteCatalog.evenlySplit(count: 2, groups: 1))
         s.observe(route: 99, op: .read, keyLength: 3, valueLength: 0)
         s.observe(route: .unrouted, op: .write, keyLength: 1, valueLength: 1)
@@ -50,7 +50,7 @@ private func matrixTotal(_ m: HeatMatrix) -> UInt64 {
 
     @Test func anObservationAfterAFlushLandsInTheNextColumn() {
         let clock = ManualClock()
-        let s = MemSampler(configuration: .init(stepMilliseconds: 1000, now: clock.function))
+        let s = HeatMatrixSampler(configuration: .init(stepMilliseconds: 1000, now: clock.function))
         s.apply(RouteCatalog.evenlySplit(count: 1, groups: 1))
         s.observe(route: 1, op: .write, keyLength: 1, valueLength: 1)
         s.flush()
@@ -63,7 +63,7 @@ private func matrixTotal(_ m: HeatMatrix) -> UInt64 {
 
     @Test func aRemovedRouteKeepsCountingThroughItsGraceWindowThenCountsAsUnrouted() throws {
         let clock = ManualClock()
-        let s = MemSampler(configuration: .init(stepMilliseconds: 1000, graceMilliseconds: 5000, now: clock.function))
+        let s = HeatMatrixSampler(configuration: .init(stepMilliseconds: 1000, graceMilliseconds: 5000, now: clock.function))
         let c1 = RouteCatalog.evenlySplit(count: 2, groups: 1)
         s.apply(c1)
         let c2 = try c1.merging(1, 2)
@@ -73,8 +73,8 @@ private func matrixTotal(_ m: HeatMatrix) -> UInt64 {
         s.observe(route: 3, op: .write, keyLength: 1, valueLength: 0)
         s.flush()
         let m = s.snapshot(series: .writes)
-        #expect(m.rows.first { $0.bucketID == "route:1" }?.values == [1])
-        #expect(m.rows.first { $0.bucketID == "route:3" }?.values == [1])
+        #expect(m.rows.first { $0.rowID == "route:1" }?.values == [1])
+        #expect(m.rows.first { $0.rowID == "route:3" }?.values == [1])
         clock.advance(5000)
         s.flush()   // grace over: route 1 is unmapped
         s.observe(route: 1, op: .write, keyLength: 1, valueLength: 0)
@@ -85,7 +85,7 @@ private func matrixTotal(_ m: HeatMatrix) -> UInt64 {
 
     @Test func theRingKeepsTheNewestColumnsOnly() {
         let clock = ManualClock()
-        let s = MemSampler(configuration: .init(stepMilliseconds: 1000, historyColumns: 3, now: clock.function))
+        let s = HeatMatrixSampler(configuration: .init(stepMilliseconds: 1000, historyColumns: 3, now: clock.function))
         s.apply(RouteCatalog.evenlySplit(count: 1, groups: 1))
         for i in 1...5 {
             for _ in 0..<i { s.observe(route: 1, op: .read, keyLength: 1, valueLength: 0) }
@@ -100,7 +100,7 @@ private func matrixTotal(_ m: HeatMatrix) -> UInt64 {
 
     @Test func snapshotSelectsColumnsInAHalfOpenTimeRange() {
         let clock = ManualClock()
-        let s = MemSampler(configuration: .init(stepMilliseconds: 1000, now: clock.function))
+        let s = HeatMatrixSampler(configuration: .init(stepMilliseconds: 1000, now: clock.function))
         s.apply(RouteCatalog.evenlySplit(count: 1, groups: 1))
         let t0 = clock.now
         for _ in 0..<4 { s.flush(); clock.advance(1000) }
@@ -109,7 +109,7 @@ private func matrixTotal(_ m: HeatMatrix) -> UInt64 {
     }
 
     @Test func historyColumnsAreClamped() {
-        let s = MemSampler(configuration: .init(stepMilliseconds: 1, historyColumns: 0))
+        let s = HeatMatrixSampler(configuration: .init(stepMilliseconds: 1, historyColumns: 0))
         s.apply(RouteCatalog.evenlySplit(count: 1, groups: 1))
         s.flush(); s.flush()
         #expect(s.columnCount == 1)
@@ -118,7 +118,7 @@ private func matrixTotal(_ m: HeatMatrix) -> UInt64 {
     /// 2 threads x 1 000 000 random observations while 1 000 splits/merges happen and a third
     /// thread flushes every millisecond: every count is found again, per series.
     @Test func everyObservationIsConservedAcrossChurnAndFlushes() throws {
-        let s = MemSampler(configuration: .init(stepMilliseconds: 1, historyColumns: 100_000, graceMilliseconds: 2))
+        let s = HeatMatrixSampler(configuration: .init(stepMilliseconds: 1, historyColumns: 100_000, graceMilliseconds: 2))
         let initial = RouteCatalog.evenlySplit(count: 64, groups: 4)
         s.apply(initial)
         let published = Mutex(initial)

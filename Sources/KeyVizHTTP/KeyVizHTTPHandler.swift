@@ -16,24 +16,24 @@ import KeyVizPrometheus
 ///
 /// Policy (auth, concurrency limits, deadlines) is the server's, set by
 /// ``MetricsServerConfiguration``; the router has none, so there is one place to set it.
-public final class KeyVizRouter: Sendable {
+public final class KeyVizHTTPHandler: Sendable {
     let coalescer: RenderCoalescer
-    let matrix: MemSampler?
+    let matrix: HeatMatrixSampler?
     public let httpMetrics = HTTPMetrics()
 
-    public init(metrics: any MetricsExposition, matrix: MemSampler?) {
+    public init(metrics: any MetricsExposition, matrix: HeatMatrixSampler?) {
         coalescer = RenderCoalescer(metrics: metrics)
         self.matrix = matrix
         metrics.register(httpMetrics)
     }
 
     /// Answers a request and counts it in ``httpMetrics``.
-    public func handle(_ request: HTTPRequest) -> HTTPResponse {
+    public func handle(_ request: KeyVizHTTPRequest) -> KeyVizHTTPResponse {
         measure(handler: Self.handlerName(request.path)) { started in route(request, started: started) }
     }
 
     /// Runs `body` (given its start time) as one request of `handler` in ``httpMetrics``.
-    func measure(handler: String, _ body: (Double) -> HTTPResponse) -> HTTPResponse {
+    func measure(handler: String, _ body: (Double) -> KeyVizHTTPResponse) -> KeyVizHTTPResponse {
         let started = monotonicSeconds()
         httpMetrics.begin()
         let response = body(started)
@@ -52,7 +52,7 @@ public final class KeyVizRouter: Sendable {
     }
 
     /// The response for a request, without accounting: one switch on the exact path.
-    func route(_ request: HTTPRequest, started: Double) -> HTTPResponse {
+    func route(_ request: KeyVizHTTPRequest, started: Double) -> KeyVizHTTPResponse {
         let handler = Self.handlerName(request.path)
         guard handler != "other" else { return .text(404, "not found: \(request.path)") }
         guard request.method == "GET" || request.method == "HEAD" else {
@@ -66,7 +66,7 @@ public final class KeyVizRouter: Sendable {
         }
     }
 
-    private func serveMetrics(_ request: HTTPRequest, started: Double) -> HTTPResponse {
+    private func serveMetrics(_ request: KeyVizHTTPRequest, started: Double) -> KeyVizHTTPResponse {
         let format = ExpositionFormat.negotiate(accept: request.headers["accept"])
         var body = coalescer.render(format: format)
         var headers: [(name: String, value: String)] = [("Content-Type", format.contentType), ("Vary", "Accept, Accept-Encoding")]
@@ -78,10 +78,10 @@ public final class KeyVizRouter: Sendable {
            monotonicSeconds() - started > t {
             return .text(503, "render took longer than the scrape timeout of \(t) s")
         }
-        return HTTPResponse(status: 200, headers: headers, body: body)
+        return KeyVizHTTPResponse(status: 200, headers: headers, body: body)
     }
 
-    private func serveMatrix(_ request: HTTPRequest) -> HTTPResponse {
+    private func serveMatrix(_ request: KeyVizHTTPRequest) -> KeyVizHTTPResponse {
         guard let matrix else {
             return .json(503, MatrixJSON.error(code: "keyviz_disabled", message: "this node keeps no heat matrix"))
         }
