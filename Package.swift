@@ -10,9 +10,11 @@ let package = Package(
         .library(name: "KeyViz", targets: ["KeyViz"]),
         .library(name: "KeyVizTestKit", targets: ["KeyVizTestKit"]),
         .library(name: "KeyVizPrometheus", targets: ["KeyVizPrometheus"]),
+        .library(name: "KeyVizHTTPHandler", targets: ["KeyVizHTTPHandler"]),
         .library(name: "KeyVizHTTP", targets: ["KeyVizHTTP"]),
         .library(name: "KeyVizMetrics", targets: ["KeyVizMetrics"]),
         .library(name: "KeyVizServiceLifecycle", targets: ["KeyVizServiceLifecycle"]),
+        .library(name: "KeyVizHTTPServiceLifecycle", targets: ["KeyVizHTTPServiceLifecycle"]),
         .library(name: "ShardKV", targets: ["ShardKV"]),
         .executable(name: "keyviz-demo", targets: ["keyviz-demo"]),
     ],
@@ -33,6 +35,9 @@ let package = Package(
         .target(name: "KeyViz"),
         // The Prometheus decorator: bounded, stable buckets rendered as text 0.0.4 / OpenMetrics.
         .target(name: "KeyVizPrometheus", dependencies: ["KeyViz"]),
+        // The HTTP handler, transport-neutral: request in, response out (metrics, matrix JSON,
+        // page, health). No C: a Hummingbird or Vapor host mounts it without libmicrohttpd.
+        .target(name: "KeyVizHTTPHandler", dependencies: ["KeyViz", "KeyVizPrometheus"]),
         // libmicrohttpd, seen from Swift.
         .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
         // The C that Swift cannot call directly, one small target per library (as swift-nio does):
@@ -42,14 +47,16 @@ let package = Package(
         .target(name: "CKeyVizZlib", linkerSettings: [.linkedLibrary("z")]),
         .target(name: "CKeyVizCrypt", linkerSettings: [.linkedLibrary("crypt")]),
         .target(name: "CKeyVizMalloc"),
-        // The embedded HTTP server: /metrics, the matrix API, health.
-        .target(name: "KeyVizHTTP", dependencies: ["KeyViz", "KeyVizPrometheus", "CMicroHTTPD", "CKeyVizMicroHTTPD", "CKeyVizZlib", "CKeyVizCrypt", "CKeyVizMalloc",
+        // The embedded server on libmicrohttpd: serves the handler; owns policy (auth, limits,
+        // deadlines) and content coding (gzip).
+        .target(name: "KeyVizHTTP", dependencies: ["KeyViz", "KeyVizPrometheus", "KeyVizHTTPHandler", "CMicroHTTPD", "CKeyVizMicroHTTPD", "CKeyVizZlib", "CKeyVizCrypt", "CKeyVizMalloc",
                                                   .product(name: "Logging", package: "swift-log")]),
         // A swift-metrics backend: a host's own metrics on the same /metrics as KeyViz's.
         .target(name: "KeyVizMetrics", dependencies: ["KeyVizPrometheus", .product(name: "CoreMetrics", package: "swift-metrics")]),
-        // swift-service-lifecycle Services for the server, the matrix flusher and the hot-key drainer.
-        .target(name: "KeyVizServiceLifecycle", dependencies: ["KeyViz", "KeyVizHTTP",
-                                                              .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
+        // swift-service-lifecycle Services: the matrix flusher and the hot-key drainer (no HTTP,
+        // no C: a Hummingbird host takes these), and the embedded server in its own module.
+        .target(name: "KeyVizServiceLifecycle", dependencies: ["KeyViz", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
+        .target(name: "KeyVizHTTPServiceLifecycle", dependencies: ["KeyVizHTTP", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
         // Test doubles shipped as a product so host applications can test their own wiring.
         .target(name: "KeyVizTestKit", dependencies: ["KeyViz"]),
         // An in-process sharded host: route engine, shard groups, MVCC store, coordinator.
@@ -61,11 +68,11 @@ let package = Package(
         ]),
         .testTarget(name: "KeyVizTests", dependencies: ["KeyViz", "KeyVizTestKit"]),
         .testTarget(name: "KeyVizPrometheusTests", dependencies: ["KeyVizPrometheus", "KeyViz", "KeyVizTestKit", "ShardKV"], exclude: ["Golden"]),
-        .testTarget(name: "KeyVizHTTPTests", dependencies: ["KeyVizHTTP", "KeyVizPrometheus", "KeyViz", "KeyVizTestKit", "ShardKV",
+        .testTarget(name: "KeyVizHTTPTests", dependencies: ["KeyVizHTTP", "KeyVizHTTPHandler", "KeyVizPrometheus", "KeyViz", "KeyVizTestKit", "ShardKV",
                                                            .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "KeyVizMetricsTests", dependencies: ["KeyVizMetrics", "KeyVizPrometheus", "KeyViz", "KeyVizTestKit",
                                                               .product(name: "Metrics", package: "swift-metrics")]),
-        .testTarget(name: "KeyVizServiceLifecycleTests", dependencies: ["KeyVizServiceLifecycle", "KeyVizHTTP", "KeyVizPrometheus", "KeyViz",
+        .testTarget(name: "KeyVizServiceLifecycleTests", dependencies: ["KeyVizServiceLifecycle", "KeyVizHTTPServiceLifecycle", "KeyVizHTTP", "KeyVizPrometheus", "KeyViz",
                                                                        "KeyVizTestKit",
                                                                        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
         .testTarget(name: "ShardKVTests", dependencies: ["ShardKV", "KeyViz", "KeyVizTestKit"]),

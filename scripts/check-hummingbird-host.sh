@@ -36,6 +36,7 @@ PY'
 check "OpenMetrics body ends with # EOF" '[ "$(tail -n1 "$work/om")" = "# EOF" ]'
 check "the matrix API answers JSON" 'curl -sf "$base/api/v1/keyviz/matrix?rows=4" | python3 -c "import json,sys; d=json.load(sys.stdin); assert d[\"series\"]==\"writes\" and len(d[\"rows\"])<=4"'
 check "the page is mounted at /keyviz" '[ "$(curl -s -o /dev/null -w "%{http_code} %{content_type}" "$base/keyviz")" = "200 text/html; charset=utf-8" ]'
+check "the Hummingbird host links no libmicrohttpd, libcrypt or zlib (the handler has no C)" '! ldd Examples/HummingbirdHost/.build/release/HummingbirdHost | grep -Eq "libmicrohttpd|libcrypt|libz\."'
 check "logs go through the host's Logger" 'grep -q "info hummingbird-host: .*serving" "$work/log"'
 kill -TERM "$pid"
 rc=0; wait "$pid" || rc=$?

@@ -7,6 +7,9 @@ export PATH="/opt/swift/usr/bin:$PATH"
 echo "== build (warnings are errors)"
 swift build --build-tests -Xswiftc -warnings-as-errors
 
+echo "== the core imports no C target, Foundation, swift-log, swift-metrics or NIO"
+bash scripts/check-core-imports.sh
+
 echo "== swift test"
 swift test --skip-build
 

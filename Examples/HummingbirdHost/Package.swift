@@ -22,13 +22,14 @@ let package = Package(
     ],
     targets: [
         .target(name: "KeyVizHummingbird", dependencies: [
-            .product(name: "KeyVizHTTP", package: "KeyViz"),
+            .product(name: "KeyVizHTTPHandler", package: "KeyViz"),   // the handler only: no libmicrohttpd, no C
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),
         .executableTarget(name: "HummingbirdHost", dependencies: [
             "KeyVizHummingbird",
             .product(name: "KeyViz", package: "KeyViz"),
+            .product(name: "KeyVizHTTPHandler", package: "KeyViz"),
             .product(name: "KeyVizPrometheus", package: "KeyViz"),
             .product(name: "KeyVizMetrics", package: "KeyViz"),
             .product(name: "KeyVizServiceLifecycle", package: "KeyViz"),

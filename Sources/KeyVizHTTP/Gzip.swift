@@ -1,5 +1,5 @@
 import CKeyVizZlib
-import KeyVizPrometheus
+import KeyVizHTTPHandler
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -25,5 +25,17 @@ public enum Gzip {
         let entries = HTTPQualityList.parse(acceptEncoding)
         let entry = entries.first { $0.token == "gzip" } ?? entries.first { $0.token == "*" }
         return (entry?.q ?? 0) > 0
+    }
+
+    /// The server's content coding: a compressible response becomes gzip when the request's
+    /// `Accept-Encoding` allows it and the body is worth it (≥ 1 KiB).
+    static func encode(_ response: KeyVizHTTPResponse, acceptEncoding: String?) -> KeyVizHTTPResponse {
+        guard response.compressible, response.body.count >= 1024, accepted(by: acceptEncoding),
+              let zipped = compress(response.body) else { return response }
+        var r = response
+        r.body = zipped
+        r.headers.append(("Content-Encoding", "gzip"))
+        if !r.headers.contains(where: { $0.name.lowercased() == "vary" }) { r.headers.append(("Vary", "Accept-Encoding")) }
+        return r
     }
 }

@@ -246,8 +246,13 @@ private let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, m
     }
     let handler = KeyVizHTTPHandler.handlerName(path)
     let response = router.measure(handler: handler) { started in
-        guard let limit = context.policy.gate(for: handler) else { return router.route(request, started: started) }
-        return limit.gate.withPlace { router.route(request, started: started) } ?? limit.refusal
+        let answer: KeyVizHTTPResponse
+        if let limit = context.policy.gate(for: handler) {
+            answer = limit.gate.withPlace { router.route(request, started: started) } ?? limit.refusal
+        } else {
+            answer = router.route(request, started: started)
+        }
+        return Gzip.encode(answer, acceptEncoding: request.headers["accept-encoding"])
     }
     return queue(response, on: connection)
 }

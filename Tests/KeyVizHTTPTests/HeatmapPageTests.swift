@@ -1,6 +1,7 @@
 import Foundation
 import KeyViz
 @testable import KeyVizHTTP
+@testable import KeyVizHTTPHandler
 import KeyVizPrometheus
 import Testing
 

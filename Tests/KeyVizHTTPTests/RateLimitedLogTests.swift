@@ -1,4 +1,5 @@
 @testable import KeyVizHTTP
+@testable import KeyVizHTTPHandler
 import Synchronization
 import Testing
 

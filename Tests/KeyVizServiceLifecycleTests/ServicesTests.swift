@@ -4,6 +4,7 @@ import FoundationNetworking
 #endif
 import KeyViz
 import KeyVizHTTP
+import KeyVizHTTPServiceLifecycle
 import KeyVizPrometheus
 import KeyVizServiceLifecycle
 import KeyVizTestKit

@@ -5,7 +5,7 @@
 //   swift run -c release HummingbirdHost [PORT]     (0 or absent: a free port, printed)
 import Hummingbird
 import KeyViz
-import KeyVizHTTP
+import KeyVizHTTPHandler
 import KeyVizHummingbird
 import KeyVizMetrics
 import KeyVizPrometheus

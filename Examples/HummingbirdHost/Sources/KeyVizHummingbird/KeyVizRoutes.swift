@@ -1,7 +1,7 @@
 import Dispatch
 import HTTPTypes
 import Hummingbird
-import KeyVizHTTP
+import KeyVizHTTPHandler
 
 /// Mounts KeyViz's transport-neutral handler on a Hummingbird router: `/metrics` (KeyViz's
 /// families plus whatever collectors the host registered, e.g. its swift-metrics), the matrix
@@ -12,7 +12,7 @@ import KeyVizHTTP
 /// Authentication is the host's: put Hummingbird middleware in front.
 extension RouterMethods {
     @discardableResult
-    public func addKeyViz(_ handler: KeyVizRouter, pagePath: String = "/keyviz") -> Self {
+    public func addKeyViz(_ handler: KeyVizHTTPHandler, pagePath: String = "/keyviz") -> Self {
         let respond: @Sendable (Request, String) async -> Response = { request, path in
             let converted = KeyVizRequestConversion.keyVizRequest(request, path: path)
             let answer = await withCheckedContinuation { (done: CheckedContinuation<KeyVizHTTPResponse, Never>) in

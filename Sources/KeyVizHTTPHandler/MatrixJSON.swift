@@ -6,11 +6,12 @@ import KeyViz
 /// "rows":[{"row_id","start","end" (base64; "" = the start or end of the key space),"start_preview","end_preview" ((begin)/(end) there),
 /// "aggregate","route_ids","route_ids_truncated","route_count","values"}]}` (docs/api.md,
 /// docs/openapi.yaml). Written by hand: a fixed shape, no Foundation.
-enum MatrixJSON {
+public enum MatrixJSON {
     /// Longest key preview, in characters; the exact key is always in the base64 field.
-    static let previewLength = 64
+    public static let previewLength = 64
 
-    static func encode(_ m: HeatMatrix, generatedAt: String, stepMs: Int64) -> [UInt8] {
+    /// The matrix API's body for `m`: for hosts that serve the matrix their own way.
+    public static func encode(_ m: HeatMatrix, generatedAt: String, stepMs: Int64) -> [UInt8] {
         var o: [UInt8] = []
         o.reserveCapacity(256 + m.rows.count * (160 + m.columnUnixMs.count * 4))
         o.append(contentsOf: #"{"series":"#.utf8); string(m.series.rawValue, &o)
@@ -39,7 +40,7 @@ enum MatrixJSON {
 
     /// Key-range bounds as the page sends them back: standard or URL-safe base64, padding
     /// optional (a `+` that arrived as a space counts as `+`). Nil when not base64.
-    static func decodeKey(_ text: String) -> [UInt8]? {
+    package static func decodeKey(_ text: String) -> [UInt8]? {
         var s = ""
         for c in text {
             switch c {
@@ -52,7 +53,8 @@ enum MatrixJSON {
         return Base64.decode(s)
     }
 
-    static func error(code: String, message: String) -> [UInt8] {
+    /// The matrix API's error body: `{"code":…,"message":…}`.
+    public static func error(code: String, message: String) -> [UInt8] {
         var o: [UInt8] = Array(#"{"code":"#.utf8)
         string(code, &o)
         o.append(contentsOf: #","message":"#.utf8)

@@ -7,7 +7,8 @@ import KeyVizPrometheus
 /// Maps a request to a response for every KeyViz endpoint. Pure request-in, response-out, so
 /// it is tested without sockets; ``MetricsServer`` feeds it from libmicrohttpd's threads.
 ///
-/// - `GET|HEAD /metrics`: the exposition, format from `Accept`, gzip when allowed, 503 when the
+/// - `GET|HEAD /metrics`: the exposition, format from `Accept` (marked compressible: the
+///   transport gzips it when `Accept-Encoding` allows), 503 when the
 ///   render overran `X-Prometheus-Scrape-Timeout-Seconds`. Concurrent scrapes share renders
 ///   (``RenderCoalescer``).
 /// - `GET /api/v1/keyviz/matrix`: the heat matrix as JSON (503 when there is no matrix).
@@ -33,7 +34,7 @@ public final class KeyVizHTTPHandler: Sendable {
     }
 
     /// Runs `body` (given its start time) as one request of `handler` in ``httpMetrics``.
-    func measure(handler: String, _ body: (Double) -> KeyVizHTTPResponse) -> KeyVizHTTPResponse {
+    package func measure(handler: String, _ body: (Double) -> KeyVizHTTPResponse) -> KeyVizHTTPResponse {
         let started = monotonicSeconds()
         httpMetrics.begin()
         let response = body(started)
@@ -41,7 +42,7 @@ public final class KeyVizHTTPHandler: Sendable {
         return response
     }
 
-    static func handlerName(_ path: String) -> String {
+    package static func handlerName(_ path: String) -> String {
         switch path {
         case "/metrics": "metrics"
         case "/api/v1/keyviz/matrix": "matrix"
@@ -52,7 +53,7 @@ public final class KeyVizHTTPHandler: Sendable {
     }
 
     /// The response for a request, without accounting: one switch on the exact path.
-    func route(_ request: KeyVizHTTPRequest, started: Double) -> KeyVizHTTPResponse {
+    package func route(_ request: KeyVizHTTPRequest, started: Double) -> KeyVizHTTPResponse {
         let handler = Self.handlerName(request.path)
         guard handler != "other" else { return .text(404, "not found: \(request.path)") }
         guard request.method == "GET" || request.method == "HEAD" else {
@@ -68,17 +69,13 @@ public final class KeyVizHTTPHandler: Sendable {
 
     private func serveMetrics(_ request: KeyVizHTTPRequest, started: Double) -> KeyVizHTTPResponse {
         let format = ExpositionFormat.negotiate(accept: request.headers["accept"])
-        var body = coalescer.render(format: format)
-        var headers: [(name: String, value: String)] = [("Content-Type", format.contentType), ("Vary", "Accept, Accept-Encoding")]
-        if Gzip.accepted(by: request.headers["accept-encoding"]), let zipped = Gzip.compress(body) {
-            body = zipped
-            headers.append(("Content-Encoding", "gzip"))
-        }
+        let body = coalescer.render(format: format)
+        let headers: [(name: String, value: String)] = [("Content-Type", format.contentType), ("Vary", "Accept, Accept-Encoding")]
         if let t = request.headers["x-prometheus-scrape-timeout-seconds"].flatMap(Double.init), t > 0,
            monotonicSeconds() - started > t {
             return .text(503, "render took longer than the scrape timeout of \(t) s")
         }
-        return KeyVizHTTPResponse(status: 200, headers: headers, body: body)
+        return KeyVizHTTPResponse(status: 200, headers: headers, body: body, compressible: true)
     }
 
     private func serveMatrix(_ request: KeyVizHTTPRequest) -> KeyVizHTTPResponse {
@@ -134,7 +131,7 @@ public final class KeyVizHTTPHandler: Sendable {
     }
 }
 
-func monotonicSeconds() -> Double {
+package func monotonicSeconds() -> Double {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9

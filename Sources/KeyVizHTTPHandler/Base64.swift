@@ -1,8 +1,8 @@
 /// Standard base64 (RFC 4648, with padding), for heat-matrix keys and basic-auth headers.
-enum Base64 {
+package enum Base64 {
     private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
 
-    static func encode(_ bytes: [UInt8], into out: inout [UInt8]) {
+    package static func encode(_ bytes: [UInt8], into out: inout [UInt8]) {
         var i = 0
         while i + 3 <= bytes.count {
             let v = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2])
@@ -22,7 +22,7 @@ enum Base64 {
         }
     }
 
-    static func decode(_ text: String) -> [UInt8]? {
+    package static func decode(_ text: String) -> [UInt8]? {
         var lookup = [Int16](repeating: -1, count: 256)
         for (i, c) in alphabet.enumerated() { lookup[Int(c)] = Int16(i) }
         var out: [UInt8] = []
