@@ -59,7 +59,7 @@ package final class HotKeySampleQueue: @unchecked Sendable {
             let length = min(key.count, maxKey)
             ring.bytes.withUnsafeMutableBytes { buffer in
                 let record = buffer.baseAddress! + ring.count * size
-                record.storeBytes(of: route, as: UInt64.self)
+                record.storeBytes(of: route.rawValue, as: UInt64.self)
                 record.storeBytes(of: op.rawValue, toByteOffset: 8, as: UInt8.self)
                 record.storeBytes(of: key.count > maxKey ? 1 : 0, toByteOffset: 9, as: UInt8.self)
                 record.storeBytes(of: UInt16(length), toByteOffset: 10, as: UInt16.self)
@@ -83,7 +83,7 @@ package final class HotKeySampleQueue: @unchecked Sendable {
                         let record = buffer.baseAddress! + r * size
                         let length = Int(record.loadUnaligned(fromByteOffset: 10, as: UInt16.self))
                         out.append(Sample(
-                            route: record.loadUnaligned(as: UInt64.self),
+                            route: RouteID(record.loadUnaligned(as: UInt64.self)),
                             op: Op(rawValue: record.load(fromByteOffset: 8, as: UInt8.self)) ?? .read,
                             key: Array(UnsafeRawBufferPointer(start: record + Self.headerSize, count: length)),
                             truncated: record.load(fromByteOffset: 9, as: UInt8.self) != 0))

@@ -27,7 +27,7 @@ public struct RouteCatalog: Sendable, Equatable {
         try Self.validate(sorted)
         self.version = version
         self.routes = sorted
-        self.nextRouteID = max(nextRouteID, (sorted.map(\.id).max() ?? 0) + 1)
+        self.nextRouteID = max(nextRouteID, RouteID((sorted.map(\.id).max() ?? 0).rawValue + 1))
     }
 
     /// A derived catalog: `routes[changed]` replaced an already valid, sorted neighbourhood, so
@@ -43,7 +43,7 @@ public struct RouteCatalog: Sendable, Equatable {
         }
         self.version = version
         self.routes = routes
-        self.nextRouteID = max(nextRouteID, (routes[changed].map(\.id).max() ?? 0) + 1)
+        self.nextRouteID = max(nextRouteID, RouteID((routes[changed].map(\.id).max() ?? 0).rawValue + 1))
     }
 
     /// A catalog of `count` routes over the keys `prefix` + zero-padded decimal, assigned to
@@ -101,7 +101,7 @@ public struct RouteCatalog: Sendable, Equatable {
             throw .splitKeyOutsideRoute(r, key: key)
         }
         let l = leftID ?? nextRouteID
-        let rr = rightID ?? (leftID == nil ? nextRouteID + 1 : nextRouteID)
+        let rr = rightID ?? (leftID == nil ? RouteID(nextRouteID.rawValue + 1) : nextRouteID)
         var next = routes
         next.replaceSubrange(i...i, with: [
             Route(id: l, start: r.start, end: key, group: r.group),

@@ -36,7 +36,7 @@ package final class RouteCounterTable: @unchecked Sendable {
     // Directory: route id -> slot index. 2^18 top entries x 2^14 ids per chunk = 2^32 ids.
     fileprivate static let idChunkBits = 14
     fileprivate static let idChunkSize = 1 << idChunkBits
-    fileprivate static let idTopCount = Int(RouteID.limit >> UInt64(idChunkBits))
+    fileprivate static let idTopCount = Int(RouteID.limit.rawValue >> UInt64(idChunkBits))
     // Slots: 2^12 slots per chunk, 2^12 chunks at most.
     fileprivate static let slotChunkBits = 12
     fileprivate static let slotChunkSize = 1 << slotChunkBits
@@ -99,7 +99,7 @@ package final class RouteCounterTable: @unchecked Sendable {
     /// Points `route` at `slot` (0 unmaps it: later observations count as unrouted).
     package func map(route: RouteID, to slot: Int) {
         precondition(route < RouteID.limit && slot >= 0 && slot < allocatedSlots)
-        let top = Int(route >> UInt64(Self.idChunkBits))
+        let top = Int(route.rawValue >> UInt64(Self.idChunkBits))
         var chunk = directory[top].load(ordering: .acquiring)
         if chunk == 0 {
             if slot == 0 { return }
@@ -108,7 +108,7 @@ package final class RouteCounterTable: @unchecked Sendable {
             directory[top].store(chunk, ordering: .releasing)
         }
         let entries = UnsafeMutablePointer<Atomic<UInt32>>(bitPattern: chunk).unsafelyUnwrapped
-        entries[Int(route) & (Self.idChunkSize - 1)].store(UInt32(slot), ordering: .releasing)
+        entries[Int(route.rawValue) & (Self.idChunkSize - 1)].store(UInt32(slot), ordering: .releasing)
     }
 
     /// Takes the slot's counts, summed over stripes, and leaves zeros behind.
@@ -170,10 +170,10 @@ package struct CounterStorage: @unchecked Sendable {
     @inline(__always)
     package func slot(of route: RouteID) -> Int {
         guard route < RouteID.limit else { return 0 }
-        let chunk = directory[Int(truncatingIfNeeded: route >> UInt64(RouteCounterTable.idChunkBits))].load(ordering: .acquiring)
+        let chunk = directory[Int(truncatingIfNeeded: route.rawValue >> UInt64(RouteCounterTable.idChunkBits))].load(ordering: .acquiring)
         guard chunk != 0 else { return 0 }
         let entries = UnsafeMutablePointer<Atomic<UInt32>>(bitPattern: chunk).unsafelyUnwrapped
-        return Int(entries[Int(truncatingIfNeeded: route) & (RouteCounterTable.idChunkSize - 1)].load(ordering: .acquiring))
+        return Int(entries[Int(truncatingIfNeeded: route.rawValue) & (RouteCounterTable.idChunkSize - 1)].load(ordering: .acquiring))
     }
 
     @inline(__always)

@@ -28,7 +28,7 @@ public enum MatrixJSON {
             o.append(contentsOf: #"","start_preview":"#.utf8); string(KeyPreview.render(r.start, maxLength: previewLength), &o)
             o.append(contentsOf: #","end_preview":"#.utf8); string(KeyPreview.renderEnd(r.end, maxLength: previewLength), &o)
             o.append(contentsOf: #","aggregate":"#.utf8); o.append(contentsOf: (r.aggregate ? "true" : "false").utf8)
-            o.append(contentsOf: #","route_ids":"#.utf8); array(r.routeIDs, &o)
+            o.append(contentsOf: #","route_ids":"#.utf8); array(r.routeIDs.map(\.rawValue), &o)
             o.append(contentsOf: #","route_ids_truncated":"#.utf8); o.append(contentsOf: (r.routeIDsTruncated ? "true" : "false").utf8)
             o.append(contentsOf: #","route_count":"#.utf8); o.append(contentsOf: String(r.routeCount).utf8)
             o.append(contentsOf: #","values":"#.utf8); array(r.values, &o)

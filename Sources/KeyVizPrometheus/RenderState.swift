@@ -221,7 +221,7 @@ struct RenderState {
                     let bucket = layout.buckets.isEmpty ? "" : layout.buckets[bucketIndex(ofSlot: slot, route: e.route)].label
                     let (start, end) = hotPreviews.previews(of: e.route, seed: configuration.layoutSeed)
                     infos.append(MetricSample(labels: labels + [
-                        ("route_id", String(e.route.id)), ("bucket", bucket),
+                        ("route_id", e.route.id.description), ("bucket", bucket),
                         ("start", start), ("end", end),
                     ], value: .integer(1)))
                 } else {

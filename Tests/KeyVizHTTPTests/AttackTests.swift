@@ -40,7 +40,7 @@ import Testing
         // A matrix big enough that a snapshot takes a while, so concurrent requests overlap.
         let live = try LiveServer(routes: 20_000, buckets: 32, configuration: config)
         defer { live.server.stop() }
-        for i in 0..<20_000 { live.memSampler.observe(route: UInt64(1 + i), op: .write, keyLength: 8, valueLength: 8) }
+        for i in 0..<20_000 { live.memSampler.observe(route: RouteID(1 + i), op: .write, keyLength: 8, valueLength: 8) }
         live.memSampler.flush()
         let codes = Mutex<[Int]>([])
         var rounds = 0

@@ -82,7 +82,7 @@ import Testing
         let observer: @Sendable () -> Void = {
             var i: UInt64 = 0
             while !stop.load(ordering: .relaxed) {
-                live.prometheus.observe(route: 1 + i % 2000, op: i & 1 == 0 ? .read : .write, keyLength: 8, valueLength: 32)
+                live.prometheus.observe(route: RouteID(1 + i % 2000), op: i & 1 == 0 ? .read : .write, keyLength: 8, valueLength: 32)
                 i &+= 1
             }
         }

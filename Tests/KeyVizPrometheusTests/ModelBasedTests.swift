@@ -198,7 +198,7 @@ final class ModelRun: @unchecked Sendable {
     // MARK: observations
 
     private func ids() -> [RouteID] {
-        catalog.routes.map(\.id) + departed.suffix(8) + [.unrouted, 999_999, RouteID.limit + 3]
+        catalog.routes.map(\.id) + departed.suffix(8) + [.unrouted, 999_999, RouteID(RouteID.limit.rawValue + 3)]
     }
 
     private func observe(count: Int) {

@@ -140,7 +140,7 @@ private func bucketSeries(_ body: [UInt8], family: String = "keyviz_bucket_write
         let p = PrometheusSampler(wrapping: NoopSampler(), configuration: .init(bucketBudget: budget))
         let c = RouteCatalog.evenlySplit(count: routes, groups: 8)
         p.apply(c)
-        for r in c.routes { p.observe(route: r.id, op: .write, keyLength: 8, valueLength: Int(r.id % 100)) }
+        for r in c.routes { p.observe(route: r.id, op: .write, keyLength: 8, valueLength: Int(r.id.rawValue % 100)) }
         let text = p.render(format: .prometheusText)
         #expect(try promtoolComplaints(text) == nil)
         #expect(try openMetricsParserComplaints(p.render(format: .openMetrics)) == nil)

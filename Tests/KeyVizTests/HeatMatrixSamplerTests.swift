@@ -40,7 +40,7 @@ private func matrixTotal(_ m: HeatMatrix) -> UInt64 {
         s.apply(RouteCatalog.evenlySplit(count: 2, groups: 1))
         s.observe(route: 99, op: .read, keyLength: 3, valueLength: 0)
         s.observe(route: .unrouted, op: .write, keyLength: 1, valueLength: 1)
-        s.observe(route: RouteID.limit + 5, op: .write, keyLength: 1, valueLength: 0)
+        s.observe(route: RouteID(RouteID.limit.rawValue + 5), op: .write, keyLength: 1, valueLength: 0)
         s.observe(route: 0, op: .read, keyLength: 1, valueLength: 0)
         s.flush()
         #expect(s.flushedTotals.unrouted == OpCounts(reads: 2, writes: 2, readBytes: 4, writeBytes: 3))

@@ -119,8 +119,8 @@ private func k(_ s: String) -> [UInt8] { Array(s.utf8) }
     @Test func onlyTheHottestRoutesKeepASketch() {
         let s = HotKeySampler(wrapping: NoopSampler(), configuration: .init(sampleEvery: 1, trackedRoutes: 2, queueCapacity: 65_536))
         s.apply(catalog(5))
-        for route in RouteID(1)...5 {
-            for _ in 0..<(Int(route) * 100) { s.observe(route: route, op: .write, key: k("r\(route)"), valueLength: 0) }
+        for route in (1...5).map(RouteID.init) {
+            for _ in 0..<(Int(route.rawValue) * 100) { s.observe(route: route, op: .write, key: k("r\(route)"), valueLength: 0) }
         }
         let tracked = s.trackedRoutes()
         #expect(tracked.count == 2)

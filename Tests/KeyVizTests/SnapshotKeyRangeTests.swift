@@ -9,7 +9,7 @@ import Testing
         let s = HeatMatrixSampler(configuration: .init(stepMilliseconds: 1000, now: clock.function))
         let catalog = RouteCatalog.evenlySplit(count: routes, groups: 1)
         s.apply(catalog)
-        for r in catalog.routes { for _ in 0..<Int(r.id) { s.observe(route: r.id, op: .write, keyLength: 1, valueLength: 1) } }
+        for r in catalog.routes { for _ in 0..<Int(r.id.rawValue) { s.observe(route: r.id, op: .write, keyLength: 1, valueLength: 1) } }
         s.flush()
         return (s, catalog)
     }

@@ -170,7 +170,7 @@ private func makeCoordinator(sampler: (any Sampler)?, now: @escaping @Sendable (
             func observe(route: RouteID, op: Op, keyLength: Int, valueLength: Int) {}
             func apply(_ catalog: RouteCatalog) {
                 // Record the version still published while we are being told.
-                seen.observe(route: engine.catalog.version, op: .read, keyLength: Int(catalog.version), valueLength: 0)
+                seen.observe(route: RouteID(engine.catalog.version), op: .read, keyLength: Int(catalog.version), valueLength: 0)
             }
         }
         let engine = RouteEngine(catalog: RouteCatalog.evenlySplit(count: 2, groups: 1))
