@@ -10,6 +10,9 @@ swift build --build-tests -Xswiftc -warnings-as-errors
 echo "== the core imports no C target, Foundation, swift-log, swift-metrics or NIO"
 bash scripts/check-core-imports.sh
 
+echo "== DocC: every library's documentation builds, warnings are errors"
+bash scripts/check-docs.sh
+
 echo "== swift test"
 swift test --skip-build
 

@@ -2,10 +2,10 @@ import Synchronization
 
 /// The in-memory heat matrix: per-route counters flushed into a ring of time columns.
 ///
-/// `observe` adds to lock-free striped counters (see ``RouteCounterTable``). Every step,
+/// `observe` adds to lock-free striped counters (see `RouteCounterTable`). Every step,
 /// ``flush()`` drains them in place into one column, so an observation racing a flush lands in
 /// this column or the next, never in neither. Routes that leave the catalog keep being drained
-/// (see ``RouteSlots``), and observations for unknown route ids are counted as unrouted. Hence
+/// (see `RouteSlots`), and observations for unknown route ids are counted as unrouted. Hence
 /// the conservation invariant: the sum of all columns plus unrouted equals everything observed.
 ///
 /// ``snapshot(series:fromUnixMs:toUnixMs:rows:keys:)`` renders the ring as a ``HeatMatrix``,
@@ -118,7 +118,7 @@ public final class HeatMatrixSampler: Sampler {
     /// The matrix of `series` over the columns stamped in `[fromUnixMs, toUnixMs)` (nil =
     /// unbounded). Rows are the routes of the current catalog plus every route with traffic in
     /// those columns, in key order (start key, then id); with more than `rows` routes
-    /// (clamped 1…1024), adjacent routes are merged by ``AdjacentRowMerger``'s rule.
+    /// (clamped 1…1024), adjacent routes are merged by `AdjacentRowMerger`'s rule.
     /// `keys` keeps only the routes that overlap `[start, end)` (empty end = +infinity) before
     /// merging, so a zoomed view gets the whole row budget for its key range.
     ///

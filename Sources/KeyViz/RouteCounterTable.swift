@@ -147,7 +147,7 @@ package final class RouteCounterTable: @unchecked Sendable {
     }
 }
 
-/// The hot path of a ``RouteCounterTable``: trivially copyable, so holding it costs no
+/// The hot path of a `RouteCounterTable`: trivially copyable, so holding it costs no
 /// reference counting. Valid while its table lives (the sampler that copies it owns the table).
 ///
 /// `@unchecked Sendable`: the pointers lead to memory holding only atomics.

@@ -3,7 +3,7 @@ import Synchronization
 /// Per-route counters that follow a changing route catalog without losing a count.
 ///
 /// Both KeyViz samplers (the heat matrix and the Prometheus decorator) keep their counts here.
-/// It owns a ``RouteCounterTable`` for the hot path and, under a lock the hot path never
+/// It owns a `RouteCounterTable` for the hot path and, under a lock the hot path never
 /// takes, the bookkeeping of which route owns which slot:
 ///
 /// - a route new to the catalog gets a slot at once (before the catalog is published);

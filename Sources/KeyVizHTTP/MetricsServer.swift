@@ -30,7 +30,7 @@ final class ServerContext: Sendable {
 }
 
 /// The embedded HTTP server: libmicrohttpd with a thread per connection, serving a
-/// ``KeyVizHTTPHandler``.
+/// `KeyVizHTTPHandler`.
 ///
 /// Threading: one internal polling thread accepts; each connection gets its own thread (poll,
 /// not select, so descriptors above 1024 work). Measured against epoll with a thread pool, the
@@ -44,7 +44,7 @@ final class ServerContext: Sendable {
 /// the second call for each request, which keeps HTTP keep-alive; it runs on libmicrohttpd's
 /// threads and reaches only the router, which is thread-safe by construction.
 ///
-/// Policy is the configuration's alone (``RequestPolicy``): on the first call, with only the
+/// Policy is the configuration's alone (`RequestPolicy`): on the first call, with only the
 /// headers read, a request is refused for malformed headers (400), credentials (401) or any
 /// body (405/413), so no body is ever read; the scrape and matrix limits apply when it is
 /// answered. libmicrohttpd runs in its strict mode (HTTP/1.1 without Host is 400).

@@ -5,18 +5,18 @@ import KeyViz
 import KeyVizPrometheus
 
 /// Maps a request to a response for every KeyViz endpoint. Pure request-in, response-out, so
-/// it is tested without sockets; ``MetricsServer`` feeds it from libmicrohttpd's threads.
+/// it is tested without sockets; `MetricsServer` feeds it from libmicrohttpd's threads.
 ///
 /// - `GET|HEAD /metrics`: the exposition, format from `Accept` (marked compressible: the
 ///   transport gzips it when `Accept-Encoding` allows), 503 when the
 ///   render overran `X-Prometheus-Scrape-Timeout-Seconds`. Concurrent scrapes share renders
-///   (``RenderCoalescer``).
+///   (`RenderCoalescer`).
 /// - `GET /api/v1/keyviz/matrix`: the heat matrix as JSON (503 when there is no matrix).
-/// - `GET /healthz`: `ok`. `GET /`: the heatmap page (``HeatmapPage``).
+/// - `GET /healthz`: `ok`. `GET /`: the heatmap page (`HeatmapPage`).
 /// - anything else: 404; other methods: 405 with `Allow`.
 ///
 /// Policy (auth, concurrency limits, deadlines) is the server's, set by
-/// ``MetricsServerConfiguration``; the router has none, so there is one place to set it.
+/// ``MetricsServerConfiguration`; the router has none, so there is one place to set it.
 public final class KeyVizHTTPHandler: Sendable {
     let coalescer: RenderCoalescer
     let matrix: HeatMatrixSampler?
@@ -28,7 +28,7 @@ public final class KeyVizHTTPHandler: Sendable {
         metrics.register(httpMetrics)
     }
 
-    /// Answers a request and counts it in ``httpMetrics``.
+    /// Answers a request and counts it in `httpMetrics``.
     public func handle(_ request: KeyVizHTTPRequest) -> KeyVizHTTPResponse {
         measure(handler: Self.handlerName(request.path)) { started in route(request, started: started) }
     }

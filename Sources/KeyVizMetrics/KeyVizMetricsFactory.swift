@@ -4,7 +4,7 @@ import Synchronization
 
 /// A swift-metrics backend whose metrics render on KeyViz's `/metrics`, in both formats.
 ///
-/// A host bootstraps swift-metrics with it and registers it on the ``PrometheusSampler`` that
+/// A host bootstraps swift-metrics with it and registers it on the `PrometheusSampler` that
 /// serves `/metrics`, so its own counters, gauges, recorders and timers and KeyViz's families
 /// are one scrape:
 ///

@@ -8,7 +8,7 @@ import KeyViz
 ///
 /// *Exactness across layouts.* Each label also keeps the value the last render exported. When
 /// a layout change drops a label, the part of its value no render has exported yet (counts
-/// folded by ``PrometheusSampler/currentLayout()`` & co. or by a catalog change between two
+/// folded by `PrometheusSampler/currentLayout()` & co. or by a catalog change between two
 /// scrapes) moves to the new bucket holding the dropped bucket's start key, so the next
 /// render exports it; the label itself is *retired* at its last exported value. If the label
 /// comes back it continues from that value. Hence, at every render, the last exported value of

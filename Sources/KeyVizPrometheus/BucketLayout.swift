@@ -3,7 +3,7 @@ import KeyViz
 /// Which routes go into which bucket: at most `budget` buckets of adjacent routes.
 ///
 /// Content-defined boundaries. Each route start key gets a deterministic 64-bit hash (keyed by
-/// the cluster-wide layout seed, see ``PrometheusSamplerConfiguration/layoutSeed``); a start
+/// the cluster-wide layout seed, see `PrometheusSamplerConfiguration/layoutSeed`); a start
 /// key is a boundary at level ℓ when its hash has at least ℓ trailing zero bits, and the first
 /// route's start is always a boundary. The layout uses the smallest ℓ whose boundary count is
 /// ≤ budget. Why this meets the five properties:

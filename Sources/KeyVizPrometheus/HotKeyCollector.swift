@@ -4,14 +4,17 @@ import KeyViz
 /// with the key itself in an info series (spelled like bucket labels, or hashed in
 /// ``BucketLabelMode/hashed`` mode so key bytes never reach Prometheus).
 ///
-/// Register it on the ``PrometheusSampler`` that serves `/metrics`:
+/// Register it on the `PrometheusSampler` that serves `/metrics`:
 /// `prometheus.register(HotKeyCollector(source: hotKeys))`.
 public struct HotKeyCollector: MetricsCollector {
     public let source: any HotKeyReporting
     public let ranks: Int
     public let labelMode: BucketLabelMode
 
-    /// - Parameter ranks: hot keys exported per op, clamped to 0…100 where used.
+    /// - Parameters:
+    ///   - source: the hot-key sampler (any `HotKeyReporting`) to read at each render.
+    ///   - ranks: hot keys exported per op, clamped to 0…100 where used.
+    ///   - labelMode: `.hashed` exports a hash of each key instead of its bytes.
     public init(source: any HotKeyReporting, ranks: Int = 5, labelMode: BucketLabelMode = .keyPreview) {
         self.source = source
         self.ranks = ranks

@@ -6,11 +6,11 @@ import Darwin
 import KeyViz
 import Synchronization
 
-/// A ``Sampler`` decorator that forwards every call to the sampler it wraps and keeps its own
+/// A `Sampler` decorator that forwards every call to the sampler it wraps and keeps its own
 /// per-route counts and bytes, exported as Prometheus counters over a bounded, stable set of
 /// buckets (see ``BucketLayout``).
 ///
-/// The hot path is the inner sampler's plus one ``RouteCounterTable`` record: lock-free, no
+/// The hot path is the inner sampler's plus one `RouteCounterTable` record: lock-free, no
 /// allocation, no reference counting. Generic over the inner sampler so the forward call is
 /// static and inlinable. Relayout after a catalog change and folding per-route deltas into
 /// bucket counters happen under one lock; a render folds, marks the values it exports and

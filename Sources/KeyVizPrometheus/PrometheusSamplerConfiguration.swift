@@ -1,6 +1,6 @@
 import KeyViz
 
-/// Settings of a ``PrometheusSampler``. Out-of-range values are clamped where they are used
+/// Settings of a `PrometheusSampler`. Out-of-range values are clamped where they are used
 /// (the properties can be set after `init`, so `init` alone cannot guard them).
 public struct PrometheusSamplerConfiguration: Sendable {
     /// Most bucket series per family, 1…4096 (default 256).

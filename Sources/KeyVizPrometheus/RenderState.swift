@@ -1,6 +1,6 @@
 import KeyViz
 
-/// Everything a ``PrometheusSampler`` keeps behind its render lock.
+/// Everything a `PrometheusSampler` keeps behind its render lock.
 struct RenderState {
     let configuration: PrometheusSamplerConfiguration
     var pendingCatalog: RouteCatalog?

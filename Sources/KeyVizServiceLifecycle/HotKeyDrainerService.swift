@@ -1,7 +1,7 @@
 import KeyViz
 import ServiceLifecycle
 
-/// Runs a ``HotKeySampler``'s background step as a `Service`: its samples reach the sketches
+/// Runs a `HotKeySampler`'s background step as a `Service`: its samples reach the sketches
 /// every `everyMilliseconds` until graceful shutdown.
 public struct HotKeyDrainerService<Inner: Sampler>: Service {
     public let sampler: HotKeySampler<Inner>

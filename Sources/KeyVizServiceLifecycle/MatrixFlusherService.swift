@@ -1,7 +1,7 @@
 import KeyViz
 import ServiceLifecycle
 
-/// Runs a ``HeatMatrixSampler``'s flusher as a swift-service-lifecycle `Service`: one column per step
+/// Runs a `HeatMatrixSampler`'s flusher as a swift-service-lifecycle `Service`: one column per step
 /// until graceful shutdown (or cancellation), then one last flush so nothing observed before
 /// the stop is left out of the matrix.
 public struct MatrixFlusherService: Service {

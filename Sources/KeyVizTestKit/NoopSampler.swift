@@ -1,6 +1,6 @@
 import KeyViz
 
-/// A ``Sampler`` that does nothing: the innermost sampler when measuring a decorator's own cost.
+/// A `Sampler` that does nothing: the innermost sampler when measuring a decorator's own cost.
 public struct NoopSampler: Sampler {
     public init() {}
 

@@ -1,7 +1,7 @@
 import KeyViz
 import Synchronization
 
-/// A ``Sampler`` that records every call, for tests of a host's wiring.
+/// A `Sampler` that records every call, for tests of a host's wiring.
 ///
 /// Thread-safe; each call is appended under a lock, so it is far slower than a real sampler
 /// and belongs in tests only. It also records catalogs it is told about.

@@ -1,6 +1,6 @@
 import KeyViz
 
-/// Where a key lives: the id of its route (what a ``Sampler`` is told) and the shard group
+/// Where a key lives: the id of its route (what a `Sampler` is told) and the shard group
 /// that serves it (where the data is).
 public struct RoutePlacement: Sendable, Hashable {
     public var route: RouteID

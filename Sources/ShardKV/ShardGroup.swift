@@ -16,7 +16,12 @@ public final class ShardGroup: Sendable {
     }
     private let leadership: Mutex<Leadership>
 
-    /// - Parameter retainedVersions: versions the group's store keeps per key (at least 1).
+    /// - Parameters:
+    ///   - id: the group's id, as route catalogs name it.
+    ///   - isLeader: whether this node leads the group (linearizable reads and writes need it).
+    ///   - leaseUntilMs: the leader lease's end, Unix milliseconds (lease reads need it unexpired).
+    ///   - retainedVersions: versions the group's store keeps per key (at least 1).
+    ///   - now: the clock, Unix milliseconds (injectable for tests).
     public init(id: ShardGroupID, isLeader: Bool = true, leaseUntilMs: Int64 = .max, retainedVersions: Int = 8,
                 now: @escaping @Sendable () -> Int64 = UnixTime.nowMilliseconds) {
         self.id = id

@@ -1,7 +1,7 @@
 import KeyViz
 import Synchronization
 
-/// Routes keys to shard groups and serves reads and writes, telling a ``Sampler`` about every
+/// Routes keys to shard groups and serves reads and writes, telling a `Sampler` about every
 /// user-facing one.
 ///
 /// The sampling contract (from the read-observe change KeyViz ports, plus the gaps it closes):
@@ -19,7 +19,7 @@ import Synchronization
 ///   ``ShardKVError/unknownGroup(_:)`` error and is *not* observed: the node that serves that
 ///   group counts it.
 /// - A key with no route is an error for the caller and is observed with
-///   ``RouteID/unrouted``, which samplers count as unrouted (an extension: no node serves it,
+///   `RouteID/unrouted`, which samplers count as unrouted (an extension: no node serves it,
 ///   so this one says so).
 ///
 /// Route changes go through the coordinator (``split(at:)``, ``merge(_:_:)``,
