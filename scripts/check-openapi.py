@@ -86,9 +86,28 @@ def main():
         base = "http://127.0.0.1:" + re.search(r"127\.0\.0\.1:(\d+)", text).group(1)
 
         params = {p["name"] for p in spec["paths"]["/api/v1/keyviz/matrix"]["get"]["parameters"]}
-        swift = open(os.path.join(HERE, "..", "Sources", "KeyVizHTTP", "KeyVizHTTPRequest.swift")).read()
+        swift = open(os.path.join(HERE, "..", "Sources", "KeyVizHTTPHandler", "KeyVizHTTPRequest.swift")).read()
         read = set(re.search(r"readQuery = \[([^\]]*)\]", swift).group(1).replace('"', "").replace(" ", "").split(","))
         check(params <= read, f"every documented matrix parameter is one the server reads ({sorted(params - read)} missing)")
+
+        hot_schema = validator("HotKeys")
+        status, _, body = get(base, "/api/v1/keyviz/hot-keys")
+        hot = json.loads(body)
+        valid(hot_schema, hot, "hot-keys: the answer matches the HotKeys schema")
+        check(status == 200 and hot["sample_every"] > 0 and len(hot["keys"]) > 0, f"hot-keys: {len(hot['keys'])} keys, sampled 1 in {hot['sample_every']}")
+        if hot["keys"]:
+            route = hot["keys"][0]["route_id"]
+            status, _, body = get(base, f"/api/v1/keyviz/hot-keys?route={route}&op=write")
+            one = json.loads(body)
+            valid(hot_schema, one, "hot-keys?route&op: the answer matches the HotKeys schema")
+            check(all(k["route_id"] == route and k["op"] == "write" for k in one["keys"]), "hot-keys?route&op: only that route's writes")
+            shares = [k["estimated_operations"] for k in one["keys"]]
+            check(shares == sorted(shares, reverse=True), "hot-keys?route&op: hottest first")
+        for bad in ("op=delete", "route=-1", "route=x"):
+            status, _, body = get(base, "/api/v1/keyviz/hot-keys?" + bad)
+            check(status == 400, f"hot-keys?{bad}: 400")
+        hot_params = {p["name"] for p in spec["paths"]["/api/v1/keyviz/hot-keys"]["get"]["parameters"]}
+        check(hot_params <= read, f"every documented hot-keys parameter is one the server reads ({sorted(hot_params - read)} missing)")
 
         full = {}
         for series in ("reads", "writes", "read_bytes", "write_bytes"):

@@ -7,6 +7,8 @@ public protocol HotKeyReporting: Sendable {
     func hotKeys(route: RouteID, op: Op?) -> [HotKey]
     /// Samples taken into the sketches, and samples dropped (queue full or busy).
     var sampleCounts: (taken: UInt64, dropped: UInt64) { get }
+    /// The sampling rate R: one key-carrying observation in R per thread is sampled.
+    var sampleEvery: Int { get }
 }
 
 extension HotKeySampler: HotKeyReporting {}

@@ -17,7 +17,8 @@ import Synchronization
 public final class HotKeySampler<Inner: Sampler>: Sampler {
     public let inner: Inner
     public let configuration: HotKeySamplerConfiguration
-    private let sampleEvery: Int
+    /// The sampling rate in force (the configuration's, clamped).
+    public let sampleEvery: Int
     @usableFromInline let countdown: SampleCountdown
     private let queue: HotKeySampleQueue
     private let state: Mutex<State>

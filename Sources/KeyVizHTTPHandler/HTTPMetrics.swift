@@ -7,7 +7,7 @@ public final class HTTPMetrics: MetricsCollector {
     static let bounds: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
     /// The `le` label of each bound, spelled once (Double.description is not cheap).
     static let boundLabels: [String] = bounds.map(ExpositionWriter.boundLabel)
-    static let handlers = ["healthz", "index", "matrix", "metrics", "other"]
+    static let handlers = ["healthz", "hot_keys", "index", "matrix", "metrics", "other"]
 
     private struct Histogram {
         var buckets = [UInt64](repeating: 0, count: HTTPMetrics.bounds.count)

@@ -92,6 +92,9 @@ enum HeatmapPage {
         <div id="legend"><span id="lmin">0</span><canvas id="lbar" width="160" height="10"></canvas><span id="lmax">–</span></div>
         <h2 style="margin-top:16px">Hottest key ranges</h2>
         <table><thead><tr><th>#</th><th>Key range</th><th class="n">Total</th><th class="n">Share</th></tr></thead><tbody id="top"></tbody></table>
+        <div id="hotkeysbox" hidden><h2 style="margin-top:16px">Hot keys</h2>
+        <table><thead><tr><th>#</th><th>Key</th><th class="n">Route</th><th class="n">Share</th></tr></thead><tbody id="hotkeys"></tbody></table>
+        <p class="hint" id="hotkeysnote"></p></div>
         <p class="hint">Drag on the heatmap to zoom into a time and key range; double-click to reset. Click a range above to zoom into its keys.</p>
         <noscript><p>This page needs JavaScript. The data: <a href="/api/v1/keyviz/matrix">/api/v1/keyviz/matrix</a>.</p></noscript>
       </aside>
@@ -370,6 +373,30 @@ enum HeatmapPage {
       st.paused = q.get('paused') === '1';
     }
 
+    // The hottest keys of the series' op across the node's hot routes (sampled, estimated).
+    async function loadHotKeys() {
+      const op = st.series.startsWith('read') ? 'read' : 'write';
+      try {
+        const resp = await fetch(location.origin + '/api/v1/keyviz/hot-keys?op=' + op, {credentials: 'same-origin', cache: 'no-store'});
+        if (!resp.ok) return;
+        const h = await resp.json();
+        const box = $('hotkeysbox'), body = $('hotkeys');
+        box.hidden = !(h.sample_every > 0);
+        body.textContent = '';
+        h.keys.slice(0, 10).forEach((k, i) => {
+          const tr = document.createElement('tr');
+          const td = (cls, text) => { const c = document.createElement('td'); c.className = cls; c.textContent = text; tr.appendChild(c); return c; };
+          td('', String(i + 1));
+          td('k', k.key_preview + (k.truncated ? '…' : ''));
+          td('n', String(k.route_id));
+          td('n', '~' + (100 * k.share).toFixed(0) + '%' + (k.share_error_bound > 0 ? ' ±' + (100 * k.share_error_bound).toFixed(0) : ''));
+          tr.title = '~' + int(k.estimated_operations) + ' ' + k.op + 's of route ' + k.route_id + ' (sampled 1 in ' + h.sample_every + ')';
+          body.appendChild(tr);
+        });
+        $('hotkeysnote').textContent = 'Share of its route\'s ' + op + 's, sampled 1 in ' + h.sample_every + '.';
+      } catch (_) { /* hot keys are optional */ }
+    }
+
     async function load() {
       clearTimeout(st.timer);
       layout();
@@ -395,7 +422,7 @@ enum HeatmapPage {
         if (seq !== st.seq) return;
         st.fetchMs = performance.now() - started;
         st.m = m; st.error = null; st.hover = null; $('tip').style.display = 'none';
-        prepare(); draw(); drawOverlay(); renderTable();
+        prepare(); draw(); drawOverlay(); renderTable(); loadHotKeys();
         st.ready = true;
       } catch (e) {
         if (seq !== st.seq) return;

@@ -20,11 +20,17 @@ import KeyVizPrometheus
 public final class KeyVizHTTPHandler: Sendable {
     let coalescer: RenderCoalescer
     let matrix: HeatMatrixSampler?
+    let hotKeys: (any HotKeyReporting)?
     public let httpMetrics = HTTPMetrics()
 
-    public init(metrics: any MetricsExposition, matrix: HeatMatrixSampler?) {
+    /// - Parameters:
+    ///   - metrics: what `/metrics` renders (a `PrometheusSampler`).
+    ///   - matrix: the heat matrix for the matrix API and the page; nil answers 503 there.
+    ///   - hotKeys: a `HotKeySampler` for `/api/v1/keyviz/hot-keys`; nil answers no keys there.
+    public init(metrics: any MetricsExposition, matrix: HeatMatrixSampler?, hotKeys: (any HotKeyReporting)? = nil) {
         coalescer = RenderCoalescer(metrics: metrics)
         self.matrix = matrix
+        self.hotKeys = hotKeys
         metrics.register(httpMetrics)
     }
 
@@ -46,6 +52,7 @@ public final class KeyVizHTTPHandler: Sendable {
         switch path {
         case "/metrics": "metrics"
         case "/api/v1/keyviz/matrix": "matrix"
+        case "/api/v1/keyviz/hot-keys": "hot_keys"
         case "/healthz": "healthz"
         case "/": "index"
         default: "other"
@@ -62,6 +69,7 @@ public final class KeyVizHTTPHandler: Sendable {
         switch handler {
         case "metrics": return serveMetrics(request, started: started)
         case "matrix": return serveMatrix(request)
+        case "hot_keys": return serveHotKeys(request)
         case "healthz": return .text(200, "ok")
         default: return HeatmapPage.response
         }
@@ -118,6 +126,40 @@ public final class KeyVizHTTPHandler: Sendable {
         let m = matrix.snapshot(series: series, fromUnixMs: bounds[0], toUnixMs: bounds[1], rows: rows, keys: range)
         return .json(200, MatrixJSON.encode(m, generatedAt: Self.rfc3339(UnixTime.nowMilliseconds()),
                                             stepMs: max(1, matrix.configuration.stepMilliseconds)))
+    }
+
+    /// The hottest keys: of one route (`route=<id>`) or across tracked routes, of both ops or
+    /// `op=read|write`, hottest first.
+    private func serveHotKeys(_ request: KeyVizHTTPRequest) -> KeyVizHTTPResponse {
+        // Without a sampler the answer is an empty list with sample_every 0 (not an error: the
+        // page asks every node, and a page should not log failures for a feature that is off).
+        guard let hotKeys else {
+            return .json(200, HotKeysJSON.encode([], route: nil, sampleEvery: 0, samples: (0, 0),
+                                                 generatedAt: Self.rfc3339(UnixTime.nowMilliseconds())))
+        }
+        var op: Op?
+        if let raw = request.query["op"], !raw.isEmpty {
+            guard let o = Op.allCases.first(where: { $0.description == raw }) else {
+                return .json(400, MatrixJSON.error(code: "invalid_query", message: "op must be read or write"))
+            }
+            op = o
+        }
+        var route: RouteID?
+        if let raw = request.query["route"], !raw.isEmpty {
+            guard let id = UInt64(raw), RouteID(id) < RouteID.limit else {
+                return .json(400, MatrixJSON.error(code: "invalid_query", message: "route must be a route id (0…4294967295)"))
+            }
+            route = RouteID(id)
+        }
+        let keys: [HotKey]
+        if let route {
+            keys = hotKeys.hotKeys(route: route, op: op)
+        } else {
+            keys = (op.map { [$0] } ?? Op.allCases).flatMap { hotKeys.hottestKeys(op: $0, limit: nil) }
+        }
+        let sampleEvery = keys.first?.sampleEvery ?? hotKeys.sampleEvery
+        return .json(200, HotKeysJSON.encode(keys, route: route, sampleEvery: sampleEvery, samples: hotKeys.sampleCounts,
+                                             generatedAt: Self.rfc3339(UnixTime.nowMilliseconds())))
     }
 
     static func rfc3339(_ ms: Int64) -> String {

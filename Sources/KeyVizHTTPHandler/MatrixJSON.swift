@@ -72,7 +72,7 @@ public enum MatrixJSON {
         o.append(UInt8(ascii: "]"))
     }
 
-    static func string(_ s: String, _ o: inout [UInt8]) {
+    package static func string(_ s: String, _ o: inout [UInt8]) {
         o.append(UInt8(ascii: "\""))
         for c in s.utf8 {
             switch c {

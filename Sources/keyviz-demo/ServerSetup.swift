@@ -14,7 +14,7 @@ func makeServer(options: DemoOptions, node: DemoNode) throws -> MetricsServer {
         listen: listen, maxConcurrentScrapes: options.maxScrapes, connectionLimit: options.maxConnections,
         connectionTimeoutSeconds: options.connectionTimeout, basicAuth: auth,
         tlsCertificatePEM: try options.tlsCert.map(readText), tlsKeyPEM: try options.tlsKey.map(readText))
-    let router = KeyVizHTTPHandler(metrics: node.prometheus, matrix: node.memSampler)
+    let router = KeyVizHTTPHandler(metrics: node.prometheus, matrix: node.memSampler, hotKeys: node.hotKeys)
     // swift-log's default handler: the server's warnings (refused connections, rate-limited)
     // go to stderr beside the node's own lines.
     return try MetricsServer(router: router, configuration: configuration, logger: Logger(label: "keyviz-demo.http"))
