@@ -126,9 +126,9 @@ public final class PrometheusSampler<Inner: Sampler>: Sampler {
         state.withLock { ($0.counters.labels.count, $0.counters.retiredCount, $0.counters.retiredOrderLength, $0.counters.rememberedMeanings) }
     }
 
-    /// Key bytes hashed so far by relayouts and previews (for tests of render cost).
+    /// Key bytes hashed so far by relayouts (for tests of render cost).
     var hashedKeyBytes: Int {
-        state.withLock { $0.hashedKeyBytes + $0.counters.hashedBytes + $0.hotPreviews.hashedBytes.load(ordering: .relaxed) }
+        state.withLock { $0.hashedKeyBytes + $0.counters.hashedBytes }
     }
 
     /// Each live label's incarnation (see ``BucketCounters``), without folding (for tests).

@@ -17,19 +17,18 @@ struct RenderState {
     /// Key bytes hashed so far (relayouts and info previews): what makes render cost depend on
     /// key length, so tests can pin that a scrape without a catalog change hashes nothing.
     var hashedKeyBytes = 0
-    /// Per bucket, the pre-escaped `{bucket="…"}` of its counter lines and the whole label set
-    /// and value of its info line: rebuilt on relayout, so a render only copies bytes.
+    /// Per bucket, the pre-escaped `{bucket="…"}` of its counter lines, and the whole label set
+    /// and value of its info and route-count lines: rebuilt on relayout, so a render only
+    /// copies bytes.
     var counterLabelBytes: [[UInt8]] = []
     var infoLineBytes: [[UInt8]] = []
+    var routesLineBytes: [[UInt8]] = []
     /// Per counter slot, the bucket its route was last found in, valid while
     /// `cachedRoute[slot]` is that route (reset on relayout): the fold does no key comparisons
     /// for routes it has seen.
     var cachedRoute: [RouteID] = []
     var cachedBucket: [Int32] = []
     let processCollector = ProcessCollector()
-    /// Key previews of hot routes, so a scrape never re-reads a long key (shared by the
-    /// copies a render writes from).
-    let hotPreviews = HotRoutePreviews()
 
     init(configuration: PrometheusSamplerConfiguration) {
         self.configuration = configuration
@@ -107,29 +106,46 @@ struct RenderState {
             ExpositionWriter.appendLabels([("bucket", b.label)], to: &out)
             return out
         }
-        let width = 4
-        let seed = configuration.layoutSeed
+        // The info line's labels are all functions of the bucket's start key, so a label keeps
+        // one info series for as long as it exists; what moves with neighbouring routes (the
+        // route count) is a value, the end is the next row's start.
         infoLineBytes = next.buckets.enumerated().map { i, b in
             var out: [UInt8] = []
-            let order = String(i)
-            // The end is the next bucket's start (hash known) or the catalog's end.
-            var endHash: UInt64 = 0
-            if i + 1 < next.startHashes.count {
-                endHash = next.startHashes[i + 1]
-            } else if BucketLabeler.needsHash(b.end, maxLength: 64) {
-                endHash = KeyHash.hash(b.end, seed: seed)
-                hashedKeyBytes += b.end.count
-            }
             ExpositionWriter.appendLabels([
+                ("axis", Self.axis(b.start)),
                 ("bucket", b.label),
                 ("start", BucketLabeler.infoPreview(b.start, hash: next.startHashes[i])),
-                ("end", b.end.isEmpty ? "(end)" : BucketLabeler.infoPreview(b.end, hash: endHash)),
-                ("routes", String(b.routeCount)),
-                ("order", String(repeating: "0", count: max(0, width - order.count)) + order),
             ], to: &out)
             out.append(contentsOf: " 1\n".utf8)
             return out
         }
+        routesLineBytes = zip(counterLabelBytes, next.buckets).map { labels, b in
+            var out = labels
+            out.append(UInt8(ascii: " "))
+            ExpositionWriter.appendDecimal(UInt64(b.routeCount), to: &out)
+            out.append(UInt8(ascii: "\n"))
+            return out
+        }
+    }
+
+    /// Bytes of a start key compared by `axis`: enough for keys of typical stores to differ.
+    static let axisBytes = 16
+
+    /// The `axis` label of a bucket: the first ``axisBytes`` bytes of its start key in lowercase
+    /// hex, zero-padded to a fixed width. Fixed-width hex of a prefix sorts as the keys do
+    /// (ties only between keys that share the prefix), and it depends on the start key alone,
+    /// not on the bucket's position, so it never changes while the label exists. The name sorts
+    /// before `bucket`, so Prometheus returns `sum by (axis, bucket)` rows in key order.
+    static func axis(_ key: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(2 * axisBytes)
+        for i in 0..<axisBytes {
+            let b = i < key.count ? key[i] : 0
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 15)])
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     // MARK: write
@@ -137,19 +153,21 @@ struct RenderState {
     private enum Item {
         case bucketCounter(Series)
         case bucketInfo
+        case bucketRoutes
         case family(MetricFamily)
 
         var name: String {
             switch self {
             case .bucketCounter(let s): RenderState.counterNames[s]!.0
             case .bucketInfo: "keyviz_bucket_info"
+            case .bucketRoutes: "keyviz_bucket_routes"
             case .family(let f): f.name
             }
         }
     }
 
     mutating func write(format: ExpositionFormat, slots: RouteSlots, to out: inout [UInt8]) {
-        var items: [Item] = Series.allCases.map { .bucketCounter($0) } + [.bucketInfo]
+        var items: [Item] = Series.allCases.map { .bucketCounter($0) } + [.bucketInfo, .bucketRoutes]
         items += ownFamilies(nowMs: configuration.now(), slots: slots).map { .family($0) }
         var taken = Set(items.map(\.name))
         var extra: [MetricFamily] = configuration.processMetrics ? processCollector.collect() : []
@@ -166,6 +184,12 @@ struct RenderState {
                 ExpositionWriter.appendHeader(MetricFamily(unchecked: item.name, help: Help.bucketInfo, type: .gauge, samples: []), format: format, to: &out)
                 for line in infoLineBytes {
                     out.append(contentsOf: "keyviz_bucket_info".utf8)
+                    out.append(contentsOf: line)
+                }
+            case .bucketRoutes:
+                ExpositionWriter.appendHeader(MetricFamily(unchecked: item.name, help: Help.bucketRoutes, type: .gauge, samples: []), format: format, to: &out)
+                for line in routesLineBytes {
+                    out.append(contentsOf: "keyviz_bucket_routes".utf8)
                     out.append(contentsOf: line)
                 }
             case .family(let f):
@@ -205,7 +229,7 @@ struct RenderState {
             MetricSample(labels: [("op", "read")], value: .integer(unrouted.readBytes)),
             MetricSample(labels: [("op", "write")], value: .integer(unrouted.writeBytes)),
         ]))
-        var rates: [MetricSample] = [], shares: [MetricSample] = [], infos: [MetricSample] = []
+        var rates: [MetricSample] = [], shares: [MetricSample] = [], ids: [MetricSample] = [], infos: [MetricSample] = []
         let seconds = hot.coveredSeconds(nowMs: nowMs)
         for op in Op.allCases {
             let k = configuration.effectiveHotRoutes
@@ -216,21 +240,20 @@ struct RenderState {
                 let labels: [(name: String, value: String)] = [("op", op.description), ("rank", Self.rankLabels[rank])]
                 rates.append(MetricSample(labels: labels, value: .double(entry.map { $0.count / seconds } ?? 0)))
                 shares.append(MetricSample(labels: labels, value: .double(entry.map { total <= 0 ? 0 : min(1, $0.count / total) } ?? 0)))
-                if let slot = entry?.slot, let route = slots.owner(ofSlot: slot), route.id == entry?.route {
-                    let e = (route: route, count: entry!.count)
-                    let bucket = layout.buckets.isEmpty ? "" : layout.buckets[bucketIndex(ofSlot: slot, route: e.route)].label
-                    let (start, end) = hotPreviews.previews(of: e.route, seed: configuration.layoutSeed)
-                    infos.append(MetricSample(labels: labels + [
-                        ("route_id", e.route.id.description), ("bucket", bucket),
-                        ("start", start), ("end", end),
-                    ], value: .integer(1)))
-                } else {
-                    infos.append(MetricSample(labels: labels + [("route_id", "none"), ("bucket", ""), ("start", ""), ("end", "")], value: .integer(1)))
+                // Identity is (op, rank) plus the bucket holding the route: a split or merge
+                // renames the route but rarely moves it to another bucket. The route id is a
+                // value (-1: no route at this rank); a retired route has no bucket any more.
+                ids.append(MetricSample(labels: labels, value: .double(entry.map { Double($0.route.rawValue) } ?? -1)))
+                var bucket = ""
+                if let slot = entry?.slot, let route = slots.owner(ofSlot: slot), route.id == entry?.route, !layout.buckets.isEmpty {
+                    bucket = layout.buckets[bucketIndex(ofSlot: slot, route: route)].label
                 }
+                infos.append(MetricSample(labels: labels + [("bucket", bucket)], value: .integer(1)))
             }
         }
         families.append(MetricFamily(unchecked: "keyviz_hot_route_ops_per_second", help: Help.hotRate, type: .gauge, samples: rates))
         families.append(MetricFamily(unchecked: "keyviz_hot_route_share", help: Help.hotShare, type: .gauge, samples: shares))
+        families.append(MetricFamily(unchecked: "keyviz_hot_route_id", help: Help.hotID, type: .gauge, samples: ids))
         families.append(MetricFamily(unchecked: "keyviz_hot_route_info", help: Help.hotInfo, type: .gauge, samples: infos))
         families.append(gauge("keyviz_routes", Help.routes, routeCount))
         families.append(gauge("keyviz_buckets", Help.buckets, layout.buckets.count))
@@ -259,12 +282,14 @@ struct RenderState {
             case .writeBytes: "Bytes (key + value) of write operations observed on the routes of a bucket."
             }
         }
-        static let bucketInfo = "Key range of a bucket: start (inclusive), end (exclusive), routes in it, and its position in key order. Always 1."
+        static let bucketInfo = "Start key of a bucket (inclusive; the bucket ends where the next one starts) and axis, a fixed-width hex prefix of it that sorts in key order. Always 1."
+        static let bucketRoutes = "Routes whose start key lies in the bucket."
         static let unrouted = "Operations observed for a key or route id with no known route."
         static let unroutedBytes = "Bytes (key + value) of operations observed for a key or route id with no known route."
         static let hotRate = "Operations per second of the rank-th busiest route over the hot-route window."
         static let hotShare = "Share (0 to 1) of all operations of this op taken by the rank-th busiest route over the hot-route window."
-        static let hotInfo = "Which route holds each hot-route rank: route id, bucket and key range. Always 1."
+        static let hotID = "Id of the route that holds the hot-route rank (-1: no route)."
+        static let hotInfo = "Bucket holding the route at each hot-route rank (empty: no route, or the route has left the catalog). Always 1."
         static let routes = "Routes in the current route catalog."
         static let buckets = "Buckets in the current layout."
         static let budget = "Most buckets the layout may use."

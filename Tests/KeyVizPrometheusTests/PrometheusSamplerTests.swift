@@ -80,10 +80,12 @@ private func bucketSeries(_ body: [UInt8], family: String = "keyviz_bucket_write
         #expect(share1?.number == 0.8)
         let rate1 = samples.first { $0.name == "keyviz_hot_route_ops_per_second" && $0.labels == ["op": "write", "rank": "1"] }
         #expect(rate1?.number == 80)   // 800 ops over the 10 s the window covers so far
+        #expect(samples.first { $0.name == "keyviz_hot_route_id" && $0.labels == ["op": "write", "rank": "1"] }?.value == "7")
+        #expect(samples.first { $0.name == "keyviz_hot_route_id" && $0.labels == ["op": "write", "rank": "2"] }?.value == "3")
+        #expect(samples.first { $0.name == "keyviz_hot_route_id" && $0.labels == ["op": "read", "rank": "1"] }?.value == "-1")
         let info1 = samples.first { $0.name == "keyviz_hot_route_info" && $0.labels["op"] == "write" && $0.labels["rank"] == "1" }
-        #expect(info1?.labels["route_id"] == "7")
-        #expect(info1?.labels["start"] == BucketLabeler.infoPreview(c.route(id: 7)!.start))
-        #expect(samples.first { $0.name == "keyviz_hot_route_info" && $0.labels["op"] == "write" && $0.labels["rank"] == "2" }?.labels["route_id"] == "3")
+        let layout = p.currentLayout()
+        #expect(info1?.labels["bucket"] == layout.buckets[layout.bucketIndex(forKey: c.route(id: 7)!.start)].label)
         // Traffic older than two windows no longer counts (the sliding-window estimate blends
         // the current fixed window with the previous one).
         clock.advance(130_000)
