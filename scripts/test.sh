@@ -41,11 +41,14 @@ python3 scripts/check-openapi.py --demo .build/release/keyviz-demo
 echo "== heatmap page in headless chromium (screenshots kept in a temp dir, path printed)"
 python3 scripts/browser-test.py --demo .build/release/keyviz-demo
 
-echo "== Prometheus rules, rule unit tests and example config"
+echo "== Prometheus rules, rule unit tests and example config; Alertmanager config and its routing"
 (cd dashboards/prometheus \
   && promtool check rules keyviz-rules.yml keyviz-alerts.yml \
   && promtool test rules keyviz-alerts.test.yml \
-  && promtool check config prometheus.yml)
+  && promtool check config prometheus.yml \
+  && amtool check-config alertmanager.yml \
+  && amtool config routes test --config.file=alertmanager.yml --verify.receivers=blackhole alertname=KeyVizHotRouteBucket severity=none \
+  && amtool config routes test --config.file=alertmanager.yml --verify.receivers=keyviz-oncall alertname=KeyVizHotRoute severity=critical)
 
 echo "== dashboard lint"
 python3 scripts/lint-dashboard.py dashboards/grafana/*.json
