@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
-# End-to-end check against a real Prometheus (Debian `prometheus`), loopback only, < 3 minutes:
-#  1. start Prometheus on 127.0.0.1 (scrape and rule interval 1 s, the shipped rules, a temp dir);
-#  2. start two demo nodes with the same --seed and --churn-period 0, one with a strong hotspot;
+# End-to-end check against a real Prometheus (Debian `prometheus`), loopback only, ~90 s:
+#  1. start Prometheus on 127.0.0.1 (scrape and rule interval 1 s, the shipped rules with `for`
+#     shortened to 15 s and keep_firing_for removed, a temp dir);
+#  2. start two demo nodes with the same --seed and routes splitting and merging every 0.5 s
+#     (ten times the demo's default churn): one with a standing hotspot (--skew 40
+#     --hotspot-period 86400), one uniform;
 #  3. wait until both targets are up;
-#  4. run every dashboard panel query (variables substituted): each parses and returns data;
-#     every recording and alerting rule reports healthy;
-#  5. sum by (bucket) over both nodes has exactly as many series as one node;
-#  6. with `for:` shortened in a test copy of the alerts, KeyVizHotRoute fires for the hot node
-#     naming its hot route, and not for the cold node.
+#  4. every dashboard panel and annotation query (variables substituted) parses and returns
+#     data; every recording and alerting rule reports healthy; sum by (bucket) over both nodes
+#     has as many series as one node;
+#  5. KeyVizHotRoute goes pending once for the hot node and fires within `for` plus two scrape
+#     intervals, and every alert of it keeps one identity and one activeAt for 30 s more of
+#     churn, while the hot route is renamed; nothing fires for the uniform node;
+#  6. a query_range over the whole run of the heat map's own query returns one row per bucket
+#     label, in key order, each with points in (almost) every step its bucket existed; the
+#     info series number no more than the bucket labels.
 # Everything is stopped and removed on exit, success or failure.
 # Usage: scripts/e2e-prometheus.sh [path/to/keyviz-demo]   (default: release build)
 set -euo pipefail
@@ -33,7 +40,7 @@ fail() { echo "e2e: FAIL: $*" >&2; for f in "$WORK"/*.log; do echo "--- $f" >&2;
 NODE_PORT=
 start_node() { # name, extra flags...; sets NODE_PORT (runs in this shell so cleanup sees the pid)
   local name=$1; shift
-  "$DEMO" --listen 127.0.0.1:0 --seed 7 --churn-period 0 --routes 64 --rate 20000 --status-every 60 "$@" \
+  "$DEMO" --listen 127.0.0.1:0 --seed 7 --churn-period 0.5 --routes 64 --rate 20000 --status-every 60 "$@" \
     >/dev/null 2>"$WORK/$name.log" &
   PIDS+=($!)
   NODE_PORT=
@@ -44,12 +51,15 @@ start_node() { # name, extra flags...; sets NODE_PORT (runs in this shell so cle
   done
   fail "node $name did not start"
 }
-start_node hot --skew 40; HOT=$NODE_PORT
+start_node hot --skew 40 --hotspot-period 86400; HOT=$NODE_PORT
 start_node cold --skew 1; COLD=$NODE_PORT
 echo "e2e: hot node on $HOT, cold node on $COLD"
 
 PROM_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-sed -E 's/for: [0-9]+[mh]/for: 3s/' dashboards/prometheus/keyviz-alerts.yml > "$WORK/keyviz-alerts.yml"
+FOR_SECONDS=15
+sed -E -e '/keep_firing_for:/d' -e "s/^( +)for: [0-9]+[mh]\$/\\1for: ${FOR_SECONDS}s/" dashboards/prometheus/keyviz-alerts.yml > "$WORK/keyviz-alerts.yml"
+grep -q "for: ${FOR_SECONDS}s" "$WORK/keyviz-alerts.yml" && ! grep -qE 'for: [0-9]+[mh]$|keep_firing_for' "$WORK/keyviz-alerts.yml" \
+  || fail "could not shorten for: in the alert rules"
 cp dashboards/prometheus/keyviz-rules.yml "$WORK/"
 cat > "$WORK/prometheus.yml" <<YAML
 global: {scrape_interval: 1s, evaluation_interval: 1s, scrape_timeout: 1s}
@@ -79,73 +89,164 @@ echo "e2e: both targets up after $(( $(date +%s) - START )) s"
 sleep 4   # a few samples for the rates
 
 # 4. Dashboard queries and rule health; 5. bucket labels agree; 6. the hot-route alert.
-python3 - "$API" "$HOT" "$COLD" <<'PY'
-import json, sys, time, urllib.parse, urllib.request
-api, hot, cold = sys.argv[1], sys.argv[2], sys.argv[3]
+python3 - "$API" "$HOT" "$COLD" "$FOR_SECONDS" "$START" <<'PY'
+import calendar, json, re, statistics, sys, time, urllib.parse, urllib.request
+api, hot, cold, for_s, started = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4]), float(sys.argv[5])
+HOT, COLD = f"127.0.0.1:{hot}", f"127.0.0.1:{cold}"
+SCRAPE = 1.0
 
 def get(path, **params):
     url = api + path + ("?" + urllib.parse.urlencode(params) if params else "")
     with urllib.request.urlopen(url, timeout=10) as r:
         return json.load(r)
 
-def query(expr):
-    out = get("/api/v1/query", query=expr)
+def fail(msg):
+    raise SystemExit(f"e2e: FAIL: {msg}")
+
+def query(expr, **kw):
+    out = get("/api/v1/query", query=expr, **kw)
     if out.get("status") != "success":
-        raise SystemExit(f"e2e: FAIL: query did not succeed: {expr}: {out}")
+        fail(f"query did not succeed: {expr}: {out}")
     return out["data"]["result"]
 
-dash = json.load(open("dashboards/grafana/keyviz-overview.json"))
-subst = {"$job": "keyviz", "$instance": ".*", "${series}": "writes", "$series": "writes", "$__rate_interval": "15s"}
-n = 0
-for p in dash["panels"]:
-    for t in p.get("targets", []):
-        expr = t["expr"]
-        for k, v in subst.items():
-            expr = expr.replace(k, v)
-        deadline = time.time() + 20
-        while True:
-            result = query(expr)
-            if result or time.time() > deadline:
-                break
-            time.sleep(1)
-        if not result:
-            raise SystemExit(f"e2e: FAIL: panel '{p['title']}' query returned no data: {expr}")
-        n += 1
-print(f"e2e: {n} dashboard queries parse and return data")
+def query_range(expr, start, end, step):
+    out = get("/api/v1/query_range", query=expr, start=start, end=end, step=step)
+    if out.get("status") != "success":
+        fail(f"query_range did not succeed: {expr}: {out}")
+    return out["data"]["result"]
 
-deadline = time.time() + 30
+def scalar(expr):
+    r = query(expr)
+    return float(r[0]["value"][1]) if r else 0.0
+
+dash = json.load(open("dashboards/grafana/keyviz-overview.json"))
+subst = {"${op}": "write", "$op": "write", "$job": "keyviz", "$instance": ".*", "$__rate_interval": "15s"}
+def substitute(expr):
+    for k, v in subst.items():
+        expr = expr.replace(k, v)
+    return expr
+heatmap = next(p for p in dash["panels"] if p["type"] == "heatmap" and p["fieldConfig"]["defaults"]["unit"] == "ops")
+heat_expr = substitute(heatmap["targets"][0]["expr"])
+
+# 5. The hot-route alert, watched from the start: every (op, severity) alert of the hot node
+#    must keep one label set and one activeAt, go pending once and fire within for + 2 scrapes.
+seen = {}          # (op, severity) -> {"labels": set, "activeAt": set, "states": [..], "firing_at": t}
+renames = set()
+deadline = time.time() + 90
+fired_at = None
 while True:
-    groups = get("/api/v1/rules")["data"]["groups"]
-    rules = [r for g in groups for r in g["rules"]]
-    bad = [(r["name"], r.get("health"), r.get("lastError")) for r in rules if r.get("health") != "ok"]
-    if not bad and len(rules) == 18:
+    now = time.time()
+    for a in get("/api/v1/alerts")["data"]["alerts"]:
+        l = a["labels"]
+        if l["alertname"] != "KeyVizHotRoute":
+            continue
+        if l["instance"] != HOT:
+            fail(f"KeyVizHotRoute for a node without a hotspot: {a}")
+        s = seen.setdefault((l["op"], l["severity"]), {"labels": set(), "activeAt": set(), "states": [], "firing_at": None})
+        s["labels"].add(tuple(sorted(l.items())))
+        s["activeAt"].add(a["activeAt"])
+        if not s["states"] or s["states"][-1] != a["state"]:
+            s["states"].append(a["state"])
+        if a["state"] == "firing" and s["firing_at"] is None:
+            s["firing_at"] = now
+    for r in query(f'keyviz_hot_route_id{{instance="{HOT}",rank="1"}}'):
+        renames.add((r["metric"]["op"], r["value"][1]))
+    if fired_at is None and ("write", "warning") in seen and seen[("write", "warning")]["firing_at"]:
+        fired_at = time.time()
+    if fired_at is not None and time.time() - fired_at >= 30:
         break
     if time.time() > deadline:
-        raise SystemExit(f"e2e: FAIL: rules not healthy ({len(rules)} loaded): {bad}")
-    time.sleep(1)
+        fail(f"KeyVizHotRoute did not fire for the hot node and stay firing 30 s: {seen}")
+    time.sleep(0.5)
+for key, s in sorted(seen.items()):
+    if len(s["labels"]) != 1 or len(s["activeAt"]) != 1 or s["states"] not in (["pending", "firing"], ["firing"]):
+        fail(f"KeyVizHotRoute {key} restarted: label sets {s['labels']}, activeAt {s['activeAt']}, states {s['states']}")
+    active = calendar.timegm(time.strptime(next(iter(s["activeAt"]))[:19], "%Y-%m-%dT%H:%M:%S")) + float("0." + (next(iter(s["activeAt"]))[20:29] or "0"))
+    late = s["firing_at"] - active - for_s if s["firing_at"] else None
+    if late is None or late > 2 * SCRAPE + 1.5:     # + one rule evaluation and our 0.5 s polling
+        fail(f"KeyVizHotRoute {key} fired {late} s after activeAt + for")
+    print(f"e2e: KeyVizHotRoute {key[0]} {key[1]}: one alert, states {' -> '.join(s['states'])}, activeAt "
+          f"{next(iter(s['activeAt']))} unchanged, firing seen {late + for_s:.1f} s after it (for = {for_s:.0f} s)")
+if ("write", "warning") not in seen or ("write", "critical") not in seen:
+    fail(f"expected warning and critical KeyVizHotRoute for writes: {sorted(seen)}")
+ids = sorted({i for op, i in renames if op == "write"}, key=float)
+buckets = query_range(f'keyviz_hot_route_info{{instance="{HOT}",op="write",rank="1"}}', started, time.time(), 1)
+min_share = scalar(f'min_over_time(keyviz_hot_route_share{{instance="{HOT}",op="write",rank="1"}}[{int(time.time() - started)}s])')
+print(f"e2e: meanwhile the hot write route was route {', '.join(ids)}, in bucket(s) "
+      f"{', '.join(sorted({b['metric'].get('bucket', '(left the catalog)') for b in buckets}))}; raw rank-1 share fell to {min_share:.2f}")
+alerts = get("/api/v1/alerts")["data"]["alerts"]
+desc = next(a["annotations"]["description"] for a in alerts if a["labels"]["alertname"] == "KeyVizHotRoute" and a["labels"]["op"] == "write")
+print(f"e2e: its description now: {desc}")
+
+# 4. Dashboard queries (panels and annotations) and rule health.
+exprs = [(p["title"], t["expr"]) for p in dash["panels"] for t in p.get("targets", [])]
+exprs += [(a["name"], a["expr"]) for a in dash["annotations"]["list"] if a.get("expr")]
+for title, expr in exprs:
+    expr = substitute(expr)
+    deadline = time.time() + 20
+    while not query(expr) and time.time() < deadline:
+        time.sleep(1)
+    if not query(expr):
+        fail(f"panel '{title}' query returned no data: {expr}")
+print(f"e2e: {len(exprs)} dashboard panel and annotation queries parse and return data")
+
+want = sum(len(re.findall(r"^\s*- (record|alert):", open(f).read(), re.M))
+           for f in ("dashboards/prometheus/keyviz-rules.yml", "dashboards/prometheus/keyviz-alerts.yml"))
+groups = get("/api/v1/rules")["data"]["groups"]
+rules = [r for g in groups for r in g["rules"]]
+bad = [(r["name"], r.get("health"), r.get("lastError")) for r in rules if r.get("health") != "ok"]
+if bad or len(rules) != want:
+    fail(f"rules not healthy ({len(rules)} of {want} loaded): {bad}")
 print(f"e2e: {len(rules)} rules loaded and healthy")
 
-summed = query('count(sum by (bucket) (keyviz_bucket_writes_total{job="keyviz"}))')
-one = query(f'count(keyviz_bucket_writes_total{{job="keyviz",instance="127.0.0.1:{hot}"}})')
-if not summed or not one or summed[0]["value"][1] != one[0]["value"][1]:
-    raise SystemExit(f"e2e: FAIL: sum by (bucket) gives {summed} series, one node has {one}")
-print(f"e2e: sum by (bucket) over both nodes = {summed[0]['value'][1]} series = one node's")
-
-deadline = time.time() + 60
-while True:
-    alerts = [a for a in get("/api/v1/alerts")["data"]["alerts"] if a["labels"]["alertname"] == "KeyVizHotRoute"]
-    firing = [a for a in alerts if a["state"] == "firing"]
-    hot_firing = [a for a in firing if a["labels"]["instance"] == f"127.0.0.1:{hot}" and a["labels"].get("route_id")]
-    cold_any = [a for a in alerts if a["labels"]["instance"] == f"127.0.0.1:{cold}"]
-    if cold_any:
-        raise SystemExit(f"e2e: FAIL: the cold node raised KeyVizHotRoute: {cold_any}")
-    if hot_firing:
-        a = hot_firing[0]
-        print(f"e2e: KeyVizHotRoute firing for the hot node: route {a['labels']['route_id']} "
-              f"[{a['labels']['start']}, {a['labels']['end']}) ({a['labels']['severity']}): {a['annotations']['description']}")
+# Both nodes churn the same seeded way, a little apart in time: their labels agree between changes.
+for _ in range(20):
+    summed = scalar('count(sum by (bucket) (keyviz_bucket_writes_total{job="keyviz"}))')
+    one = scalar(f'count(keyviz_bucket_writes_total{{instance="{HOT}"}})')
+    if summed == one:
         break
-    if time.time() > deadline:
-        raise SystemExit(f"e2e: FAIL: KeyVizHotRoute did not fire for the hot node: {alerts}")
-    time.sleep(1)
+    time.sleep(0.25)
+else:
+    fail(f"sum by (bucket) over both nodes gives {summed} series, one node has {one}")
+print(f"e2e: sum by (bucket) over both nodes = {summed:.0f} series = one node's")
+
+# 6. The heat map over the whole run: one row per bucket label, in key order, no fragments.
+end = time.time()
+window = f"{int(end - started) + 1}s"
+heat = query_range(heat_expr, started, end, 1)
+alive = query_range('group by (bucket) (keyviz_bucket_writes_total{job="keyviz"})', started, end, 1)
+steps_alive = {r["metric"]["bucket"]: len(r["values"]) for r in alive}
+labels_seen = len(steps_alive)
+rows = [r["metric"]["bucket"] for r in heat]
+if len(rows) > labels_seen or len(set(rows)) != len(rows):
+    fail(f"heat map has {len(rows)} rows ({len(set(rows))} distinct) for {labels_seen} bucket labels seen")
+starts = {r["metric"]["bucket"]: r["metric"]["start"] for r in query(f'last_over_time(keyviz_bucket_info{{job="keyviz"}}[{window}])')}
+order = [starts[b] for b in rows]
+if order != sorted(order):
+    fail(f"heat map rows are not in key order: {order}")
+coverage, short = [], []
+steps = max(steps_alive.values())
+for r in heat:
+    b, n = r["metric"]["bucket"], len(r["values"])
+    lived = steps_alive[b]
+    coverage.append(n / lived)
+    # rate() over 1m needs two scrapes and the rule one evaluation: a new label misses its first steps.
+    if n < lived - 3:
+        short.append((b, n, lived))
+if short:
+    fail(f"heat map rows with gaps (bucket, points, steps alive): {short}")
+full = [c for r, c in zip(heat, coverage) if steps_alive[r["metric"]["bucket"]] == steps]
+print(f"e2e: heat map query_range over {steps} steps: {len(rows)} rows for {labels_seen} bucket labels seen, "
+      f"in key order; points per step alive: median {statistics.median(coverage):.2f}, min {min(coverage):.2f}; "
+      f"{len(full)} rows alive all run")
+
+info = scalar(f'count(last_over_time(keyviz_bucket_info{{job="keyviz"}}[{window}]))')
+counters = scalar(f'count(last_over_time(keyviz_bucket_writes_total{{job="keyviz"}}[{window}]))')
+hot_info = scalar(f'count(last_over_time(keyviz_hot_route_info{{job="keyviz"}}[{window}]))')
+changes = scalar(f'sum(increase(keyviz_layout_changes_total{{job="keyviz"}}[{window}]))')
+if info > counters:
+    fail(f"{info:.0f} bucket info series for {counters:.0f} bucket counter series")
+print(f"e2e: over the run, {info:.0f} bucket info series for {counters:.0f} counter series (one per bucket label and node; "
+      f"~{changes:.0f} layout changes); {hot_info:.0f} hot-route info series")
 PY
 echo "e2e: passed in $(( $(date +%s) - START )) s"
