@@ -28,6 +28,10 @@ struct RenderState {
     /// for routes it has seen.
     var cachedRoute: [RouteID] = []
     var cachedBucket: [Int32] = []
+    /// The bucket label of each route ranked at the previous render: a route that has just
+    /// left the catalog (split or merged away) still ranks until its window fades, and keeps
+    /// naming the bucket its traffic was in. At most 2 × hotRoutes entries.
+    var hotRouteBuckets: [RouteID: String] = [:]
     let processCollector = ProcessCollector()
 
     init(configuration: PrometheusSamplerConfiguration) {
@@ -219,7 +223,7 @@ struct RenderState {
     }
 
     /// Unrouted, hot-route and self families.
-    private func ownFamilies(nowMs: Int64, slots: RouteSlots) -> [MetricFamily] {
+    private mutating func ownFamilies(nowMs: Int64, slots: RouteSlots) -> [MetricFamily] {
         var families: [MetricFamily] = []
         families.append(MetricFamily(unchecked: "keyviz_unrouted_total", help: Help.unrouted, type: .counter, samples: [
             MetricSample(labels: [("op", "read")], value: .integer(unrouted.reads)),
@@ -230,6 +234,7 @@ struct RenderState {
             MetricSample(labels: [("op", "write")], value: .integer(unrouted.writeBytes)),
         ]))
         var rates: [MetricSample] = [], shares: [MetricSample] = [], ids: [MetricSample] = [], infos: [MetricSample] = []
+        var rankedBuckets: [RouteID: String] = [:]
         let seconds = hot.coveredSeconds(nowMs: nowMs)
         for op in Op.allCases {
             let k = configuration.effectiveHotRoutes
@@ -242,15 +247,21 @@ struct RenderState {
                 shares.append(MetricSample(labels: labels, value: .double(entry.map { total <= 0 ? 0 : min(1, $0.count / total) } ?? 0)))
                 // Identity is (op, rank) plus the bucket holding the route: a split or merge
                 // renames the route but rarely moves it to another bucket. The route id is a
-                // value (-1: no route at this rank); a retired route has no bucket any more.
+                // value (-1: no route at this rank).
                 ids.append(MetricSample(labels: labels, value: .double(entry.map { Double($0.route.rawValue) } ?? -1)))
                 var bucket = ""
-                if let slot = entry?.slot, let route = slots.owner(ofSlot: slot), route.id == entry?.route, !layout.buckets.isEmpty {
-                    bucket = layout.buckets[bucketIndex(ofSlot: slot, route: route)].label
+                if let e = entry {
+                    if let route = slots.owner(ofSlot: e.slot), route.id == e.route, !layout.buckets.isEmpty {
+                        bucket = layout.buckets[bucketIndex(ofSlot: e.slot, route: route)].label
+                    } else {
+                        bucket = hotRouteBuckets[e.route] ?? ""
+                    }
+                    if !bucket.isEmpty { rankedBuckets[e.route] = bucket }
                 }
                 infos.append(MetricSample(labels: labels + [("bucket", bucket)], value: .integer(1)))
             }
         }
+        hotRouteBuckets = rankedBuckets
         families.append(MetricFamily(unchecked: "keyviz_hot_route_ops_per_second", help: Help.hotRate, type: .gauge, samples: rates))
         families.append(MetricFamily(unchecked: "keyviz_hot_route_share", help: Help.hotShare, type: .gauge, samples: shares))
         families.append(MetricFamily(unchecked: "keyviz_hot_route_id", help: Help.hotID, type: .gauge, samples: ids))
@@ -289,7 +300,7 @@ struct RenderState {
         static let hotRate = "Operations per second of the rank-th busiest route over the hot-route window."
         static let hotShare = "Share (0 to 1) of all operations of this op taken by the rank-th busiest route over the hot-route window."
         static let hotID = "Id of the route that holds the hot-route rank (-1: no route)."
-        static let hotInfo = "Bucket holding the route at each hot-route rank (empty: no route, or the route has left the catalog). Always 1."
+        static let hotInfo = "Bucket holding the route at each hot-route rank; for a route that has left the catalog, the bucket it was in (empty: no route, or unknown). Always 1."
         static let routes = "Routes in the current route catalog."
         static let buckets = "Buckets in the current layout."
         static let budget = "Most buckets the layout may use."

@@ -107,4 +107,40 @@ import Testing
         // …while the route id, a value, followed the renames.
         #expect(Set(ids).count >= 5, "\(ids)")
     }
+
+    @Test func aHotRouteThatLeftTheCatalogKeepsNamingItsBucket() throws {
+        let clock = ManualClock()
+        let p = PrometheusSampler(wrapping: NoopSampler(), configuration: .init(hotRoutes: 1, processMetrics: false, now: clock.function))
+        let c = RouteCatalog.evenlySplit(count: 10, groups: 1)
+        p.apply(c)
+        clock.advance(5_000)
+        for _ in 0..<500 { p.observe(route: 7, op: .write, keyLength: 1, valueLength: 1) }
+        func rank1() -> (id: String, bucket: String?) {
+            let all = TestExposition.samples(p.render(format: .prometheusText))
+            return (all.first { $0.name == "keyviz_hot_route_id" && $0.labels["op"] == "write" }!.value,
+                    all.first { $0.name == "keyviz_hot_route_info" && $0.labels["op"] == "write" }!.labels["bucket"])
+        }
+        let before = rank1()
+        #expect(before.id == "7" && before.bucket?.isEmpty == false)
+        // Merged away: route 7 still ranks first on its window's count, and names the bucket
+        // that holds its keys now (the merged route's), where its counts fold.
+        let merged = try c.merging(6, 7)
+        p.apply(merged)
+        clock.advance(1_000)
+        let layout = p.currentLayout()
+        let holding = layout.buckets[layout.bucketIndex(forKey: c.route(id: 7)!.start)].label
+        let after = rank1()
+        #expect(after.id == "7" && after.bucket == holding)
+        // Past the grace period the catalog has forgotten route 7 (its slot is released); it
+        // still ranks, and keeps naming the bucket it was last seen in.
+        clock.advance(20_000)
+        _ = rank1()                      // this fold releases route 7's slot…
+        var grown = merged
+        for r in merged.routes where !r.start.isEmpty && r.id != merged.routes[5].id {
+            grown = try grown.splitting(r.id, at: r.start + [0x7f])
+        }
+        p.apply(grown)                   // …and new routes take the released slots
+        let later = rank1()
+        #expect(later.id == "7" && later.bucket == holding)
+    }
 }
