@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# End-to-end check against a real Prometheus (Debian `prometheus`), loopback only, ~90 s:
+# End-to-end check against a real Prometheus and Alertmanager (Debian), loopback only, ~1 minute:
 #  1. start Prometheus on 127.0.0.1 (scrape and rule interval 1 s, the shipped rules with `for`
 #     shortened to 15 s and keep_firing_for removed, a temp dir);
 #  2. start two demo nodes with the same --seed and routes splitting and merging every 0.5 s
@@ -12,7 +12,9 @@
 #  5. KeyVizHotRoute goes pending once for the hot node and fires within `for` plus two scrape
 #     intervals, and every alert of it keeps one identity and one activeAt for 30 s more of
 #     churn, while the hot route is renamed; nothing fires for the uniform node;
-#  6. a query_range over the whole run of the heat map's own query returns one row per bucket
+#  6. a real Alertmanager running dashboards/prometheus/alertmanager.yml receives the alerts and
+#     leaves only the critical KeyVizHotRoute alerts un-inhibited;
+#  7. a query_range over the whole run of the heat map's own query returns one row per bucket
 #     label, in key order, each with points in (almost) every step its bucket existed; the
 #     info series number no more than the bucket labels.
 # Everything is stopped and removed on exit, success or failure.
@@ -23,7 +25,7 @@ export PATH="/opt/swift/usr/bin:$PATH"
 
 DEMO=${1:-.build/release/keyviz-demo}
 [ -x "$DEMO" ] || swift build -c release --product keyviz-demo
-command -v prometheus >/dev/null || bash scripts/setup-debian.sh
+command -v prometheus >/dev/null && command -v prometheus-alertmanager >/dev/null || bash scripts/setup-debian.sh
 
 WORK=$(mktemp -d /tmp/keyviz-e2e.XXXXXX)
 PIDS=()
@@ -55,7 +57,12 @@ start_node hot --skew 40 --hotspot-period 86400; HOT=$NODE_PORT
 start_node cold --skew 1; COLD=$NODE_PORT
 echo "e2e: hot node on $HOT, cold node on $COLD"
 
-PROM_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+PROM_PORT=$(free_port)
+AM_PORT=$(free_port)
+prometheus-alertmanager --config.file=dashboards/prometheus/alertmanager.yml --storage.path="$WORK/am" \
+  --web.listen-address="127.0.0.1:$AM_PORT" --cluster.listen-address= --log.level=warn >/dev/null 2>"$WORK/alertmanager.log" &
+PIDS+=($!)
 FOR_SECONDS=15
 sed -E -e '/keep_firing_for:/d' -e "s/^( +)for: [0-9]+[mh]\$/\\1for: ${FOR_SECONDS}s/" dashboards/prometheus/keyviz-alerts.yml > "$WORK/keyviz-alerts.yml"
 grep -q "for: ${FOR_SECONDS}s" "$WORK/keyviz-alerts.yml" && ! grep -qE 'for: [0-9]+[mh]$|keep_firing_for' "$WORK/keyviz-alerts.yml" \
@@ -64,6 +71,7 @@ cp dashboards/prometheus/keyviz-rules.yml "$WORK/"
 cat > "$WORK/prometheus.yml" <<YAML
 global: {scrape_interval: 1s, evaluation_interval: 1s, scrape_timeout: 1s}
 rule_files: [keyviz-rules.yml, keyviz-alerts.yml]
+alerting: {alertmanagers: [{static_configs: [{targets: ['127.0.0.1:$AM_PORT']}]}]}
 scrape_configs:
   - job_name: keyviz
     static_configs: [{targets: ['127.0.0.1:$HOT', '127.0.0.1:$COLD']}]
@@ -76,6 +84,8 @@ API="http://127.0.0.1:$PROM_PORT"
 
 for _ in $(seq 100); do curl -sf "$API/-/ready" >/dev/null && break; sleep 0.2; done
 curl -sf "$API/-/ready" >/dev/null || fail "prometheus did not become ready"
+for _ in $(seq 50); do curl -sf "http://127.0.0.1:$AM_PORT/-/ready" >/dev/null && break; sleep 0.2; done
+curl -sf "http://127.0.0.1:$AM_PORT/-/ready" >/dev/null || fail "alertmanager did not become ready"
 
 # 3. Both targets up (the first scrape comes after service discovery, ~6 s).
 for _ in $(seq 60); do
@@ -89,9 +99,9 @@ echo "e2e: both targets up after $(( $(date +%s) - START )) s"
 sleep 4   # a few samples for the rates
 
 # 4. Dashboard queries and rule health; 5. bucket labels agree; 6. the hot-route alert.
-python3 - "$API" "$HOT" "$COLD" "$FOR_SECONDS" "$START" <<'PY'
+python3 - "$API" "$HOT" "$COLD" "$FOR_SECONDS" "$START" "http://127.0.0.1:$AM_PORT" <<'PY'
 import calendar, json, re, statistics, sys, time, urllib.parse, urllib.request
-api, hot, cold, for_s, started = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4]), float(sys.argv[5])
+api, hot, cold, for_s, started, am = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4]), float(sys.argv[5]), sys.argv[6]
 HOT, COLD = f"127.0.0.1:{hot}", f"127.0.0.1:{cold}"
 SCRAPE = 1.0
 
@@ -177,6 +187,30 @@ print(f"e2e: meanwhile the hot write route was route {', '.join(ids)}, in bucket
 alerts = get("/api/v1/alerts")["data"]["alerts"]
 desc = next(a["annotations"]["description"] for a in alerts if a["labels"]["alertname"] == "KeyVizHotRoute" and a["labels"]["op"] == "write")
 print(f"e2e: its description now: {desc}")
+
+# 6. Alertmanager with the shipped config: of everything the hotspot raised, only the critical
+#    KeyVizHotRoute alerts (one per op) are left to notify.
+def am_alerts():
+    with urllib.request.urlopen(am + "/api/v2/alerts", timeout=10) as r:
+        return json.load(r)
+deadline = time.time() + 40
+while True:
+    got = am_alerts()
+    names = {(a["labels"]["alertname"], a["labels"]["severity"], a["labels"].get("op")) for a in got}
+    if {("KeyVizHotRoute", s, o) for s in ("warning", "critical") for o in ("read", "write")} <= names \
+            and any(n[0] == "KeyVizHotBucket" for n in names):
+        break
+    if time.time() > deadline:
+        fail(f"Alertmanager did not receive the KeyVizHotRoute and KeyVizHotBucket alerts: {sorted(names)}")
+    time.sleep(1)
+def short(a):
+    l = a["labels"]
+    return f"{l['alertname']}/{l['severity']}/{l.get('op', '')}" + (f"/{l['bucket']}" if "bucket" in l else "")
+notify = sorted(short(a) for a in got if a["status"]["state"] == "active" and a["labels"]["severity"] != "none")
+held = sorted(short(a) for a in got if a["status"]["inhibitedBy"])
+if notify != ["KeyVizHotRoute/critical/read", "KeyVizHotRoute/critical/write"]:
+    fail(f"after inhibition Alertmanager would notify {notify} (held back: {held})")
+print(f"e2e: Alertmanager got {len(got)} alerts, holds back {len(held)} ({', '.join(held)}); notifies {', '.join(notify)}")
 
 # 4. Dashboard queries (panels and annotations) and rule health.
 exprs = [(p["title"], t["expr"]) for p in dash["panels"] for t in p.get("targets", [])]
