@@ -17,7 +17,7 @@ demo_packages=(
 # Only for `make test`: real peers the tests check the output against.
 test_packages=(
   prometheus          # promtool and a real Prometheus for the end-to-end checks
-  prometheus-alertmanager  # amtool check-config for the example Alertmanager config
+  prometheus-alertmanager  # amtool check-config and a real Alertmanager for the end-to-end check
   curl                # scripts talk to the demo node and Prometheus
   openssl             # test certificates for the TLS tests
   python3             # independent OpenMetrics parser in the tests
