@@ -53,7 +53,7 @@ echo "== Prometheus rules, rule unit tests and example config; Alertmanager conf
 echo "== dashboard lint"
 python3 scripts/lint-dashboard.py dashboards/grafana/*.json
 
-echo "== end to end: real Prometheus, two demo nodes, dashboard queries, rules, hot-route alert"
+echo "== end to end: real Prometheus and Alertmanager, two churning demo nodes: dashboard queries, rules, hot-route alert through renames, inhibition, heat map rows"
 bash scripts/e2e-prometheus.sh .build/release/keyviz-demo
 
 echo "== hot path: instructions per observation (callgrind), at most 10% over the record"
