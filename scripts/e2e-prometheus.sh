@@ -64,8 +64,8 @@ prometheus-alertmanager --config.file=dashboards/prometheus/alertmanager.yml --s
   --web.listen-address="127.0.0.1:$AM_PORT" --cluster.listen-address= --log.level=warn >/dev/null 2>"$WORK/alertmanager.log" &
 PIDS+=($!)
 FOR_SECONDS=15
-sed -E -e '/keep_firing_for:/d' -e "s/^( +)for: [0-9]+[mh]\$/\\1for: ${FOR_SECONDS}s/" dashboards/prometheus/keyviz-alerts.yml > "$WORK/keyviz-alerts.yml"
-grep -q "for: ${FOR_SECONDS}s" "$WORK/keyviz-alerts.yml" && ! grep -qE 'for: [0-9]+[mh]$|keep_firing_for' "$WORK/keyviz-alerts.yml" \
+sed -E -e '/^ +keep_firing_for:/d' -e "s/^( +)for: [0-9]+[mh]\$/\\1for: ${FOR_SECONDS}s/" dashboards/prometheus/keyviz-alerts.yml > "$WORK/keyviz-alerts.yml"
+grep -q "for: ${FOR_SECONDS}s" "$WORK/keyviz-alerts.yml" && ! grep -qE '^ +(keep_firing_)?for: [0-9]+[mh]$|^ +keep_firing_for:' "$WORK/keyviz-alerts.yml" \
   || fail "could not shorten for: in the alert rules"
 cp dashboards/prometheus/keyviz-rules.yml "$WORK/"
 cat > "$WORK/prometheus.yml" <<YAML
