@@ -88,6 +88,7 @@ public final class PrometheusSampler<Inner: Sampler>: Sampler {
         let seconds = Self.monotonicSeconds() - started
         state.withLock { s in
             s.collectorConflicts &+= copy.collectorConflicts &- conflictsBefore
+            s.hotRouteBuckets = copy.hotRouteBuckets    // the buckets of the routes this render ranked
             s.lastRenderSize = out.count
             s.lastRenderSeconds = seconds
         }
