@@ -88,7 +88,7 @@ import Testing
             for _ in 0..<5 { _ = try fetchOnceFree(node.port, "GET", "/metrics") }
         }
         // Live heap bytes (the demo's mallinfo2, on SIGUSR1), the least of a few readings so a
-        // connection thread still being cleaned up (~35 KB with its buffer) does not count.
+        // connection thread still being cleaned up (its 32 KiB buffer among it) does not count.
         func liveHeap() throws -> Int {
             var least = Int.max
             for _ in 0..<3 { least = min(least, try node.heapInUseBytes()); Thread.sleep(forTimeInterval: 0.2) }
