@@ -42,7 +42,7 @@ let package = Package(
         .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
         // The C that Swift cannot call directly, one small target per library (as swift-nio does):
         // libmicrohttpd's variadic daemon start and header scan, zlib's deflate macros, crypt_r,
-        // glibc's mallopt.
+        // glibc's mallopt and mallinfo2.
         .target(name: "CKeyVizMicroHTTPD", linkerSettings: [.linkedLibrary("microhttpd")]),
         .target(name: "CKeyVizZlib", linkerSettings: [.linkedLibrary("z")]),
         .target(name: "CKeyVizCrypt", linkerSettings: [.linkedLibrary("crypt")]),
@@ -62,7 +62,7 @@ let package = Package(
         // An in-process sharded host: route engine, shard groups, MVCC store, coordinator.
         .target(name: "ShardKV", dependencies: ["KeyViz"]),
         .executableTarget(name: "keyviz-demo", dependencies: [
-            "KeyViz", "KeyVizPrometheus", "KeyVizHTTP", "ShardKV",
+            "KeyViz", "KeyVizPrometheus", "KeyVizHTTP", "ShardKV", "CKeyVizMalloc",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

@@ -144,8 +144,10 @@ public final class MetricsServer: Sendable {
     /// Scrape bodies are allocated on per-connection threads, and with glibc's dynamic mmap
     /// threshold they stay in per-thread arenas after use, so resident memory creeps up with
     /// each new connection thread. A host that serves large scrapes may call this once at start.
-    public static func returnLargeBuffersToTheSystem() {
-        _ = keyviz_fix_mmap_threshold(128 * 1024)
+    /// Returns false where it has no effect (not glibc).
+    @discardableResult
+    public static func returnLargeBuffersToTheSystem() -> Bool {
+        keyviz_fix_mmap_threshold(128 * 1024) == 1
     }
 
     // MARK: listening socket

@@ -1,3 +1,4 @@
+import CKeyVizMalloc
 import Foundation
 import KeyViz
 import KeyVizHTTP
@@ -5,12 +6,13 @@ import KeyVizHTTP
 // Large scrape buffers go back to the system when freed (see the function's note).
 MetricsServer.returnLargeBuffersToTheSystem()
 
-// Block SIGINT/SIGTERM before any thread starts so every thread inherits the mask and the main
-// thread alone receives them through sigtimedwait.
+// Block SIGINT/SIGTERM (and SIGUSR1) before any thread starts so every thread inherits the mask
+// and the main thread alone receives them through sigtimedwait.
 var signals = sigset_t()
 sigemptyset(&signals)
 sigaddset(&signals, SIGINT)
 sigaddset(&signals, SIGTERM)
+sigaddset(&signals, SIGUSR1)
 pthread_sigmask(SIG_BLOCK, &signals, nil)
 
 let options: DemoOptions
@@ -45,6 +47,12 @@ FileHandle.standardError.write(Data("keyviz-demo: \(options.routes) routes, \(op
 FileHandle.standardError.write(Data("keyviz-demo: serving \(scheme)://\(server.boundAddress)/metrics\n".utf8))
 FileHandle.standardError.write(Data("keyviz-demo: heatmap page at \(scheme)://\(server.boundAddress)/\n".utf8))
 
+/// On SIGUSR1: live heap bytes, which (unlike resident memory) leave out the free memory glibc's
+/// arenas keep, so a leak can be told from arena growth (docs/operations.md, Memory).
+func reportHeap() {
+    FileHandle.standardError.write(Data("keyviz-demo: heap in use \(keyviz_heap_in_use_bytes()) bytes\n".utf8))
+}
+
 let started = Date()
 var lastOps = 0
 var lastStatus = Date()
@@ -53,6 +61,7 @@ while true {
     var timeout = timespec(tv_sec: 0, tv_nsec: 100_000_000)
     let sig = sigtimedwait(&signals, nil, &timeout)
     if sig == SIGINT || sig == SIGTERM { stoppedBySignal = true; break }
+    if sig == SIGUSR1 { reportHeap() }
     if options.duration > 0 && Date().timeIntervalSince(started) >= options.duration { break }
     if Date().timeIntervalSince(lastStatus) >= options.statusEvery {
         let ops = node.operationCount
@@ -68,8 +77,13 @@ let observed = node.observedTotals
 FileHandle.standardError.write(Data("keyviz-demo: observed reads=\(observed.reads) writes=\(observed.writes) read_bytes=\(observed.readBytes) write_bytes=\(observed.writeBytes) churn=\(node.churnCount)\n".utf8))
 if options.linger > 0 && !stoppedBySignal {
     // Keep serving, workload stopped, so a scraper can check the final totals.
-    var timeout = timespec(tv_sec: Int(options.linger), tv_nsec: Int((options.linger.truncatingRemainder(dividingBy: 1)) * 1e9))
-    _ = sigtimedwait(&signals, nil, &timeout)
+    let lingerEnd = Date().addingTimeInterval(options.linger)
+    while Date() < lingerEnd {
+        var timeout = timespec(tv_sec: 0, tv_nsec: 100_000_000)
+        let sig = sigtimedwait(&signals, nil, &timeout)
+        if sig == SIGINT || sig == SIGTERM { break }
+        if sig == SIGUSR1 { reportHeap() }
+    }
 }
 server.stop()
 node.memSampler.flush()

@@ -168,6 +168,31 @@ final class DemoProcess {
         port = found
     }
 
+    /// The demo's live heap bytes (glibc's mallinfo2), which it writes to stderr on SIGUSR1.
+    func heapInUseBytes(timeoutSeconds: Double = 10) throws -> Int {
+        var fresh = ""
+        kill(process.processIdentifier, SIGUSR1)
+        let deadline = Date().addingTimeInterval(timeoutSeconds)
+        let fd = stderr.fileHandleForReading.fileDescriptor
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while Date() < deadline {
+            if let r = fresh.range(of: #"heap in use -?\d+ bytes"#, options: .regularExpression),
+               let n = Int(fresh[r].split(separator: " ")[3]) {
+                log += fresh
+                return n
+            }
+            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&p, 1, 100) >= 0 else { continue }
+            if p.revents != 0 {
+                let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                if n <= 0 { break }
+                fresh += String(decoding: buffer[0..<n], as: UTF8.self)
+            }
+        }
+        log += fresh
+        throw TestError("no heap report from the demo within \(timeoutSeconds) s: \(fresh)")
+    }
+
     /// Sends SIGTERM and waits; returns the exit status.
     func terminate() -> Int32 {
         if process.isRunning { kill(process.processIdentifier, SIGTERM) }
