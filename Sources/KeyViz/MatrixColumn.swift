@@ -22,7 +22,7 @@ public struct MatrixColumn: Sendable, Equatable {
     public var hottestRoute: (route: Route, operations: UInt64, share: Double)? {
         var best = -1, bestOps: UInt64 = 0, total: UInt64 = 0
         for (i, c) in counts.enumerated() {
-            let ops = c.reads &+ c.writes
+            let ops = c.operations
             total &+= ops
             if ops > bestOps { best = i; bestOps = ops }
         }
