@@ -10,10 +10,11 @@ import Synchronization
 ///
 /// ``snapshot(series:fromUnixMs:toUnixMs:rows:keys:)`` renders the ring as a ``HeatMatrix``,
 /// merging adjacent routes when there are more than the row budget.
-public final class HeatMatrixSampler: Sampler {
+public final class HeatMatrixSampler: Sampler, RouteCountsSharing {
     public let configuration: HeatMatrixSamplerConfiguration
     private let slots: RouteSlots
-    private let hotPath: CounterStorage     // copied out of `slots` so observe retains nothing
+    private let consumer: Int
+    @usableFromInline let hotPath: CounterStorage     // copied out of `slots` so observe retains nothing
 
     private struct Column {
         var unixMs: Int64
@@ -36,11 +37,16 @@ public final class HeatMatrixSampler: Sampler {
         self.configuration = configuration
         slots = RouteSlots(stripes: configuration.stripes, graceMs: configuration.effectiveGrace)
         hotPath = slots.counters.storage
+        consumer = slots.addConsumer()
     }
+
+    /// The table this sampler counts in: a decorator wrapping it reads the same counters.
+    package var sharedRouteSlots: RouteSlots? { slots }
 
     // MARK: Sampler
 
-    @inline(__always)
+    /// Inlinable, so a host in another module gets the table's add inlined into its call.
+    @inlinable @inline(__always)
     public func observe(route: RouteID, op: Op, keyLength: Int, valueLength: Int) {
         hotPath.record(route: route, op: op, bytes: Self.observedBytes(keyLength: keyLength, valueLength: valueLength))
     }
@@ -63,7 +69,7 @@ public final class HeatMatrixSampler: Sampler {
     public func flush(atUnixMs unixMs: Int64) {
         history.withLock { h in
             var column = Column(unixMs: unixMs, routes: [], counts: [], unrouted: .zero)
-            column.unrouted = slots.drain(nowMs: unixMs) { slot, _, delta, owners in
+            column.unrouted = slots.collect(consumer: consumer, nowMs: unixMs) { slot, _, delta, owners in
                 column.routes.append(owners[slot]!)
                 column.counts.append(delta)
                 h.routedTotal += delta

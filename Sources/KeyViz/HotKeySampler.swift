@@ -178,3 +178,8 @@ public final class HotKeySampler<Inner: Sampler>: Sampler {
         }
     }
 }
+
+extension HotKeySampler: RouteCountsSharing {
+    /// Every observation is forwarded unchanged, so the inner sampler's table counts them all.
+    package var sharedRouteSlots: RouteSlots? { (inner as? any RouteCountsSharing)?.sharedRouteSlots }
+}

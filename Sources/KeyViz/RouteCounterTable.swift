@@ -21,6 +21,15 @@ import Synchronization
 /// Draining (``drain(slot:)``) swaps each counter to zero in place, so an add that races with
 /// a drain lands either in this drain or the next: nothing is lost or counted twice.
 ///
+/// *Dirty bits.* Each slot also has one bit in a bitmap, set by the hot path when it finds it
+/// clear (one more load per observation, a locked `or` only on the first add to a slot since
+/// the last drain). ``drainDirty(_:)`` visits only slots whose bit is set, so a drain costs
+/// what was touched, not what exists. Ordering: the adds and the bit's load are sequentially
+/// consistent (on x86 the same instructions as relaxed ones), so an add whose thread saw the
+/// bit set was made before the drainer cleared the bit, and the drainer's later exchange of the
+/// counter sees it; an add that saw the bit clear sets it again. Either way the add is drained
+/// exactly once, now or at the next drain.
+///
 /// Mapping changes (``map(route:to:)``, ``allocateSlot()``) are made by one caller at a time
 /// (the owning sampler holds a lock); the hot path only reads.
 ///
@@ -34,19 +43,20 @@ package final class RouteCounterTable: @unchecked Sendable {
     package let storage: CounterStorage
 
     // Directory: route id -> slot index. 2^18 top entries x 2^14 ids per chunk = 2^32 ids.
-    fileprivate static let idChunkBits = 14
-    fileprivate static let idChunkSize = 1 << idChunkBits
-    fileprivate static let idTopCount = Int(RouteID.limit.rawValue >> UInt64(idChunkBits))
+    static let idChunkBits = CounterStorage.idChunkBits
+    static let idChunkSize = 1 << idChunkBits
+    static let idTopCount = Int(RouteID.limit.rawValue >> UInt64(idChunkBits))
     // Slots: 2^12 slots per chunk, 2^12 chunks at most.
-    fileprivate static let slotChunkBits = 12
-    fileprivate static let slotChunkSize = 1 << slotChunkBits
+    static let slotChunkBits = CounterStorage.slotChunkBits
+    static let slotChunkSize = 1 << slotChunkBits
     package static let maxSlots = slotChunkSize << 12
-    fileprivate static let countersPerSlot = 4
+    static let countersPerSlot = CounterStorage.countersPerSlot
 
     package let stripeCount: Int
     private let stripeMask: Int
     private let directory: UnsafeMutablePointer<Atomic<Int>>   // addresses of id chunks, 0 = none
     private let slotChunks: UnsafeMutablePointer<Atomic<Int>>  // addresses of slot chunks, 0 = none
+    private let dirty: UnsafeMutablePointer<Atomic<UInt64>>     // one bit per slot (untouched pages cost nothing)
     private let allocated = Atomic<Int>(1)                     // slot 0 (unrouted) always exists
 
     /// - Parameter stripes: rounded up to a power of two, 1…64; 0 or less picks the default
@@ -59,7 +69,9 @@ package final class RouteCounterTable: @unchecked Sendable {
         stripeMask = n - 1
         directory = Self.zeroedAtomics(Self.idTopCount)
         slotChunks = Self.zeroedAtomics(Self.maxSlots >> Self.slotChunkBits)
-        storage = CounterStorage(directory: directory, slotChunks: slotChunks, stripeMask: n - 1, stripeKey: ThreadStripe.key)
+        dirty = Self.zeroedAtomics(Self.maxSlots >> 6)
+        storage = CounterStorage(directory: directory, slotChunks: slotChunks, dirty: dirty, stripeMask: n - 1,
+                                 stripeKey: ThreadStripe.key)
         ensureSlotChunk(0)
     }
 
@@ -74,6 +86,7 @@ package final class RouteCounterTable: @unchecked Sendable {
         }
         free(directory)
         free(slotChunks)
+        free(dirty)
     }
 
     // MARK: hot path
@@ -116,17 +129,32 @@ package final class RouteCounterTable: @unchecked Sendable {
         var c = OpCounts()
         for stripe in 0..<stripeCount {
             let p = storage.slotCounters(slot: slot, stripe: stripe)
-            // A plain load first: most slots are idle, and an exchange dirties the cache line.
-            if p[0].load(ordering: .relaxed) | p[1].load(ordering: .relaxed)
-                | p[2].load(ordering: .relaxed) | p[3].load(ordering: .relaxed) == 0 { continue }
-            // Exchange only counters seen non-zero: a locked exchange costs far more than a load,
-            // and a counter that read zero and was bumped since is simply drained next time.
-            if p[0].load(ordering: .relaxed) != 0 { c.reads &+= p[0].exchange(0, ordering: .relaxed) }
-            if p[1].load(ordering: .relaxed) != 0 { c.writes &+= p[1].exchange(0, ordering: .relaxed) }
-            if p[2].load(ordering: .relaxed) != 0 { c.readBytes &+= p[2].exchange(0, ordering: .relaxed) }
-            if p[3].load(ordering: .relaxed) != 0 { c.writeBytes &+= p[3].exchange(0, ordering: .relaxed) }
+            // A plain load first: an idle stripe's line stays clean (an exchange dirties it), and
+            // a locked exchange costs far more than a load. Sequentially consistent loads (plain
+            // moves on x86) so that an add ordered before a dirty-bit check is seen here.
+            if p[0].load(ordering: .sequentiallyConsistent) != 0 { c.reads &+= p[0].exchange(0, ordering: .sequentiallyConsistent) }
+            if p[1].load(ordering: .sequentiallyConsistent) != 0 { c.writes &+= p[1].exchange(0, ordering: .sequentiallyConsistent) }
+            if p[2].load(ordering: .sequentiallyConsistent) != 0 { c.readBytes &+= p[2].exchange(0, ordering: .sequentiallyConsistent) }
+            if p[3].load(ordering: .sequentiallyConsistent) != 0 { c.writeBytes &+= p[3].exchange(0, ordering: .sequentiallyConsistent) }
         }
         return c
+    }
+
+    /// Drains every slot whose dirty bit is set, clearing the bit first, and hands each
+    /// non-zero delta to `body` (slot 0, unrouted, included), in slot order. Cost: one load per
+    /// 64 allocated slots plus the touched slots; idle slots are never visited.
+    package func drainDirty(_ body: (_ slot: Int, _ delta: OpCounts) -> Void) {
+        let words = (allocatedSlots + 63) >> 6
+        for w in 0..<words {
+            guard dirty[w].load(ordering: .relaxed) != 0 else { continue }
+            var bits = dirty[w].exchange(0, ordering: .sequentiallyConsistent)
+            while bits != 0 {
+                let slot = w << 6 | bits.trailingZeroBitCount
+                bits &= bits &- 1
+                let delta = drain(slot: slot)
+                if !delta.isZero { body(slot, delta) }
+            }
+        }
     }
 
     private func ensureSlotChunk(_ index: Int) {
@@ -149,37 +177,62 @@ package final class RouteCounterTable: @unchecked Sendable {
 
 /// The hot path of a `RouteCounterTable`: trivially copyable, so holding it costs no
 /// reference counting. Valid while its table lives (the sampler that copies it owns the table).
+/// Inlinable, with its constants spelled as literals, so a host's call through a sampler chain
+/// in another module compiles to straight-line code (no calls, no lazy-global checks).
 ///
 /// `@unchecked Sendable`: the pointers lead to memory holding only atomics.
+@usableFromInline
 package struct CounterStorage: @unchecked Sendable {
-    let directory: UnsafeMutablePointer<Atomic<Int>>
-    let slotChunks: UnsafeMutablePointer<Atomic<Int>>
-    let stripeMask: Int
-    let stripeKey: pthread_key_t
+    @usableFromInline let directory: UnsafeMutablePointer<Atomic<Int>>
+    @usableFromInline let slotChunks: UnsafeMutablePointer<Atomic<Int>>
+    @usableFromInline let dirty: UnsafeMutablePointer<Atomic<UInt64>>
+    @usableFromInline let stripeMask: Int
+    @usableFromInline let stripeKey: pthread_key_t
+
+    init(directory: UnsafeMutablePointer<Atomic<Int>>, slotChunks: UnsafeMutablePointer<Atomic<Int>>,
+         dirty: UnsafeMutablePointer<Atomic<UInt64>>, stripeMask: Int, stripeKey: pthread_key_t) {
+        self.directory = directory
+        self.slotChunks = slotChunks
+        self.dirty = dirty
+        self.stripeMask = stripeMask
+        self.stripeKey = stripeKey
+    }
+
+    // The table's geometry (see `RouteCounterTable`), as literals for inlined code.
+    @inlinable static var idChunkBits: Int { 14 }
+    @inlinable static var slotChunkBits: Int { 12 }
+    @inlinable static var countersPerSlot: Int { 4 }
+    @inlinable static var idLimit: UInt64 { 1 << 32 }
 
     /// Adds one operation of `op` with `bytes` to the route's counters, or to the unrouted
-    /// slot when the route is not mapped.
-    @inline(__always)
+    /// slot when the route is not mapped, and marks the slot dirty.
+    @inlinable @inline(__always)
     package func record(route: RouteID, op: Op, bytes: UInt64) {
-        let counters = slotCounters(slot: slot(of: route), stripe: ThreadStripe.current(key: stripeKey) & stripeMask)
-        counters[op.index].wrappingAdd(1, ordering: .relaxed)
-        counters[2 &+ op.index].wrappingAdd(bytes, ordering: .relaxed)
+        let slot = slot(of: route)
+        let index = Int(op.rawValue)
+        let counters = slotCounters(slot: slot, stripe: ThreadStripe.current(key: stripeKey) & stripeMask)
+        counters[index].wrappingAdd(1, ordering: .sequentiallyConsistent)
+        counters[2 &+ index].wrappingAdd(bytes, ordering: .sequentiallyConsistent)
+        let bit = UInt64(1) &<< UInt64(slot & 63)
+        if dirty[slot &>> 6].load(ordering: .sequentiallyConsistent) & bit == 0 {
+            dirty[slot &>> 6].bitwiseOr(bit, ordering: .sequentiallyConsistent)
+        }
     }
 
     /// The slot a route id maps to, 0 when unmapped.
-    @inline(__always)
+    @inlinable @inline(__always)
     package func slot(of route: RouteID) -> Int {
-        guard route < RouteID.limit else { return 0 }
-        let chunk = directory[Int(truncatingIfNeeded: route.rawValue >> UInt64(RouteCounterTable.idChunkBits))].load(ordering: .acquiring)
+        guard route.rawValue < Self.idLimit else { return 0 }
+        let chunk = directory[Int(truncatingIfNeeded: route.rawValue &>> UInt64(Self.idChunkBits))].load(ordering: .acquiring)
         guard chunk != 0 else { return 0 }
         let entries = UnsafeMutablePointer<Atomic<UInt32>>(bitPattern: chunk).unsafelyUnwrapped
-        return Int(entries[Int(truncatingIfNeeded: route.rawValue) & (RouteCounterTable.idChunkSize - 1)].load(ordering: .acquiring))
+        return Int(entries[Int(truncatingIfNeeded: route.rawValue) & ((1 &<< Self.idChunkBits) &- 1)].load(ordering: .acquiring))
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     func slotCounters(slot: Int, stripe: Int) -> UnsafeMutablePointer<Atomic<UInt64>> {
-        let chunk = slotChunks[slot >> RouteCounterTable.slotChunkBits].load(ordering: .acquiring)
+        let chunk = slotChunks[slot &>> Self.slotChunkBits].load(ordering: .acquiring)
         let base = UnsafeMutablePointer<Atomic<UInt64>>(bitPattern: chunk).unsafelyUnwrapped
-        return base + (((stripe << RouteCounterTable.slotChunkBits) | (slot & (RouteCounterTable.slotChunkSize - 1))) &* RouteCounterTable.countersPerSlot)
+        return base + (((stripe &<< Self.slotChunkBits) | (slot & ((1 &<< Self.slotChunkBits) &- 1))) &* Self.countersPerSlot)
     }
 }

@@ -1,24 +1,62 @@
 import Synchronization
 
-/// Per-route counters that follow a changing route catalog without losing a count.
+/// Per-route counters that follow a changing route catalog without losing a count, read by
+/// one or more consumers.
 ///
-/// Both KeyViz samplers (the heat matrix and the Prometheus decorator) keep their counts here.
-/// It owns a `RouteCounterTable` for the hot path and, under a lock the hot path never
-/// takes, the bookkeeping of which route owns which slot:
+/// One table serves a whole sampler chain: the heat matrix and the Prometheus decorator wrapping
+/// it both read the counters the matrix's `observe` adds to, so an observation costs one slot
+/// lookup and one pair of adds, not one per sampler. Each reader registers as a *consumer*
+/// (``addConsumer()``) and takes its deltas with ``collect(consumer:nowMs:_:)``. A collect
+/// drains the table's dirty slots once and appends each delta to every consumer's *inbox* (a
+/// sparse per-consumer sum: one entry per touched slot), then hands the caller its own inbox.
+/// Every count leaves the table exactly once and reaches every consumer exactly once, whoever
+/// drains it and however often each consumer collects.
+///
+/// Route bookkeeping lives under a lock the hot path never takes:
 ///
 /// - a route new to the catalog gets a slot at once (before the catalog is published);
 /// - a route that leaves the catalog stays mapped for a grace window, so observations by
 ///   threads that resolved it just before the change still land on it; then it is unmapped
-///   (later observations count as unrouted) and its slot is recycled;
-/// - ``drain(nowMs:_:)`` drains *every* slot ever allocated, live, retired or free, and hands
-///   each non-zero delta to the caller with the route that last owned the slot. A count is
-///   therefore never left behind in a slot nobody reads, whatever the timing.
+///   (later observations count as unrouted) and its slot is recycled once no inbox holds a
+///   delta for it (so a delta is always reported with the route that made it);
+/// - collects visit only the slots touched since the last drain (the table's dirty bits).
 package final class RouteSlots: Sendable {
     package let counters: RouteCounterTable
 
     private struct Retired {
         var slot: Int
         var sinceMs: Int64
+    }
+
+    /// One consumer's undelivered deltas: a dense slot → entry map and the entries.
+    private struct Inbox {
+        var entryOfSlot: [UInt32] = []      // 0 = none, else entry index + 1
+        var slots: [Int] = []
+        var deltas: [OpCounts] = []
+        var unrouted = OpCounts()
+
+        mutating func add(slot: Int, _ delta: OpCounts) {
+            if slot >= entryOfSlot.count {
+                entryOfSlot += repeatElement(0, count: max(slot + 1, entryOfSlot.count * 2) - entryOfSlot.count)
+            }
+            let e = Int(entryOfSlot[slot])
+            if e != 0 {
+                deltas[e - 1] += delta
+            } else {
+                slots.append(slot)
+                deltas.append(delta)
+                entryOfSlot[slot] = UInt32(slots.count)
+            }
+        }
+
+        func holds(slot: Int) -> Bool { slot < entryOfSlot.count && entryOfSlot[slot] != 0 }
+
+        mutating func clear() {
+            for s in slots { entryOfSlot[s] = 0 }
+            slots.removeAll(keepingCapacity: true)
+            deltas.removeAll(keepingCapacity: true)
+            unrouted = .zero
+        }
     }
 
     private struct State: ~Copyable {
@@ -32,7 +70,10 @@ package final class RouteSlots: Sendable {
         var seen: [UInt32] = [0]
         var generation: UInt32 = 0
         var retired: [RouteID: Retired] = [:]
+        /// Unmapped slots waiting for every inbox to deliver their last deltas.
+        var expiring: [Int] = []
         var free: [Int] = []
+        var inboxes: [Inbox] = []
     }
 
     private let state = Mutex(State())
@@ -41,6 +82,16 @@ package final class RouteSlots: Sendable {
     package init(stripes: Int, graceMs: Int64) {
         counters = RouteCounterTable(stripes: stripes)
         self.graceMs = max(0, graceMs)
+    }
+
+    /// Registers a reader of the counters; its first collect reports what was observed after
+    /// this call (earlier counts go to the consumers already registered).
+    package func addConsumer() -> Int {
+        state.withLock { s in
+            pump(&s)
+            s.inboxes.append(Inbox())
+            return s.inboxes.count - 1
+        }
     }
 
     /// Maps every route of `catalog` to a slot and retires the routes it no longer holds.
@@ -76,27 +127,49 @@ package final class RouteSlots: Sendable {
         }
     }
 
-    /// Drains all slots, handing each non-zero delta to `body` with its slot, the id of the route
-    /// that owns (or last owned) the slot, and the owners table (borrowed, for looking up the
-    /// route itself); returns the unrouted delta. Routes whose grace window has ended are
-    /// unmapped first and their slots recycled after this drain.
+    /// Drains the touched slots into every inbox, then hands each of `consumer`'s deltas to
+    /// `body` with its slot, the id of the route that owns (or last owned) the slot, and the
+    /// owners table (borrowed, for looking up the route itself); returns the consumer's
+    /// unrouted delta. Routes whose grace window has ended are unmapped first; their slots are
+    /// recycled once no inbox holds a delta for them.
     @discardableResult
-    package func drain(nowMs: Int64, _ body: (_ slot: Int, _ owner: RouteID, _ delta: OpCounts, _ owners: borrowing [Route?]) -> Void) -> OpCounts {
+    package func collect(consumer: Int, nowMs: Int64,
+                         _ body: (_ slot: Int, _ owner: RouteID, _ delta: OpCounts, _ owners: borrowing [Route?]) -> Void) -> OpCounts {
         state.withLock { s in
-            var expired: [Int] = []
             for (id, r) in s.retired where nowMs - r.sinceMs >= graceMs {
                 counters.map(route: id, to: 0)
-                expired.append(r.slot)
+                s.expiring.append(r.slot)
                 s.retired[id] = nil
             }
-            let unrouted = counters.drain(slot: 0)
-            for slot in 1..<s.owners.count {
-                let delta = counters.drain(slot: slot)
+            pump(&s)
+            let inbox = s.inboxes[consumer]
+            for (slot, delta) in zip(inbox.slots, inbox.deltas) {
                 let id = s.ownerIDs[slot]
-                if !delta.isZero, id != .unrouted { body(slot, id, delta, s.owners) }
+                if id != .unrouted { body(slot, id, delta, s.owners) }
             }
-            s.free.append(contentsOf: expired)
+            let unrouted = inbox.unrouted
+            s.inboxes[consumer].clear()
+            if !s.expiring.isEmpty {
+                var waiting: [Int] = []
+                for slot in s.expiring {
+                    if s.inboxes.contains(where: { $0.holds(slot: slot) }) { waiting.append(slot) } else { s.free.append(slot) }
+                }
+                s.expiring = waiting
+            }
             return unrouted
+        }
+    }
+
+    /// Moves the table's touched counts into every inbox.
+    private func pump(_ s: inout State) {
+        guard !s.inboxes.isEmpty else {
+            counters.drainDirty { _, _ in }       // nobody reads yet: what was observed is nobody's
+            return
+        }
+        counters.drainDirty { slot, delta in
+            for i in s.inboxes.indices {
+                if slot == 0 { s.inboxes[i].unrouted += delta } else { s.inboxes[i].add(slot: slot, delta) }
+            }
         }
     }
 

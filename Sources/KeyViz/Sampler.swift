@@ -38,7 +38,7 @@ extension Sampler {
     }
 
     /// The number of bytes an observation accounts for: key plus value, negatives as 0.
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func observedBytes(keyLength: Int, valueLength: Int) -> UInt64 {
         UInt64(max(keyLength, 0)) &+ UInt64(max(valueLength, 0))
     }

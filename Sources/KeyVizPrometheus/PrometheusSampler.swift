@@ -6,43 +6,65 @@ import Darwin
 import KeyViz
 import Synchronization
 
-/// A `Sampler` decorator that forwards every call to the sampler it wraps and keeps its own
-/// per-route counts and bytes, exported as Prometheus counters over a bounded, stable set of
-/// buckets (see ``BucketLayout``).
+/// A `Sampler` decorator that forwards every call to the sampler it wraps and exports per-route
+/// counts and bytes as Prometheus counters over a bounded, stable set of buckets (see
+/// ``BucketLayout``).
 ///
-/// The hot path is the inner sampler's plus one `RouteCounterTable` record: lock-free, no
-/// allocation, no reference counting. Generic over the inner sampler so the forward call is
-/// static and inlinable. Relayout after a catalog change and folding per-route deltas into
-/// bucket counters happen under one lock; a render folds, marks the values it exports and
-/// copies its state under that lock, then ranks hot routes and writes bytes outside it, so a
-/// render is one consistent snapshot and `apply(_:)` never waits for more than one fold.
+/// *One table per chain.* When the inner sampler already counts every observation per route
+/// (``HeatMatrixSampler``, or a decorator over it such as ``HotKeySampler``), this decorator
+/// reads that table as a second consumer and its `observe` only forwards: one slot lookup and
+/// one pair of adds per observation for the whole chain. Over any other sampler it keeps a
+/// table of its own (then the route grace window and stripes are this configuration's; when
+/// shared, the inner sampler's). Either way the hot path is lock-free, allocates nothing and
+/// touches no reference count, and it is inlinable, so a host in another module gets the chain
+/// specialized and inlined.
+///
+/// Relayout after a catalog change and folding per-route deltas into bucket counters happen
+/// under one lock; a render folds (visiting only the routes touched since the last fold),
+/// marks the values it exports and copies its state under that lock, then ranks hot routes and
+/// writes bytes outside it, so a render is one consistent snapshot and `apply(_:)` never waits
+/// for more than one fold.
 public final class PrometheusSampler<Inner: Sampler>: Sampler {
     public let inner: Inner
     public let configuration: PrometheusSamplerConfiguration
     private let slots: RouteSlots
-    private let hotPath: CounterStorage     // copied out of `slots` so observe retains nothing
+    private let consumer: Int
+    /// Whether `slots` is this decorator's own table (the inner sampler does not count).
+    @usableFromInline let countsOwn: Bool
+    @usableFromInline let hotPath: CounterStorage     // copied out of `slots` so observe retains nothing
     private let state: Mutex<RenderState>
 
     public init(wrapping inner: Inner, configuration: PrometheusSamplerConfiguration = .init()) {
         self.inner = inner
         self.configuration = configuration
-        slots = RouteSlots(stripes: configuration.stripes, graceMs: configuration.effectiveGrace)
+        if let shared = (inner as? any RouteCountsSharing)?.sharedRouteSlots {
+            slots = shared
+            countsOwn = false
+        } else {
+            slots = RouteSlots(stripes: configuration.stripes, graceMs: configuration.effectiveGrace)
+            countsOwn = true
+        }
         hotPath = slots.counters.storage
+        consumer = slots.addConsumer()
         state = Mutex(RenderState(configuration: configuration))
     }
 
     // MARK: Sampler
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public func observe(route: RouteID, op: Op, keyLength: Int, valueLength: Int) {
-        hotPath.record(route: route, op: op, bytes: Self.observedBytes(keyLength: keyLength, valueLength: valueLength))
+        if countsOwn {
+            hotPath.record(route: route, op: op, bytes: Self.observedBytes(keyLength: keyLength, valueLength: valueLength))
+        }
         inner.observe(route: route, op: op, keyLength: keyLength, valueLength: valueLength)
     }
 
     /// Counts like the length-only form and hands the key on to the inner sampler.
-    @inline(__always)
+    @inlinable @inline(__always)
     public func observe(route: RouteID, op: Op, key: UnsafeRawBufferPointer, valueLength: Int) {
-        hotPath.record(route: route, op: op, bytes: Self.observedBytes(keyLength: key.count, valueLength: valueLength))
+        if countsOwn {
+            hotPath.record(route: route, op: op, bytes: Self.observedBytes(keyLength: key.count, valueLength: valueLength))
+        }
         inner.observe(route: route, op: op, key: key, valueLength: valueLength)
     }
 
@@ -53,13 +75,13 @@ public final class PrometheusSampler<Inner: Sampler>: Sampler {
     /// render.
     public func apply(_ catalog: RouteCatalog) {
         let now = configuration.now()
-        slots.apply(catalog, nowMs: now)
+        if countsOwn { slots.apply(catalog, nowMs: now) }
         // Retired routes are released only by a fold. Without scrapes, route churn would pile
         // them up (and their counter slots) for ever, so fold here once there are many.
         let fold = slots.retiredRouteCount > max(1024, catalog.routes.count / 8)
         state.withLock { s in
             s.pendingCatalog = catalog
-            if fold { s.fold(slots: slots, nowMs: now) }
+            if fold { s.fold(slots: slots, consumer: consumer, nowMs: now) }
         }
         inner.apply(catalog)
     }
@@ -77,7 +99,7 @@ public final class PrometheusSampler<Inner: Sampler>: Sampler {
     public func render(format: ExpositionFormat) -> [UInt8] {
         let started = Self.monotonicSeconds()
         var copy = state.withLock { s in
-            s.fold(slots: slots, nowMs: configuration.now())
+            s.fold(slots: slots, consumer: consumer, nowMs: configuration.now())
             s.counters.markExported()
             return s
         }
@@ -98,7 +120,7 @@ public final class PrometheusSampler<Inner: Sampler>: Sampler {
     /// The bucket layout in force after a fold (folds first).
     public func currentLayout() -> BucketLayout {
         state.withLock { s in
-            s.fold(slots: slots, nowMs: configuration.now())
+            s.fold(slots: slots, consumer: consumer, nowMs: configuration.now())
             return s.layout
         }
     }
@@ -106,7 +128,7 @@ public final class PrometheusSampler<Inner: Sampler>: Sampler {
     /// Cumulative counts per bucket label (live labels only), after a fold.
     public func bucketTotals() -> [String: OpCounts] {
         state.withLock { s in
-            s.fold(slots: slots, nowMs: configuration.now())
+            s.fold(slots: slots, consumer: consumer, nowMs: configuration.now())
             return Dictionary(uniqueKeysWithValues: zip(s.counters.labels, s.counters.values))
         }
     }
@@ -114,7 +136,7 @@ public final class PrometheusSampler<Inner: Sampler>: Sampler {
     /// Cumulative unrouted counts, after a fold.
     public func unroutedTotals() -> OpCounts {
         state.withLock { s in
-            s.fold(slots: slots, nowMs: configuration.now())
+            s.fold(slots: slots, consumer: consumer, nowMs: configuration.now())
             return s.unrouted
         }
     }

@@ -44,8 +44,8 @@ struct RenderState {
     // MARK: fold
 
     /// Applies a pending catalog to the layout, then moves every route's delta since the last
-    /// fold into the bucket that holds the route now.
-    mutating func fold(slots: RouteSlots, nowMs: Int64) {
+    /// fold into the bucket that holds the route now. Visits only the routes touched since.
+    mutating func fold(slots: RouteSlots, consumer: Int, nowMs: Int64) {
         if let catalog = pendingCatalog {
             pendingCatalog = nil
             let (next, routeBuckets, hashed) = BucketLayout.build(catalog: catalog, budget: configuration.effectiveBudget,
@@ -64,7 +64,7 @@ struct RenderState {
         }
         hot.roll(to: nowMs)
         let hasBuckets = !layout.buckets.isEmpty
-        unrouted += slots.drain(nowMs: nowMs) { slot, id, delta, owners in
+        unrouted += slots.collect(consumer: consumer, nowMs: nowMs) { slot, id, delta, owners in
             guard hasBuckets else { return }
             counters.add(delta, toBucket: bucket(ofSlot: slot, route: id, owners: owners))
             hot.add(slot: slot, route: id, reads: delta.reads, writes: delta.writes, nowMs: nowMs)
