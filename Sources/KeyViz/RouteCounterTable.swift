@@ -143,7 +143,10 @@ package final class RouteCounterTable: @unchecked Sendable {
     /// Drains every slot whose dirty bit is set, clearing the bit first, and hands each
     /// non-zero delta to `body` (slot 0, unrouted, included), in slot order. Cost: one load per
     /// 64 allocated slots plus the touched slots; idle slots are never visited.
-    package func drainDirty(_ body: (_ slot: Int, _ delta: OpCounts) -> Void) {
+    /// Returns the number of slots visited.
+    @discardableResult
+    package func drainDirty(_ body: (_ slot: Int, _ delta: OpCounts) -> Void) -> Int {
+        var visited = 0
         let words = (allocatedSlots + 63) >> 6
         for w in 0..<words {
             guard dirty[w].load(ordering: .relaxed) != 0 else { continue }
@@ -151,10 +154,12 @@ package final class RouteCounterTable: @unchecked Sendable {
             while bits != 0 {
                 let slot = w << 6 | bits.trailingZeroBitCount
                 bits &= bits &- 1
+                visited += 1
                 let delta = drain(slot: slot)
                 if !delta.isZero { body(slot, delta) }
             }
         }
+        return visited
     }
 
     private func ensureSlotChunk(_ index: Int) {

@@ -74,6 +74,7 @@ package final class RouteSlots: Sendable {
         var expiring: [Int] = []
         var free: [Int] = []
         var inboxes: [Inbox] = []
+        var slotsVisited = 0
     }
 
     private let state = Mutex(State())
@@ -163,10 +164,10 @@ package final class RouteSlots: Sendable {
     /// Moves the table's touched counts into every inbox.
     private func pump(_ s: inout State) {
         guard !s.inboxes.isEmpty else {
-            counters.drainDirty { _, _ in }       // nobody reads yet: what was observed is nobody's
+            s.slotsVisited += counters.drainDirty { _, _ in }     // nobody reads yet: what was observed is nobody's
             return
         }
-        counters.drainDirty { slot, delta in
+        s.slotsVisited += counters.drainDirty { slot, delta in
             for i in s.inboxes.indices {
                 if slot == 0 { s.inboxes[i].unrouted += delta } else { s.inboxes[i].add(slot: slot, delta) }
             }
@@ -180,6 +181,9 @@ package final class RouteSlots: Sendable {
 
     /// Slots handed out so far (including the unrouted slot 0).
     package var slotCount: Int { state.withLock { $0.owners.count } }
+
+    /// Slots the drains have visited so far: the touched ones only (for tests of drain cost).
+    package var slotsVisited: Int { state.withLock { $0.slotsVisited } }
 
     /// Routes retired but still inside their grace window.
     package var retiredRouteCount: Int { state.withLock { $0.retired.count } }

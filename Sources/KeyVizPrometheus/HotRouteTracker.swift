@@ -4,8 +4,10 @@ import KeyViz
 ///
 /// Per counter slot it keeps the counts of the current fixed window and of the previous one, and
 /// estimates the count over the last `window` as `current + previous × (1 − elapsed fraction)`
-/// (the sliding-window estimate of rate limiters). Adding a delta is O(1) with no hashing;
-/// ranking scans the slots once (O(slots), a few comparisons each); 24 bytes per slot. Traffic
+/// (the sliding-window estimate of rate limiters). Adding a delta is O(1) with no hashing.
+/// The slots with counts in either window are listed as they first get one, so ranking and
+/// rolling to the next window visit those candidates only, never the idle slots: the cost of
+/// a render follows the traffic, not the catalog. 24 bytes per slot plus 4 per active one. Traffic
 /// older than two windows counts for nothing. Rates divide by the time the window covers (less
 /// than the window right after start).
 struct HotRouteTracker {
@@ -19,6 +21,8 @@ struct HotRouteTracker {
     private var previous: [(reads: UInt32, writes: UInt32)] = []
     private var totalCurrent: (reads: UInt64, writes: UInt64) = (0, 0)
     private var totalPrevious: (reads: UInt64, writes: UInt64) = (0, 0)
+    /// Slots with a non-zero count in the current or the previous window, each once.
+    private var active: [Int] = []
 
     init(windowMs: Int64, nowMs: Int64) {
         self.windowMs = max(1, windowMs)
@@ -33,6 +37,7 @@ struct HotRouteTracker {
             current += Array(repeating: (0, 0), count: n - current.count)
             previous += Array(repeating: (0, 0), count: n - previous.count)
         }
+        let wasActive = current[slot] != (0, 0) || previous[slot] != (0, 0)
         if route[slot] != id {          // the slot was recycled: the old route's counts leave
             route[slot] = id
             totalCurrent.reads &-= UInt64(current[slot].reads); totalCurrent.writes &-= UInt64(current[slot].writes)
@@ -44,27 +49,36 @@ struct HotRouteTracker {
         current[slot].writes = Self.saturating(current[slot].writes, writes)
         totalCurrent.reads &+= reads
         totalCurrent.writes &+= writes
+        if !wasActive && current[slot] != (0, 0) { active.append(slot) }
     }
 
     private static func saturating(_ a: UInt32, _ b: UInt64) -> UInt32 {
         UInt32(min(UInt64(UInt32.max), UInt64(a) + min(b, UInt64(UInt32.max))))
     }
 
-    /// Moves to the fixed window holding `nowMs`.
+    /// Moves to the fixed window holding `nowMs`. Touches the active slots only.
     mutating func roll(to nowMs: Int64) {
         let n = nowMs / windowMs
         guard n != window else { return }
         if n == window + 1 {
             swap(&previous, &current)
             totalPrevious = totalCurrent
+            for slot in active { current[slot] = (0, 0) }
+            active.removeAll { previous[$0] == (0, 0) }
         } else {
-            for i in previous.indices { previous[i] = (0, 0) }
+            for slot in active {
+                current[slot] = (0, 0)
+                previous[slot] = (0, 0)
+            }
+            active.removeAll(keepingCapacity: true)
             totalPrevious = (0, 0)
         }
-        for i in current.indices { current[i] = (0, 0) }
         totalCurrent = (0, 0)
         window = n
     }
+
+    /// Slots the ranking looks at (for tests of render cost).
+    var candidateCount: Int { active.count }
 
     /// Seconds the window covers now.
     func coveredSeconds(nowMs: Int64) -> Double {
@@ -87,13 +101,15 @@ struct HotRouteTracker {
         guard k > 0 else { return [] }
         let w = weightOfPrevious(nowMs: nowMs)
         var best: [(slot: Int, route: RouteID, count: Double)] = []
-        for i in route.indices {
+        for i in active {
             let (c, p) = op == .read ? (current[i].reads, previous[i].reads) : (current[i].writes, previous[i].writes)
             guard c | p != 0 else { continue }
             let est = Double(c) + Double(p) * w
             guard est > 0 else { continue }
-            if best.count == k, let last = best.last, est <= last.count { continue }
-            let pos = best.firstIndex { est > $0.count } ?? best.count
+            // Ranked by count, ties by slot (the active list is in first-touch order).
+            func precedes(_ e: (slot: Int, route: RouteID, count: Double)) -> Bool { est > e.count || (est == e.count && i < e.slot) }
+            if best.count == k, let last = best.last, !precedes(last) { continue }
+            let pos = best.firstIndex(where: precedes) ?? best.count
             best.insert((i, route[i], est), at: pos)
             if best.count > k { best.removeLast() }
         }

@@ -141,6 +141,13 @@ public final class PrometheusSampler<Inner: Sampler>: Sampler {
         }
     }
 
+    /// Counter slots the folds (and the matrix's flushes, when the table is shared) have visited
+    /// (for tests of render cost).
+    var slotsVisited: Int { slots.slotsVisited }
+
+    /// Routes the hot-route ranking looks at (for tests of render cost).
+    var hotRouteCandidates: Int { state.withLock { $0.hot.candidateCount } }
+
     /// Routes retired and not yet released (for tests of boundedness).
     var retiredRouteCount: Int { slots.retiredRouteCount }
 

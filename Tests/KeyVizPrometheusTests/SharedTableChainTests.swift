@@ -1,0 +1,50 @@
+import KeyViz
+@testable import KeyVizPrometheus
+import KeyVizTestKit
+import Testing
+
+/// A decorator over the heat matrix reads the matrix's counter table instead of counting again,
+/// and both readers still see every observation exactly once; a render's cost follows what was
+/// touched.
+@Suite struct SharedTableChainTests {
+    @Test func overTheHeatMatrixTheDecoratorCountsNothingItselfAndStillSeesEveryObservation() {
+        let clock = ManualClock()
+        let m = HeatMatrixSampler(configuration: .init(stepMilliseconds: 1000, now: clock.function))
+        let p = PrometheusSampler(wrapping: HotKeySampler(wrapping: m), configuration: .init(processMetrics: false, now: clock.function))
+        #expect(!p.countsOwn, "one table per chain: the matrix below counts every observation")
+        #expect(PrometheusSampler(wrapping: RecordingSampler()).countsOwn, "a sampler that keeps no table: the decorator counts")
+        p.apply(RouteCatalog.evenlySplit(count: 8, groups: 2))
+        // Renders and flushes in both orders, several of one between two of the other.
+        for round in 0..<6 {
+            for i in 0..<(round + 1) * 10 { p.observe(route: RouteID(i % 8 + 1), op: i % 2 == 0 ? .read : .write, keyLength: 3, valueLength: 4) }
+            if round % 2 == 0 { _ = p.render(format: .prometheusText) }
+            if round % 3 == 0 { m.flush() }
+        }
+        m.flush()
+        let observed = UInt64((1...6).reduce(0) { $0 + $1 * 10 })
+        let buckets = p.bucketTotals().values.reduce(OpCounts(), +)
+        #expect(buckets.operations == observed)
+        #expect(buckets.readBytes + buckets.writeBytes == observed * 7)
+        #expect(m.flushedTotals.routed.operations == observed)
+        #expect(m.flushedTotals.routed == buckets)
+    }
+
+    @Test func aRenderFoldsOnlyTheRoutesTouchedSinceTheLastOneAndRanksOnlyActiveRoutes() {
+        let clock = ManualClock()
+        let m = HeatMatrixSampler(configuration: .init(stepMilliseconds: 1000, now: clock.function))
+        let p = PrometheusSampler(wrapping: m, configuration: .init(hotRouteWindowMilliseconds: 10_000, processMetrics: false, now: clock.function))
+        let catalog = RouteCatalog.evenlySplit(count: 20_000, groups: 4)
+        p.apply(catalog)
+        for r in catalog.routes { p.observe(route: r.id, op: .read, keyLength: 1, valueLength: 1) }
+        _ = p.render(format: .prometheusText)
+        #expect(p.hotRouteCandidates == 20_000)
+        clock.advance(30_000)           // two windows later every route is idle
+        let visitsBefore = p.slotsVisited
+        for id in [5, 9_000, 19_999] as [RouteID] { p.observe(route: id, op: .write, keyLength: 1, valueLength: 1) }
+        let body = p.render(format: .prometheusText)
+        #expect(p.slotsVisited - visitsBefore == 3)
+        #expect(p.hotRouteCandidates == 3, "ranking looks at routes with traffic in the window only")
+        let ids = TestExposition.samples(body).filter { $0.name == "keyviz_hot_route_id" && $0.labels["op"] == "write" }
+        #expect(Set(ids.prefix(3).map(\.number)) == [5, 9_000, 19_999])
+    }
+}

@@ -1,0 +1,127 @@
+@testable import KeyViz
+import KeyVizTestKit
+import Testing
+
+/// The one table a sampler chain counts in (`RouteSlots`): every consumer gets every count once,
+/// whoever drains and in whatever order; drains visit only touched slots; a retired slot is
+/// recycled only after every consumer has been told about its last counts.
+@Suite struct SharedCounterTableTests {
+    private struct Rng {
+        var state: UInt64
+        mutating func next(_ n: Int) -> Int {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Int((state >> 33) % UInt64(n))
+        }
+    }
+
+    private static func observe(_ table: RouteSlots, _ route: RouteID, _ op: Op, _ bytes: UInt64) {
+        table.counters.storage.record(route: route, op: op, bytes: bytes)
+    }
+
+    @Test func everyConsumerGetsEveryCountOnceWhateverTheCollectOrder() {
+        for seed in UInt64(1)...40 {
+            var rng = Rng(state: seed)
+            let table = RouteSlots(stripes: 2, graceMs: 0)
+            let consumers = (0..<3).map { _ in table.addConsumer() }
+            let catalog = RouteCatalog.evenlySplit(count: 20, groups: 2)
+            table.apply(catalog, nowMs: 0)
+            var observed: [RouteID: OpCounts] = [:]
+            var seen = Array(repeating: [RouteID: OpCounts](), count: consumers.count)
+            var unroutedSeen = Array(repeating: OpCounts(), count: consumers.count)
+            var unrouted = OpCounts()
+            func collect(_ c: Int) {
+                unroutedSeen[c] += table.collect(consumer: consumers[c], nowMs: 0) { _, id, delta, _ in seen[c][id, default: .zero] += delta }
+            }
+            for _ in 0..<400 {
+                switch rng.next(10) {
+                case 0...6:
+                    let id = rng.next(24) == 0 ? RouteID.unrouted : RouteID(rng.next(20) + 1)
+                    let op: Op = rng.next(2) == 0 ? .read : .write
+                    let bytes = UInt64(rng.next(100))
+                    Self.observe(table, id, op, bytes)
+                    if id == .unrouted { unrouted.record(op: op, bytes: bytes) } else { observed[id, default: .zero].record(op: op, bytes: bytes) }
+                default:
+                    collect(rng.next(consumers.count))
+                }
+            }
+            for c in consumers.indices {
+                collect(c)
+                #expect(seen[c] == observed, "seed \(seed): consumer \(c) saw other per-route counts than were observed")
+                #expect(unroutedSeen[c] == unrouted, "seed \(seed): consumer \(c) unrouted")
+            }
+        }
+    }
+
+    @Test func countsFromManyThreadsReachEveryConsumerExactlyOnce() async {
+        let table = RouteSlots(stripes: 4, graceMs: 0)
+        let a = table.addConsumer(), b = table.addConsumer()
+        let catalog = RouteCatalog.evenlySplit(count: 64, groups: 1)
+        table.apply(catalog, nowMs: 0)
+        let threads = 4, perThread = 50_000
+        var totals = await withTaskGroup(of: (a: UInt64, b: UInt64).self) { group in
+            for t in 0..<threads {
+                group.addTask {
+                    for i in 0..<perThread { Self.observe(table, RouteID((i &* 7 &+ t) % 64 + 1), .write, 1) }
+                    return (0, 0)
+                }
+            }
+            group.addTask {
+                var sums: (a: UInt64, b: UInt64) = (0, 0)
+                for i in 0..<2_000 {
+                    let c = i % 3 == 0 ? b : a
+                    let got = table.collect(consumer: c, nowMs: 0) { _, _, d, _ in
+                        if c == a { sums.a += d.writes } else { sums.b += d.writes }
+                    }
+                    #expect(got.isZero)
+                }
+                return sums
+            }
+            var all: (a: UInt64, b: UInt64) = (0, 0)
+            for await s in group { all.a += s.a; all.b += s.b }
+            return all
+        }
+        table.collect(consumer: a, nowMs: 0) { _, _, d, _ in totals.a += d.writes }
+        table.collect(consumer: b, nowMs: 0) { _, _, d, _ in totals.b += d.writes }
+        let expected = UInt64(threads * perThread)
+        #expect(totals.a == expected)
+        #expect(totals.b == expected)
+    }
+
+    @Test func aCollectVisitsOnlyTheSlotsTouchedSinceTheLastDrain() {
+        let table = RouteSlots(stripes: 2, graceMs: 0)
+        let c = table.addConsumer()
+        let catalog = RouteCatalog.evenlySplit(count: 50_000, groups: 4)
+        table.apply(catalog, nowMs: 0)
+        for r in catalog.routes { Self.observe(table, r.id, .read, 1) }
+        var delivered = 0
+        table.collect(consumer: c, nowMs: 0) { _, _, _, _ in delivered += 1 }
+        #expect(delivered == 50_000)
+        let before = table.slotsVisited
+        for id in [3, 17_000, 49_999, 3] as [RouteID] { Self.observe(table, id, .write, 8) }
+        var got: [RouteID: OpCounts] = [:]
+        table.collect(consumer: c, nowMs: 0) { _, id, d, _ in got[id] = d }
+        #expect(table.slotsVisited - before == 3)
+        #expect(got == [3: OpCounts(writes: 2, writeBytes: 16), 17_000: OpCounts(writes: 1, writeBytes: 8),
+                        49_999: OpCounts(writes: 1, writeBytes: 8)])
+        table.collect(consumer: c, nowMs: 0) { _, _, _, _ in Issue.record("nothing was observed since") }
+        #expect(table.slotsVisited - before == 3)
+    }
+
+    @Test func aRetiredSlotIsRecycledOnlyAfterEveryConsumerHadItsLastCounts() throws {
+        let table = RouteSlots(stripes: 1, graceMs: 10)
+        let fast = table.addConsumer(), slow = table.addConsumer()
+        let first = RouteCatalog.evenlySplit(count: 2, groups: 1)
+        table.apply(first, nowMs: 0)
+        Self.observe(table, 2, .write, 5)
+        let shrunk = try first.removing(2)
+        table.apply(shrunk, nowMs: 0)
+        // Past the grace window: route 2 is unmapped; its count waits in the slow inbox.
+        table.collect(consumer: fast, nowMs: 100) { _, id, d, _ in #expect(id == 2 && d.writes == 1) }
+        let grown = try shrunk.adding(Route(id: 3, start: first.routes[1].start, end: [], group: 1))
+        table.apply(grown, nowMs: 100)
+        var slowSaw: [RouteID: OpCounts] = [:]
+        table.collect(consumer: slow, nowMs: 100) { _, id, d, _ in slowSaw[id, default: .zero] += d }
+        #expect(slowSaw == [2: OpCounts(writes: 1, writeBytes: 5)], "the count is reported with the route that made it")
+        #expect(table.slotCount == 4, "route 3 took a fresh slot: route 2's was still owed to the slow consumer")
+    }
+}
