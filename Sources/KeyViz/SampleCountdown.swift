@@ -23,7 +23,7 @@ struct SampleCountdown: @unchecked Sendable {
     @usableFromInline let mask: Int
     @usableFromInline let every: Int
     @usableFromInline let key: pthread_key_t
-    @usableFromInline static let stride = 8
+    @inlinable static var stride: Int { 8 }
 
     init(every: Int) {
         let stripes = ThreadStripe.defaultCount
