@@ -69,8 +69,8 @@ public final class HeatMatrixSampler: Sampler, RouteCountsSharing {
     public func flush(atUnixMs unixMs: Int64) {
         history.withLock { h in
             var column = Column(unixMs: unixMs, routes: [], counts: [], unrouted: .zero)
-            column.unrouted = slots.collect(consumer: consumer, nowMs: unixMs) { slot, _, delta, owners in
-                column.routes.append(owners[slot]!)
+            column.unrouted = slots.collect(consumer: consumer, nowMs: unixMs) { _, route, delta in
+                column.routes.append(route)
                 column.counts.append(delta)
                 h.routedTotal += delta
             }

@@ -28,10 +28,11 @@ package final class RouteSlots: Sendable {
         var sinceMs: Int64
     }
 
-    /// One consumer's undelivered deltas: a dense slot → entry map and the entries.
+    /// One consumer's deltas drained by *other* consumers and not yet delivered: a dense slot →
+    /// entry map and the entries (a consumer's own drains deliver straight to it).
     private struct Inbox {
         var entryOfSlot: [UInt32] = []      // 0 = none, else entry index + 1
-        var slots: [Int] = []
+        var slots: [UInt32] = []
         var deltas: [OpCounts] = []
         var unrouted = OpCounts()
 
@@ -43,7 +44,7 @@ package final class RouteSlots: Sendable {
             if e != 0 {
                 deltas[e - 1] += delta
             } else {
-                slots.append(slot)
+                slots.append(UInt32(slot))
                 deltas.append(delta)
                 entryOfSlot[slot] = UInt32(slots.count)
             }
@@ -51,24 +52,40 @@ package final class RouteSlots: Sendable {
 
         func holds(slot: Int) -> Bool { slot < entryOfSlot.count && entryOfSlot[slot] != 0 }
 
+        /// Empties the inbox; a large one gives its memory back (it refills only as fast as
+        /// other consumers drain).
         mutating func clear() {
-            for s in slots { entryOfSlot[s] = 0 }
-            slots.removeAll(keepingCapacity: true)
-            deltas.removeAll(keepingCapacity: true)
+            for s in slots { entryOfSlot[Int(s)] = 0 }
+            let keep = slots.count <= 4096
+            slots.removeAll(keepingCapacity: keep)
+            deltas.removeAll(keepingCapacity: keep)
             unrouted = .zero
         }
     }
 
-    private struct State: ~Copyable {
-        /// The route that owns (or last owned) each slot; index 0 is the unrouted slot.
-        var owners: [Route?] = [nil]
-        /// `owners[slot]?.id`, kept apart so the fold reads ids without touching the key arrays.
-        var ownerIDs: [RouteID] = [.unrouted]
-        /// Per slot: the catalog application that last saw its owner. A slot is live exactly
-        /// when this is the latest `generation`; the id directory maps routes to slots, so no
-        /// route → slot dictionary is kept (4 bytes per slot instead of ~40).
+    /// Who owns each slot, in 12 bytes per slot: the route id, the catalog application that last
+    /// saw it, and its index in that catalog. Live routes are read from the catalog itself;
+    /// only routes that have left it keep a copy (`departed`) until their slot is reused.
+    private struct Owners {
+        var ids: [UInt32] = [0]
+        /// Per slot: the catalog application that last saw its owner (0: never owned). A slot is
+        /// live exactly when this is the latest `generation`.
         var seen: [UInt32] = [0]
+        var catalogIndex: [UInt32] = [0]
         var generation: UInt32 = 0
+        var catalogRoutes: [Route] = []
+        var departed: [RouteID: Route] = [:]
+
+        /// The route that owns (or last owned) `slot`, nil for the unrouted slot.
+        func route(ofSlot slot: Int) -> Route? {
+            guard slot > 0, slot < seen.count, seen[slot] != 0 else { return nil }
+            if seen[slot] == generation { return catalogRoutes[Int(catalogIndex[slot])] }
+            return departed[RouteID(ids[slot])]
+        }
+    }
+
+    private struct State: ~Copyable {
+        var owners = Owners()
         var retired: [RouteID: Retired] = [:]
         /// Unmapped slots waiting for every inbox to deliver their last deltas.
         var expiring: [Int] = []
@@ -89,7 +106,7 @@ package final class RouteSlots: Sendable {
     /// this call (earlier counts go to the consumers already registered).
     package func addConsumer() -> Int {
         state.withLock { s in
-            pump(&s)
+            pump(&s, for: -1) { _, _ in }
             s.inboxes.append(Inbox())
             return s.inboxes.count - 1
         }
@@ -98,57 +115,77 @@ package final class RouteSlots: Sendable {
     /// Maps every route of `catalog` to a slot and retires the routes it no longer holds.
     package func apply(_ catalog: RouteCatalog, nowMs: Int64) {
         state.withLock { s in
-            let previous = s.generation
-            s.generation &+= 1
-            let generation = s.generation
-            for route in catalog.routes {
+            var o = s.owners
+            s.owners = Owners()         // unshared while it changes (no copy of its arrays)
+            let previous = o.generation
+            o.generation &+= 1
+            let generation = o.generation
+            let wanted = o.seen.count + catalog.routes.count
+            if o.seen.capacity < wanted {
+                o.seen.reserveCapacity(wanted)
+                o.ids.reserveCapacity(wanted)
+                o.catalogIndex.reserveCapacity(wanted)
+            }
+            let old = o.catalogRoutes
+            for (index, route) in catalog.routes.enumerated() {
                 var slot = counters.slot(of: route.id)
-                if slot != 0, s.ownerIDs[slot] == route.id {
+                if slot != 0, o.seen[slot] != 0, RouteID(o.ids[slot]) == route.id {
                     // Already mapped: live, or back within its grace window (keep one row).
-                    if s.seen[slot] != previous { s.retired[route.id] = nil }
+                    if o.seen[slot] != previous {
+                        s.retired[route.id] = nil
+                        o.departed[route.id] = nil
+                    }
                 } else if let reused = s.free.popLast() {
                     slot = reused
+                    let gone = RouteID(o.ids[slot])
+                    if counters.slot(of: gone) == 0 { o.departed[gone] = nil }
                 } else if let fresh = counters.allocateSlot() {
-                    s.owners.append(nil)
-                    s.ownerIDs.append(.unrouted)
-                    s.seen.append(0)
+                    o.ids.append(0)
+                    o.seen.append(0)
+                    o.catalogIndex.append(0)
                     slot = fresh
                 } else {
                     continue                // table full: the route's observations count as unrouted
                 }
-                s.owners[slot] = route
-                s.ownerIDs[slot] = route.id
-                s.seen[slot] = generation
+                o.ids[slot] = UInt32(truncatingIfNeeded: route.id.rawValue)
+                o.seen[slot] = generation
+                o.catalogIndex[slot] = UInt32(index)
                 counters.map(route: route.id, to: slot)
             }
-            // Live before this catalog and not in it: retired.
-            for slot in 1..<s.owners.count where s.seen[slot] == previous {
-                s.retired[s.ownerIDs[slot]] = Retired(slot: slot, sinceMs: nowMs)
+            // Live before this catalog and not in it: retired, keeping a copy of the route.
+            for slot in 1..<o.seen.count where o.seen[slot] == previous {
+                let id = RouteID(o.ids[slot])
+                s.retired[id] = Retired(slot: slot, sinceMs: nowMs)
+                o.departed[id] = old[Int(o.catalogIndex[slot])]
             }
+            o.catalogRoutes = catalog.routes
+            s.owners = o
         }
     }
 
-    /// Drains the touched slots into every inbox, then hands each of `consumer`'s deltas to
-    /// `body` with its slot, the id of the route that owns (or last owned) the slot, and the
-    /// owners table (borrowed, for looking up the route itself); returns the consumer's
-    /// unrouted delta. Routes whose grace window has ended are unmapped first; their slots are
-    /// recycled once no inbox holds a delta for them.
+    /// Drains the touched slots (into every other consumer's inbox), then hands each of
+    /// `consumer`'s deltas to `body` with the route that owns (or last owned) its slot, once per
+    /// slot; returns the consumer's unrouted delta. Routes whose grace window has ended are
+    /// unmapped first; their slots are recycled once no inbox holds a delta for them.
     @discardableResult
-    package func collect(consumer: Int, nowMs: Int64,
-                         _ body: (_ slot: Int, _ owner: RouteID, _ delta: OpCounts, _ owners: borrowing [Route?]) -> Void) -> OpCounts {
+    package func collect(consumer: Int, nowMs: Int64, _ body: (_ slot: Int, _ route: Route, _ delta: OpCounts) -> Void) -> OpCounts {
         state.withLock { s in
             for (id, r) in s.retired where nowMs - r.sinceMs >= graceMs {
                 counters.map(route: id, to: 0)
                 s.expiring.append(r.slot)
                 s.retired[id] = nil
             }
-            pump(&s)
-            let inbox = s.inboxes[consumer]
-            for (slot, delta) in zip(inbox.slots, inbox.deltas) {
-                let id = s.ownerIDs[slot]
-                if id != .unrouted { body(slot, id, delta, s.owners) }
+            var unrouted = OpCounts()
+            let owners = s.owners           // shares its arrays: nothing below changes them
+            func deliver(_ slot: Int, _ delta: OpCounts) {
+                if let route = owners.route(ofSlot: slot) { body(slot, route, delta) } else { unrouted += delta }
             }
-            let unrouted = inbox.unrouted
+            // This consumer's own drain goes straight to it, unless the inbox already holds the
+            // slot (then it joins that entry, so each slot is delivered once).
+            pump(&s, for: consumer, deliver)
+            let inbox = s.inboxes[consumer]
+            for (slot, delta) in zip(inbox.slots, inbox.deltas) { deliver(Int(slot), delta) }
+            unrouted += inbox.unrouted
             s.inboxes[consumer].clear()
             if !s.expiring.isEmpty {
                 var waiting: [Int] = []
@@ -161,26 +198,29 @@ package final class RouteSlots: Sendable {
         }
     }
 
-    /// Moves the table's touched counts into every inbox.
-    private func pump(_ s: inout State) {
-        guard !s.inboxes.isEmpty else {
-            s.slotsVisited += counters.drainDirty { _, _ in }     // nobody reads yet: what was observed is nobody's
-            return
-        }
+    /// Moves the table's touched counts into every inbox but `consumer`'s; `consumer`'s share
+    /// goes to `direct` (when its inbox does not hold the slot already).
+    private func pump(_ s: inout State, for consumer: Int, _ direct: (_ slot: Int, _ delta: OpCounts) -> Void) {
         s.slotsVisited += counters.drainDirty { slot, delta in
             for i in s.inboxes.indices {
-                if slot == 0 { s.inboxes[i].unrouted += delta } else { s.inboxes[i].add(slot: slot, delta) }
+                if slot == 0 {
+                    if i == consumer { direct(0, delta) } else { s.inboxes[i].unrouted += delta }
+                } else if i != consumer || s.inboxes[i].holds(slot: slot) {
+                    s.inboxes[i].add(slot: slot, delta)
+                } else {
+                    direct(slot, delta)
+                }
             }
         }
     }
 
     /// The route that owns (or last owned) `slot`.
     package func owner(ofSlot slot: Int) -> Route? {
-        state.withLock { slot < $0.owners.count ? $0.owners[slot] : nil }
+        state.withLock { $0.owners.route(ofSlot: slot) }
     }
 
     /// Slots handed out so far (including the unrouted slot 0).
-    package var slotCount: Int { state.withLock { $0.owners.count } }
+    package var slotCount: Int { state.withLock { $0.owners.seen.count } }
 
     /// Slots the drains have visited so far: the touched ones only (for tests of drain cost).
     package var slotsVisited: Int { state.withLock { $0.slotsVisited } }

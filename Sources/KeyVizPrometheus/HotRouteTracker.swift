@@ -7,14 +7,14 @@ import KeyViz
 /// (the sliding-window estimate of rate limiters). Adding a delta is O(1) with no hashing.
 /// The slots with counts in either window are listed as they first get one, so ranking and
 /// rolling to the next window visit those candidates only, never the idle slots: the cost of
-/// a render follows the traffic, not the catalog. 24 bytes per slot plus 4 per active one. Traffic
+/// a render follows the traffic, not the catalog. 20 bytes per slot plus 4 per active one. Traffic
 /// older than two windows counts for nothing. Rates divide by the time the window covers (less
 /// than the window right after start).
 struct HotRouteTracker {
     let windowMs: Int64
     private let startMs: Int64
     private var window: Int64 = .min          // number of the current fixed window
-    private var route: [RouteID] = []          // the route each slot's counts belong to
+    private var route: [UInt32] = []           // the route id each slot's counts belong to (ids < 2^32)
     /// Per-slot window counts, 32-bit to keep 16 bytes per slot: a route would need 71 million
     /// operations a second for a whole window to saturate one (they saturate, never wrap).
     private var current: [(reads: UInt32, writes: UInt32)] = []
@@ -22,7 +22,7 @@ struct HotRouteTracker {
     private var totalCurrent: (reads: UInt64, writes: UInt64) = (0, 0)
     private var totalPrevious: (reads: UInt64, writes: UInt64) = (0, 0)
     /// Slots with a non-zero count in the current or the previous window, each once.
-    private var active: [Int] = []
+    private var active: [UInt32] = []
 
     init(windowMs: Int64, nowMs: Int64) {
         self.windowMs = max(1, windowMs)
@@ -33,13 +33,13 @@ struct HotRouteTracker {
         roll(to: nowMs)
         if slot >= route.count {
             let n = max(slot + 1, route.count * 2)
-            route += Array(repeating: .unrouted, count: n - route.count)
+            route += Array(repeating: UInt32.max, count: n - route.count)
             current += Array(repeating: (0, 0), count: n - current.count)
             previous += Array(repeating: (0, 0), count: n - previous.count)
         }
         let wasActive = current[slot] != (0, 0) || previous[slot] != (0, 0)
-        if route[slot] != id {          // the slot was recycled: the old route's counts leave
-            route[slot] = id
+        if UInt64(route[slot]) != id.rawValue {     // the slot was recycled: the old route's counts leave
+            route[slot] = UInt32(truncatingIfNeeded: id.rawValue)
             totalCurrent.reads &-= UInt64(current[slot].reads); totalCurrent.writes &-= UInt64(current[slot].writes)
             totalPrevious.reads &-= UInt64(previous[slot].reads); totalPrevious.writes &-= UInt64(previous[slot].writes)
             current[slot] = (0, 0)
@@ -49,7 +49,7 @@ struct HotRouteTracker {
         current[slot].writes = Self.saturating(current[slot].writes, writes)
         totalCurrent.reads &+= reads
         totalCurrent.writes &+= writes
-        if !wasActive && current[slot] != (0, 0) { active.append(slot) }
+        if !wasActive && current[slot] != (0, 0) { active.append(UInt32(slot)) }
     }
 
     private static func saturating(_ a: UInt32, _ b: UInt64) -> UInt32 {
@@ -63,12 +63,12 @@ struct HotRouteTracker {
         if n == window + 1 {
             swap(&previous, &current)
             totalPrevious = totalCurrent
-            for slot in active { current[slot] = (0, 0) }
-            active.removeAll { previous[$0] == (0, 0) }
+            for slot in active { current[Int(slot)] = (0, 0) }
+            active.removeAll { previous[Int($0)] == (0, 0) }
         } else {
             for slot in active {
-                current[slot] = (0, 0)
-                previous[slot] = (0, 0)
+                current[Int(slot)] = (0, 0)
+                previous[Int(slot)] = (0, 0)
             }
             active.removeAll(keepingCapacity: true)
             totalPrevious = (0, 0)
@@ -101,7 +101,8 @@ struct HotRouteTracker {
         guard k > 0 else { return [] }
         let w = weightOfPrevious(nowMs: nowMs)
         var best: [(slot: Int, route: RouteID, count: Double)] = []
-        for i in active {
+        for slot in active {
+            let i = Int(slot)
             let (c, p) = op == .read ? (current[i].reads, previous[i].reads) : (current[i].writes, previous[i].writes)
             guard c | p != 0 else { continue }
             let est = Double(c) + Double(p) * w
@@ -110,7 +111,7 @@ struct HotRouteTracker {
             func precedes(_ e: (slot: Int, route: RouteID, count: Double)) -> Bool { est > e.count || (est == e.count && i < e.slot) }
             if best.count == k, let last = best.last, !precedes(last) { continue }
             let pos = best.firstIndex(where: precedes) ?? best.count
-            best.insert((i, route[i], est), at: pos)
+            best.insert((i, RouteID(route[i]), est), at: pos)
             if best.count > k { best.removeLast() }
         }
         return best

@@ -24,9 +24,11 @@ struct RenderState {
     var infoLineBytes: [[UInt8]] = []
     var routesLineBytes: [[UInt8]] = []
     /// Per counter slot, the bucket its route was last found in, valid while
-    /// `cachedRoute[slot]` is that route (reset on relayout): the fold does no key comparisons
+    /// `cachedRoute[slot]` is that route's id (32 bits: catalog ids are below 2^32; reset on
+    /// relayout to `noRoute`, whose id only costs a cache miss): the fold does no key comparisons
     /// for routes it has seen.
-    var cachedRoute: [RouteID] = []
+    var cachedRoute: [UInt32] = []
+    static let noRoute = UInt32.max
     var cachedBucket: [Int32] = []
     /// The bucket label of each route ranked at the previous render: a route that has just
     /// left the catalog (split or merged away) still ranks until its window fades, and keeps
@@ -57,25 +59,25 @@ struct RenderState {
                 let slot = slots.counters.slot(of: route.id)
                 guard slot != 0 else { continue }
                 growCache(to: slot)
-                cachedRoute[slot] = route.id
+                cachedRoute[slot] = UInt32(truncatingIfNeeded: route.id.rawValue)
                 cachedBucket[slot] = b
             }
             routeCount = catalog.routes.count
         }
         hot.roll(to: nowMs)
         let hasBuckets = !layout.buckets.isEmpty
-        unrouted += slots.collect(consumer: consumer, nowMs: nowMs) { slot, id, delta, owners in
+        unrouted += slots.collect(consumer: consumer, nowMs: nowMs) { slot, route, delta in
             guard hasBuckets else { return }
-            counters.add(delta, toBucket: bucket(ofSlot: slot, route: id, owners: owners))
-            hot.add(slot: slot, route: id, reads: delta.reads, writes: delta.writes, nowMs: nowMs)
+            counters.add(delta, toBucket: bucket(ofSlot: slot, route: route))
+            hot.add(slot: slot, route: route.id, reads: delta.reads, writes: delta.writes, nowMs: nowMs)
         }
     }
 
-    private mutating func bucket(ofSlot slot: Int, route id: RouteID, owners: borrowing [Route?]) -> Int {
-        if slot < cachedRoute.count, cachedRoute[slot] == id { return Int(cachedBucket[slot]) }
+    private mutating func bucket(ofSlot slot: Int, route: Route) -> Int {
+        if slot < cachedRoute.count, UInt64(cachedRoute[slot]) == route.id.rawValue { return Int(cachedBucket[slot]) }
         growCache(to: slot)
-        let b = layout.bucketIndex(forKey: owners[slot]!.start)
-        cachedRoute[slot] = id
+        let b = layout.bucketIndex(forKey: route.start)
+        cachedRoute[slot] = UInt32(truncatingIfNeeded: route.id.rawValue)
         cachedBucket[slot] = Int32(b)
         return b
     }
@@ -83,14 +85,14 @@ struct RenderState {
     /// The bucket of a route owning `slot`: the fold's cache when it knows the route (no key
     /// comparison: keys can be long), else a search.
     private func bucketIndex(ofSlot slot: Int, route: Route) -> Int {
-        if slot < cachedRoute.count, cachedRoute[slot] == route.id { return Int(cachedBucket[slot]) }
+        if slot < cachedRoute.count, UInt64(cachedRoute[slot]) == route.id.rawValue { return Int(cachedBucket[slot]) }
         return layout.bucketIndex(forKey: route.start)
     }
 
     private mutating func growCache(to slot: Int) {
         guard slot >= cachedRoute.count else { return }
         let n = max(slot + 1, cachedRoute.count * 2)
-        cachedRoute += Array(repeating: .unrouted, count: n - cachedRoute.count)
+        cachedRoute += Array(repeating: Self.noRoute, count: n - cachedRoute.count)
         cachedBucket += Array(repeating: 0, count: n - cachedBucket.count)
     }
 
@@ -104,7 +106,7 @@ struct RenderState {
         counters.relabel(labels, home: { next.bucketIndex(forKey: old.buckets[$0].start) },
                          oldStart: { old.buckets[$0].start }, oldHash: { old.startHashes[$0] })
         layout = next
-        for i in cachedRoute.indices { cachedRoute[i] = .unrouted }
+        for i in cachedRoute.indices { cachedRoute[i] = Self.noRoute }
         counterLabelBytes = next.buckets.map { b in
             var out: [UInt8] = []
             ExpositionWriter.appendLabels([("bucket", b.label)], to: &out)
