@@ -9,6 +9,10 @@ calls it), runs each case under callgrind at two observation counts and divides 
 in instructions by the difference in counts, so start-up and teardown cancel. Instruction counts
 repeat run to run on a loaded machine, where nanoseconds do not. The record is
 Benchmarks/Instructions/instructions.json.
+
+It also reads the host binary's disassembly: every specialization of the host's observation
+loop must reach the counters with no call through a witness table, no unspecialized KeyViz
+`observe` and no retain/release (the hot path is inlinable so a host gets it specialized).
 """
 import argparse
 import json
@@ -37,6 +41,27 @@ def instructions(binary, case, count, tmp):
     return int(m.group(1))
 
 
+FORBIDDEN_CALL = re.compile(r"witness|dispatch thunk|swift_retain|swift_release|swift_bridgeObjectRetain")
+
+
+def check_disassembly(binary):
+    """Calls made by each `specialized run<A>` of the host: returns (functions, problems)."""
+    dis = subprocess.run(f"objdump -d --no-show-raw-insn {binary} | swift demangle --simplified", shell=True,
+                         capture_output=True, text=True, check=True).stdout
+    functions, problems, current = 0, [], None
+    for line in dis.splitlines():
+        m = re.match(r"^[0-9a-f]+ <(.*)>:$", line)
+        if m:
+            current = m.group(1) if m.group(1).startswith("specialized run<") else None
+            functions += current is not None
+            continue
+        if current and "call" in line:
+            target = line.split("<", 1)[-1].rstrip(">") if "<" in line else line.strip()
+            if FORBIDDEN_CALL.search(target) or ("observe(" in target and not target.startswith("specialized")):
+                problems.append(f"{current}: calls {target}")
+    return functions, problems
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--record", action="store_true")
@@ -63,6 +88,14 @@ def main():
         failed += not ok
         print(f"check-instructions: {case:22s} {got:7.1f} instructions per observation (record {want}, "
               f"{'ok' if ok else 'FAIL: more than 10% over the record'})")
+    functions, problems = check_disassembly(binary)
+    if functions == 0:
+        problems.append("no specialized observation loop found in the host binary")
+    for p in problems:
+        print(f"check-instructions: FAIL disassembly: {p}")
+    print(f"check-instructions: disassembly: {functions} specialized host loops, "
+          f"{'no call through a witness table, no unspecialized observe, no retain/release' if not problems else 'problems above'}")
+    failed += len(problems) > 0
     ratio = measured["chain"] / measured["memsampler"]
     print(f"check-instructions: chain / HeatMatrixSampler alone = {ratio:.2f}")
     print(f"check-instructions: {passed} passed, {failed} failed")
