@@ -69,7 +69,10 @@ public final class HeatMatrixSampler: Sampler, RouteCountsSharing {
     public func flush(atUnixMs unixMs: Int64) {
         history.withLock { h in
             var column = Column(unixMs: unixMs, routes: [], counts: [], unrouted: .zero)
-            column.unrouted = slots.collect(consumer: consumer, nowMs: unixMs) { _, route, delta in
+            column.unrouted = slots.collect(consumer: consumer, nowMs: unixMs, reserve: { n in
+                column.routes.reserveCapacity(n)
+                column.counts.reserveCapacity(n)
+            }) { _, route, delta in
                 column.routes.append(route)
                 column.counts.append(delta)
                 h.routedTotal += delta

@@ -140,6 +140,14 @@ package final class RouteCounterTable: @unchecked Sendable {
         return c
     }
 
+    /// Slots whose dirty bit is set now (an estimate: bits set meanwhile are not counted), so a
+    /// drain's caller can size its output once. One population count per 64 slots.
+    package func dirtySlotCount() -> Int {
+        var n = 0
+        for w in 0..<((allocatedSlots + 63) >> 6) { n += dirty[w].load(ordering: .relaxed).nonzeroBitCount }
+        return n
+    }
+
     /// Drains every slot whose dirty bit is set, clearing the bit first, and hands each
     /// non-zero delta to `body` (slot 0, unrouted, included), in slot order. Cost: one load per
     /// 64 allocated slots plus the touched slots; idle slots are never visited.

@@ -36,9 +36,11 @@ package final class RouteSlots: Sendable {
         var deltas: [OpCounts] = []
         var unrouted = OpCounts()
 
-        mutating func add(slot: Int, _ delta: OpCounts) {
+        mutating func add(slot: Int, _ delta: OpCounts, slotCount: Int) {
             if slot >= entryOfSlot.count {
-                entryOfSlot += repeatElement(0, count: max(slot + 1, entryOfSlot.count * 2) - entryOfSlot.count)
+                let n = max(slot + 1, slotCount, entryOfSlot.count * 2)     // sized once for the table
+                entryOfSlot.reserveCapacity(n)
+                entryOfSlot += repeatElement(0, count: n - entryOfSlot.count)
             }
             let e = Int(entryOfSlot[slot])
             if e != 0 {
@@ -167,14 +169,17 @@ package final class RouteSlots: Sendable {
     /// `consumer`'s deltas to `body` with the route that owns (or last owned) its slot, once per
     /// slot; returns the consumer's unrouted delta. Routes whose grace window has ended are
     /// unmapped first; their slots are recycled once no inbox holds a delta for them.
+    /// `reserve` is called first with about how many deltas will follow (to size an output once).
     @discardableResult
-    package func collect(consumer: Int, nowMs: Int64, _ body: (_ slot: Int, _ route: Route, _ delta: OpCounts) -> Void) -> OpCounts {
+    package func collect(consumer: Int, nowMs: Int64, reserve: (Int) -> Void = { _ in },
+                         _ body: (_ slot: Int, _ route: Route, _ delta: OpCounts) -> Void) -> OpCounts {
         state.withLock { s in
             for (id, r) in s.retired where nowMs - r.sinceMs >= graceMs {
                 counters.map(route: id, to: 0)
                 s.expiring.append(r.slot)
                 s.retired[id] = nil
             }
+            reserve(s.inboxes[consumer].slots.count + counters.dirtySlotCount())
             var unrouted = OpCounts()
             let owners = s.owners           // shares its arrays: nothing below changes them
             func deliver(_ slot: Int, _ delta: OpCounts) {
@@ -201,12 +206,13 @@ package final class RouteSlots: Sendable {
     /// Moves the table's touched counts into every inbox but `consumer`'s; `consumer`'s share
     /// goes to `direct` (when its inbox does not hold the slot already).
     private func pump(_ s: inout State, for consumer: Int, _ direct: (_ slot: Int, _ delta: OpCounts) -> Void) {
+        let slotCount = counters.allocatedSlots
         s.slotsVisited += counters.drainDirty { slot, delta in
             for i in s.inboxes.indices {
                 if slot == 0 {
                     if i == consumer { direct(0, delta) } else { s.inboxes[i].unrouted += delta }
                 } else if i != consumer || s.inboxes[i].holds(slot: slot) {
-                    s.inboxes[i].add(slot: slot, delta)
+                    s.inboxes[i].add(slot: slot, delta, slotCount: slotCount)
                 } else {
                     direct(slot, delta)
                 }

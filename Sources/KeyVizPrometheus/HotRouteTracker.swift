@@ -31,12 +31,7 @@ struct HotRouteTracker {
 
     mutating func add(slot: Int, route id: RouteID, reads: UInt64, writes: UInt64, nowMs: Int64) {
         roll(to: nowMs)
-        if slot >= route.count {
-            let n = max(slot + 1, route.count * 2)
-            route += Array(repeating: UInt32.max, count: n - route.count)
-            current += Array(repeating: (0, 0), count: n - current.count)
-            previous += Array(repeating: (0, 0), count: n - previous.count)
-        }
+        if slot >= route.count { reserve(slots: max(slot + 1, route.count * 2)) }
         let wasActive = current[slot] != (0, 0) || previous[slot] != (0, 0)
         if UInt64(route[slot]) != id.rawValue {     // the slot was recycled: the old route's counts leave
             route[slot] = UInt32(truncatingIfNeeded: id.rawValue)
@@ -54,6 +49,19 @@ struct HotRouteTracker {
 
     private static func saturating(_ a: UInt32, _ b: UInt64) -> UInt32 {
         UInt32(min(UInt64(UInt32.max), UInt64(a) + min(b, UInt64(UInt32.max))))
+    }
+
+    /// Sizes the per-slot arrays for `slots` slots in one allocation each (growing by doubling
+    /// instead would leave the freed smaller copies in the process's heap).
+    mutating func reserve(slots n: Int) {
+        guard n > route.count else { return }
+        let zero: (reads: UInt32, writes: UInt32) = (0, 0)
+        route.reserveCapacity(n)
+        route += repeatElement(UInt32.max, count: n - route.count)
+        current.reserveCapacity(n)
+        current += repeatElement(zero, count: n - current.count)
+        previous.reserveCapacity(n)
+        previous += repeatElement(zero, count: n - previous.count)
     }
 
     /// Moves to the fixed window holding `nowMs`. Touches the active slots only.

@@ -55,6 +55,10 @@ struct RenderState {
             hashedKeyBytes += hashed
             relayout(next)
             // Seed the route -> bucket cache from the layout walk: no key comparisons for live routes.
+            // Per-slot arrays are sized once for every slot the table has handed out.
+            let slotCount = slots.counters.allocatedSlots
+            growCache(to: slotCount - 1)
+            hot.reserve(slots: slotCount)
             for (route, b) in zip(catalog.routes, routeBuckets) {
                 let slot = slots.counters.slot(of: route.id)
                 guard slot != 0 else { continue }
@@ -92,6 +96,8 @@ struct RenderState {
     private mutating func growCache(to slot: Int) {
         guard slot >= cachedRoute.count else { return }
         let n = max(slot + 1, cachedRoute.count * 2)
+        cachedRoute.reserveCapacity(n)
+        cachedBucket.reserveCapacity(n)
         cachedRoute += Array(repeating: Self.noRoute, count: n - cachedRoute.count)
         cachedBucket += Array(repeating: 0, count: n - cachedBucket.count)
     }
