@@ -72,8 +72,8 @@ public final class HeatMatrixSampler: Sampler, RouteCountsSharing {
             column.unrouted = slots.collect(consumer: consumer, nowMs: unixMs, reserve: { n in
                 column.routes.reserveCapacity(n)
                 column.counts.reserveCapacity(n)
-            }) { _, route, delta in
-                column.routes.append(route)
+            }) { slot, _, delta, owners in
+                column.routes.append(owners.route(ofSlot: slot)!)
                 column.counts.append(delta)
                 h.routedTotal += delta
             }

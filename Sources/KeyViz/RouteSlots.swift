@@ -68,7 +68,7 @@ package final class RouteSlots: Sendable {
     /// Who owns each slot, in 12 bytes per slot: the route id, the catalog application that last
     /// saw it, and its index in that catalog. Live routes are read from the catalog itself;
     /// only routes that have left it keep a copy (`departed`) until their slot is reused.
-    private struct Owners {
+    fileprivate struct Owners {
         var ids: [UInt32] = [0]
         /// Per slot: the catalog application that last saw its owner (0: never owned). A slot is
         /// live exactly when this is the latest `generation`.
@@ -83,6 +83,12 @@ package final class RouteSlots: Sendable {
             guard slot > 0, slot < seen.count, seen[slot] != 0 else { return nil }
             if seen[slot] == generation { return catalogRoutes[Int(catalogIndex[slot])] }
             return departed[RouteID(ids[slot])]
+        }
+
+        /// Whether `route(ofSlot:)` finds a route, without copying it.
+        func owns(slot: Int) -> Bool {
+            guard slot > 0, slot < seen.count, seen[slot] != 0 else { return false }
+            return seen[slot] == generation || departed[RouteID(ids[slot])] != nil
         }
     }
 
@@ -172,7 +178,7 @@ package final class RouteSlots: Sendable {
     /// `reserve` is called first with about how many deltas will follow (to size an output once).
     @discardableResult
     package func collect(consumer: Int, nowMs: Int64, reserve: (Int) -> Void = { _ in },
-                         _ body: (_ slot: Int, _ route: Route, _ delta: OpCounts) -> Void) -> OpCounts {
+                         _ body: (_ slot: Int, _ route: RouteID, _ delta: OpCounts, _ owners: borrowing SlotOwners) -> Void) -> OpCounts {
         state.withLock { s in
             for (id, r) in s.retired where nowMs - r.sinceMs >= graceMs {
                 counters.map(route: id, to: 0)
@@ -181,9 +187,13 @@ package final class RouteSlots: Sendable {
             }
             reserve(s.inboxes[consumer].slots.count + counters.dirtySlotCount())
             var unrouted = OpCounts()
-            let owners = s.owners           // shares its arrays: nothing below changes them
+            let owners = SlotOwners(owners: s.owners)   // shares its arrays: nothing below changes them
             func deliver(_ slot: Int, _ delta: OpCounts) {
-                if let route = owners.route(ofSlot: slot) { body(slot, route, delta) } else { unrouted += delta }
+                if owners.owners.owns(slot: slot) {
+                    body(slot, RouteID(owners.owners.ids[slot]), delta, owners)
+                } else {
+                    unrouted += delta
+                }
             }
             // This consumer's own drain goes straight to it, unless the inbox already holds the
             // slot (then it joins that entry, so each slot is delivered once).
@@ -233,4 +243,13 @@ package final class RouteSlots: Sendable {
 
     /// Routes retired but still inside their grace window.
     package var retiredRouteCount: Int { state.withLock { $0.retired.count } }
+}
+
+/// The slot owners as a collect sees them: looks up the route behind a delivered slot (a
+/// consumer that caches by route id only asks on a miss; a route copy costs two retains).
+package struct SlotOwners {
+    fileprivate let owners: RouteSlots.Owners
+
+    /// The route that owns (or last owned) `slot`.
+    package func route(ofSlot slot: Int) -> Route? { owners.route(ofSlot: slot) }
 }

@@ -14,11 +14,20 @@ struct HotRouteTracker {
     let windowMs: Int64
     private let startMs: Int64
     private var window: Int64 = .min          // number of the current fixed window
-    private var route: [UInt32] = []           // the route id each slot's counts belong to (ids < 2^32)
-    /// Per-slot window counts, 32-bit to keep 16 bytes per slot: a route would need 71 million
-    /// operations a second for a whole window to saturate one (they saturate, never wrap).
-    private var current: [(reads: UInt32, writes: UInt32)] = []
-    private var previous: [(reads: UInt32, writes: UInt32)] = []
+
+    /// One slot's window counts, 32-bit to keep 20 bytes per slot (a route would need 71 million
+    /// operations a second for a whole window to saturate one; they saturate, never wrap), next
+    /// to the id of the route they belong to (ids < 2^32), so a ranking reads one line per slot.
+    struct Cell {
+        var route: UInt32 = .max
+        var currentReads: UInt32 = 0
+        var currentWrites: UInt32 = 0
+        var previousReads: UInt32 = 0
+        var previousWrites: UInt32 = 0
+
+        var isIdle: Bool { currentReads | currentWrites | previousReads | previousWrites == 0 }
+    }
+    private var cells: [Cell] = []
     private var totalCurrent: (reads: UInt64, writes: UInt64) = (0, 0)
     private var totalPrevious: (reads: UInt64, writes: UInt64) = (0, 0)
     /// Slots with a non-zero count in the current or the previous window, each once.
@@ -29,58 +38,50 @@ struct HotRouteTracker {
         startMs = nowMs
     }
 
-    mutating func add(slot: Int, route id: RouteID, reads: UInt64, writes: UInt64, nowMs: Int64) {
-        roll(to: nowMs)
-        if slot >= route.count { reserve(slots: max(slot + 1, route.count * 2)) }
-        let wasActive = current[slot] != (0, 0) || previous[slot] != (0, 0)
-        if UInt64(route[slot]) != id.rawValue {     // the slot was recycled: the old route's counts leave
-            route[slot] = UInt32(truncatingIfNeeded: id.rawValue)
-            totalCurrent.reads &-= UInt64(current[slot].reads); totalCurrent.writes &-= UInt64(current[slot].writes)
-            totalPrevious.reads &-= UInt64(previous[slot].reads); totalPrevious.writes &-= UInt64(previous[slot].writes)
-            current[slot] = (0, 0)
-            previous[slot] = (0, 0)
+    /// Call ``roll(to:)`` first (once per fold, not per delta).
+    mutating func add(slot: Int, route id: RouteID, reads: UInt64, writes: UInt64) {
+        if slot >= cells.count { reserve(slots: max(slot + 1, cells.count * 2)) }
+        var cell = cells[slot]
+        let wasActive = !cell.isIdle
+        if UInt64(cell.route) != id.rawValue {     // the slot was recycled: the old route's counts leave
+            totalCurrent.reads &-= UInt64(cell.currentReads); totalCurrent.writes &-= UInt64(cell.currentWrites)
+            totalPrevious.reads &-= UInt64(cell.previousReads); totalPrevious.writes &-= UInt64(cell.previousWrites)
+            cell = Cell(route: UInt32(truncatingIfNeeded: id.rawValue))
         }
-        current[slot].reads = Self.saturating(current[slot].reads, reads)
-        current[slot].writes = Self.saturating(current[slot].writes, writes)
+        cell.currentReads = Self.saturating(cell.currentReads, reads)
+        cell.currentWrites = Self.saturating(cell.currentWrites, writes)
         totalCurrent.reads &+= reads
         totalCurrent.writes &+= writes
-        if !wasActive && current[slot] != (0, 0) { active.append(UInt32(slot)) }
+        if !wasActive && !cell.isIdle { active.append(UInt32(slot)) }
+        cells[slot] = cell
     }
 
     private static func saturating(_ a: UInt32, _ b: UInt64) -> UInt32 {
         UInt32(min(UInt64(UInt32.max), UInt64(a) + min(b, UInt64(UInt32.max))))
     }
 
-    /// Sizes the per-slot arrays for `slots` slots in one allocation each (growing by doubling
+    /// Sizes the per-slot array for `slots` slots in one allocation (growing by doubling
     /// instead would leave the freed smaller copies in the process's heap).
     mutating func reserve(slots n: Int) {
-        guard n > route.count else { return }
-        let zero: (reads: UInt32, writes: UInt32) = (0, 0)
-        route.reserveCapacity(n)
-        route += repeatElement(UInt32.max, count: n - route.count)
-        current.reserveCapacity(n)
-        current += repeatElement(zero, count: n - current.count)
-        previous.reserveCapacity(n)
-        previous += repeatElement(zero, count: n - previous.count)
+        guard n > cells.count else { return }
+        cells.reserveCapacity(n)
+        cells += repeatElement(Cell(), count: n - cells.count)
     }
 
     /// Moves to the fixed window holding `nowMs`. Touches the active slots only.
     mutating func roll(to nowMs: Int64) {
         let n = nowMs / windowMs
         guard n != window else { return }
-        if n == window + 1 {
-            swap(&previous, &current)
-            totalPrevious = totalCurrent
-            for slot in active { current[Int(slot)] = (0, 0) }
-            active.removeAll { previous[Int($0)] == (0, 0) }
-        } else {
-            for slot in active {
-                current[Int(slot)] = (0, 0)
-                previous[Int(slot)] = (0, 0)
-            }
-            active.removeAll(keepingCapacity: true)
-            totalPrevious = (0, 0)
+        let next = n == window + 1
+        for slot in active {
+            let i = Int(slot)
+            cells[i].previousReads = next ? cells[i].currentReads : 0
+            cells[i].previousWrites = next ? cells[i].currentWrites : 0
+            cells[i].currentReads = 0
+            cells[i].currentWrites = 0
         }
+        active.removeAll { cells[Int($0)].isIdle }
+        totalPrevious = next ? totalCurrent : (0, 0)
         totalCurrent = (0, 0)
         window = n
     }
@@ -103,25 +104,39 @@ struct HotRouteTracker {
         return Double(c) + Double(p) * weightOfPrevious(nowMs: nowMs)
     }
 
-    /// The `k` slots with the most `op` operations over the last window, busiest first
-    /// (ties: lower slot), with their estimated counts.
-    func top(_ k: Int, op: Op, nowMs: Int64) -> [(slot: Int, route: RouteID, count: Double)] {
-        guard k > 0 else { return [] }
+    /// The `k` slots with the most operations of each op over the last window, busiest first
+    /// (ties: lower slot), with their estimated counts: one pass over the active slots, and a
+    /// slot whose count bound (current + previous) cannot beat the k-th best is skipped with
+    /// an integer comparison.
+    func top(_ k: Int, nowMs: Int64) -> (reads: [Ranked], writes: [Ranked]) {
+        guard k > 0 else { return ([], []) }
         let w = weightOfPrevious(nowMs: nowMs)
-        var best: [(slot: Int, route: RouteID, count: Double)] = []
-        for slot in active {
-            let i = Int(slot)
-            let (c, p) = op == .read ? (current[i].reads, previous[i].reads) : (current[i].writes, previous[i].writes)
-            guard c | p != 0 else { continue }
-            let est = Double(c) + Double(p) * w
-            guard est > 0 else { continue }
-            // Ranked by count, ties by slot (the active list is in first-touch order).
-            func precedes(_ e: (slot: Int, route: RouteID, count: Double)) -> Bool { est > e.count || (est == e.count && i < e.slot) }
-            if best.count == k, let last = best.last, !precedes(last) { continue }
-            let pos = best.firstIndex(where: precedes) ?? best.count
-            best.insert((i, RouteID(route[i]), est), at: pos)
-            if best.count > k { best.removeLast() }
+        var best: (reads: [Ranked], writes: [Ranked]) = ([], [])
+        cells.withUnsafeBufferPointer { cells in
+            for slot in active {
+                let i = Int(slot)
+                let c = cells[i]
+                Self.consider(i, c.currentReads, c.previousReads, w, k, c.route, into: &best.reads)
+                Self.consider(i, c.currentWrites, c.previousWrites, w, k, c.route, into: &best.writes)
+            }
         }
         return best
+    }
+
+    typealias Ranked = (slot: Int, route: RouteID, count: Double)
+
+    @inline(__always)
+    private static func consider(_ i: Int, _ c: UInt32, _ p: UInt32, _ w: Double, _ k: Int, _ route: UInt32, into best: inout [Ranked]) {
+        let bound = UInt64(c) + UInt64(p)
+        guard bound != 0 else { return }
+        if best.count == k, let last = best.last, Double(bound) < last.count { return }
+        let est = Double(c) + Double(p) * w
+        guard est > 0 else { return }
+        // Ranked by count, ties by slot (the active list is in first-touch order).
+        func precedes(_ e: Ranked) -> Bool { est > e.count || (est == e.count && i < e.slot) }
+        if best.count == k, let last = best.last, !precedes(last) { return }
+        let pos = best.firstIndex(where: precedes) ?? best.count
+        best.insert((i, RouteID(route), est), at: pos)
+        if best.count > k { best.removeLast() }
     }
 }

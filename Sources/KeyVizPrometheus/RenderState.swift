@@ -70,18 +70,18 @@ struct RenderState {
         }
         hot.roll(to: nowMs)
         let hasBuckets = !layout.buckets.isEmpty
-        unrouted += slots.collect(consumer: consumer, nowMs: nowMs) { slot, route, delta in
+        unrouted += slots.collect(consumer: consumer, nowMs: nowMs) { slot, id, delta, owners in
             guard hasBuckets else { return }
-            counters.add(delta, toBucket: bucket(ofSlot: slot, route: route))
-            hot.add(slot: slot, route: route.id, reads: delta.reads, writes: delta.writes, nowMs: nowMs)
+            counters.add(delta, toBucket: bucket(ofSlot: slot, route: id, owners: owners))
+            hot.add(slot: slot, route: id, reads: delta.reads, writes: delta.writes)
         }
     }
 
-    private mutating func bucket(ofSlot slot: Int, route: Route) -> Int {
-        if slot < cachedRoute.count, UInt64(cachedRoute[slot]) == route.id.rawValue { return Int(cachedBucket[slot]) }
+    private mutating func bucket(ofSlot slot: Int, route id: RouteID, owners: borrowing SlotOwners) -> Int {
+        if slot < cachedRoute.count, UInt64(cachedRoute[slot]) == id.rawValue { return Int(cachedBucket[slot]) }
         growCache(to: slot)
-        let b = layout.bucketIndex(forKey: route.start)
-        cachedRoute[slot] = UInt32(truncatingIfNeeded: route.id.rawValue)
+        let b = layout.bucketIndex(forKey: owners.route(ofSlot: slot)!.start)
+        cachedRoute[slot] = UInt32(truncatingIfNeeded: id.rawValue)
         cachedBucket[slot] = Int32(b)
         return b
     }
@@ -244,9 +244,10 @@ struct RenderState {
         var rates: [MetricSample] = [], shares: [MetricSample] = [], ids: [MetricSample] = [], infos: [MetricSample] = []
         var rankedBuckets: [RouteID: String] = [:]
         let seconds = hot.coveredSeconds(nowMs: nowMs)
+        let ranked = hot.top(configuration.effectiveHotRoutes, nowMs: nowMs)
         for op in Op.allCases {
             let k = configuration.effectiveHotRoutes
-            let top = hot.top(k, op: op, nowMs: nowMs)
+            let top = op == .read ? ranked.reads : ranked.writes
             let total = hot.total(op, nowMs: nowMs)
             for rank in 1...max(1, k) where k > 0 {
                 let entry = rank <= top.count ? top[rank - 1] : nil

@@ -30,7 +30,7 @@ import Testing
             var unroutedSeen = Array(repeating: OpCounts(), count: consumers.count)
             var unrouted = OpCounts()
             func collect(_ c: Int) {
-                unroutedSeen[c] += table.collect(consumer: consumers[c], nowMs: 0) { _, route, delta in seen[c][route.id, default: .zero] += delta }
+                unroutedSeen[c] += table.collect(consumer: consumers[c], nowMs: 0) { _, id, delta, _ in seen[c][id, default: .zero] += delta }
             }
             for _ in 0..<400 {
                 switch rng.next(10) {
@@ -69,7 +69,7 @@ import Testing
                 var sums: (a: UInt64, b: UInt64) = (0, 0)
                 for i in 0..<2_000 {
                     let c = i % 3 == 0 ? b : a
-                    let got = table.collect(consumer: c, nowMs: 0) { _, _, d in
+                    let got = table.collect(consumer: c, nowMs: 0) { _, _, d, _ in
                         if c == a { sums.a += d.writes } else { sums.b += d.writes }
                     }
                     #expect(got.isZero)
@@ -80,8 +80,8 @@ import Testing
             for await s in group { all.a += s.a; all.b += s.b }
             return all
         }
-        table.collect(consumer: a, nowMs: 0) { _, _, d in totals.a += d.writes }
-        table.collect(consumer: b, nowMs: 0) { _, _, d in totals.b += d.writes }
+        table.collect(consumer: a, nowMs: 0) { _, _, d, _ in totals.a += d.writes }
+        table.collect(consumer: b, nowMs: 0) { _, _, d, _ in totals.b += d.writes }
         let expected = UInt64(threads * perThread)
         #expect(totals.a == expected)
         #expect(totals.b == expected)
@@ -94,16 +94,16 @@ import Testing
         table.apply(catalog, nowMs: 0)
         for r in catalog.routes { Self.observe(table, r.id, .read, 1) }
         var delivered = 0
-        table.collect(consumer: c, nowMs: 0) { _, _, _ in delivered += 1 }
+        table.collect(consumer: c, nowMs: 0) { _, _, _, _ in delivered += 1 }
         #expect(delivered == 50_000)
         let before = table.slotsVisited
         for id in [3, 17_000, 49_999, 3] as [RouteID] { Self.observe(table, id, .write, 8) }
         var got: [RouteID: OpCounts] = [:]
-        table.collect(consumer: c, nowMs: 0) { _, route, d in got[route.id] = d }
+        table.collect(consumer: c, nowMs: 0) { _, id, d, _ in got[id] = d }
         #expect(table.slotsVisited - before == 3)
         #expect(got == [3: OpCounts(writes: 2, writeBytes: 16), 17_000: OpCounts(writes: 1, writeBytes: 8),
                         49_999: OpCounts(writes: 1, writeBytes: 8)])
-        table.collect(consumer: c, nowMs: 0) { _, _, _ in Issue.record("nothing was observed since") }
+        table.collect(consumer: c, nowMs: 0) { _, _, _, _ in Issue.record("nothing was observed since") }
         #expect(table.slotsVisited - before == 3)
     }
 
@@ -116,11 +116,14 @@ import Testing
         let shrunk = try first.removing(2)
         table.apply(shrunk, nowMs: 0)
         // Past the grace window: route 2 is unmapped; its count waits in the slow inbox.
-        table.collect(consumer: fast, nowMs: 100) { _, route, d in #expect(route.id == 2 && d.writes == 1) }
+        table.collect(consumer: fast, nowMs: 100) { slot, id, d, owners in #expect(id == 2 && d.writes == 1 && owners.route(ofSlot: slot)?.id == 2) }
         let grown = try shrunk.adding(Route(id: 3, start: first.routes[1].start, end: [], group: 1))
         table.apply(grown, nowMs: 100)
         var slowSaw: [RouteID: OpCounts] = [:]
-        table.collect(consumer: slow, nowMs: 100) { _, route, d in slowSaw[route.id, default: .zero] += d }
+        table.collect(consumer: slow, nowMs: 100) { slot, id, d, owners in
+            #expect(owners.route(ofSlot: slot)?.id == id)
+            slowSaw[id, default: .zero] += d
+        }
         #expect(slowSaw == [2: OpCounts(writes: 1, writeBytes: 5)], "the count is reported with the route that made it")
         #expect(table.slotCount == 4, "route 3 took a fresh slot: route 2's was still owed to the slow consumer")
     }
