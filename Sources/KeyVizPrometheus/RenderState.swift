@@ -40,7 +40,7 @@ struct RenderState {
         self.configuration = configuration
         layout = BucketLayout(emptyWithBudget: configuration.effectiveBudget)
         counters = BucketCounters(retiredCapacity: configuration.effectiveRetiredCapacity, seed: configuration.layoutSeed)
-        hot = HotRouteTracker(windowMs: configuration.effectiveHotWindow, nowMs: configuration.now())
+        hot = HotRouteTracker(windowMs: configuration.effectiveHotWindow, nowMs: configuration.now(), ranks: configuration.effectiveHotRoutes)
     }
 
     // MARK: fold
@@ -75,6 +75,7 @@ struct RenderState {
             counters.add(delta, toBucket: bucket(ofSlot: slot, route: id, owners: owners))
             hot.add(slot: slot, route: id, reads: delta.reads, writes: delta.writes)
         }
+        hot.compact()
     }
 
     private mutating func bucket(ofSlot slot: Int, route id: RouteID, owners: borrowing SlotOwners) -> Int {
@@ -244,7 +245,7 @@ struct RenderState {
         var rates: [MetricSample] = [], shares: [MetricSample] = [], ids: [MetricSample] = [], infos: [MetricSample] = []
         var rankedBuckets: [RouteID: String] = [:]
         let seconds = hot.coveredSeconds(nowMs: nowMs)
-        let ranked = hot.top(configuration.effectiveHotRoutes, nowMs: nowMs)
+        let ranked = hot.top(nowMs: nowMs)
         for op in Op.allCases {
             let k = configuration.effectiveHotRoutes
             let top = op == .read ? ranked.reads : ranked.writes

@@ -1,0 +1,107 @@
+import KeyViz
+@testable import KeyVizPrometheus
+import Testing
+
+/// The hot-route ranking looks only at candidates; it must equal a full scan of every slot.
+@Suite struct HotRouteTrackerTests {
+    private struct Rng {
+        var state: UInt64
+        mutating func next(_ n: Int) -> Int {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Int((state >> 33) % UInt64(n))
+        }
+    }
+
+    /// The reference: every slot's counts, ranked by a full scan.
+    private struct Model {
+        var route: [Int: UInt64] = [:]
+        var current: [Int: (UInt64, UInt64)] = [:]
+        var previous: [Int: (UInt64, UInt64)] = [:]
+        var window: Int64 = .min
+
+        mutating func roll(_ nowMs: Int64, _ windowMs: Int64) {
+            let n = nowMs / windowMs
+            guard n != window else { return }
+            previous = n == window + 1 ? current : [:]
+            current = [:]
+            window = n
+        }
+
+        mutating func add(slot: Int, route id: UInt64, reads: UInt64, writes: UInt64) {
+            if route[slot] != id {
+                route[slot] = id
+                current[slot] = nil
+                previous[slot] = nil
+            }
+            let c = current[slot] ?? (0, 0)
+            current[slot] = (min(c.0 + reads, UInt64(UInt32.max)), min(c.1 + writes, UInt64(UInt32.max)))
+        }
+
+        func top(_ k: Int, _ o: Int, w: Double) -> [(slot: Int, route: RouteID, count: Double)] {
+            var all: [(slot: Int, route: RouteID, count: Double)] = []
+            for slot in Set(current.keys).union(previous.keys) {
+                let c = current[slot].map { o == 0 ? $0.0 : $0.1 } ?? 0
+                let p = previous[slot].map { o == 0 ? $0.0 : $0.1 } ?? 0
+                let est = Double(c) + Double(p) * w
+                if est > 0 { all.append((slot, RouteID(route[slot]!), est)) }
+            }
+            all.sort { $0.count > $1.count || ($0.count == $1.count && $0.slot < $1.slot) }
+            return Array(all.prefix(k))
+        }
+    }
+
+    @Test func rankingCandidatesOnlyEqualsAFullScanOverRandomTraffic() {
+        let windowMs: Int64 = 1000
+        for seed in UInt64(1)...60 {
+            var rng = Rng(state: seed)
+            let k = [1, 3, 5, 12][rng.next(4)]
+            let slots = [8, 50, 400][rng.next(3)]
+            let skewed = rng.next(2) == 0
+            var now: Int64 = 10_000
+            var tracker = HotRouteTracker(windowMs: windowMs, nowMs: now, ranks: k)
+            var model = Model()
+            var routeOf = (0..<slots).map { UInt64($0 + 1) }
+            var nextRoute = UInt64(slots + 1)
+            for step in 0..<300 {
+                // One fold: a roll, then deltas for some slots, then the compaction.
+                now += [0, 7, 90, 400, 1000, 2500][rng.next(6)]
+                tracker.roll(to: now)
+                model.roll(now, windowMs)
+                for _ in 0..<(1 + rng.next(30)) {
+                    let r = rng.next(slots)
+                    let slot = 1 + (skewed ? (r * r) / slots : r)
+                    if rng.next(200) == 0 {                 // the slot is recycled for a new route
+                        routeOf[slot - 1] = nextRoute
+                        nextRoute += 1
+                    }
+                    let reads = UInt64(rng.next(3) == 0 ? 0 : 1 + rng.next(skewed ? 50 : 5))
+                    let writes = UInt64(rng.next(2) == 0 ? 0 : 1 + rng.next(5))
+                    guard reads + writes > 0 else { continue }
+                    tracker.add(slot: slot, route: RouteID(routeOf[slot - 1]), reads: reads, writes: writes)
+                    model.add(slot: slot, route: routeOf[slot - 1], reads: reads, writes: writes)
+                }
+                tracker.compact()
+                let at = now + Int64(rng.next(Int(windowMs)))
+                guard at / windowMs == now / windowMs else { continue }
+                let got = tracker.top(nowMs: at)
+                let w = 1 - Double(at - (at / windowMs) * windowMs) / Double(windowMs)
+                for (o, ranked) in [got.reads, got.writes].enumerated() {
+                    let want = model.top(k, o, w: w)
+                    let same = ranked.count == want.count && zip(ranked, want).allSatisfy { $0.slot == $1.slot && $0.route == $1.route && $0.count == $1.count }
+                    #expect(same, "seed \(seed) step \(step) op \(o): got \(ranked.map { ($0.slot, $0.count) }), want \(want.map { ($0.slot, $0.count) })")
+                    if !same { return }
+                }
+            }
+        }
+    }
+
+    @Test func skewedTrafficLeavesAHandfulOfCandidates() {
+        var tracker = HotRouteTracker(windowMs: 60_000, nowMs: 0, ranks: 5)
+        tracker.roll(to: 0)
+        for slot in 1...20_000 { tracker.add(slot: slot, route: RouteID(slot), reads: slot <= 5 ? 10_000 : 1, writes: 0) }
+        tracker.compact()
+        #expect(tracker.candidateCount <= 10, "5 routes far above the rest: only they are looked at")
+        let top = tracker.top(nowMs: 1).reads
+        #expect(top.map(\.slot) == [1, 2, 3, 4, 5])
+    }
+}
