@@ -4,14 +4,6 @@ import Testing
 
 /// The hot-route ranking looks only at candidates; it must equal a full scan of every slot.
 @Suite struct HotRouteTrackerTests {
-    private struct Rng {
-        var state: UInt64
-        mutating func next(_ n: Int) -> Int {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return Int((state >> 33) % UInt64(n))
-        }
-    }
-
     /// The reference: every slot's counts, ranked by a full scan.
     private struct Model {
         var route: [Int: UInt64] = [:]
@@ -53,10 +45,10 @@ import Testing
     @Test func rankingCandidatesOnlyEqualsAFullScanOverRandomTraffic() {
         let windowMs: Int64 = 1000
         for seed in UInt64(1)...60 {
-            var rng = Rng(state: seed)
-            let k = [1, 3, 5, 12][rng.next(4)]
-            let slots = [8, 50, 400][rng.next(3)]
-            let skewed = rng.next(2) == 0
+            var rng = SplitMix64(seed: seed)
+            let k = [1, 3, 5, 12][Int.random(in: 0..<4, using: &rng)]
+            let slots = [8, 50, 400][Int.random(in: 0..<3, using: &rng)]
+            let skewed = Int.random(in: 0..<2, using: &rng) == 0
             var now: Int64 = 10_000
             var tracker = HotRouteTracker(windowMs: windowMs, nowMs: now, ranks: k)
             var model = Model()
@@ -64,24 +56,24 @@ import Testing
             var nextRoute = UInt64(slots + 1)
             for step in 0..<300 {
                 // One fold: a roll, then deltas for some slots, then the compaction.
-                now += [0, 7, 90, 400, 1000, 2500][rng.next(6)]
+                now += [0, 7, 90, 400, 1000, 2500][Int.random(in: 0..<6, using: &rng)]
                 tracker.roll(to: now)
                 model.roll(now, windowMs)
-                for _ in 0..<(1 + rng.next(30)) {
-                    let r = rng.next(slots)
+                for _ in 0..<(1 + Int.random(in: 0..<30, using: &rng)) {
+                    let r = Int.random(in: 0..<slots, using: &rng)
                     let slot = 1 + (skewed ? (r * r) / slots : r)
-                    if rng.next(200) == 0 {                 // the slot is recycled for a new route
+                    if Int.random(in: 0..<200, using: &rng) == 0 {                 // the slot is recycled for a new route
                         routeOf[slot - 1] = nextRoute
                         nextRoute += 1
                     }
-                    let reads = UInt64(rng.next(3) == 0 ? 0 : 1 + rng.next(skewed ? 50 : 5))
-                    let writes = UInt64(rng.next(2) == 0 ? 0 : 1 + rng.next(5))
+                    let reads = UInt64(Int.random(in: 0..<3, using: &rng) == 0 ? 0 : 1 + Int.random(in: 0..<(skewed ? 50 : 5), using: &rng))
+                    let writes = UInt64(Int.random(in: 0..<2, using: &rng) == 0 ? 0 : 1 + Int.random(in: 0..<5, using: &rng))
                     guard reads + writes > 0 else { continue }
                     tracker.add(slot: slot, route: RouteID(routeOf[slot - 1]), reads: reads, writes: writes)
                     model.add(slot: slot, route: routeOf[slot - 1], reads: reads, writes: writes)
                 }
                 tracker.compact()
-                let at = now + Int64(rng.next(Int(windowMs)))
+                let at = now + Int64(Int.random(in: 0..<(Int(windowMs)), using: &rng))
                 guard at / windowMs == now / windowMs else { continue }
                 let got = tracker.top(nowMs: at)
                 let w = 1 - Double(at - (at / windowMs) * windowMs) / Double(windowMs)

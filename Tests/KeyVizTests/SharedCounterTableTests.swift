@@ -6,21 +6,13 @@ import Testing
 /// whoever drains and in whatever order; drains visit only touched slots; a retired slot is
 /// recycled only after every consumer has been told about its last counts.
 @Suite struct SharedCounterTableTests {
-    private struct Rng {
-        var state: UInt64
-        mutating func next(_ n: Int) -> Int {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return Int((state >> 33) % UInt64(n))
-        }
-    }
-
     private static func observe(_ table: RouteSlots, _ route: RouteID, _ op: Op, _ bytes: UInt64) {
         table.counters.storage.record(route: route, op: op, bytes: bytes)
     }
 
     @Test func everyConsumerGetsEveryCountOnceWhateverTheCollectOrder() {
         for seed in UInt64(1)...40 {
-            var rng = Rng(state: seed)
+            var rng = SplitMix64(seed: seed)
             let table = RouteSlots(stripes: 2, graceMs: 0)
             let consumers = (0..<3).map { _ in table.addConsumer() }
             let catalog = RouteCatalog.evenlySplit(count: 20, groups: 2)
@@ -33,15 +25,15 @@ import Testing
                 unroutedSeen[c] += table.collect(consumer: consumers[c], nowMs: 0) { _, id, delta, _ in seen[c][id, default: .zero] += delta }
             }
             for _ in 0..<400 {
-                switch rng.next(10) {
+                switch Int.random(in: 0..<10, using: &rng) {
                 case 0...6:
-                    let id = rng.next(24) == 0 ? RouteID.unrouted : RouteID(rng.next(20) + 1)
-                    let op: Op = rng.next(2) == 0 ? .read : .write
-                    let bytes = UInt64(rng.next(100))
+                    let id = Int.random(in: 0..<24, using: &rng) == 0 ? RouteID.unrouted : RouteID(Int.random(in: 0..<20, using: &rng) + 1)
+                    let op: Op = Int.random(in: 0..<2, using: &rng) == 0 ? .read : .write
+                    let bytes = UInt64(Int.random(in: 0..<100, using: &rng))
                     Self.observe(table, id, op, bytes)
                     if id == .unrouted { unrouted.record(op: op, bytes: bytes) } else { observed[id, default: .zero].record(op: op, bytes: bytes) }
                 default:
-                    collect(rng.next(consumers.count))
+                    collect(Int.random(in: 0..<consumers.count, using: &rng))
                 }
             }
             for c in consumers.indices {
