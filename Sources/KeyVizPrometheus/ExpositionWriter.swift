@@ -57,7 +57,10 @@ public enum ExpositionWriter {
         out.append(UInt8(ascii: "\n"))
     }
 
+    /// No HELP line at all for an empty help text (both formats allow leaving it out; a
+    /// `# HELP name ` with nothing after the space is what some parsers trip on).
     private static func appendHelp(_ name: Substring, _ help: String, format: ExpositionFormat, to out: inout [UInt8]) {
+        guard !help.isEmpty else { return }
         out.append(contentsOf: "# HELP ".utf8)
         out.append(contentsOf: name.utf8)
         out.append(UInt8(ascii: " "))

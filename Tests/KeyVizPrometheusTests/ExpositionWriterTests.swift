@@ -57,6 +57,19 @@ private func awkwardFamilies() throws -> [MetricFamily] {
         #expect(values.contains("utf8 ключ ✓"))
     }
 
+    @Test func aFamilyWithoutHelpGetsNoHelpLineInEitherFormat() throws {
+        let family = try MetricFamily(name: "host_widgets", help: "", type: .gauge, samples: [MetricSample(value: .integer(3))])
+        for format in [ExpositionFormat.prometheusText, .openMetrics] {
+            let text = String(decoding: ExpositionWriter.encode([family], format: format), as: UTF8.self)
+            #expect(!text.contains("# HELP"), "\(format): \(text)")
+            #expect(text.contains("# TYPE host_widgets gauge\nhost_widgets 3\n"))
+        }
+        // promtool parses it; its only remark is the lint it makes with or without an empty HELP line.
+        let remarks = try promtoolComplaints(ExpositionWriter.encode([family], format: .prometheusText)) ?? ""
+        #expect(remarks.split(separator: "\n").allSatisfy { $0.hasSuffix("no help text") }, "\(remarks)")
+        #expect(try openMetricsParserComplaints(ExpositionWriter.encode([family], format: .openMetrics)) == nil)
+    }
+
     @Test func valuesAreSpelledCanonically() {
         func spell(_ v: MetricValue) -> String { var o: [UInt8] = []; v.write(to: &o); return String(decoding: o, as: UTF8.self) }
         #expect(spell(.double(.nan)) == "NaN")
