@@ -198,9 +198,9 @@ package final class RouteSlots: Sendable {
             // This consumer's own drain goes straight to it, unless the inbox already holds the
             // slot (then it joins that entry, so each slot is delivered once).
             pump(&s, for: consumer, deliver)
-            let inbox = s.inboxes[consumer]
-            for (slot, delta) in zip(inbox.slots, inbox.deltas) { deliver(Int(slot), delta) }
-            unrouted += inbox.unrouted
+            // Read in place (a copy of the inbox would make `clear()` copy its slot map).
+            for e in s.inboxes[consumer].slots.indices { deliver(Int(s.inboxes[consumer].slots[e]), s.inboxes[consumer].deltas[e]) }
+            unrouted += s.inboxes[consumer].unrouted
             s.inboxes[consumer].clear()
             if !s.expiring.isEmpty {
                 var waiting: [Int] = []
