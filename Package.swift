@@ -34,7 +34,7 @@ let package = Package(
         // Pure core: the Sampler seam, route catalog, counters and heat matrix. No C, no sockets.
         .target(name: "KeyViz"),
         // The Prometheus decorator: bounded, stable buckets rendered as text 0.0.4 / OpenMetrics.
-        .target(name: "KeyVizPrometheus", dependencies: ["KeyViz"]),
+        .target(name: "KeyVizPrometheus", dependencies: ["KeyViz", .product(name: "Logging", package: "swift-log")]),
         // The HTTP handler, transport-neutral: request in, response out (metrics, matrix JSON,
         // page, health). No C: a Hummingbird or Vapor host mounts it without libmicrohttpd.
         .target(name: "KeyVizHTTPHandler", dependencies: ["KeyViz", "KeyVizPrometheus"]),
@@ -58,7 +58,7 @@ let package = Package(
         .target(name: "KeyVizServiceLifecycle", dependencies: ["KeyViz", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
         .target(name: "KeyVizHTTPServiceLifecycle", dependencies: ["KeyVizHTTP", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
         // Test doubles shipped as a product so host applications can test their own wiring.
-        .target(name: "KeyVizTestKit", dependencies: ["KeyViz"]),
+        .target(name: "KeyVizTestKit", dependencies: ["KeyViz", .product(name: "Logging", package: "swift-log")]),
         // An in-process sharded host: route engine, shard groups, MVCC store, coordinator.
         .target(name: "ShardKV", dependencies: ["KeyViz"]),
         .executableTarget(name: "keyviz-demo", dependencies: [
@@ -67,7 +67,8 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "KeyVizTests", dependencies: ["KeyViz", "KeyVizTestKit"]),
-        .testTarget(name: "KeyVizPrometheusTests", dependencies: ["KeyVizPrometheus", "KeyViz", "KeyVizTestKit", "ShardKV"], exclude: ["Golden"]),
+        .testTarget(name: "KeyVizPrometheusTests", dependencies: ["KeyVizPrometheus", "KeyViz", "KeyVizTestKit", "ShardKV",
+                                                                 .product(name: "Logging", package: "swift-log")], exclude: ["Golden"]),
         .testTarget(name: "KeyVizHTTPTests", dependencies: ["KeyVizHTTP", "KeyVizHTTPHandler", "KeyVizPrometheus", "KeyViz", "KeyVizTestKit", "ShardKV",
                                                            .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "KeyVizMetricsTests", dependencies: ["KeyVizMetrics", "KeyVizPrometheus", "KeyViz", "KeyVizTestKit",

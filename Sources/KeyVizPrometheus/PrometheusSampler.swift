@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import KeyViz
+import Logging
 import Synchronization
 
 /// A `Sampler` decorator that forwards every call to the sampler it wraps and exports per-route
@@ -34,7 +35,10 @@ public final class PrometheusSampler<Inner: Sampler>: Sampler {
     @usableFromInline let hotPath: CounterStorage     // copied out of `slots` so observe retains nothing
     private let state: Mutex<RenderState>
 
-    public init(wrapping inner: Inner, configuration: PrometheusSamplerConfiguration = .init()) {
+    /// - Parameter logger: where layout changes (debug) and collector name conflicts (warning,
+    ///   once per name) go; by default nowhere.
+    public init(wrapping inner: Inner, configuration: PrometheusSamplerConfiguration = .init(),
+                logger: Logger = Logger(label: "keyviz.prometheus", factory: { _ in SwiftLogNoOpLogHandler() })) {
         self.inner = inner
         self.configuration = configuration
         if let shared = (inner as? any RouteCountsSharing)?.sharedRouteSlots {
@@ -46,7 +50,7 @@ public final class PrometheusSampler<Inner: Sampler>: Sampler {
         }
         hotPath = slots.counters.storage
         consumer = slots.addConsumer()
-        state = Mutex(RenderState(configuration: configuration))
+        state = Mutex(RenderState(configuration: configuration, logger: logger))
     }
 
     // MARK: Sampler
@@ -110,6 +114,7 @@ public final class PrometheusSampler<Inner: Sampler>: Sampler {
         let seconds = Self.monotonicSeconds() - started
         state.withLock { s in
             s.collectorConflicts &+= copy.collectorConflicts &- conflictsBefore
+            s.reportedConflicts.formUnion(copy.reportedConflicts)
             s.hotRouteBuckets = copy.hotRouteBuckets    // the buckets of the routes this render ranked
             s.lastRenderSize = out.count
             s.lastRenderSeconds = seconds
@@ -147,6 +152,9 @@ public final class PrometheusSampler<Inner: Sampler>: Sampler {
 
     /// Routes the hot-route ranking looks at (for tests of render cost).
     var hotRouteCandidates: Int { state.withLock { $0.hot.candidateCount } }
+
+    /// Times the bucket boundaries changed (for tests).
+    var layoutChangeCount: UInt64 { state.withLock { $0.layoutChanges } }
 
     /// Routes retired and not yet released (for tests of boundedness).
     var retiredRouteCount: Int { slots.retiredRouteCount }

@@ -1,8 +1,10 @@
 import KeyViz
+import Logging
 
 /// Everything a `PrometheusSampler` keeps behind its render lock.
 struct RenderState {
     let configuration: PrometheusSamplerConfiguration
+    let logger: Logger
     var pendingCatalog: RouteCatalog?
     var layout: BucketLayout
     var counters: BucketCounters
@@ -35,9 +37,12 @@ struct RenderState {
     /// naming the bucket its traffic was in. At most 2 × hotRoutes entries.
     var hotRouteBuckets: [RouteID: String] = [:]
     let processCollector = ProcessCollector()
+    /// Family names already reported as conflicting (each is logged once).
+    var reportedConflicts: Set<String> = []
 
-    init(configuration: PrometheusSamplerConfiguration) {
+    init(configuration: PrometheusSamplerConfiguration, logger: Logger) {
         self.configuration = configuration
+        self.logger = logger
         layout = BucketLayout(emptyWithBudget: configuration.effectiveBudget)
         counters = BucketCounters(retiredCapacity: configuration.effectiveRetiredCapacity, seed: configuration.layoutSeed)
         hot = HotRouteTracker(windowMs: configuration.effectiveHotWindow, nowMs: configuration.now(), ranks: configuration.effectiveHotRoutes)
@@ -108,7 +113,13 @@ struct RenderState {
         let next = proposed.relabeled(labels)
         let boundariesMoved = next.buckets.count != layout.buckets.count
             || zip(next.buckets, layout.buckets).contains { $0.label != $1.label || $0.start != $1.start || $0.end != $1.end }
-        if boundariesMoved && !layout.buckets.isEmpty { layoutChanges += 1 }
+        if boundariesMoved && !layout.buckets.isEmpty {
+            layoutChanges += 1
+            logger.debug("bucket layout changed", metadata: [
+                "buckets": "\(next.buckets.count)", "level": "\(next.level)",
+                "retired_labels": "\(counters.retiredCount)", "budget": "\(configuration.effectiveBudget)",
+            ])
+        }
         let old = layout
         counters.relabel(labels, home: { next.bucketIndex(forKey: old.buckets[$0].start) },
                          oldStart: { old.buckets[$0].start }, oldHash: { old.startHashes[$0] })
@@ -186,7 +197,14 @@ struct RenderState {
         var extra: [MetricFamily] = configuration.processMetrics ? processCollector.collect() : []
         for c in collectors { extra += c.collect() }
         for f in extra {
-            if taken.insert(f.name).inserted { items.append(.family(f)) } else { collectorConflicts &+= 1 }
+            if taken.insert(f.name).inserted {
+                items.append(.family(f))
+            } else {
+                collectorConflicts &+= 1
+                if reportedConflicts.insert(f.name).inserted {
+                    logger.warning("a collector's family is left out: its name is already taken", metadata: ["family": "\(f.name)"])
+                }
+            }
         }
         items.sort { $0.name < $1.name }
         for item in items {

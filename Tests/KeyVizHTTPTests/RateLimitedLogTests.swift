@@ -1,6 +1,7 @@
 @testable import KeyVizHTTP
 @testable import KeyVizHTTPHandler
 import Synchronization
+import KeyVizTestKit
 import Testing
 
 @Suite struct RateLimitedLogTests {

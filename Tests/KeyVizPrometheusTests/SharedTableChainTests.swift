@@ -1,4 +1,5 @@
 import KeyViz
+import Logging
 @testable import KeyVizPrometheus
 import KeyVizTestKit
 import Testing
@@ -46,5 +47,29 @@ import Testing
         #expect(p.hotRouteCandidates == 3, "ranking looks at routes with traffic in the window only")
         let ids = TestExposition.samples(body).filter { $0.name == "keyviz_hot_route_id" && $0.labels["op"] == "write" }
         #expect(Set(ids.prefix(3).map(\.number)) == [5, 9_000, 19_999])
+    }
+}
+
+/// The decorator logs through the Logger a host passes: layout changes at debug, a collector
+/// whose family name is taken once per name at warning.
+@Suite struct PrometheusSamplerLoggingTests {
+    private struct Clashing: MetricsCollector {
+        func collect() -> [MetricFamily] {
+            [MetricFamily(unchecked: "keyviz_routes", help: "A host family with a taken name.", type: .gauge, samples: [MetricSample(value: .integer(1))])]
+        }
+    }
+
+    @Test func layoutChangesAndNameConflictsAreLoggedOnce() {
+        let log = CapturedLog()
+        let p = PrometheusSampler(wrapping: NoopSampler(), configuration: .init(bucketBudget: 4, processMetrics: false), logger: log.logger)
+        p.register(Clashing())
+        p.apply(RouteCatalog.evenlySplit(count: 64, groups: 1))
+        for _ in 0..<3 { _ = p.render(format: .prometheusText) }
+        p.apply(RouteCatalog.evenlySplit(count: 3, groups: 1, prefix: "other/"))
+        _ = p.render(format: .prometheusText)
+        #expect(p.layoutChangeCount == 1)
+        let lines = log.lines.withLock { $0 }
+        #expect(lines.filter { $0 == "warning a collector's family is left out: its name is already taken" }.count == 1, "\(lines)")
+        #expect(lines.filter { $0.hasPrefix("debug bucket layout changed") }.count == 1, "\(lines)")
     }
 }
