@@ -12,7 +12,7 @@ import Synchronization
 /// ``BucketLayout``).
 ///
 /// *One table per chain.* When the inner sampler already counts every observation per route
-/// (``HeatMatrixSampler``, or a decorator over it such as ``HotKeySampler``), this decorator
+/// (`HeatMatrixSampler`, or a decorator over it such as `HotKeySampler`), this decorator
 /// reads that table as a second consumer and its `observe` only forwards: one slot lookup and
 /// one pair of adds per observation for the whole chain. Over any other sampler it keeps a
 /// table of its own (then the route grace window and stripes are this configuration's; when
@@ -35,8 +35,12 @@ public final class PrometheusSampler<Inner: Sampler>: Sampler {
     @usableFromInline let hotPath: CounterStorage     // copied out of `slots` so observe retains nothing
     private let state: Mutex<RenderState>
 
-    /// - Parameter logger: where layout changes (debug) and collector name conflicts (warning,
-    ///   once per name) go; by default nowhere.
+    /// - Parameters:
+    ///   - inner: the sampler every call is forwarded to; when it counts per route (the heat
+    ///     matrix), its counter table is read instead of a second one.
+    ///   - configuration: buckets, hot routes, label mode, grace window, clock.
+    ///   - logger: where layout changes (debug) and collector name conflicts (warning, once per
+    ///     name) go; by default nowhere.
     public init(wrapping inner: Inner, configuration: PrometheusSamplerConfiguration = .init(),
                 logger: Logger = Logger(label: "keyviz.prometheus", factory: { _ in SwiftLogNoOpLogHandler() })) {
         self.inner = inner
