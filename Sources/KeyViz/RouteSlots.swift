@@ -35,6 +35,8 @@ package final class RouteSlots: Sendable {
         var slots: [UInt32] = []
         var deltas: [OpCounts] = []
         var unrouted = OpCounts()
+        /// False once its consumer is gone: nothing is added to it any more.
+        var live = true
 
         mutating func add(slot: Int, _ delta: OpCounts, slotCount: Int) {
             if slot >= entryOfSlot.count {
@@ -119,6 +121,19 @@ package final class RouteSlots: Sendable {
             return s.inboxes.count - 1
         }
     }
+
+    /// Unregisters a consumer (its sampler is gone): its inbox is emptied and no longer filled,
+    /// so it neither grows nor holds back the recycling of slots.
+    package func removeConsumer(_ consumer: Int) {
+        state.withLock { s in
+            s.inboxes[consumer].clear()
+            s.inboxes[consumer].entryOfSlot = []
+            s.inboxes[consumer].live = false
+        }
+    }
+
+    /// Consumers registered and not removed (for tests).
+    package var liveConsumerCount: Int { state.withLock { $0.inboxes.filter(\.live).count } }
 
     /// Maps every route of `catalog` to a slot and retires the routes it no longer holds.
     package func apply(_ catalog: RouteCatalog, nowMs: Int64) {
@@ -218,7 +233,7 @@ package final class RouteSlots: Sendable {
     private func pump(_ s: inout State, for consumer: Int, _ direct: (_ slot: Int, _ delta: OpCounts) -> Void) {
         let slotCount = counters.allocatedSlots
         s.slotsVisited += counters.drainDirty { slot, delta in
-            for i in s.inboxes.indices {
+            for i in s.inboxes.indices where s.inboxes[i].live {
                 if slot == 0 {
                     if i == consumer { direct(0, delta) } else { s.inboxes[i].unrouted += delta }
                 } else if i != consumer || s.inboxes[i].holds(slot: slot) {

@@ -57,6 +57,12 @@ public final class PrometheusSampler<Inner: Sampler>: Sampler {
         state = Mutex(RenderState(configuration: configuration, logger: logger))
     }
 
+    /// A decorator over a shared table stops reading it: its inbox would otherwise keep filling
+    /// and hold back slot recycling for as long as the inner sampler lives.
+    deinit {
+        slots.removeConsumer(consumer)
+    }
+
     // MARK: Sampler
 
     @inlinable @inline(__always)

@@ -73,3 +73,31 @@ import Testing
         #expect(lines.filter { $0.hasPrefix("debug bucket layout changed") }.count == 1, "\(lines)")
     }
 }
+
+/// A decorator that goes away stops reading the matrix's table.
+@Suite struct DroppedDecoratorTests {
+    @Test func aDroppedDecoratorNeitherKeepsDeltasNorHoldsBackSlotRecycling() throws {
+        let clock = ManualClock()
+        let m = HeatMatrixSampler(configuration: .init(stepMilliseconds: 1000, graceMilliseconds: 10, now: clock.function))
+        let kept = PrometheusSampler(wrapping: m, configuration: .init(graceMilliseconds: 10, processMetrics: false, now: clock.function))
+        var dropped: PrometheusSampler<HeatMatrixSampler>? = PrometheusSampler(wrapping: m, configuration: .init(processMetrics: false))
+        #expect(m.sharedRouteSlots?.liveConsumerCount == 3)
+        dropped = nil
+        #expect(dropped == nil)
+        #expect(m.sharedRouteSlots?.liveConsumerCount == 2)
+        // Churn: a route leaves, its grace passes, the readers still alive collect, a new route
+        // arrives. It reuses the freed slot: nothing waits for the dropped decorator.
+        let first = RouteCatalog.evenlySplit(count: 4, groups: 1)
+        kept.apply(first)
+        kept.observe(route: 4, op: .write, keyLength: 1, valueLength: 1)
+        let shrunk = try first.removing(4)
+        kept.apply(shrunk)
+        clock.advance(100)
+        m.flush()
+        _ = kept.render(format: .prometheusText)
+        let slotsBefore = m.sharedRouteSlots!.slotCount
+        kept.apply(try shrunk.adding(Route(id: 9, start: first.routes[3].start, end: [], group: 1)))
+        #expect(m.sharedRouteSlots!.slotCount == slotsBefore, "the new route took the freed slot")
+        #expect(m.flushedTotals.routed.writes == 1 && kept.bucketTotals().values.reduce(OpCounts(), +).writes == 1)
+    }
+}
