@@ -1,0 +1,63 @@
+import Foundation
+import KeyViz
+
+// keyviz-bench: the figures of docs/performance.md, measured from a host package.
+//   keyviz-bench hotpath [REPS] [OBSERVATIONS]   ns per observation, every case, 1 and 2 threads (JSON)
+//   keyviz-bench count CASE COUNT                COUNT observations of CASE on one thread (for callgrind)
+//   keyviz-bench render [REPS] [ROUTES]          render 256 and 4 096 buckets vs swift-prometheus emit (JSON)
+//   keyviz-bench memory ROUTES KIND THREADS      resident bytes of decorator|matrix|chain (JSON)
+// scripts/bench-all.sh runs them all and writes the tables of docs/performance.md.
+
+func usage() -> Never {
+    print("""
+    usage: keyviz-bench hotpath [REPS] [OBSERVATIONS_PER_THREAD]
+           keyviz-bench count CASE COUNT        (CASE as in hotpath's output, e.g. chain/zipf)
+           keyviz-bench render [REPS] [ROUTES]
+           keyviz-bench memory ROUTES decorator|matrix|chain THREADS
+    """)
+    exit(2)
+}
+
+let args = CommandLine.arguments.dropFirst()
+func intArg(_ i: Int, _ fallback: Int) -> Int {
+    guard args.count > i else { return fallback }
+    guard let v = Int(args[args.startIndex + i]), v > 0 else { usage() }
+    return v
+}
+
+switch args.first {
+case "hotpath":
+    let reps = intArg(1, 21), n = intArg(2, 2_000_000)
+    let cases = HotPath.cases(observations: n)
+    let pool = WorkerPool(size: 2)
+    for c in cases { _ = pool.run(threads: c.threads) { t in c.body(t, c.perThread) } }   // warm-up
+    var ns = [[Double]](repeating: [], count: cases.count)
+    for rep in 0..<reps {
+        // Peers alternate within each repetition; the order rotates between repetitions.
+        for k in 0..<cases.count {
+            let i = (k + rep) % cases.count
+            let c = cases[i]
+            let wall = pool.run(threads: c.threads) { t in c.body(t, c.perThread) }
+            ns[i].append(Double(wall) / Double(c.threads * c.perThread))
+        }
+    }
+    let rows = cases.enumerated().map { i, c in
+        "{\"id\": \"\(c.id)\", \"threads\": \(c.threads), \"perThread\": \(c.perThread), \"ns\": \(ns[i])}"
+    }
+    print("{\"hotpath\": [\n" + rows.joined(separator: ",\n") + "\n]}")
+case "count":
+    guard args.count == 3 else { usage() }
+    let id = args[args.startIndex + 1], n = intArg(2, 0)
+    guard let c = HotPath.cases(observations: n, threads: [1], want: { $0 == id }).first else {
+        print("keyviz-bench count: unknown case \(id)")
+        exit(2)
+    }
+    c.body(0, c.perThread)
+case "render":
+    Render.run(routes: intArg(2, 100_000), buckets: [256, 4096], reps: intArg(1, 31))
+case "memory":
+    guard args.count == 4 else { usage() }
+    Memory.run(routes: intArg(1, 0), kind: args[args.startIndex + 2], threads: intArg(3, 1))
+default:
+    usage()
+}
