@@ -27,7 +27,7 @@ for buckets in 256 4096; do
     --max-scrapes 64 --status-every 3600 >/dev/null 2>"$WORK/demo.log" &
   PIDS+=($!)
   for _ in $(seq 100); do grep -q serving "$WORK/demo.log" && break; sleep 0.1; done
-  port=$(grep -o 'http://127.0.0.1:[0-9]*' "$WORK/demo.log" | sed 's/.*://')
+  port=$(grep -o 'http://127.0.0.1:[0-9]*' "$WORK/demo.log" | head -1 | sed 's/.*://')
   series=$(curl -s "http://127.0.0.1:$port/metrics" | grep -vc '^#')
   keyviz=$(rps "http://127.0.0.1:$port/metrics")
   kill "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null || true
