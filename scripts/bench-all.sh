@@ -1,30 +1,79 @@
 #!/usr/bin/env bash
-# Every performance figure of docs/performance.md in one run, by hand (not in CI; ~6 minutes):
-#   scripts/bench-all.sh [output-dir]      (default /tmp/keyviz-bench)
-# Runs the Swift benchmarks (Benchmarks/), prometheus-cpp's figures, the HTTP comparison and the
-# memory-per-route measurement, and prints a summary of the medians.
+# Every generated figure of docs/performance.md in one run, and the doc's tables rewritten from
+# it (by hand, not in CI; ~10 minutes on 2 cores):
+#   scripts/bench-all.sh [--quick] [--no-http] [OUTDIR]     (OUTDIR default /tmp/keyviz-bench)
+# Measures from Benchmarks/Host (a host package using only KeyViz's public API, so it measures
+# whatever the branch holds): the hot path with its independent-atomics ceiling and
+# swift-prometheus peers, instructions per observation under callgrind, renders at 100 000 routes
+# against swift-prometheus `emit`, resident bytes per route; then /metrics over HTTP against
+# prometheus-cpp (scripts/bench-http.sh). Raw results stay in OUTDIR; scripts/bench-doc.py writes
+# the tables between the `<!-- bench:NAME:begin/end -->` markers of docs/performance.md.
+# --quick: few repetitions, 10 000-route renders, no 1M-route memory, 2 s of HTTP; writes
+# OUTDIR/performance.md instead of the doc (it checks that the script works, its numbers are not
+# for quoting). --no-http: skip the HTTP comparison (its table is left as it was).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
-OUT=${1:-/tmp/keyviz-bench}
+QUICK=0; HTTP=1; OUT=/tmp/keyviz-bench; ARGS="$*"
+for a in "$@"; do
+  case "$a" in
+    --quick) QUICK=1 ;;
+    --no-http) HTTP=0 ;;
+    -*) echo "usage: scripts/bench-all.sh [--quick] [--no-http] [OUTDIR]" >&2; exit 2 ;;
+    *) OUT=$a ;;
+  esac
+done
 mkdir -p "$OUT"
-(cd Benchmarks && swift package --allow-writing-to-package-directory benchmark --format markdown 2>/dev/null) \
-  | sed 's/\x1b\[[0-9;]*[A-Za-z]//g' | grep -v '%\s*\[' > "$OUT/benchmarks.md"
-bash scripts/bench-peers.sh > "$OUT/peers.txt" 2>&1
-bash scripts/bench-http.sh 10 > "$OUT/http.md" 2>&1
-(cd Benchmarks && swift build -c release --product keyviz-memory >/dev/null \
-  && for n in 10000 100000 1000000; do for k in decorator chain mem; do .build/release/keyviz-memory "$n" "$k"; done; \
-     .build/release/keyviz-memory "$n" decorator 1; done) > "$OUT/memory.txt"
-python3 - "$OUT/benchmarks.md" <<'PY'
-import re, sys
-name = None
-for line in open(sys.argv[1]):
-    line = line.rstrip()
-    if line.startswith("### "):
-        name = line[4:]
-    m = re.match(r"\| (Time \(wall clock\) \((\S+)\) \*|Malloc \(total\)[^|]*?) *\|\s*(\S+) \|\s*(\S+) \|\s*(\S+) \|", line)
-    if m and name:
-        kind = "time " + m.group(2) if m.group(1).startswith("Time") else "mallocs"
-        print(f"{name:72s} {kind:10s} p50={m.group(5)}")
+START=$(date +%s)
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
+step() { echo "bench: $* ($(( $(date +%s) - START )) s)" >&2; }
+
+if [ "$QUICK" = 1 ]; then
+  HOT_REPS=3; HOT_N=100000; RENDER_REPS=3; RENDER_ROUTES=10000; MEM_SIZES="10000 100000"; HTTP_SECONDS=2
+else
+  HOT_REPS=31; HOT_N=2000000; RENDER_REPS=41; RENDER_ROUTES=100000; MEM_SIZES="10000 100000 1000000"; HTTP_SECONDS=10
+fi
+
+step "building Benchmarks/Host (release)"
+(cd Benchmarks/Host && swift build -c release -Xswiftc -warnings-as-errors >/dev/null)
+BIN=Benchmarks/Host/.build/release/keyviz-bench
+
+step "hot path: $HOT_REPS repetitions x $HOT_N observations per thread"
+"$BIN" hotpath "$HOT_REPS" "$HOT_N" > "$OUT/hotpath.json"
+
+step "instructions per observation (callgrind)"
+python3 scripts/bench-doc.py callgrind "$BIN" "$OUT/callgrind.json"
+
+step "render: $RENDER_REPS repetitions, $RENDER_ROUTES routes"
+"$BIN" render "$RENDER_REPS" "$RENDER_ROUTES" > "$OUT/render.json"
+
+step "memory per route: $MEM_SIZES"
+: > "$OUT/memory.jsonl"
+for n in $MEM_SIZES; do for kind in decorator matrix chain; do for threads in 1 2; do
+  "$BIN" memory "$n" "$kind" "$threads" >> "$OUT/memory.jsonl"
+done; done; done
+
+rm -f "$OUT/http.md"
+if [ "$HTTP" = 1 ]; then
+  step "HTTP: wrk ${HTTP_SECONDS}s per server"
+  bash scripts/bench-http.sh "$HTTP_SECONDS" > "$OUT/http.md"
+fi
+
+END=$(date +%s)
+python3 - "$OUT/meta.json" <<PY
+import json, os, subprocess, sys
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "unknown CPU")
+commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True).stdout.strip()
+swift = subprocess.run(["swift", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
+json.dump({"command": ("scripts/bench-all.sh $ARGS").strip(), "date": "$DATE", "seconds": $END - $START,
+           "quick": $QUICK == 1, "commit": commit + (" + uncommitted changes" if dirty else ""),
+           "nproc": os.cpu_count(), "cpu": cpu, "kernel": "Linux " + os.uname().release, "swift": swift,
+           "load_start": "$LOAD_START", "load_end": " ".join(open("/proc/loadavg").read().split()[:3])},
+          open(sys.argv[1], "w"), indent=2)
 PY
-cat "$OUT/peers.txt" "$OUT/http.md" "$OUT/memory.txt"
+DOC=docs/performance.md
+if [ "$QUICK" = 1 ]; then cp "$DOC" "$OUT/performance.md"; DOC="$OUT/performance.md"; fi
+python3 scripts/bench-doc.py write "$OUT" "$DOC"
+step "done: $DOC"
