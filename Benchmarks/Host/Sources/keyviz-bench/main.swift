@@ -3,7 +3,7 @@ import KeyViz
 
 // keyviz-bench: the figures of docs/performance.md, measured from a host package.
 //   keyviz-bench hotpath [REPS] [OBSERVATIONS]   ns per observation, every case, 1 and 2 threads (JSON)
-//   keyviz-bench count CASE COUNT                COUNT observations of CASE on one thread (for callgrind)
+//   keyviz-bench [count] CASE COUNT              COUNT observations of CASE on one thread (for callgrind)
 //   keyviz-bench render [REPS] [ROUTES]          render 256 and 4 096 buckets vs swift-prometheus emit (JSON)
 //   keyviz-bench memory ROUTES KIND THREADS      resident bytes of decorator|matrix|chain (JSON)
 // scripts/bench-all.sh runs them all and writes the tables of docs/performance.md.
@@ -11,7 +11,7 @@ import KeyViz
 func usage() -> Never {
     print("""
     usage: keyviz-bench hotpath [REPS] [OBSERVATIONS_PER_THREAD]
-           keyviz-bench count CASE COUNT        (CASE as in hotpath's output, e.g. chain/zipf)
+           keyviz-bench [count] CASE COUNT      (CASE as in hotpath's output, e.g. chain/zipf)
            keyviz-bench render [REPS] [ROUTES]
            keyviz-bench memory ROUTES decorator|matrix|chain THREADS
     """)
@@ -45,9 +45,11 @@ case "hotpath":
         "{\"id\": \"\(c.id)\", \"threads\": \(c.threads), \"perThread\": \(c.perThread), \"ns\": \(ns[i])}"
     }
     print("{\"hotpath\": [\n" + rows.joined(separator: ",\n") + "\n]}")
-case "count":
-    guard args.count == 3 else { usage() }
-    let id = args[args.startIndex + 1], n = intArg(2, 0)
+case .some(let first) where first == "count" || first.contains("/"):
+    // `count CASE COUNT`, or `CASE COUNT` (how scripts/check-instructions.py calls a binary).
+    let shift = first == "count" ? 1 : 0
+    guard args.count == 2 + shift else { usage() }
+    let id = args[args.startIndex + shift], n = intArg(1 + shift, 0)
     guard let c = HotPath.cases(observations: n, threads: [1], want: { $0 == id }).first else {
         print("keyviz-bench count: unknown case \(id)")
         exit(2)
