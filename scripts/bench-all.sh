@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every generated figure of docs/performance.md in one run, and the doc's tables rewritten from
-# it (by hand, not in CI; ~10 minutes on 2 cores):
+# it (by hand, not in CI; ~5 minutes on 2 cores, plus the first builds):
 #   scripts/bench-all.sh [--quick] [--no-http] [OUTDIR]     (OUTDIR default /tmp/keyviz-bench)
 # Measures from Benchmarks/Host (a host package using only KeyViz's public API, so it measures
 # whatever the branch holds): the hot path with its independent-atomics ceiling and
@@ -32,7 +32,7 @@ step() { echo "bench: $* ($(( $(date +%s) - START )) s)" >&2; }
 if [ "$QUICK" = 1 ]; then
   HOT_REPS=3; HOT_N=100000; RENDER_REPS=3; RENDER_ROUTES=10000; MEM_SIZES="10000 100000"; HTTP_SECONDS=2
 else
-  HOT_REPS=31; HOT_N=2000000; RENDER_REPS=41; RENDER_ROUTES=100000; MEM_SIZES="10000 100000 1000000"; HTTP_SECONDS=10
+  HOT_REPS=51; HOT_N=2000000; RENDER_REPS=101; RENDER_ROUTES=100000; MEM_SIZES="10000 100000 1000000"; HTTP_SECONDS=10
 fi
 
 step "building Benchmarks/Host (release)"

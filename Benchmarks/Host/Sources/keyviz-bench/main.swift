@@ -30,21 +30,34 @@ case "hotpath":
     let reps = intArg(1, 21), n = intArg(2, 2_000_000)
     let cases = HotPath.cases(observations: n)
     let pool = WorkerPool(size: 2)
-    for c in cases { _ = pool.run(threads: c.threads) { t in c.body(t, c.perThread) } }   // warm-up
-    var ns = [[Double]](repeating: [], count: cases.count)
+    func time(_ c: HotCase) -> Double {
+        Double(pool.run(threads: c.threads) { t in c.body(t, c.perThread) }) / Double(c.threads * c.perThread)
+    }
+    for c in cases { _ = time(c) }   // warm-up
+    // Each case runs as a block: ceiling on 1 thread, the case on 1, ceiling on 2, the case on 2,
+    // so its scaling is compared with the ceiling's measured within the same ~0.1 s (the
+    // machine's load moves on a scale of seconds). The blocks' order rotates per repetition.
+    let ceiling = [1, 2].map { t in cases.first { $0.id == "atomics/independent" && $0.threads == t }! }
+    let ids = cases.map(\.id).reduce(into: [String]()) { if $1 != "atomics/independent" && !$0.contains($1) { $0.append($1) } }
+    var ns: [String: [Double]] = [:]
+    var blocks: [String: [[Double]]] = [:]
     for rep in 0..<reps {
-        // Peers alternate within each repetition; the order rotates between repetitions.
-        for k in 0..<cases.count {
-            let i = (k + rep) % cases.count
-            let c = cases[i]
-            let wall = pool.run(threads: c.threads) { t in c.body(t, c.perThread) }
-            ns[i].append(Double(wall) / Double(c.threads * c.perThread))
+        for k in 0..<ids.count {
+            let id = ids[(k + rep) % ids.count]
+            let one = cases.first { $0.id == id && $0.threads == 1 }!, two = cases.first { $0.id == id && $0.threads == 2 }!
+            let block = [time(ceiling[0]), time(one), time(ceiling[1]), time(two)]
+            blocks[id, default: []].append(block)
+            ns["atomics/independent#1", default: []].append(block[0])
+            ns["\(id)#1", default: []].append(block[1])
+            ns["atomics/independent#2", default: []].append(block[2])
+            ns["\(id)#2", default: []].append(block[3])
         }
     }
-    let rows = cases.enumerated().map { i, c in
-        "{\"id\": \"\(c.id)\", \"threads\": \(c.threads), \"perThread\": \(c.perThread), \"ns\": \(ns[i])}"
+    let rows = cases.map { c in
+        "{\"id\": \"\(c.id)\", \"threads\": \(c.threads), \"perThread\": \(c.perThread), \"ns\": \(ns["\(c.id)#\(c.threads)"] ?? [])}"
     }
-    print("{\"hotpath\": [\n" + rows.joined(separator: ",\n") + "\n]}")
+    let blockRows = ids.map { "\"\($0)\": \(blocks[$0] ?? [])" }
+    print("{\"hotpath\": [\n" + rows.joined(separator: ",\n") + "\n],\n\"blocks\": {\n" + blockRows.joined(separator: ",\n") + "\n}}")
 case .some(let first) where first == "count" || first.contains("/"):
     // `count CASE COUNT`, or `CASE COUNT` (how scripts/check-instructions.py calls a binary).
     let shift = first == "count" ? 1 : 0
