@@ -2,7 +2,8 @@
 // KeyViz benchmarks: a package of its own (depending on the root by path) so that the root's
 // `swift test` never builds the harness or the peers. Run from this folder:
 //   swift package --allow-writing-to-package-directory benchmark
-// The figures, the peers and the analysis are in ../docs/performance.md.
+// For quick looks by hand; the figures of ../docs/performance.md come from Host/ (keyviz-bench)
+// through ../scripts/bench-all.sh.
 import Foundation
 import PackageDescription
 
