@@ -30,17 +30,17 @@ DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
 step() { echo "bench: $* ($(( $(date +%s) - START )) s)" >&2; }
 
 if [ "$QUICK" = 1 ]; then
-  HOT_REPS=3; HOT_N=100000; RENDER_REPS=3; RENDER_ROUTES=10000; MEM_SIZES="10000 100000"; HTTP_SECONDS=2
+  HOT_REPS=3; HOT_RUN_US=2000; RENDER_REPS=3; RENDER_ROUTES=10000; MEM_SIZES="10000 100000"; HTTP_SECONDS=2
 else
-  HOT_REPS=51; HOT_N=2000000; RENDER_REPS=101; RENDER_ROUTES=100000; MEM_SIZES="10000 100000 1000000"; HTTP_SECONDS=10
+  HOT_REPS=101; HOT_RUN_US=10000; RENDER_REPS=101; RENDER_ROUTES=100000; MEM_SIZES="10000 100000 1000000"; HTTP_SECONDS=10
 fi
 
 step "building Benchmarks/Host (release)"
 (cd Benchmarks/Host && swift build -c release -Xswiftc -warnings-as-errors >/dev/null)
 BIN=Benchmarks/Host/.build/release/keyviz-bench
 
-step "hot path: $HOT_REPS repetitions x $HOT_N observations per thread"
-"$BIN" hotpath "$HOT_REPS" "$HOT_N" > "$OUT/hotpath.json"
+step "hot path: $HOT_REPS repetitions, runs of ${HOT_RUN_US} µs"
+"$BIN" hotpath "$HOT_REPS" "$HOT_RUN_US" > "$OUT/hotpath.json"
 
 step "instructions per observation (callgrind)"
 python3 scripts/bench-doc.py callgrind "$BIN" "$OUT/callgrind.json"

@@ -33,7 +33,7 @@ SAMPLERS = [
 # swift-prometheus is left out: creating its 10 001 counters takes ~40 s under callgrind.
 CALLGRIND_CASES = [f"{s}/{p}" for s in ("matrix", "chain", "chain-keyed") for p in ("fixed", "zipf")] + ["atomics/independent"]
 LOW, HIGH = 100_000, 300_000
-# A block counts for the paired scaling only if the ceiling scaled this much in it.
+# Below this 2-thread scaling of the ceiling, the machine gave the run no second core.
 CEILING_SCALED = 1.5
 
 
@@ -91,45 +91,42 @@ def hotpath_tables(res):
     med = {k: statistics.median(v) for k, v in by.items()}
     mn = {k: min(v) for k, v in by.items()}
     per = {(r["id"], r["threads"]): r["perThread"] for r in rows}
-    blocks = res.get("blocks", {})
-    reps = len(blocks.get("chain/zipf", [])) or max(len(r["ns"]) for r in rows)
+    reps = len(res.get("blocks", {}).get("chain/zipf", [])) or max(len(r["ns"]) for r in rows)
     ceiling = med[("atomics/independent", 1)] / med[("atomics/independent", 2)]
 
     def scaling(case):
         return med[(case, 1)] / med[(case, 2)]
 
-    def paired(case):
-        """Median over the blocks where the ceiling scaled of (case's scaling / ceiling's scaling)."""
-        ratios = [(c1 / c2) / (a1 / a2) for a1, c1, a2, c2 in blocks[case] if a1 / a2 >= CEILING_SCALED]
-        return (statistics.median(ratios) if ratios else None), len(ratios), len(blocks[case])
+    def pct(case, q):
+        v = sorted(by[case])
+        return v[min(len(v) - 1, int(len(v) * q))]
 
-    def paired_text(case):
-        value, used, total = paired(case)
-        return f"– (0 of {total})" if value is None else f"{value:.2f} ({used} of {total})"
-
-    def from_minima(case):
-        best = mn[("atomics/independent", 1)] / mn[("atomics/independent", 2)]
+    def of_ceiling(case, q):
+        """(1-thread / 2-thread) of the case over the same of the ceiling, at quantile q of each."""
+        best = pct(("atomics/independent", 1), q) / pct(("atomics/independent", 2), q)
         if best < CEILING_SCALED:
             return "–"
-        return f"{(mn[(case, 1)] / mn[(case, 2)]) / best:.2f}"
+        return f"{(pct((case, 1), q) / pct((case, 2), q)) / best:.2f}"
 
     out = [f"{reps} repetitions. In each, every case runs as one block: the ceiling on 1 thread, the case on 1 "
            "thread, the ceiling on 2 threads, the case on 2 threads (the blocks' order rotates between "
-           f"repetitions; {num(per[('chain/zipf', 1)])} observations per thread per run, "
-           f"{num(per[('swift-prometheus-lookup/zipf', 1)])} for the label lookup). "
+           "repetitions). Each run lasts about the same time on one thread: observations per thread per run "
+           "are calibrated per case before the repetitions (chain, Zipf: "
+           f"{num(per[('chain/zipf', 1)])}; ceiling: {num(per[('atomics/independent', 1)])}), so the ceiling's runs are "
+           "as exposed to the machine's neighbours as the cases'. "
            "ns per observation = wall time / (threads × observations per thread): perfect scaling halves it "
-           "with 2 threads. Scaling = 1-thread / 2-thread ns (medians). Of ceiling = the case's scaling / the "
-           "ceiling's scaling, **paired**: computed within each block, median over the blocks in which the "
-           f"ceiling itself scaled ≥ {CEILING_SCALED}× (so both cores were free to the run; how many of all "
-           "in brackets; the load of this shared machine changes between blocks, hardly within one); **from minima**: the same ratio from "
-           "the minima (the least disturbed runs). Instructions: callgrind, 1 thread.", ""]
-    out.append("| case | route | 1 thread min / median | 2 threads min / median | 2-thread scaling | of ceiling, paired / from minima | instructions / observation |")
+           "with 2 threads. Scaling = 1-thread / 2-thread ns (medians): on this shared machine the second core "
+           "is often busy with other work, so medians mostly measure the neighbours. Of ceiling = the case's "
+           "scaling / the ceiling's scaling, from the **minima** (the runs least disturbed) and from the **10th "
+           f"percentiles** of each (\"–\" when the ceiling itself scaled less than {CEILING_SCALED}× there). "
+           "Instructions: callgrind, 1 thread.", ""]
+    out.append("| case | route | 1 thread min / median | 2 threads min / median | 2-thread scaling (medians) | of ceiling, from minima / 10th percentiles | instructions / observation |")
     out.append("| --- | --- | --- | --- | --- | --- | --- |")
 
     def row(label, pname, case, ic):
         return (f"| {label} | {pname} | {ns(mn[(case, 1)])} / {ns(med[(case, 1)])} | "
                 f"{ns(mn[(case, 2)])} / {ns(med[(case, 2)])} | {scaling(case):.2f}× | "
-                f"{paired_text(case)} / {from_minima(case)} | {'–' if ic is None else f'{ic:.1f}'} |")
+                f"{of_ceiling(case, 0)} / {of_ceiling(case, 0.1)} | {'–' if ic is None else f'{ic:.1f}'} |")
 
     for sid, label in SAMPLERS:
         for pattern, pname in (("fixed", "one hot route"), ("zipf", "Zipf over 10 000")):
@@ -139,25 +136,25 @@ def hotpath_tables(res):
                    "swift-prometheus-lookup/zipf", None))
     case = "atomics/independent"
     ic = instr.get(case)
-    out.append(f"| ceiling: each thread adds to its own padded `Atomic<UInt64>` (all blocks) | – | "
+    out.append(f"| ceiling: each thread adds to its own padded `Atomic<UInt64>` (every block) | – | "
                f"{ns(mn[(case, 1)])} / {ns(med[(case, 1)])} | {ns(mn[(case, 2)])} / {ns(med[(case, 2)])} | "
                f"{ceiling:.2f}× | 1 | {'–' if ic is None else f'{ic:.1f}'} |")
 
     chain, matrix = med[("chain/zipf", 1)], med[("matrix/zipf", 1)]
     lookup = med[("swift-prometheus-lookup/zipf", 1)]
-    scored = [(paired(f"{s}/{p}")[0], f"{s}/{p}") for s in ("matrix", "chain", "chain-keyed") for p in ("fixed", "zipf")]
-    worst = min(((v, c) for v, c in scored if v is not None), default=(None, "no block where the ceiling scaled"))
+    scored = [(of_ceiling(f"{s}/{p}", 0), f"{s}/{p}") for s in ("matrix", "chain", "chain-keyed") for p in ("fixed", "zipf")]
     out += ["", "| target (issue 16) | measured in this run | |", "| --- | --- | --- |"]
     out.append(f"| chain ≤ 15 ns per observation, or ≤ 1.3× `HeatMatrixSampler` alone (Zipf, 1 thread, median) | "
                f"{ns(chain)} ns; {chain / matrix:.2f}× the matrix's {ns(matrix)} ns | {verdict(chain <= 15 or chain <= 1.3 * matrix)} |")
     if "chain/zipf" in instr and "matrix/zipf" in instr:
         out.append(f"| (instructions, same cases) | chain {instr['chain/zipf']:.1f}, matrix {instr['matrix/zipf']:.1f}: "
                    f"{instr['chain/zipf'] / instr['matrix/zipf']:.2f}× | |")
-    if worst[0] is None or len(scored) > sum(v is not None for v, _ in scored):
-        out.append("| 2-thread scaling ≥ 0.9 of the independent-atomics ceiling (KeyViz cases, paired) | not measurable "
-                   "in this run: the ceiling did not scale in any block of some case | – |")
+    if any(v == "–" for v, _ in scored):
+        out.append(f"| 2-thread scaling ≥ 0.9 of the independent-atomics ceiling (KeyViz cases, minima) | not measurable "
+                   f"in this run: the ceiling's best runs did not scale {CEILING_SCALED}× | – |")
     else:
-        out.append(f"| 2-thread scaling ≥ 0.9 of the independent-atomics ceiling (KeyViz cases, paired) | lowest: {worst[0]:.2f} "
+        worst = min((float(v), c) for v, c in scored)
+        out.append(f"| 2-thread scaling ≥ 0.9 of the independent-atomics ceiling (KeyViz cases, minima) | lowest: {worst[0]:.2f} "
                    f"(`{worst[1]}`) | {verdict(worst[0] >= 0.9)} |")
     out.append(f"| ≥ 10× faster than swift-prometheus lookup + increment (Zipf, 1 thread, median) | "
                f"{ns(lookup)} / {ns(chain)} = {lookup / chain:.0f}× | {verdict(lookup >= 10 * chain)} |")
@@ -181,14 +178,13 @@ def render_tables(res):
             out.append(f"| {num(buckets)} | {num(r['routes'])} | {num(r['touched'])} | {shown} | {us(min(r['ns']))} / {us(m)} | "
                        f"{m / series:.0f} | {us(min(peer['ns']))} / {us(pmed)} | {pmed / pseries:.0f} | "
                        f"{(m / series) / (pmed / pseries):.2f}× |")
-            if r["touched"] == r["routes"]:
-                verdicts.append((buckets, r, series, m, pmed / pseries))
-    out += ["", "| target (issue 16), every route touched | measured in this run | |", "| --- | --- | --- |"]
+            verdicts.append((buckets, r, series, m, pmed / pseries))
+    out += ["", "| target (issue 16), medians | measured in this run | |", "| --- | --- | --- |"]
     for buckets, r, series, m, peer_per in verdicts:
-        routes = num(r["routes"])
+        routes = f"{num(r['routes'])} routes, {num(r['touched'])} touched"
         if buckets == 256:
-            out.append(f"| {num(buckets)} buckets, {routes} routes: render ≤ 1 ms | {us(m)} | {verdict(m <= 1e6)} |")
-        out.append(f"| {num(buckets)} buckets, {routes} routes: ≤ swift-prometheus per series | {m / series:.0f} ns vs "
+            out.append(f"| {num(buckets)} buckets, {routes}: render ≤ 1 ms | {us(m)} | {verdict(m <= 1e6)} |")
+        out.append(f"| {num(buckets)} buckets, {routes}: ≤ swift-prometheus per series | {m / series:.0f} ns vs "
                    f"{peer_per:.0f} ns per series ({num(series)} series) | {verdict(m / series <= peer_per)} |")
     return "\n".join(out)
 

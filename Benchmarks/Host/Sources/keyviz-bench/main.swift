@@ -2,7 +2,7 @@ import Foundation
 import KeyViz
 
 // keyviz-bench: the figures of docs/performance.md, measured from a host package.
-//   keyviz-bench hotpath [REPS] [OBSERVATIONS]   ns per observation, every case, 1 and 2 threads (JSON)
+//   keyviz-bench hotpath [REPS] [RUN_µs] [CASE...]   ns per observation, 1 and 2 threads (JSON)
 //   keyviz-bench [count] CASE COUNT              COUNT observations of CASE on one thread (for callgrind)
 //   keyviz-bench render [REPS] [ROUTES]          render 256 and 4 096 buckets vs swift-prometheus emit (JSON)
 //   keyviz-bench memory ROUTES KIND THREADS      resident bytes of decorator|matrix|chain (JSON)
@@ -10,7 +10,7 @@ import KeyViz
 
 func usage() -> Never {
     print("""
-    usage: keyviz-bench hotpath [REPS] [OBSERVATIONS_PER_THREAD]
+    usage: keyviz-bench hotpath [REPS] [RUN_MICROSECONDS] [CASE...]   (default: 10 000 µs, every case)
            keyviz-bench [count] CASE COUNT      (CASE as in hotpath's output, e.g. chain/zipf)
            keyviz-bench render [REPS] [ROUTES]
            keyviz-bench memory ROUTES decorator|matrix|chain THREADS
@@ -27,13 +27,23 @@ func intArg(_ i: Int, _ fallback: Int) -> Int {
 
 switch args.first {
 case "hotpath":
-    let reps = intArg(1, 21), n = intArg(2, 2_000_000)
-    let cases = HotPath.cases(observations: n)
+    let reps = intArg(1, 21), runMicros = intArg(2, 10_000)
+    let only = args.dropFirst(3)   // optional case ids; the ceiling always runs
+    let cases = HotPath.cases(observations: 100_000) { id in only.isEmpty || id == "atomics/independent" || only.contains(id) }
     let pool = WorkerPool(size: 2)
-    func time(_ c: HotCase) -> Double {
-        Double(pool.run(threads: c.threads) { t in c.body(t, c.perThread) }) / Double(c.threads * c.perThread)
+    // Every run lasts about `runMicros` on one thread (the count per case is calibrated once), so
+    // the ceiling's runs are as exposed to the machine's neighbours as the cases' runs.
+    var perThread: [String: Int] = [:]
+    for c in cases where c.threads == 1 {
+        _ = pool.run(threads: 1) { t in c.body(t, c.perThread) }   // warm-up
+        let wall = (0..<3).map { _ in pool.run(threads: 1) { t in c.body(t, c.perThread) } }.min()!
+        perThread[c.id] = max(1_000, Int(Double(runMicros) * 1_000 / (Double(wall) / Double(c.perThread))))
     }
-    for c in cases { _ = time(c) }   // warm-up
+    func time(_ c: HotCase) -> Double {
+        let n = perThread[c.id]!
+        return Double(pool.run(threads: c.threads) { t in c.body(t, n) }) / Double(c.threads * n)
+    }
+    for c in cases where c.threads == 2 { _ = time(c) }   // warm-up
     // Each case runs as a block: ceiling on 1 thread, the case on 1, ceiling on 2, the case on 2,
     // so its scaling is compared with the ceiling's measured within the same ~0.1 s (the
     // machine's load moves on a scale of seconds). The blocks' order rotates per repetition.
@@ -54,7 +64,7 @@ case "hotpath":
         }
     }
     let rows = cases.map { c in
-        "{\"id\": \"\(c.id)\", \"threads\": \(c.threads), \"perThread\": \(c.perThread), \"ns\": \(ns["\(c.id)#\(c.threads)"] ?? [])}"
+        "{\"id\": \"\(c.id)\", \"threads\": \(c.threads), \"perThread\": \(perThread[c.id]!), \"ns\": \(ns["\(c.id)#\(c.threads)"] ?? [])}"
     }
     let blockRows = ids.map { "\"\($0)\": \(blocks[$0] ?? [])" }
     print("{\"hotpath\": [\n" + rows.joined(separator: ",\n") + "\n],\n\"blocks\": {\n" + blockRows.joined(separator: ",\n") + "\n}}")
