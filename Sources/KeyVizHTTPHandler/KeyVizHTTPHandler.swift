@@ -124,8 +124,11 @@ public final class KeyVizHTTPHandler: Sendable {
         }
         let range = keys[0].isEmpty && keys[1].isEmpty ? nil : (start: keys[0], end: keys[1])
         let m = matrix.snapshot(series: series, fromUnixMs: bounds[0], toUnixMs: bounds[1], rows: rows, keys: range)
-        return .json(200, MatrixJSON.encode(m, generatedAt: Self.rfc3339(UnixTime.nowMilliseconds()),
-                                            stepMs: max(1, matrix.configuration.stepMilliseconds)))
+        let stepMs = max(1, matrix.configuration.stepMilliseconds)
+        // Events over the columns' span: from the first column's window start unless asked.
+        let events = matrix.routeChanges.events(fromUnixMs: bounds[0] ?? m.columnUnixMs.first.map { $0 - stepMs }, toUnixMs: bounds[1])
+        return .json(200, MatrixJSON.encode(m, generatedAt: Self.rfc3339(UnixTime.nowMilliseconds()), stepMs: stepMs,
+                                            events: events, eventsDropped: matrix.routeChanges.droppedCount))
     }
 
     /// The hottest keys: of one route (`route=<id>`) or across tracked routes, of both ops or
