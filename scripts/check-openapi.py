@@ -121,6 +121,27 @@ def main():
         keys = [base64.b64decode(r["start"]) for r in m["rows"]]
         check(keys == sorted(keys), "rows are in key order")
 
+        # Route change events: the churn made some; each lies in the columns' span and a split's
+        # (merge's) routes tile the one route they replaced (replace).
+        ev = m["events"]
+        kinds = {e["kind"] for e in ev}
+        check(len(ev) > 0 and kinds & {"split", "merge"}, f"events: {len(ev)} route changes under churn ({sorted(kinds)})")
+        lo_t = m["column_unix_ms"][0] - m["step_ms"]
+        check(all(lo_t <= e["unix_ms"] for e in ev) and [e["unix_ms"] for e in ev] == sorted(e["unix_ms"] for e in ev),
+              "events: oldest first, none before the first column's window")
+
+        def tiles(parts, whole):
+            return (parts[0]["start"] == whole["start"] and parts[-1]["end"] == whole["end"]
+                    and all(a["end"] == b["start"] for a, b in zip(parts, parts[1:])))
+        check(all(tiles(e["after"], e["before"][0]) for e in ev if e["kind"] == "split")
+              and all(tiles(e["before"], e["after"][0]) for e in ev if e["kind"] == "merge"),
+              "events: a split's new routes (a merge's old routes) tile the range of the route they replace")
+        mid = ev[len(ev) // 2]["unix_ms"] if ev else 0
+        status, _, body = get(base, f"/api/v1/keyviz/matrix?series=writes&from_unix_ms={mid}")
+        later = json.loads(body)
+        valid(matrix_schema, later, "from_unix_ms: the answer matches the Matrix schema")
+        check([e for e in later["events"]] == [e for e in ev if e["unix_ms"] >= mid], "from_unix_ms: exactly the events at or after it")
+
         status, _, body = get(base, "/api/v1/keyviz/matrix?series=writes&rows=3")
         small = json.loads(body)
         valid(matrix_schema, small, "rows=3: the answer matches the Matrix schema")
