@@ -144,6 +144,7 @@ enum HeatmapPage {
     function keyText(p, isEnd) { return p === '' ? (isEnd ? '(end)' : '(begin)') : p; }
     function rangeText(r) { return '[' + keyText(r.start_preview, false) + ', ' + keyText(r.end_preview, true) + ')'; }
     function routesText(r) {
+      if (r.row_id.startsWith('range:')) return 'cluster: ' + r.route_count + ' node row' + (r.route_count > 1 ? 's' : '') + ' merged by key range';
       if (!r.aggregate) return 'route ' + r.route_ids[0];
       const ids = r.route_ids.slice(0, 12).join(', ');
       const more = r.route_count - Math.min(12, r.route_ids.length);
