@@ -169,6 +169,20 @@ def main():
             e = json.loads(body)
             check(status == 400 and e.get("code") == "invalid_query", f"{query}: 400 invalid_query")
             valid(error_schema, e, f"{query}: the error matches the Error schema")
+        # scope=cluster on a node without peers: its own matrix in the cluster shape (same column totals).
+        status, _, body = get(base, "/api/v1/keyviz/matrix?series=writes&scope=cluster")
+        cl = json.loads(body)
+        valid(matrix_schema, cl, "scope=cluster: the answer matches the Matrix schema")
+        check(status == 200 and cl.get("scope") == "cluster" and [n["ok"] for n in cl.get("nodes", [])] == [True],
+              "scope=cluster: one node (this one), answered")
+        local_tot = {}
+        for j, t in enumerate(m["column_unix_ms"]):
+            g = -(-t // m["step_ms"]) * m["step_ms"]
+            local_tot[g] = local_tot.get(g, 0) + sum(r["values"][j] for r in m["rows"])
+        cl_tot = {t: sum(r["values"][j] for r in cl["rows"]) for j, t in enumerate(cl["column_unix_ms"])}
+        check(cl_tot == local_tot, "scope=cluster: every grid column's total equals the node's own")
+        status, _, body = get(base, "/api/v1/keyviz/matrix?scope=everywhere")
+        check(status == 400, "scope=everywhere: 400")
         status, headers, body = get(base, "/")
         check(status == 200 and headers.get("Content-Type") == "text/html; charset=utf-8"
               and headers.get("Cache-Control") == "no-cache", "/: the page, text/html, no-cache")
