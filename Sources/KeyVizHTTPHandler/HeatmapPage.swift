@@ -81,7 +81,7 @@ enum HeatmapPage {
       <h1>Key<b>Viz</b></h1>
       <div class="grp"><span class="l">Series</span><div class="seg" id="series">
         <button data-v="reads">Reads</button><button data-v="writes">Writes</button><button data-v="read_bytes">Read bytes</button><button data-v="write_bytes">Write bytes</button></div></div>
-      <div class="grp"><span class="l">View</span><div class="seg" id="scope"><button data-v="local">This node</button><button data-v="cluster">Cluster</button></div></div>
+      <div class="grp"><span class="l">View</span><div class="seg" id="scope"><button data-v="local">This node</button><button data-v="cluster">Cluster</button><button data-v="prometheus">Prometheus</button></div></div>
       <div class="grp"><span class="l">Scale</span><div class="seg" id="scale"><button data-v="linear">Linear</button><button data-v="log">Log</button></div></div>
       <div class="grp"><span class="l">Brightness</span><input id="bright" type="range" min="-3" max="3" step="0.25" value="0"><span id="brightv">×1</span></div>
       <div class="grp"><button id="pause">Pause</button><select id="every" title="refresh interval">
@@ -144,6 +144,7 @@ enum HeatmapPage {
     function keyText(p, isEnd) { return p === '' ? (isEnd ? '(end)' : '(begin)') : p; }
     function rangeText(r) { return '[' + keyText(r.start_preview, false) + ', ' + keyText(r.end_preview, true) + ')'; }
     function routesText(r) {
+      if (st.m && st.m.scope === 'prometheus') return r.route_count + ' bucket' + (r.route_count > 1 ? 's' : '') + ' (Prometheus, summed over instances)';
       if (r.row_id.startsWith('range:')) return 'cluster: ' + r.route_count + ' node row' + (r.route_count > 1 ? 's' : '') + ' merged by key range';
       if (!r.aggregate) return 'route ' + r.route_ids[0];
       const ids = r.route_ids.slice(0, 12).join(', ');
@@ -407,8 +408,9 @@ enum HeatmapPage {
       const span = C ? hms(m.column_unix_ms[0] - m.step_ms) + ' – ' + hms(m.column_unix_ms[C - 1]) : 'no columns';
       const unrouted = m.unrouted.reduce((a, b) => a + b, 0);
       const failed = (m.nodes || []).filter((n) => !n.ok);
-      s.textContent = (m.scope === 'cluster' ? 'cluster of ' + (m.nodes.length - failed.length) + '/' + m.nodes.length + ' nodes' + (failed.length ? ' (failed: ' + failed.map((n) => n.node).join(', ') + ')' : '') + ' · ' : '') +
-        NAME[m.series] + ' · ' + routes + (m.scope === 'cluster' ? ' node routes in ' : ' routes in ') + m.rows.length + ' rows · ' + C + ' columns of ' + (m.step_ms / 1000) + ' s (' + span + ')' +
+      const where = m.scope === 'cluster' ? 'cluster of ' + (m.nodes.length - failed.length) + '/' + m.nodes.length + ' nodes' + (failed.length ? ' (failed: ' + failed.map((n) => n.node).join(', ') + ')' : '') + ' · '
+        : m.scope === 'prometheus' ? 'from ' + m.nodes[0].node + (failed.length ? ' (failed: ' + failed[0].error + ')' : '') + ' · ' : '';
+      s.textContent = where + NAME[m.series] + ' · ' + routes + (m.scope === 'cluster' ? ' node routes in ' : m.scope === 'prometheus' ? ' buckets in ' : ' routes in ') + m.rows.length + ' rows · ' + C + ' columns of ' + (m.step_ms / 1000) + ' s (' + span + ')' +
         (unrouted ? ' · unrouted ' + int(unrouted) : '') + (zoomed() ? ' · zoomed' : '') + ' · updated ' + hms(Date.now()) +
         (delay() > st.every ? ' · refresh every ' + (delay() / 1000).toFixed(1) + ' s (the node took ' + Math.round(st.fetchMs) + ' ms)' : '');
     }
@@ -425,7 +427,7 @@ enum HeatmapPage {
     // The view lives in the URL's fragment, so a reload or a shared link shows the same view.
     function saveHash() {
       const v = st.view, q = new URLSearchParams({series: st.series, scale: st.scale});
-      if (st.scope === 'cluster') q.set('scope', 'cluster');
+      if (st.scope !== 'local') q.set('scope', st.scope);
       if ($('bright').value !== '0') q.set('bright', $('bright').value);
       if (v.from !== null) q.set('from', String(v.from));
       if (v.to !== null) q.set('to', String(v.to));
@@ -438,7 +440,7 @@ enum HeatmapPage {
     function loadHash() {
       const q = new URLSearchParams(location.hash.slice(1)), num = (k) => /^[0-9]+$/.test(q.get(k) || '') ? Number(q.get(k)) : null;
       if (UNIT[q.get('series')]) st.series = q.get('series');
-      st.scope = q.get('scope') === 'cluster' ? 'cluster' : 'local';
+      st.scope = ['cluster', 'prometheus'].includes(q.get('scope')) ? q.get('scope') : 'local';
       if (q.get('scale') === 'linear' || q.get('scale') === 'log') st.scale = q.get('scale');
       const b = Number(q.get('bright'));
       if (q.has('bright') && b >= -3 && b <= 3) { $('bright').value = String(b); st.bright = Math.pow(2, b); }
@@ -476,7 +478,7 @@ enum HeatmapPage {
       saveHash();
       const seq = ++st.seq, v = st.view;
       const q = new URLSearchParams({series: st.series, rows: String(rowBudget())});
-      if (st.scope === 'cluster') q.set('scope', 'cluster');
+      if (st.scope !== 'local') q.set('scope', st.scope);
       if (v.from !== null) q.set('from_unix_ms', String(v.from));
       if (v.to !== null) q.set('to_unix_ms', String(v.to));
       if (v.startKey) q.set('start_key', v.startKey);

@@ -12,7 +12,8 @@ import KeyVizPrometheus
 ///   render overran `X-Prometheus-Scrape-Timeout-Seconds`. Concurrent scrapes share renders
 ///   (`RenderCoalescer`).
 /// - `GET /api/v1/keyviz/matrix`: the heat matrix as JSON (503 when there is no matrix);
-///   `scope=cluster` merges the peers' matrices through the injected ``ClusterMatrixSource``.
+///   `scope=cluster` merges the peers' matrices, `scope=prometheus` reads the bucket counters
+///   from Prometheus, each through an injected ``ClusterMatrixSource``.
 /// - `GET /healthz`: `ok`. `GET /`: the heatmap page (`HeatmapPage`).
 /// - anything else: 404; other methods: 405 with `Allow`.
 ///
@@ -23,6 +24,7 @@ public final class KeyVizHTTPHandler: Sendable {
     let matrix: HeatMatrixSampler?
     let hotKeys: (any HotKeyReporting)?
     let cluster: (any ClusterMatrixSource)?
+    let prometheus: (any ClusterMatrixSource)?
     public let httpMetrics = HTTPMetrics()
 
     /// - Parameters:
@@ -31,12 +33,14 @@ public final class KeyVizHTTPHandler: Sendable {
     ///   - hotKeys: a `HotKeySampler` for `/api/v1/keyviz/hot-keys`; nil answers no keys there.
     ///   - cluster: answers `scope=cluster` matrix requests (a `KeyVizCluster.ClusterView`);
     ///     nil answers 400 there.
+    ///   - prometheus: answers `scope=prometheus` (a `KeyVizCluster.PrometheusView`); nil answers 400.
     public init(metrics: any MetricsExposition, matrix: HeatMatrixSampler?, hotKeys: (any HotKeyReporting)? = nil,
-                cluster: (any ClusterMatrixSource)? = nil) {
+                cluster: (any ClusterMatrixSource)? = nil, prometheus: (any ClusterMatrixSource)? = nil) {
         coalescer = RenderCoalescer(metrics: metrics)
         self.matrix = matrix
         self.hotKeys = hotKeys
         self.cluster = cluster
+        self.prometheus = prometheus
         metrics.register(httpMetrics)
     }
 
@@ -101,11 +105,15 @@ public final class KeyVizHTTPHandler: Sendable {
             return .json(400, MatrixJSON.error(code: "invalid_query", message: "unknown series '\(seriesName)': want reads, writes, read_bytes or write_bytes"))
         }
         let scope = request.query["scope"] ?? ""
-        guard scope == "" || scope == "local" || scope == "cluster" else {
-            return .json(400, MatrixJSON.error(code: "invalid_query", message: "scope must be local or cluster"))
+        guard scope == "" || scope == "local" || scope == "cluster" || scope == "prometheus" else {
+            return .json(400, MatrixJSON.error(code: "invalid_query", message: "scope must be local, cluster or prometheus"))
         }
+        let merged: (any ClusterMatrixSource)? = scope == "cluster" ? cluster : scope == "prometheus" ? prometheus : nil
         if scope == "cluster" && cluster == nil {
             return .json(400, MatrixJSON.error(code: "invalid_query", message: "scope=cluster: this node has no cluster view (no peers configured)"))
+        }
+        if scope == "prometheus" && prometheus == nil {
+            return .json(400, MatrixJSON.error(code: "invalid_query", message: "scope=prometheus: this node has no Prometheus URL configured"))
         }
         var bounds: [Int64?] = []
         for name in ["from_unix_ms", "to_unix_ms"] {
@@ -137,13 +145,13 @@ public final class KeyVizHTTPHandler: Sendable {
         }
         let range = keys[0].isEmpty && keys[1].isEmpty ? nil : (start: keys[0], end: keys[1])
         // The cluster merge takes every row and applies the budget after merging.
-        let m = matrix.snapshot(series: series, fromUnixMs: bounds[0], toUnixMs: bounds[1], rows: scope == "cluster" ? 1024 : rows, keys: range)
+        let m = matrix.snapshot(series: series, fromUnixMs: bounds[0], toUnixMs: bounds[1], rows: merged != nil ? 1024 : rows, keys: range)
         let stepMs = max(1, matrix.configuration.stepMilliseconds)
         // Events over the columns' span: from the first column's window start unless asked.
         let events = matrix.routeChanges.events(fromUnixMs: bounds[0] ?? m.columnUnixMs.first.map { $0 - stepMs }, toUnixMs: bounds[1])
         let body = MatrixJSON.encode(m, generatedAt: Self.rfc3339(UnixTime.nowMilliseconds()), stepMs: stepMs,
                                      events: events, eventsDropped: matrix.routeChanges.droppedCount)
-        if scope == "cluster", let cluster { return .json(200, cluster.clusterMatrix(query: request.query, localBody: body)) }
+        if let merged { return .json(200, merged.clusterMatrix(query: request.query, localBody: body)) }
         return .json(200, body)
     }
 

@@ -79,6 +79,10 @@ struct DemoOptions: ParsableCommand, Sendable {
     var peerMaxBody = 32 << 20
     @Option(help: "File with one 'user:password' line sent to every peer as basic auth.")
     var peerCredentialsFile: String?
+    @Option(help: "http://host:port of a Prometheus that scrapes the nodes: enables ?scope=prometheus (the page's Prometheus view).")
+    var prometheusURL: String?
+    @Option(help: "Step of the Prometheus view in seconds, at least twice the scrape interval (1…3600).")
+    var prometheusStep = 15.0
 
     func validate() throws {
         try Self.check("--routes", routes, 1...1_000_000)
@@ -105,6 +109,14 @@ struct DemoOptions: ParsableCommand, Sendable {
         if listen.isEmpty { throw ValidationError("bad value '' for --listen: want HOST:PORT") }
         try Self.check("--peer-timeout", peerTimeout, 0.001...60)
         try Self.check("--peer-max-body", peerMaxBody, 1024...1 << 30)
+        try Self.check("--prometheus-step", prometheusStep, 1...3600)
+        if let url = prometheusURL {
+            do {
+                _ = try PrometheusView(url: url)
+            } catch {
+                throw ValidationError("bad value '\(url)' for --prometheus-url: \(error.reason) (want http://host:port)")
+            }
+        }
         if !peers.isEmpty {
             do {
                 _ = try PeerAddress.parseList(peers)

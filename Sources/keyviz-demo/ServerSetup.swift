@@ -27,7 +27,11 @@ func makeServer(options: DemoOptions, node: DemoNode) throws -> MetricsServer {
     let cluster = ClusterView(selfName: options.listen, peers: options.peers.isEmpty ? [] : try PeerAddress.parseList(options.peers),
                               fetcher: HTTPPeerFetcher(basicAuth: credentials), timeoutMs: Int((options.peerTimeout * 1000).rounded()),
                               maxBodyBytes: options.peerMaxBody)
-    let router = KeyVizHTTPHandler(metrics: node.prometheus, matrix: node.memSampler, hotKeys: node.hotKeys, cluster: cluster)
+    let prometheusView = try options.prometheusURL.map {
+        try PrometheusView(url: $0, stepMs: Int64((options.prometheusStep * 1000).rounded()), fetcher: HTTPPeerFetcher())
+    }
+    let router = KeyVizHTTPHandler(metrics: node.prometheus, matrix: node.memSampler, hotKeys: node.hotKeys, cluster: cluster,
+                                   prometheus: prometheusView)
     // swift-log's default handler: the server's warnings (refused connections, rate-limited)
     // go to stderr beside the node's own lines.
     return try MetricsServer(router: router, configuration: configuration, logger: Logger(label: "keyviz-demo.http"))
