@@ -17,6 +17,8 @@ public final class ClusterView: ClusterMatrixSource {
 
     /// - Parameters:
     ///   - selfName: how this node is named in `nodes` and on its events.
+    ///   - peers: the other nodes, asked in parallel.
+    ///   - fetcher: the transport (``HTTPPeerFetcher`` by default).
     ///   - timeoutMs: per peer, connect to last byte (clamped 1…60 000).
     ///   - maxBodyBytes: per peer answer (clamped 1 KiB…1 GiB).
     public init(selfName: String, peers: [PeerAddress], fetcher: any PeerFetcher = HTTPPeerFetcher(),

@@ -22,6 +22,8 @@ public final class PrometheusView: ClusterMatrixSource {
     ///   - url: `http://host:port[/prefix]` of the Prometheus server (plain HTTP).
     ///   - stepMs: the query step (clamped 1 s…1 h); a column per step. At least twice the
     ///     scrape interval, or `increase` has too few samples.
+    ///   - timeoutMs: per query, connect to last byte.
+    ///   - fetcher: the transport (``HTTPPeerFetcher`` by default).
     public init(url: String, stepMs: Int64 = 15_000, timeoutMs: Int = 5000, fetcher: any PeerFetcher = HTTPPeerFetcher()) throws(PeerAddressError) {
         guard url.hasPrefix("http://") else { throw PeerAddressError(text: url, reason: "want http://host:port (https is not supported)") }
         let rest = url.dropFirst("http://".count)

@@ -11,7 +11,7 @@ public enum MatrixJSON {
     public static let previewLength = 64
 
     /// The matrix API's body for `m`: for hosts that serve the matrix their own way.
-    /// `events` are the route changes in the matrix's time range (``RouteChangeLog``), with
+    /// `events` are the route changes in the matrix's time range (`RouteChangeLog`), with
     /// the log's dropped count.
     public static func encode(_ m: HeatMatrix, generatedAt: String, stepMs: Int64,
                               events: [RouteChangeEvent] = [], eventsDropped: UInt64 = 0) -> [UInt8] {
