@@ -89,6 +89,24 @@ private func columnTotals(_ obj: [String: Any]) -> [Int] {
         let none = handler.handle(KeyVizHTTPRequest(method: "GET", path: "/api/v1/keyviz/matrix", query: ["scope": "cluster"]))
         #expect(none.status == 400 && String(decoding: none.body, as: UTF8.self).contains("no peers"))
         #expect(handler.handle(KeyVizHTTPRequest(method: "GET", path: "/api/v1/keyviz/matrix", query: ["scope": "local"])).status == 200)
+        let noProm = handler.handle(KeyVizHTTPRequest(method: "GET", path: "/api/v1/keyviz/matrix", query: ["scope": "prometheus"]))
+        #expect(noProm.status == 400 && String(decoding: noProm.body, as: UTF8.self).contains("Prometheus"))
+    }
+
+    @Test func theHTTPFetcherSendsBasicAuthWhenGivenCredentials() throws {
+        let (handler, _) = node(seed: 4, clock: ManualClock())
+        var config = MetricsServerConfiguration(listen: ListenAddress(host: "127.0.0.1", port: 0))
+        // `user` / `s3cret pass`, SHA-256-crypt (openssl passwd -5 -salt keyvizsalt).
+        config.basicAuth = try BasicAuthUsers(fileContents: "user:$5$keyvizsalt$6E.2ySApWdHTjs7cjuGrORq2K.yi.ZF7Z2D8upfX9gD\n")
+        let server = try MetricsServer(router: handler, configuration: config)
+        defer { server.stop() }
+        let peer = PeerAddress(host: "127.0.0.1", port: server.boundAddress.port)
+        let path = "/api/v1/keyviz/matrix?scope=local"
+        #expect(try HTTPPeerFetcher().get(peer, path: path, timeoutMs: 10_000, maxBodyBytes: 1 << 20).get().status == 401)
+        let wrong = HTTPPeerFetcher(basicAuth: (user: "user", password: "nope"))
+        #expect(try wrong.get(peer, path: path, timeoutMs: 10_000, maxBodyBytes: 1 << 20).get().status == 401)
+        let right = HTTPPeerFetcher(basicAuth: (user: "user", password: "s3cret pass"))
+        #expect(try right.get(peer, path: path, timeoutMs: 10_000, maxBodyBytes: 1 << 20).get().status == 200)
     }
 
     @Test func theHTTPFetcherGetsARealNodesMatrixAndHonoursTheCapAndRefusals() throws {
