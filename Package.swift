@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "KeyVizPrometheus", targets: ["KeyVizPrometheus"]),
         .library(name: "KeyVizHTTPHandler", targets: ["KeyVizHTTPHandler"]),
         .library(name: "KeyVizHTTP", targets: ["KeyVizHTTP"]),
+        .library(name: "KeyVizCluster", targets: ["KeyVizCluster"]),
         .library(name: "KeyVizMetrics", targets: ["KeyVizMetrics"]),
         .library(name: "KeyVizServiceLifecycle", targets: ["KeyVizServiceLifecycle"]),
         .library(name: "KeyVizHTTPServiceLifecycle", targets: ["KeyVizHTTPServiceLifecycle"]),
@@ -38,6 +39,9 @@ let package = Package(
         // The HTTP handler, transport-neutral: request in, response out (metrics, matrix JSON,
         // page, health). No C: a Hummingbird or Vapor host mounts it without libmicrohttpd.
         .target(name: "KeyVizHTTPHandler", dependencies: ["KeyViz", "KeyVizPrometheus"]),
+        // The cluster view: merges nodes' matrices by key range (pure, tested) and fans out to
+        // peers over a small HTTP client, injected into the handler. Foundation for JSON only.
+        .target(name: "KeyVizCluster", dependencies: ["KeyViz", "KeyVizHTTPHandler"]),
         // libmicrohttpd, seen from Swift.
         .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
         // The C that Swift cannot call directly, one small target per library (as swift-nio does):
@@ -62,7 +66,7 @@ let package = Package(
         // An in-process sharded host: route engine, shard groups, MVCC store, coordinator.
         .target(name: "ShardKV", dependencies: ["KeyViz"]),
         .executableTarget(name: "keyviz-demo", dependencies: [
-            "KeyViz", "KeyVizPrometheus", "KeyVizHTTP", "ShardKV", "CKeyVizMalloc",
+            "KeyViz", "KeyVizPrometheus", "KeyVizHTTP", "KeyVizCluster", "ShardKV", "CKeyVizMalloc",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -71,6 +75,7 @@ let package = Package(
                                                                  .product(name: "Logging", package: "swift-log")], exclude: ["Golden"]),
         .testTarget(name: "KeyVizHTTPTests", dependencies: ["KeyVizHTTP", "KeyVizHTTPHandler", "KeyVizPrometheus", "KeyViz", "KeyVizTestKit", "ShardKV",
                                                            .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "KeyVizClusterTests", dependencies: ["KeyVizCluster", "KeyVizHTTPHandler", "KeyVizHTTP", "KeyVizPrometheus", "KeyViz", "KeyVizTestKit"]),
         .testTarget(name: "KeyVizMetricsTests", dependencies: ["KeyVizMetrics", "KeyVizPrometheus", "KeyViz", "KeyVizTestKit",
                                                               .product(name: "Metrics", package: "swift-metrics")]),
         .testTarget(name: "KeyVizServiceLifecycleTests", dependencies: ["KeyVizServiceLifecycle", "KeyVizHTTPServiceLifecycle", "KeyVizHTTP", "KeyVizPrometheus", "KeyViz",

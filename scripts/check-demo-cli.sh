@@ -23,8 +23,14 @@ bad --churn-removals 2
 bad --buckets 5000
 bad --listen ""
 bad extra-argument
+bad --peers 127.0.0.1                 # no port
+bad --peers "127.0.0.1:9478,"         # an empty entry
+bad --peers "a:1,a:1"                 # listed twice
+bad --peers "h:70000"
+bad --peer-timeout 0
+bad --peer-max-body 10
 help=$("$demo" --help); rc=$?
-for flag in --routes --groups --rate --keys --versions --step --buckets --hot-key-sample-every --listen --basic-auth-file; do
+for flag in --routes --groups --rate --keys --versions --step --buckets --hot-key-sample-every --listen --basic-auth-file --peers --peer-timeout --peer-max-body --peer-credentials-file; do
   if [ "$rc" = 0 ] && grep -q -- "$flag" <<<"$help"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "demo-cli: FAIL: --help lacks $flag" >&2; fi
 done
 echo "demo-cli: $passed passed, $failed failed"

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
-for target in KeyViz KeyVizPrometheus KeyVizHTTPHandler KeyVizHTTP KeyVizMetrics KeyVizServiceLifecycle \
+for target in KeyViz KeyVizPrometheus KeyVizHTTPHandler KeyVizCluster KeyVizHTTP KeyVizMetrics KeyVizServiceLifecycle \
               KeyVizHTTPServiceLifecycle ShardKV KeyVizTestKit; do
   swift package generate-documentation --target "$target" --warnings-as-errors >/tmp/keyviz-docc-$$.log 2>&1 \
     || { tail -40 /tmp/keyviz-docc-$$.log; echo "docs: $target failed" >&2; exit 1; }

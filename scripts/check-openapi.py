@@ -121,6 +121,27 @@ def main():
         keys = [base64.b64decode(r["start"]) for r in m["rows"]]
         check(keys == sorted(keys), "rows are in key order")
 
+        # Route change events: the churn made some; each lies in the columns' span and a split's
+        # (merge's) routes tile the one route they replaced (replace).
+        ev = m["events"]
+        kinds = {e["kind"] for e in ev}
+        check(len(ev) > 0 and kinds & {"split", "merge"}, f"events: {len(ev)} route changes under churn ({sorted(kinds)})")
+        lo_t = m["column_unix_ms"][0] - m["step_ms"]
+        check(all(lo_t <= e["unix_ms"] for e in ev) and [e["unix_ms"] for e in ev] == sorted(e["unix_ms"] for e in ev),
+              "events: oldest first, none before the first column's window")
+
+        def tiles(parts, whole):
+            return (parts[0]["start"] == whole["start"] and parts[-1]["end"] == whole["end"]
+                    and all(a["end"] == b["start"] for a, b in zip(parts, parts[1:])))
+        check(all(tiles(e["after"], e["before"][0]) for e in ev if e["kind"] == "split")
+              and all(tiles(e["before"], e["after"][0]) for e in ev if e["kind"] == "merge"),
+              "events: a split's new routes (a merge's old routes) tile the range of the route they replace")
+        mid = ev[len(ev) // 2]["unix_ms"] if ev else 0
+        status, _, body = get(base, f"/api/v1/keyviz/matrix?series=writes&from_unix_ms={mid}")
+        later = json.loads(body)
+        valid(matrix_schema, later, "from_unix_ms: the answer matches the Matrix schema")
+        check([e for e in later["events"]] == [e for e in ev if e["unix_ms"] >= mid], "from_unix_ms: exactly the events at or after it")
+
         status, _, body = get(base, "/api/v1/keyviz/matrix?series=writes&rows=3")
         small = json.loads(body)
         valid(matrix_schema, small, "rows=3: the answer matches the Matrix schema")
@@ -148,6 +169,20 @@ def main():
             e = json.loads(body)
             check(status == 400 and e.get("code") == "invalid_query", f"{query}: 400 invalid_query")
             valid(error_schema, e, f"{query}: the error matches the Error schema")
+        # scope=cluster on a node without peers: its own matrix in the cluster shape (same column totals).
+        status, _, body = get(base, "/api/v1/keyviz/matrix?series=writes&scope=cluster")
+        cl = json.loads(body)
+        valid(matrix_schema, cl, "scope=cluster: the answer matches the Matrix schema")
+        check(status == 200 and cl.get("scope") == "cluster" and [n["ok"] for n in cl.get("nodes", [])] == [True],
+              "scope=cluster: one node (this one), answered")
+        local_tot = {}
+        for j, t in enumerate(m["column_unix_ms"]):
+            g = -(-t // m["step_ms"]) * m["step_ms"]
+            local_tot[g] = local_tot.get(g, 0) + sum(r["values"][j] for r in m["rows"])
+        cl_tot = {t: sum(r["values"][j] for r in cl["rows"]) for j, t in enumerate(cl["column_unix_ms"])}
+        check(cl_tot == local_tot, "scope=cluster: every grid column's total equals the node's own")
+        status, _, body = get(base, "/api/v1/keyviz/matrix?scope=everywhere")
+        check(status == 400, "scope=everywhere: 400")
         status, headers, body = get(base, "/")
         check(status == 200 and headers.get("Content-Type") == "text/html; charset=utf-8"
               and headers.get("Cache-Control") == "no-cache", "/: the page, text/html, no-cache")

@@ -17,6 +17,8 @@
 #  7. a query_range over the whole run of the heat map's own query returns one row per bucket
 #     label, in key order, each with points in (almost) every step its bucket existed; the
 #     info series number no more than the bucket labels.
+#  8. a third node with --prometheus-url answers ?scope=prometheus (the page's Prometheus view)
+#     with exactly Prometheus's own query_range of the bucket counters summed over both nodes.
 # Everything is stopped and removed on exit, success or failure.
 # Usage: scripts/e2e-prometheus.sh [path/to/keyviz-demo]   (default: release build)
 set -euo pipefail
@@ -285,4 +287,44 @@ if info > counters:
 print(f"e2e: over the run, {info:.0f} bucket info series for {counters:.0f} counter series (one per bucket label and node; "
       f"~{changes:.0f} layout changes); {hot_info:.0f} hot-route info series")
 PY
+# 8. The page's Prometheus view: a node with --prometheus-url answers ?scope=prometheus with
+#    the same numbers Prometheus gives for the same query, one row per bucket, in axis order.
+start_node viewer --rate 0 --churn-period 0 --prometheus-url "$API" --prometheus-step 2; VIEWER=$NODE_PORT
+python3 - "$API" "$VIEWER" <<'PY'
+import json, math, sys, time, urllib.parse, urllib.request
+api, viewer = sys.argv[1], sys.argv[2]
+def get(url):
+    with urllib.request.urlopen(url, timeout=30) as r:
+        return json.load(r)
+def fail(msg):
+    print("e2e: FAIL: " + msg, file=sys.stderr); sys.exit(1)
+end = int(time.time()) - 5
+frm = end - 30
+m = get(f"http://127.0.0.1:{viewer}/api/v1/keyviz/matrix?scope=prometheus&series=writes&from_unix_ms={frm * 1000}&to_unix_ms={end * 1000}")
+if m.get("scope") != "prometheus" or not m["nodes"][0]["ok"]:
+    fail(f"the Prometheus view failed: {m.get('nodes')}")
+want = get(api + "/api/v1/query_range?" + urllib.parse.urlencode({"query": "sum by (bucket) (increase(keyviz_bucket_writes_total[2000ms]))",
+                                                                    "start": frm + 2, "end": end, "step": 2}))["data"]["result"]
+info = get(api + "/api/v1/query?" + urllib.parse.urlencode({"query": f"max by (bucket, axis, start) (last_over_time(keyviz_bucket_info[{(end - frm + 2) * 1000}ms]))", "time": end}))["data"]["result"]
+axis = {r["metric"]["bucket"]: r["metric"].get("axis", "") for r in info}
+want.sort(key=lambda r: (axis.get(r["metric"]["bucket"], "~"), r["metric"]["bucket"]))
+cols = sorted({int(round(float(t) * 1000)) for r in want for t, _ in r["values"]})
+if m["column_unix_ms"] != cols:
+    fail(f"Prometheus view columns {m['column_unix_ms'][:3]}… != Prometheus's {cols[:3]}…")
+rows = []
+for r in want:
+    # As the view rounds: half away from zero, non-finite and negative as 0.
+    vals = dict((int(round(float(t) * 1000)), math.floor(float(v) + 0.5) if math.isfinite(float(v)) and float(v) > 0 else 0)
+                for t, v in r["values"])
+    rows.append([vals.get(c, 0) for c in cols])
+got = [r["values"] for r in m["rows"]]
+if got != rows:
+    fail(f"Prometheus view rows differ from Prometheus's own answer ({len(got)} vs {len(rows)} rows)")
+total = sum(map(sum, got))
+if total <= 0 or len(got) < 2:
+    fail(f"the Prometheus view is empty ({len(got)} rows, total {total})")
+print(f"e2e: Prometheus view: {len(got)} bucket rows x {len(cols)} columns of 2 s, summed over both nodes ({total} writes), "
+      "equal to Prometheus's own query_range, rows in axis order")
+PY
+
 echo "e2e: passed in $(( $(date +%s) - START )) s"

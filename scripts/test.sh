@@ -41,6 +41,9 @@ python3 scripts/check-openapi.py --demo .build/release/keyviz-demo
 echo "== heatmap page in headless chromium (screenshots kept in a temp dir, path printed)"
 python3 scripts/browser-test.py --demo .build/release/keyviz-demo
 
+echo "== cluster view: three demo nodes, one with --peers (and a dead port): merged column totals exact, failed peer reported, merged page"
+python3 scripts/cluster-test.py --demo .build/release/keyviz-demo
+
 echo "== Prometheus rules, rule unit tests and example config; Alertmanager config and its routing"
 (cd dashboards/prometheus \
   && promtool check rules keyviz-rules.yml keyviz-alerts.yml \

@@ -6,7 +6,7 @@
 /// neighbours keeps a row of its own until the budget is too small to allow it. Values are
 /// summed cell by cell, so every column keeps its exact total, and key order is kept.
 /// O(n log n) with a heap over adjacent pairs.
-enum AdjacentRowMerger {
+package enum AdjacentRowMerger {
     static func merge(_ rows: [HeatMatrixRow], budget: Int) -> [HeatMatrixRow] {
         guard rows.count > max(1, budget) else { return rows }
         let starts = groups(totals: rows.map(\.total), budget: budget)
@@ -25,7 +25,7 @@ enum AdjacentRowMerger {
     /// The merge decisions alone, from each row's total: the index of the first row of every
     /// group, ascending (groups are runs of adjacent rows). O(n log n) time, O(n) memory, and
     /// no row values, so a caller can size only the rows it will output.
-    static func groups(totals: [UInt64], budget: Int) -> [Int] {
+    package static func groups(totals: [UInt64], budget: Int) -> [Int] {
         let budget = max(1, budget)
         let n = totals.count
         guard n > budget else { return Array(0..<n) }

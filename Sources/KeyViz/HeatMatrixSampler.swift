@@ -33,6 +33,9 @@ public final class HeatMatrixSampler: Sampler, RouteCountsSharing {
 
     private let history = Mutex(History())
 
+    /// Splits, merges and other catalog changes seen by ``apply(_:)``, for the time axis.
+    public let routeChanges = RouteChangeLog()
+
     public init(configuration: HeatMatrixSamplerConfiguration = .init()) {
         self.configuration = configuration
         slots = RouteSlots(stripes: configuration.stripes, graceMs: configuration.effectiveGrace)
@@ -54,8 +57,14 @@ public final class HeatMatrixSampler: Sampler, RouteCountsSharing {
     // MARK: RouteCatalogObserver
 
     public func apply(_ catalog: RouteCatalog) {
-        slots.apply(catalog, nowMs: configuration.now())
-        history.withLock { $0.catalog = catalog }
+        let nowMs = configuration.now()
+        slots.apply(catalog, nowMs: nowMs)
+        // The first catalog is the starting state, not a change.
+        let previous = history.withLock { h in
+            defer { h.catalog = catalog }
+            return h.catalog
+        }
+        if let previous { routeChanges.record(from: previous, to: catalog, atUnixMs: nowMs) }
     }
 
     // MARK: flushing

@@ -72,12 +72,16 @@ enum HeatmapPage {
     #status.err{color:var(--bad)}
     .spacer{flex:1}
     .hint{color:var(--dim);font-size:11px;margin-top:14px}
+    #nodes{font-size:12px}
+    #nodes .bad{color:var(--bad)}
+    .ev{display:inline-block;width:0;height:0;border-left:5px solid transparent;border-right:5px solid transparent;border-bottom:8px solid;vertical-align:middle;margin:0 3px 0 8px}
     </style>
     </head><body>
     <header>
       <h1>Key<b>Viz</b></h1>
       <div class="grp"><span class="l">Series</span><div class="seg" id="series">
         <button data-v="reads">Reads</button><button data-v="writes">Writes</button><button data-v="read_bytes">Read bytes</button><button data-v="write_bytes">Write bytes</button></div></div>
+      <div class="grp"><span class="l">View</span><div class="seg" id="scope"><button data-v="local">This node</button><button data-v="cluster">Cluster</button><button data-v="prometheus">Prometheus</button></div></div>
       <div class="grp"><span class="l">Scale</span><div class="seg" id="scale"><button data-v="linear">Linear</button><button data-v="log">Log</button></div></div>
       <div class="grp"><span class="l">Brightness</span><input id="bright" type="range" min="-3" max="3" step="0.25" value="0"><span id="brightv">×1</span></div>
       <div class="grp"><button id="pause">Pause</button><select id="every" title="refresh interval">
@@ -95,6 +99,8 @@ enum HeatmapPage {
         <div id="hotkeysbox" hidden><h2 style="margin-top:16px">Hot keys</h2>
         <table><thead><tr><th>#</th><th>Key</th><th class="n">Route</th><th class="n">Share</th></tr></thead><tbody id="hotkeys"></tbody></table>
         <p class="hint" id="hotkeysnote"></p></div>
+        <div id="nodesbox" hidden><h2 style="margin-top:16px">Cluster nodes</h2><div id="nodes"></div></div>
+        <p class="hint" id="evlegend">Under the time axis, route changes:<br><span class="ev" style="color:#58a6ff"></span>split<span class="ev" style="color:#f0883e"></span>merge<span class="ev" style="color:#3fb950"></span>add<span class="ev" style="color:#f85149"></span>remove<span class="ev" style="color:#d2a8ff"></span>reshape. Hover a marker for the routes.</p>
         <p class="hint">Drag on the heatmap to zoom into a time and key range; double-click to reset. Click a range above to zoom into its keys.</p>
         <noscript><p>This page needs JavaScript. The data: <a href="/api/v1/keyviz/matrix">/api/v1/keyviz/matrix</a>.</p></noscript>
       </aside>
@@ -108,6 +114,7 @@ enum HeatmapPage {
     const UNIT = {reads: 'ops', writes: 'ops', read_bytes: 'bytes', write_bytes: 'bytes'};
     const NAME = {reads: 'reads', writes: 'writes', read_bytes: 'read bytes', write_bytes: 'write bytes'};
     const BG = [13, 17, 23];
+    const EVC = {split: '#58a6ff', merge: '#f0883e', add: '#3fb950', remove: '#f85149', reshape: '#d2a8ff'};
     const MARGIN = {l: 150, r: 12, t: 10, b: 30};
     const STOPS = [[0, 0x2a, 0x12, 0x6b], [0.22, 0x6a, 0x17, 0x8a], [0.45, 0xbc, 0x37, 0x72], [0.68, 0xf1, 0x6f, 0x38], [0.86, 0xfb, 0xb8, 0x3d], [1, 0xfc, 0xff, 0xb0]];
     const LUT = new Uint8Array(256 * 3);
@@ -119,7 +126,7 @@ enum HeatmapPage {
       for (let c = 0; c < 3; c++) LUT[i * 3 + c] = Math.round(a[c + 1] + (b[c + 1] - a[c + 1]) * f);
     }
     const st = {
-      series: 'writes', scale: 'log', bright: 1, paused: false, every: 2000,
+      series: 'writes', scale: 'log', scope: 'local', marks: [], bright: 1, paused: false, every: 2000,
       view: {from: null, to: null, startKey: '', endKey: ''},
       m: null, max: 0, totals: [], seq: 0, fetches: 0, lastURL: '', timer: null, fetchMs: 0,
       plot: {x: 0, y: 0, w: 0, h: 0}, dpr: 1, drag: null, hover: null, highlight: -1, error: null, renders: 0, ready: false,
@@ -137,10 +144,36 @@ enum HeatmapPage {
     function keyText(p, isEnd) { return p === '' ? (isEnd ? '(end)' : '(begin)') : p; }
     function rangeText(r) { return '[' + keyText(r.start_preview, false) + ', ' + keyText(r.end_preview, true) + ')'; }
     function routesText(r) {
+      if (st.m && st.m.scope === 'prometheus') return r.route_count + ' bucket' + (r.route_count > 1 ? 's' : '') + ' (Prometheus, summed over instances)';
+      if (r.row_id.startsWith('range:')) return 'cluster: ' + r.route_count + ' node row' + (r.route_count > 1 ? 's' : '') + ' merged by key range';
       if (!r.aggregate) return 'route ' + r.route_ids[0];
       const ids = r.route_ids.slice(0, 12).join(', ');
       const more = r.route_count - Math.min(12, r.route_ids.length);
       return r.route_count + ' routes merged: ' + ids + (more > 0 ? ', … (+' + more + ')' : '');
+    }
+    // An event at time t belongs to the first column stamped at or after t (its window holds t),
+    // placed within that column in proportion to the time since the previous column.
+    function eventX(t) {
+      const m = st.m, P = st.plot, cols = m.column_unix_ms, C = cols.length, cw = P.w / C;
+      let j = 0;
+      while (j < C && cols[j] < t) j++;
+      if (j >= C) return P.x + P.w;
+      const prev = j > 0 ? cols[j - 1] : cols[j] - m.step_ms;
+      const f = cols[j] > prev ? Math.min(1, Math.max(0, (t - prev) / (cols[j] - prev))) : 1;
+      return P.x + (j + f) * cw;
+    }
+    function eventLines(e) {
+      const side = (rs, n) => rs.map((r) => 'route ' + r.route_id + ' ' + rangeText(r)).join(', ') + (n > rs.length ? ', … (+' + (n - rs.length) + ')' : '');
+      return [e.kind + (e.node ? ' on ' + e.node : '') + ' at ' + hmsms(e.unix_ms),
+              'before: ' + (side(e.before, e.before_count) || 'no route'), 'after: ' + (side(e.after, e.after_count) || 'no route')];
+    }
+    const MARKY = 21, MARKH = 8;   // marker triangles: this far below the plot, this tall
+    function markAt(x, y) {
+      const P = st.plot;
+      if (y < P.y + P.h + MARKY - 2 || y > P.y + P.h + MARKY + MARKH + 2) return null;
+      let best = null;
+      for (const k of st.marks) if (Math.abs(k.x - x) <= 5 && (!best || Math.abs(k.x - x) < Math.abs(best.x - x))) best = k;
+      return best;
     }
     function zoomed() { const v = st.view; return v.from !== null || v.to !== null || v.startKey !== '' || v.endKey !== ''; }
     function rowBudget() { return Math.max(8, Math.min(1024, Math.floor(st.plot.h / 2))); }
@@ -254,8 +287,19 @@ enum HeatmapPage {
       ctx.setTransform(1, 0, 0, 1, 0, 0);
       ctx.clearRect(0, 0, c.width, c.height);
       ctx.setTransform(st.dpr, 0, 0, st.dpr, 0, 0);
+      st.marks = [];
       if (!m || !m.rows.length || !m.column_unix_ms.length) return;
       const R = m.rows.length, C = m.column_unix_ms.length, rh = P.h / R, cw = P.w / C;
+      // Route change events: a faint line through the plot and a triangle under the time axis.
+      for (const e of (m.events || [])) {
+        const x = eventX(e.unix_ms), col = EVC[e.kind] || '#d2a8ff';
+        st.marks.push({x: x, event: e});
+        ctx.strokeStyle = col; ctx.globalAlpha = 0.35; ctx.lineWidth = 1; ctx.setLineDash([3, 3]);
+        ctx.beginPath(); ctx.moveTo(Math.round(x) + 0.5, P.y); ctx.lineTo(Math.round(x) + 0.5, P.y + P.h); ctx.stroke();
+        ctx.setLineDash([]); ctx.globalAlpha = 1; ctx.fillStyle = col;
+        const y0 = P.y + P.h + MARKY;
+        ctx.beginPath(); ctx.moveTo(x, y0); ctx.lineTo(x - 4, y0 + MARKH); ctx.lineTo(x + 4, y0 + MARKH); ctx.closePath(); ctx.fill();
+      }
       if (st.highlight >= 0 && st.highlight < R) {
         ctx.strokeStyle = '#58a6ff'; ctx.lineWidth = 2;
         ctx.strokeRect(P.x + 1, P.y + st.highlight * rh, P.w - 2, Math.max(2, rh));
@@ -293,6 +337,20 @@ enum HeatmapPage {
       line(tip, '', hmsms(t - m.step_ms) + ' – ' + hmsms(t)).dataset.k = 'time';
       line(tip, 'v', int(v) + ' ' + UNIT[st.series]).dataset.k = 'value';
       line(tip, '', NAME[st.series] + ', ' + short(v / (m.step_ms / 1000)) + ' ' + UNIT[st.series] + '/s; row total ' + int(st.totals[cell.row])).dataset.k = 'rate';
+      const lo = cell.col > 0 ? m.column_unix_ms[cell.col - 1] : t - m.step_ms;
+      const inCol = (m.events || []).filter((e) => e.unix_ms > lo && e.unix_ms <= t);
+      if (inCol.length) line(tip, '', inCol.length + ' route change' + (inCol.length > 1 ? 's' : '') + ' in this column: ' + inCol.map((e) => e.kind).join(', ')).dataset.k = 'events';
+      placeTip(tip, x, y);
+    }
+
+    function showEventTip(mark, x, y) {
+      const tip = $('tip');
+      tip.textContent = '';
+      eventLines(mark.event).forEach((text, i) => { line(tip, i === 0 ? 't' : 'k', text).dataset.k = ['event', 'before', 'after'][i]; });
+      placeTip(tip, x, y);
+    }
+
+    function placeTip(tip, x, y) {
       tip.style.display = 'block';
       const box = $('plotbox'), w = tip.offsetWidth, h = tip.offsetHeight;
       tip.style.left = Math.min(box.clientWidth - w - 4, x + 14) + 'px';
@@ -323,6 +381,18 @@ enum HeatmapPage {
       });
     }
 
+    // Cluster answers list every node asked; a failed peer is shown with its error.
+    function renderNodes() {
+      const box = $('nodesbox'), list = $('nodes'), nodes = (st.m && st.m.nodes) || [];
+      box.hidden = nodes.length === 0;
+      list.textContent = '';
+      for (const n of nodes) {
+        const d = line(list, n.ok ? '' : 'bad', n.node + (n.ok ? ': ' + n.columns + ' columns' : ': failed, ' + n.error));
+        d.dataset.node = n.node;
+        d.dataset.ok = String(n.ok);
+      }
+    }
+
     function setStatus() {
       const s = $('status'), m = st.m;
       const mode = $('mode');
@@ -337,7 +407,10 @@ enum HeatmapPage {
       const C = m.column_unix_ms.length;
       const span = C ? hms(m.column_unix_ms[0] - m.step_ms) + ' – ' + hms(m.column_unix_ms[C - 1]) : 'no columns';
       const unrouted = m.unrouted.reduce((a, b) => a + b, 0);
-      s.textContent = NAME[m.series] + ' · ' + routes + ' routes in ' + m.rows.length + ' rows · ' + C + ' columns of ' + (m.step_ms / 1000) + ' s (' + span + ')' +
+      const failed = (m.nodes || []).filter((n) => !n.ok);
+      const where = m.scope === 'cluster' ? 'cluster of ' + (m.nodes.length - failed.length) + '/' + m.nodes.length + ' nodes' + (failed.length ? ' (failed: ' + failed.map((n) => n.node).join(', ') + ')' : '') + ' · '
+        : m.scope === 'prometheus' ? 'from ' + m.nodes[0].node + (failed.length ? ' (failed: ' + failed[0].error + ')' : '') + ' · ' : '';
+      s.textContent = where + NAME[m.series] + ' · ' + routes + (m.scope === 'cluster' ? ' node routes in ' : m.scope === 'prometheus' ? ' buckets in ' : ' routes in ') + m.rows.length + ' rows · ' + C + ' columns of ' + (m.step_ms / 1000) + ' s (' + span + ')' +
         (unrouted ? ' · unrouted ' + int(unrouted) : '') + (zoomed() ? ' · zoomed' : '') + ' · updated ' + hms(Date.now()) +
         (delay() > st.every ? ' · refresh every ' + (delay() / 1000).toFixed(1) + ' s (the node took ' + Math.round(st.fetchMs) + ' ms)' : '');
     }
@@ -354,6 +427,7 @@ enum HeatmapPage {
     // The view lives in the URL's fragment, so a reload or a shared link shows the same view.
     function saveHash() {
       const v = st.view, q = new URLSearchParams({series: st.series, scale: st.scale});
+      if (st.scope !== 'local') q.set('scope', st.scope);
       if ($('bright').value !== '0') q.set('bright', $('bright').value);
       if (v.from !== null) q.set('from', String(v.from));
       if (v.to !== null) q.set('to', String(v.to));
@@ -366,6 +440,7 @@ enum HeatmapPage {
     function loadHash() {
       const q = new URLSearchParams(location.hash.slice(1)), num = (k) => /^[0-9]+$/.test(q.get(k) || '') ? Number(q.get(k)) : null;
       if (UNIT[q.get('series')]) st.series = q.get('series');
+      st.scope = ['cluster', 'prometheus'].includes(q.get('scope')) ? q.get('scope') : 'local';
       if (q.get('scale') === 'linear' || q.get('scale') === 'log') st.scale = q.get('scale');
       const b = Number(q.get('bright'));
       if (q.has('bright') && b >= -3 && b <= 3) { $('bright').value = String(b); st.bright = Math.pow(2, b); }
@@ -403,6 +478,7 @@ enum HeatmapPage {
       saveHash();
       const seq = ++st.seq, v = st.view;
       const q = new URLSearchParams({series: st.series, rows: String(rowBudget())});
+      if (st.scope !== 'local') q.set('scope', st.scope);
       if (v.from !== null) q.set('from_unix_ms', String(v.from));
       if (v.to !== null) q.set('to_unix_ms', String(v.to));
       if (v.startKey) q.set('start_key', v.startKey);
@@ -422,7 +498,7 @@ enum HeatmapPage {
         if (seq !== st.seq) return;
         st.fetchMs = performance.now() - started;
         st.m = m; st.error = null; st.hover = null; $('tip').style.display = 'none';
-        prepare(); draw(); drawOverlay(); renderTable(); loadHotKeys();
+        prepare(); draw(); drawOverlay(); renderTable(); renderNodes(); loadHotKeys();
         st.ready = true;
       } catch (e) {
         if (seq !== st.seq) return;
@@ -475,6 +551,8 @@ enum HeatmapPage {
           return;
         }
         if (e.target !== ov) return;
+        const mark = markAt(p.x, p.y);
+        if (mark) { st.hover = null; showEventTip(mark, p.x, p.y); drawOverlay(); return; }
         const cell = cellAt(p.x, p.y);
         st.hover = cell;
         showTip(cell, p.x, p.y);
@@ -492,12 +570,12 @@ enum HeatmapPage {
       ov.addEventListener('mouseleave', () => { st.hover = null; $('tip').style.display = 'none'; drawOverlay(); });
       ov.addEventListener('dblclick', () => { st.view = {from: null, to: null, startKey: '', endKey: ''}; load(); });
       $('reset').addEventListener('click', () => { st.view = {from: null, to: null, startKey: '', endKey: ''}; load(); });
-      for (const [id, key] of [['series', 'series'], ['scale', 'scale']]) {
+      for (const [id, key] of [['series', 'series'], ['scale', 'scale'], ['scope', 'scope']]) {
         for (const b of $(id).querySelectorAll('button')) {
           b.addEventListener('click', () => {
             st[key] = b.dataset.v;
             syncButtons();
-            if (key === 'series') load(); else { saveHash(); draw(); drawOverlay(); }
+            if (key !== 'scale') load(); else { saveHash(); draw(); drawOverlay(); }
           });
         }
       }
@@ -517,6 +595,7 @@ enum HeatmapPage {
     function syncButtons() {
       for (const b of $('series').querySelectorAll('button')) b.classList.toggle('on', b.dataset.v === st.series);
       for (const b of $('scale').querySelectorAll('button')) b.classList.toggle('on', b.dataset.v === st.scale);
+      for (const b of $('scope').querySelectorAll('button')) b.classList.toggle('on', b.dataset.v === st.scope);
     }
 
     function downloadPNG() {
@@ -540,7 +619,7 @@ enum HeatmapPage {
       }, 'image/png');
     }
 
-    window.keyviz = {state: st, load: load, cellAt: cellAt};
+    window.keyviz = {state: st, load: load, cellAt: cellAt, eventX: eventX};
     loadHash();
     wire();
     syncButtons();

@@ -11,7 +11,9 @@ import KeyVizPrometheus
 ///   transport gzips it when `Accept-Encoding` allows), 503 when the
 ///   render overran `X-Prometheus-Scrape-Timeout-Seconds`. Concurrent scrapes share renders
 ///   (`RenderCoalescer`).
-/// - `GET /api/v1/keyviz/matrix`: the heat matrix as JSON (503 when there is no matrix).
+/// - `GET /api/v1/keyviz/matrix`: the heat matrix as JSON (503 when there is no matrix);
+///   `scope=cluster` merges the peers' matrices, `scope=prometheus` reads the bucket counters
+///   from Prometheus, each through an injected ``ClusterMatrixSource``.
 /// - `GET /healthz`: `ok`. `GET /`: the heatmap page (`HeatmapPage`).
 /// - anything else: 404; other methods: 405 with `Allow`.
 ///
@@ -21,16 +23,24 @@ public final class KeyVizHTTPHandler: Sendable {
     let coalescer: RenderCoalescer
     let matrix: HeatMatrixSampler?
     let hotKeys: (any HotKeyReporting)?
+    let cluster: (any ClusterMatrixSource)?
+    let prometheus: (any ClusterMatrixSource)?
     public let httpMetrics = HTTPMetrics()
 
     /// - Parameters:
     ///   - metrics: what `/metrics` renders (a `PrometheusSampler`).
     ///   - matrix: the heat matrix for the matrix API and the page; nil answers 503 there.
     ///   - hotKeys: a `HotKeySampler` for `/api/v1/keyviz/hot-keys`; nil answers no keys there.
-    public init(metrics: any MetricsExposition, matrix: HeatMatrixSampler?, hotKeys: (any HotKeyReporting)? = nil) {
+    ///   - cluster: answers `scope=cluster` matrix requests (a `KeyVizCluster.ClusterView`);
+    ///     nil answers 400 there.
+    ///   - prometheus: answers `scope=prometheus` (a `KeyVizCluster.PrometheusView`); nil answers 400.
+    public init(metrics: any MetricsExposition, matrix: HeatMatrixSampler?, hotKeys: (any HotKeyReporting)? = nil,
+                cluster: (any ClusterMatrixSource)? = nil, prometheus: (any ClusterMatrixSource)? = nil) {
         coalescer = RenderCoalescer(metrics: metrics)
         self.matrix = matrix
         self.hotKeys = hotKeys
+        self.cluster = cluster
+        self.prometheus = prometheus
         metrics.register(httpMetrics)
     }
 
@@ -94,6 +104,17 @@ public final class KeyVizHTTPHandler: Sendable {
         guard let series = Series(wireName: seriesName) else {
             return .json(400, MatrixJSON.error(code: "invalid_query", message: "unknown series '\(seriesName)': want reads, writes, read_bytes or write_bytes"))
         }
+        let scope = request.query["scope"] ?? ""
+        guard scope == "" || scope == "local" || scope == "cluster" || scope == "prometheus" else {
+            return .json(400, MatrixJSON.error(code: "invalid_query", message: "scope must be local, cluster or prometheus"))
+        }
+        let merged: (any ClusterMatrixSource)? = scope == "cluster" ? cluster : scope == "prometheus" ? prometheus : nil
+        if scope == "cluster" && cluster == nil {
+            return .json(400, MatrixJSON.error(code: "invalid_query", message: "scope=cluster: this node has no cluster view (no peers configured)"))
+        }
+        if scope == "prometheus" && prometheus == nil {
+            return .json(400, MatrixJSON.error(code: "invalid_query", message: "scope=prometheus: this node has no Prometheus URL configured"))
+        }
         var bounds: [Int64?] = []
         for name in ["from_unix_ms", "to_unix_ms"] {
             guard let raw = request.query[name], !raw.isEmpty else { bounds.append(nil); continue }
@@ -123,9 +144,15 @@ public final class KeyVizHTTPHandler: Sendable {
             return .json(400, MatrixJSON.error(code: "invalid_query", message: "end_key must sort after start_key"))
         }
         let range = keys[0].isEmpty && keys[1].isEmpty ? nil : (start: keys[0], end: keys[1])
-        let m = matrix.snapshot(series: series, fromUnixMs: bounds[0], toUnixMs: bounds[1], rows: rows, keys: range)
-        return .json(200, MatrixJSON.encode(m, generatedAt: Self.rfc3339(UnixTime.nowMilliseconds()),
-                                            stepMs: max(1, matrix.configuration.stepMilliseconds)))
+        // The cluster merge takes every row and applies the budget after merging.
+        let m = matrix.snapshot(series: series, fromUnixMs: bounds[0], toUnixMs: bounds[1], rows: merged != nil ? 1024 : rows, keys: range)
+        let stepMs = max(1, matrix.configuration.stepMilliseconds)
+        // Events over the columns' span: from the first column's window start unless asked.
+        let events = matrix.routeChanges.events(fromUnixMs: bounds[0] ?? m.columnUnixMs.first.map { $0 - stepMs }, toUnixMs: bounds[1])
+        let body = MatrixJSON.encode(m, generatedAt: Self.rfc3339(UnixTime.nowMilliseconds()), stepMs: stepMs,
+                                     events: events, eventsDropped: matrix.routeChanges.droppedCount)
+        if let merged { return .json(200, merged.clusterMatrix(query: request.query, localBody: body)) }
+        return .json(200, body)
     }
 
     /// The hottest keys: of one route (`route=<id>`) or across tracked routes, of both ops or

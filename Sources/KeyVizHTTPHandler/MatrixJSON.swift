@@ -4,14 +4,24 @@ import KeyViz
 ///
 /// `{"series":…,"generated_at":…,"step_ms":…,"column_unix_ms":[…],"unrouted":[…],
 /// "rows":[{"row_id","start","end" (base64; "" = the start or end of the key space),"start_preview","end_preview" ((begin)/(end) there),
-/// "aggregate","route_ids","route_ids_truncated","route_count","values"}]}` (docs/api.md,
+/// "aggregate","route_ids","route_ids_truncated","route_count","values"}],"events":[…],"events_dropped":…}` (docs/api.md,
 /// docs/openapi.yaml). Written by hand: a fixed shape, no Foundation.
 public enum MatrixJSON {
     /// Longest key preview, in characters; the exact key is always in the base64 field.
     public static let previewLength = 64
 
     /// The matrix API's body for `m`: for hosts that serve the matrix their own way.
-    public static func encode(_ m: HeatMatrix, generatedAt: String, stepMs: Int64) -> [UInt8] {
+    /// `events` are the route changes in the matrix's time range (`RouteChangeLog`), with
+    /// the log's dropped count.
+    public static func encode(_ m: HeatMatrix, generatedAt: String, stepMs: Int64,
+                              events: [RouteChangeEvent] = [], eventsDropped: UInt64 = 0) -> [UInt8] {
+        encode(m, generatedAt: generatedAt, stepMs: stepMs, events: events.map { (nil, $0) }, eventsDropped: eventsDropped, extra: [])
+    }
+
+    /// The same, with events optionally named by node and `extra` (`,"name":value…`, already
+    /// JSON) appended at the top level: the cluster view's body.
+    package static func encode(_ m: HeatMatrix, generatedAt: String, stepMs: Int64, events: [(node: String?, event: RouteChangeEvent)],
+                               eventsDropped: UInt64, extra: [UInt8]) -> [UInt8] {
         var o: [UInt8] = []
         o.reserveCapacity(256 + m.rows.count * (160 + m.columnUnixMs.count * 4))
         o.append(contentsOf: #"{"series":"#.utf8); string(m.series.rawValue, &o)
@@ -34,8 +44,38 @@ public enum MatrixJSON {
             o.append(contentsOf: #","values":"#.utf8); array(r.values, &o)
             o.append(UInt8(ascii: "}"))
         }
-        o.append(contentsOf: "]}".utf8)
+        o.append(contentsOf: #"],"events":["#.utf8)
+        for (i, e) in events.enumerated() {
+            if i > 0 { o.append(UInt8(ascii: ",")) }
+            event(e.event, node: e.node, &o)
+        }
+        o.append(contentsOf: #"],"events_dropped":"#.utf8); o.append(contentsOf: String(eventsDropped).utf8)
+        o.append(contentsOf: extra)
+        o.append(UInt8(ascii: "}"))
         return o
+    }
+
+    /// `{"kind","unix_ms","catalog_version",["node",]"before":[route…],"before_count","after":[…],"after_count"}`;
+    /// a route is `{"route_id","start","end","start_preview","end_preview"}` like a row's bounds.
+    static func event(_ e: RouteChangeEvent, node: String?, _ o: inout [UInt8]) {
+        o.append(contentsOf: #"{"kind":"#.utf8); string(e.kind.rawValue, &o)
+        o.append(contentsOf: #","unix_ms":"#.utf8); o.append(contentsOf: String(max(0, e.unixMs)).utf8)
+        o.append(contentsOf: #","catalog_version":"#.utf8); o.append(contentsOf: String(e.catalogVersion).utf8)
+        if let node { o.append(contentsOf: #","node":"#.utf8); string(node, &o) }
+        for (name, routes, count) in [("before", e.before, e.beforeCount), ("after", e.after, e.afterCount)] {
+            o.append(contentsOf: ",\"\(name)\":[".utf8)
+            for (i, r) in routes.enumerated() {
+                if i > 0 { o.append(UInt8(ascii: ",")) }
+                o.append(contentsOf: #"{"route_id":"#.utf8); o.append(contentsOf: String(r.id.rawValue).utf8)
+                o.append(contentsOf: #","start":""#.utf8); Base64.encode(r.start, into: &o)
+                o.append(contentsOf: #"","end":""#.utf8); Base64.encode(r.end, into: &o)
+                o.append(contentsOf: #"","start_preview":"#.utf8); string(KeyPreview.render(r.start, maxLength: previewLength), &o)
+                o.append(contentsOf: #","end_preview":"#.utf8); string(KeyPreview.renderEnd(r.end, maxLength: previewLength), &o)
+                o.append(UInt8(ascii: "}"))
+            }
+            o.append(contentsOf: "],\"\(name)_count\":\(count)".utf8)
+        }
+        o.append(UInt8(ascii: "}"))
     }
 
     /// Key-range bounds as the page sends them back: standard or URL-safe base64, padding

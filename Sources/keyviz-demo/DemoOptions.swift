@@ -1,4 +1,5 @@
 import ArgumentParser
+import KeyVizCluster
 
 /// The demo node's command line, parsed by swift-argument-parser. Every flag has a default;
 /// `--help` prints them. Ranges are checked in ``validate()`` with one clear message each.
@@ -68,6 +69,21 @@ struct DemoOptions: ParsableCommand, Sendable {
     @Option(help: "PEM private key for --tls-cert.")
     var tlsKey: String?
 
+    // MARK: the cluster view
+
+    @Option(help: "Peers whose matrices ?scope=cluster merges with this node's: host:port,… (plain HTTP).")
+    var peers = ""
+    @Option(help: "Seconds a peer has to answer a cluster request, connect to last byte (0.001…60).")
+    var peerTimeout = 2.0
+    @Option(help: "Largest matrix body accepted from a peer, bytes (1024…1073741824).")
+    var peerMaxBody = 32 << 20
+    @Option(help: "File with one 'user:password' line sent to every peer as basic auth.")
+    var peerCredentialsFile: String?
+    @Option(help: "http://host:port of a Prometheus that scrapes the nodes: enables ?scope=prometheus (the page's Prometheus view).")
+    var prometheusURL: String?
+    @Option(help: "Step of the Prometheus view in seconds, at least twice the scrape interval (1…3600).")
+    var prometheusStep = 15.0
+
     func validate() throws {
         try Self.check("--routes", routes, 1...1_000_000)
         try Self.check("--groups", groups, 1...1024)
@@ -91,7 +107,24 @@ struct DemoOptions: ParsableCommand, Sendable {
         try Self.check("--connection-timeout", connectionTimeout, 1...3600)
         try Self.check("--max-scrapes", maxScrapes, 1...1024)
         if listen.isEmpty { throw ValidationError("bad value '' for --listen: want HOST:PORT") }
-        for (flag, path) in [("--basic-auth-file", basicAuthFile), ("--tls-cert", tlsCert), ("--tls-key", tlsKey)] where path == "" {
+        try Self.check("--peer-timeout", peerTimeout, 0.001...60)
+        try Self.check("--peer-max-body", peerMaxBody, 1024...1 << 30)
+        try Self.check("--prometheus-step", prometheusStep, 1...3600)
+        if let url = prometheusURL {
+            do {
+                _ = try PrometheusView(url: url)
+            } catch {
+                throw ValidationError("bad value '\(url)' for --prometheus-url: \(error.reason) (want http://host:port)")
+            }
+        }
+        if !peers.isEmpty {
+            do {
+                _ = try PeerAddress.parseList(peers)
+            } catch {
+                throw ValidationError("bad value '\(peers)' for --peers: \(error)")
+            }
+        }
+        for (flag, path) in [("--basic-auth-file", basicAuthFile), ("--tls-cert", tlsCert), ("--tls-key", tlsKey), ("--peer-credentials-file", peerCredentialsFile)] where path == "" {
             throw ValidationError("bad value '' for \(flag): want a path")
         }
     }

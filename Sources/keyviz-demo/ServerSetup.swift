@@ -1,4 +1,5 @@
 import Foundation
+import KeyVizCluster
 import KeyVizHTTP
 import Logging
 
@@ -14,7 +15,23 @@ func makeServer(options: DemoOptions, node: DemoNode) throws -> MetricsServer {
         listen: listen, maxConcurrentScrapes: options.maxScrapes, connectionLimit: options.maxConnections,
         connectionTimeoutSeconds: options.connectionTimeout, basicAuth: auth,
         tlsCertificatePEM: try options.tlsCert.map(readText), tlsKeyPEM: try options.tlsKey.map(readText))
-    let router = KeyVizHTTPHandler(metrics: node.prometheus, matrix: node.memSampler, hotKeys: node.hotKeys)
+    // Every demo node answers ?scope=cluster: with no --peers, its own matrix in the cluster shape.
+    var credentials: (user: String, password: String)?
+    if let path = options.peerCredentialsFile {
+        let line = try readText(path).split(separator: "\n").first.map(String.init) ?? ""
+        guard let colon = line.firstIndex(of: ":"), colon != line.startIndex else {
+            throw ServerError.cannotRead(path, "want one 'user:password' line")
+        }
+        credentials = (String(line[..<colon]), String(line[line.index(after: colon)...]))
+    }
+    let cluster = ClusterView(selfName: options.listen, peers: options.peers.isEmpty ? [] : try PeerAddress.parseList(options.peers),
+                              fetcher: HTTPPeerFetcher(basicAuth: credentials), timeoutMs: Int((options.peerTimeout * 1000).rounded()),
+                              maxBodyBytes: options.peerMaxBody)
+    let prometheusView = try options.prometheusURL.map {
+        try PrometheusView(url: $0, stepMs: Int64((options.prometheusStep * 1000).rounded()), fetcher: HTTPPeerFetcher())
+    }
+    let router = KeyVizHTTPHandler(metrics: node.prometheus, matrix: node.memSampler, hotKeys: node.hotKeys, cluster: cluster,
+                                   prometheus: prometheusView)
     // swift-log's default handler: the server's warnings (refused connections, rate-limited)
     // go to stderr beside the node's own lines.
     return try MetricsServer(router: router, configuration: configuration, logger: Logger(label: "keyviz-demo.http"))

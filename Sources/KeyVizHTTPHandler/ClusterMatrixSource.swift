@@ -1,0 +1,7 @@
+/// What answers `GET /api/v1/keyviz/matrix?scope=cluster`: given the request's query and this
+/// node's own matrix body (all rows, same series, time and key range), the merged cluster
+/// body. Injected so the handler stays transport-neutral: the fan-out to peers (sockets,
+/// timeouts) lives in `KeyVizCluster` or a host's own implementation.
+public protocol ClusterMatrixSource: Sendable {
+    func clusterMatrix(query: [String: String], localBody: [UInt8]) -> [UInt8]
+}
