@@ -88,6 +88,7 @@ package final class RouteSlots: Sendable {
         }
 
         /// Whether `route(ofSlot:)` finds a route, without copying it.
+        @inline(__always)
         func owns(slot: Int) -> Bool {
             guard slot > 0, slot < seen.count, seen[slot] != 0 else { return false }
             return seen[slot] == generation || departed[RouteID(ids[slot])] != nil

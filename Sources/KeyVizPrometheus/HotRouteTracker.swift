@@ -32,32 +32,87 @@ struct HotRouteTracker {
         var route: UInt32 = .max
         var current: (UInt32, UInt32) = (0, 0)     // per op index: reads, writes
         var previous: (UInt32, UInt32) = (0, 0)
-        /// Bit o: listed in `risen[o]`.
+        /// Bit o: listed in op o's `risen`.
         var listed: UInt8 = 0
 
         var isIdle: Bool { current.0 | current.1 | previous.0 | previous.1 == 0 }
         func current(_ o: Int) -> UInt32 { o == 0 ? current.0 : current.1 }
         func previous(_ o: Int) -> UInt32 { o == 0 ? previous.0 : previous.1 }
     }
+
+    /// One op's candidates (see the type's comment).
+    struct Candidates {
+        /// The `ranks` largest current counts (slot, count), unordered.
+        var leaders: [(slot: UInt32, count: UInt32)] = []
+        /// T: the smallest leader's count once there are `ranks` leaders, else 0.
+        var floor: UInt64 = 0
+        /// Slots whose current count reached the running T / 2 (a superset of those at or
+        /// above it now; compacted after folds in which T grew).
+        var risen: [UInt32] = []
+        var compactedAt: UInt64 = 0
+        /// Slots with a previous count, by its bit length (bucket j: 2^(j-1) ≤ p < 2^j).
+        var byPrevious: [[UInt32]] = []
+        /// A leader left mid-window (its slot was recycled), so T may have dropped below what
+        /// `risen` was built against: rank by scanning the active slots until the next roll.
+        var scanAll = false
+
+        /// Keeps `leaders` the `ranks` largest current counts; one comparison in the common case.
+        mutating func lead(slot: UInt32, count: UInt32, ranks: Int) {
+            if leaders.count == ranks && UInt64(count) <= floor { return }
+            if let i = leaders.firstIndex(where: { $0.slot == slot }) {
+                leaders[i].count = count
+            } else if leaders.count < ranks {
+                leaders.append((slot, count))
+            } else if let m = leaders.indices.min(by: { leaders[$0].count < leaders[$1].count }) {
+                leaders[m] = (slot, count)
+            }
+            floor = leaders.count == ranks ? UInt64(leaders.lazy.map(\.count).min() ?? 0) : 0
+        }
+
+        /// A slot's current count grew to `count`: it may lead; returns whether it is listed now
+        /// (it reached T / 2 and was not listed).
+        @inline(__always)
+        mutating func note(slot: UInt32, count: UInt32, listed: Bool, ranks: Int) -> Bool {
+            lead(slot: slot, count: count, ranks: ranks)
+            guard !listed, 2 * UInt64(count) >= floor else { return false }
+            risen.append(slot)
+            return true
+        }
+
+        mutating func forget(slot: UInt32, ranks: Int) {
+            guard leaders.contains(where: { $0.slot == slot }) else { return }
+            leaders.removeAll { $0.slot == slot }
+            floor = 0
+            scanAll = true
+        }
+
+        mutating func reset() {
+            leaders.removeAll(keepingCapacity: true)
+            risen.removeAll(keepingCapacity: true)
+            byPrevious = Array(repeating: [], count: 33)
+            floor = 0
+            compactedAt = 0
+            scanAll = false
+        }
+
+        /// Whether bucket `j` of `byPrevious` (counts below 2^j) can hold a count ≥ T / 2.
+        func bucketMayReach(_ j: Int) -> Bool {
+            j > 0 && 2 * ((UInt64(1) << UInt64(j)) - 1) >= floor
+        }
+
+        /// Slots a ranking would look at in the lists.
+        var listed: Int {
+            risen.count + byPrevious.indices.reduce(0) { $0 + (bucketMayReach($1) ? byPrevious[$1].count : 0) }
+        }
+    }
+
     private var cells: [Cell] = []
     private var totalCurrent: (reads: UInt64, writes: UInt64) = (0, 0)
     private var totalPrevious: (reads: UInt64, writes: UInt64) = (0, 0)
     /// Slots with a non-zero count in the current or the previous window, each once.
     private var active: [UInt32] = []
-    /// Per op: the `ranks` largest current counts (slot, count), unordered.
-    private var leaders: [[(slot: UInt32, count: UInt32)]] = [[], []]
-    /// Per op: slots whose current count reached the running T / 2 (a superset of those at
-    /// or above it now; compacted after each fold).
-    private var risen: [[UInt32]] = [[], []]
-    /// Per op: slots with a previous count, by its bit length (bucket j: 2^(j-1) ≤ p < 2^j).
-    private var byPrevious: [[[UInt32]]] = [[], []]
-    /// Per op: T, kept with `leaders` (see ``threshold(_:)``).
-    private var floor: (UInt64, UInt64) = (0, 0)
-    /// Per op: T at the last compaction of `risen`.
-    private var compactedAt: (UInt64, UInt64) = (0, 0)
-    /// Per op: a leader left mid-window (its slot was recycled), so T may have dropped below
-    /// what `risen` was built against: rank by scanning the active slots until the next roll.
-    private var scanAll: (Bool, Bool) = (false, false)
+    private var readCandidates = Candidates()
+    private var writeCandidates = Candidates()
 
     init(windowMs: Int64, nowMs: Int64, ranks: Int) {
         self.windowMs = max(1, windowMs)
@@ -65,73 +120,59 @@ struct HotRouteTracker {
         startMs = nowMs
     }
 
-    /// The lower bound T of op `o`'s `ranks`-th best estimate (0 until `ranks` routes have
-    /// current counts).
-    private func threshold(_ o: Int) -> UInt64 { o == 0 ? floor.0 : floor.1 }
-
-    private mutating func updateFloor(_ o: Int) {
-        let t = leaders[o].count == ranks ? UInt64(leaders[o].lazy.map(\.count).min() ?? 0) : 0
-        if o == 0 { floor.0 = t } else { floor.1 = t }
-    }
-
     /// Call ``roll(to:)`` first (once per fold, not per delta).
     mutating func add(slot: Int, route id: RouteID, reads: UInt64, writes: UInt64) {
         if slot >= cells.count { reserve(slots: max(slot + 1, cells.count * 2)) }
         var cell = cells[slot]
         let wasActive = !cell.isIdle
+        let s = UInt32(slot)
         if UInt64(cell.route) != id.rawValue {     // the slot was recycled: the old route's counts leave
             totalCurrent.reads &-= UInt64(cell.current.0); totalCurrent.writes &-= UInt64(cell.current.1)
             totalPrevious.reads &-= UInt64(cell.previous.0); totalPrevious.writes &-= UInt64(cell.previous.1)
             cell = Cell(route: UInt32(truncatingIfNeeded: id.rawValue), listed: cell.listed)
-            for o in 0..<2 where leaders[o].contains(where: { $0.slot == UInt32(slot) }) {
-                leaders[o].removeAll { $0.slot == UInt32(slot) }
-                updateFloor(o)
-                if o == 0 { scanAll.0 = true } else { scanAll.1 = true }
-            }
+            readCandidates.forget(slot: s, ranks: ranks)
+            writeCandidates.forget(slot: s, ranks: ranks)
         }
         cell.current.0 = Self.saturating(cell.current.0, reads)
         cell.current.1 = Self.saturating(cell.current.1, writes)
         totalCurrent.reads &+= reads
         totalCurrent.writes &+= writes
-        if !wasActive && !cell.isIdle { active.append(UInt32(slot)) }
+        if !wasActive && !cell.isIdle { active.append(s) }
         if ranks > 0 {
-            for o in 0..<2 where (o == 0 ? reads : writes) != 0 {
-                let c = cell.current(o)
-                lead(o, slot: UInt32(slot), count: c)
-                if cell.listed & (1 << o) == 0, 2 * UInt64(c) >= threshold(o) {
-                    risen[o].append(UInt32(slot))
-                    cell.listed |= 1 << o
-                }
+            if reads != 0, readCandidates.note(slot: s, count: cell.current.0, listed: cell.listed & 1 != 0, ranks: ranks) {
+                cell.listed |= 1
+            }
+            if writes != 0, writeCandidates.note(slot: s, count: cell.current.1, listed: cell.listed & 2 != 0, ranks: ranks) {
+                cell.listed |= 2
             }
         }
         cells[slot] = cell
     }
 
-    /// Keeps `leaders[o]` the `ranks` largest current counts.
-    private mutating func lead(_ o: Int, slot: UInt32, count: UInt32) {
-        if leaders[o].count == ranks && UInt64(count) <= threshold(o) { return }     // the common case: one comparison
-        if let i = leaders[o].firstIndex(where: { $0.slot == slot }) {
-            leaders[o][i].count = count
-        } else if leaders[o].count < ranks {
-            leaders[o].append((slot, count))
-        } else if let m = leaders[o].indices.min(by: { leaders[o][$0].count < leaders[o][$1].count }) {
-            leaders[o][m] = (slot, count)
-        }
-        updateFloor(o)
-    }
-
     /// Drops listed slots whose current count is below T / 2 now (after a fold). Only when T
-    /// has grown since the last compaction: slots listed since were at or above it.
+    /// has at least doubled since the last compaction (slots listed since were at or above the
+    /// T of their time, and with T growing steadily, as under uniform traffic, a compaction at
+    /// every fold would mostly keep what it reads): the list holds at most the slots at or
+    /// above T / 4, and compactions cost O(list) about log T times a window.
     mutating func compact() {
         for o in 0..<2 {
-            let t = threshold(o)
-            guard t > (o == 0 ? compactedAt.0 : compactedAt.1) else { continue }
-            if o == 0 { compactedAt.0 = t } else { compactedAt.1 = t }
-            risen[o].removeAll { slot in
-                let i = Int(slot)
-                if 2 * UInt64(cells[i].current(o)) >= t { return false }
-                cells[i].listed &= ~(1 << o)
-                return true
+            let c = o == 0 ? readCandidates : writeCandidates
+            guard c.floor > 2 * c.compactedAt else { continue }
+            var dropped: [UInt32] = []
+            var kept: [UInt32] = []
+            cells.withUnsafeBufferPointer { cells in
+                for slot in c.risen {
+                    if 2 * UInt64(cells[Int(slot)].current(o)) >= c.floor { kept.append(slot) } else { dropped.append(slot) }
+                }
+            }
+            let bit: UInt8 = 1 << o
+            for slot in dropped { cells[Int(slot)].listed &= ~bit }
+            if o == 0 {
+                readCandidates.risen = kept
+                readCandidates.compactedAt = c.floor
+            } else {
+                writeCandidates.risen = kept
+                writeCandidates.compactedAt = c.floor
             }
         }
     }
@@ -153,24 +194,18 @@ struct HotRouteTracker {
         let n = nowMs / windowMs
         guard n != window else { return }
         let next = n == window + 1
-        for o in 0..<2 {
-            for slot in risen[o] { cells[Int(slot)].listed = 0 }
-            risen[o].removeAll(keepingCapacity: true)
-            leaders[o].removeAll(keepingCapacity: true)
-            byPrevious[o] = Array(repeating: [], count: 33)
-        }
-        floor = (0, 0)
-        compactedAt = (0, 0)
-        scanAll = (false, false)
+        for slot in readCandidates.risen { cells[Int(slot)].listed = 0 }
+        for slot in writeCandidates.risen { cells[Int(slot)].listed = 0 }
+        readCandidates.reset()
+        writeCandidates.reset()
         for slot in active {
             let i = Int(slot)
             cells[i].previous = next ? cells[i].current : (0, 0)
             cells[i].current = (0, 0)
             if ranks > 0 {
-                for o in 0..<2 {
-                    let p = cells[i].previous(o)
-                    if p != 0 { byPrevious[o][32 - p.leadingZeroBitCount].append(slot) }
-                }
+                let p = cells[i].previous
+                if p.0 != 0 { readCandidates.byPrevious[32 - p.0.leadingZeroBitCount].append(slot) }
+                if p.1 != 0 { writeCandidates.byPrevious[32 - p.1.leadingZeroBitCount].append(slot) }
             }
         }
         active.removeAll { cells[Int($0)].isIdle }
@@ -179,22 +214,9 @@ struct HotRouteTracker {
         window = n
     }
 
-    /// Slots a ranking of op `o` would look at in the candidate lists.
-    private func candidates(_ o: Int) -> Int {
-        let t = threshold(o)
-        return risen[o].count + byPrevious[o].indices.reduce(0) { $0 + (Self.bucketMayReach($1, t) ? byPrevious[o][$1].count : 0) }
-    }
-
     /// Slots a ranking looks at, both ops (for tests of render cost).
     var candidateCount: Int {
-        (0..<2).reduce(0) { n, o in
-            n + ((o == 0 ? scanAll.0 : scanAll.1) ? active.count : min(active.count, candidates(o)))
-        }
-    }
-
-    /// Whether bucket `j` of `byPrevious` (counts below 2^j) can hold a previous count ≥ T / 2.
-    private static func bucketMayReach(_ j: Int, _ t: UInt64) -> Bool {
-        j > 0 && 2 * ((UInt64(1) << UInt64(j)) - 1) >= t
+        [readCandidates, writeCandidates].reduce(0) { $0 + ($1.scanAll ? active.count : min(active.count, $1.listed)) }
     }
 
     /// Seconds the window covers now.
@@ -218,37 +240,36 @@ struct HotRouteTracker {
     func top(nowMs: Int64) -> (reads: [Ranked], writes: [Ranked]) {
         guard ranks > 0 else { return ([], []) }
         let w = weightOfPrevious(nowMs: nowMs)
-        var best: [[Ranked]] = [[], []]
-        // Uniform traffic makes every active route a candidate: then one pass over the active
-        // list is cheaper than the candidate lists (same result).
-        let scan = (0..<2).map { o in (o == 0 ? scanAll.0 : scanAll.1) || candidates(o) >= active.count }
-        cells.withUnsafeBufferPointer { cells in
-            if scan[0] && scan[1] {
-                for slot in active {
-                    let i = Int(slot)
-                    let c = cells[i]
-                    Self.consider(i, c.current.0, c.previous.0, w, ranks, c.route, into: &best[0])
-                    Self.consider(i, c.current.1, c.previous.1, w, ranks, c.route, into: &best[1])
-                }
-                return
+        return cells.withUnsafeBufferPointer { cells in
+            (Self.rank(readCandidates, op: 0, cells: cells, active: active, w: w, ranks: ranks),
+             Self.rank(writeCandidates, op: 1, cells: cells, active: active, w: w, ranks: ranks))
+        }
+    }
+
+    /// One op's ranking: over its candidate lists, or over the active list when the lists are
+    /// as long (uniform traffic makes every active route a candidate; same result).
+    private static func rank(_ c: Candidates, op o: Int, cells: UnsafeBufferPointer<Cell>, active: [UInt32],
+                             w: Double, ranks: Int) -> [Ranked] {
+        var best: [Ranked] = []
+        best.reserveCapacity(ranks + 1)
+        if c.scanAll || c.listed >= active.count {
+            for slot in active {
+                let cell = cells[Int(slot)]
+                consider(Int(slot), cell.current(o), cell.previous(o), w, ranks, cell.route, into: &best)
             }
-            for o in 0..<2 {
-                let t = threshold(o)
-                func look(_ slot: UInt32) {
-                    let c = cells[Int(slot)]
-                    Self.consider(Int(slot), c.current(o), c.previous(o), w, ranks, c.route, into: &best[o])
-                }
-                if scan[o] {
-                    for slot in active { look(slot) }
-                    continue
-                }
-                for slot in risen[o] { look(slot) }
-                for j in byPrevious[o].indices where Self.bucketMayReach(j, t) {
-                    for slot in byPrevious[o][j] { look(slot) }
-                }
+            return best
+        }
+        for slot in c.risen {
+            let cell = cells[Int(slot)]
+            consider(Int(slot), cell.current(o), cell.previous(o), w, ranks, cell.route, into: &best)
+        }
+        for j in c.byPrevious.indices where c.bucketMayReach(j) {
+            for slot in c.byPrevious[j] {
+                let cell = cells[Int(slot)]
+                consider(Int(slot), cell.current(o), cell.previous(o), w, ranks, cell.route, into: &best)
             }
         }
-        return (best[0], best[1])
+        return best
     }
 
     typealias Ranked = (slot: Int, route: RouteID, count: Double)
