@@ -10,12 +10,16 @@ public struct HeatMatrix: Sendable, Equatable {
     public var rows: [HeatMatrixRow]
     /// Observations whose route was unknown, per column.
     public var unrouted: [UInt64]
+    /// The width of the tier the columns come from (0 = not said): with history tiers, a
+    /// matrix of older times has wider columns than the flush interval.
+    public var stepMilliseconds: Int64
 
-    public init(series: Series, columnUnixMs: [Int64], rows: [HeatMatrixRow], unrouted: [UInt64]) {
+    public init(series: Series, columnUnixMs: [Int64], rows: [HeatMatrixRow], unrouted: [UInt64], stepMilliseconds: Int64 = 0) {
         self.series = series
         self.columnUnixMs = columnUnixMs
         self.rows = rows
         self.unrouted = unrouted
+        self.stepMilliseconds = stepMilliseconds
     }
 
     /// The sum of every row's value in column `column` (unrouted not included).

@@ -16,28 +16,23 @@ public final class HeatMatrixSampler: Sampler, RouteCountsSharing {
     private let consumer: Int
     @usableFromInline let hotPath: CounterStorage     // copied out of `slots` so observe retains nothing
 
-    private struct Column {
-        var unixMs: Int64
-        var routes: [Route]
-        var counts: [OpCounts]
-        var unrouted: OpCounts
-    }
+    private typealias Column = MatrixColumn
 
     private struct History: ~Copyable {
-        var ring: [Column] = []
-        var head = 0                  // index of the oldest column once the ring is full
+        var tiers: TieredHistory      // the finest ring and the coarser tiers (TieredHistory.swift)
         var catalog: RouteCatalog?
         var routedTotal = OpCounts()
         var unroutedTotal = OpCounts()
     }
 
-    private let history = Mutex(History())
+    private let history: Mutex<History>
 
     /// Splits, merges and other catalog changes seen by ``apply(_:)``, for the time axis.
     public let routeChanges = RouteChangeLog()
 
     public init(configuration: HeatMatrixSamplerConfiguration = .init()) {
         self.configuration = configuration
+        history = Mutex(History(tiers: TieredHistory(configuration.effectiveTiers)))
         slots = RouteSlots(stripes: configuration.stripes, graceMs: configuration.effectiveGrace)
         hotPath = slots.counters.storage
         consumer = slots.addConsumer()
@@ -87,13 +82,7 @@ public final class HeatMatrixSampler: Sampler, RouteCountsSharing {
                 h.routedTotal += delta
             }
             h.unroutedTotal += column.unrouted
-            let capacity = configuration.effectiveHistory
-            if h.ring.count < capacity {
-                h.ring.append(column)
-            } else {
-                h.ring[h.head] = column
-                h.head = (h.head + 1) % capacity
-            }
+            h.tiers.append(column)
         }
     }
 
@@ -123,18 +112,43 @@ public final class HeatMatrixSampler: Sampler, RouteCountsSharing {
     /// in one step (so reads and writes of a route always come from the same column). Nil
     /// before the first flush.
     public func newestColumn() -> MatrixColumn? {
+        history.withLock { $0.tiers.newest }
+    }
+
+    /// Number of columns currently in the finest ring.
+    public var columnCount: Int { history.withLock { $0.tiers.tiers[0].ring.count } }
+
+    /// Everything that left the coarsest tier, routed and unrouted (with ``flushedTotals``, what
+    /// the conservation test checks: every count flushed is in one column of one tier, or here).
+    package var droppedTotals: (routed: OpCounts, unrouted: OpCounts) { history.withLock { $0.tiers.dropped } }
+
+    // MARK: saving and restoring
+
+    /// Every tier's columns as values, to be saved (``MatrixHistoryCodec``). The lock is held
+    /// only to copy the rings' references.
+    public func savedHistory() -> MatrixHistory {
+        let tiers = history.withLock { $0.tiers }
+        return tiers.history
+    }
+
+    /// Puts a saved history back, re-cut to this sampler's tiers when they differ from the saved
+    /// ones (see `TieredHistory.restore`). Only into an empty history (before the first flush):
+    /// returns false and changes nothing otherwise. Counts restored are not added to
+    /// ``flushedTotals``, which count this process's flushes.
+    @discardableResult
+    public func restore(_ saved: MatrixHistory) -> Bool {
         history.withLock { h in
-            guard !h.ring.isEmpty else { return nil }
-            let c = h.ring[(h.head + h.ring.count - 1) % h.ring.count]
-            return MatrixColumn(unixMs: c.unixMs, routes: c.routes, counts: c.counts, unrouted: c.unrouted)
+            guard h.tiers.isEmpty else { return false }
+            h.tiers.restore(saved)
+            return true
         }
     }
 
-    /// Number of columns currently in the ring.
-    public var columnCount: Int { history.withLock { $0.ring.count } }
-
     /// The matrix of `series` over the columns stamped in `[fromUnixMs, toUnixMs)` (nil =
-    /// unbounded). Rows are the routes of the current catalog plus every route with traffic in
+    /// unbounded), from one tier: the finest whose step is at least `resolutionMs` (nil: the
+    /// finest), or a coarser one while that tier no longer holds `fromUnixMs`; coarser than the
+    /// finest ring, the columns of finer tiers are summed into the tier's windows, so the answer
+    /// has one step throughout (``HeatMatrix/stepMilliseconds``) and reaches the newest flush. Rows are the routes of the current catalog plus every route with traffic in
     /// those columns, in key order (start key, then id); with more than `rows` routes
     /// (clamped 1…1024), adjacent routes are merged by `AdjacentRowMerger`'s rule.
     /// `keys` keeps only the routes that overlap `[start, end)` (empty end = +infinity) before
@@ -146,28 +160,30 @@ public final class HeatMatrixSampler: Sampler, RouteCountsSharing {
     /// values: memory O(routes + rows × columns), time O(routes log routes + entries +
     /// rows × columns), whatever the catalog size.
     public func snapshot(series: Series, fromUnixMs: Int64? = nil, toUnixMs: Int64? = nil, rows: Int = 1024,
-                         keys: (start: [UInt8], end: [UInt8])? = nil) -> HeatMatrix {
+                         keys: (start: [UInt8], end: [UInt8])? = nil, resolutionMs: Int64? = nil) -> HeatMatrix {
         let budget = min(1024, max(1, rows))
-        let (columns, catalogRoutes): ([Column], [Route]) = history.withLock { h in
-            var columns: [Column] = []
-            let n = h.ring.count
-            for k in 0..<n {
-                let c = h.ring[(h.head + k) % n]
-                if let f = fromUnixMs, c.unixMs < f { continue }
-                if let t = toUnixMs, c.unixMs >= t { continue }
-                columns.append(c)
-            }
-            return (columns, h.catalog?.routes ?? [])
-        }
-        // Distinct routes and their totals over the selected columns.
+        let (tiers, catalogRoutes): (TieredHistory, [Route]) = history.withLock { h in (h.tiers, h.catalog?.routes ?? []) }
+        let view = tiers.view(resolution: resolutionMs, from: fromUnixMs)
+        let columns = tiers.columns(view: view, from: fromUnixMs, to: toUnixMs)
+        // Distinct routes and their totals over the selected columns. A route is its id and key
+        // range: ids are per process, so a restored history may use an id for another range.
         var index: [RouteID: Int] = [:]
         index.reserveCapacity(catalogRoutes.count)
         var routes: [Route] = []
+        var sameID: [Int] = []          // next route index with the same id, -1 at the end
         var totals: [UInt64] = []
         func routeIndex(_ route: Route) -> Int {
-            if let i = index[route.id] { return i }
-            index[route.id] = routes.count
+            var last = -1
+            if var i = index[route.id] {
+                while true {
+                    if routes[i].start == route.start && routes[i].end == route.end { return i }
+                    guard sameID[i] >= 0 else { last = i; break }
+                    i = sameID[i]
+                }
+            }
+            if last >= 0 { sameID[last] = routes.count } else { index[route.id] = routes.count }
             routes.append(route)
+            sameID.append(-1)
             totals.append(0)
             return routes.count - 1
         }
@@ -204,12 +220,12 @@ public final class HeatMatrixSampler: Sampler, RouteCountsSharing {
         }
         for (j, c) in columns.enumerated() {
             for (route, counts) in zip(c.routes, c.counts) {
-                let row = Int(rowOf[index[route.id]!])
+                let row = Int(rowOf[routeIndex(route)])
                 if row >= 0 { table[row].values[j] &+= counts[series] }
             }
         }
         return HeatMatrix(series: series, columnUnixMs: columns.map(\.unixMs), rows: table,
-                          unrouted: columns.map { $0.unrouted[series] })
+                          unrouted: columns.map { $0.unrouted[series] }, stepMilliseconds: tiers.tiers[view].step)
     }
 
     private static func row(_ route: Route, columns: Int) -> HeatMatrixRow {
