@@ -1,0 +1,224 @@
+/// A compact binary form of a ``MatrixHistory``, for keeping the heat matrix across restarts.
+///
+/// Layout (little endian): `KVZHIST1` magic (8 bytes), format version (u32, 1), payload length
+/// (u64), CRC-32 of the payload (u32, IEEE), then the payload: the route table (count, then per
+/// route id, group, start and end keys, each key length-prefixed), then the tiers (count, then
+/// per tier its step, its complete columns and an optional pending column; a column is its
+/// stamp, unrouted counts and `(route index, four counts)` entries). Integers in the payload
+/// are LEB128 varints (stamps and steps zigzag), so small counts take a byte.
+///
+/// Decoding trusts nothing: every length is checked against the bytes left before anything is
+/// allocated for it, so any input, however long or mangled, gives a history or a
+/// ``MatrixHistoryCodecError``, and allocation stays proportional to the input. Routes are
+/// decoded once and shared by every column that names them.
+public enum MatrixHistoryCodec {
+    public static let magic: [UInt8] = Array("KVZHIST1".utf8)
+    public static let version: UInt32 = 1
+    static let headerLength = 24
+    /// Longest key accepted (1 MiB): a real route bound is far shorter.
+    public static let maxKeyLength = 1 << 20
+    /// Most tiers accepted.
+    public static let maxTiers = 64
+
+    public static func encode(_ history: MatrixHistory) -> [UInt8] {
+        var routeIndex: [Route: Int] = [:]
+        var routes: [Route] = []
+        for t in history.tiers {
+            for c in t.columns + (t.pending.map { [$0] } ?? []) {
+                for r in c.routes where routeIndex[r] == nil {
+                    routeIndex[r] = routes.count
+                    routes.append(r)
+                }
+            }
+        }
+        var p: [UInt8] = []
+        varint(UInt64(routes.count), &p)
+        for r in routes {
+            varint(r.id.rawValue, &p)
+            varint(r.group, &p)
+            varint(UInt64(r.start.count), &p); p.append(contentsOf: r.start)
+            varint(UInt64(r.end.count), &p); p.append(contentsOf: r.end)
+        }
+        varint(UInt64(history.tiers.count), &p)
+        func column(_ c: MatrixColumn) {
+            varint(zigzag(c.unixMs), &p)
+            counts(c.unrouted, &p)
+            varint(UInt64(c.routes.count), &p)
+            for (r, n) in zip(c.routes, c.counts) {
+                varint(UInt64(routeIndex[r]!), &p)
+                counts(n, &p)
+            }
+        }
+        for t in history.tiers {
+            varint(zigzag(t.stepMilliseconds), &p)
+            varint(UInt64(t.columns.count), &p)
+            for c in t.columns { column(c) }
+            if let pending = t.pending { p.append(1); column(pending) } else { p.append(0) }
+        }
+        var out = magic
+        out.reserveCapacity(headerLength + p.count)
+        le(UInt64(version), 4, &out)
+        le(UInt64(p.count), 8, &out)
+        le(UInt64(CRC32.checksum(p)), 4, &out)
+        out.append(contentsOf: p)
+        return out
+    }
+
+    public static func decode(_ bytes: [UInt8]) throws(MatrixHistoryCodecError) -> MatrixHistory {
+        guard bytes.count >= headerLength else { throw .tooShort(bytes.count) }
+        guard Array(bytes[0..<8]) == magic else { throw .badMagic }
+        func readLE(_ at: Int, _ n: Int) -> UInt64 {
+            var v: UInt64 = 0
+            for i in 0..<n { v |= UInt64(bytes[at + i]) << (8 * UInt64(i)) }
+            return v
+        }
+        let v = UInt32(readLE(8, 4))
+        guard v == version else { throw .unsupportedVersion(v) }
+        let length = readLE(12, 8)
+        guard length == UInt64(bytes.count - headerLength) else { throw .lengthMismatch(header: length, present: bytes.count - headerLength) }
+        let crc = UInt32(readLE(20, 4))
+        let payload = bytes[headerLength...]
+        let computed = CRC32.checksum(payload)
+        guard crc == computed else { throw .checksumMismatch(header: crc, computed: computed) }
+        var r = Reader(bytes: payload)
+        let routeCount = try r.count("route count", minimumBytesEach: 4)
+        var routes: [Route] = []
+        routes.reserveCapacity(routeCount)
+        for _ in 0..<routeCount {
+            let at = r.offset
+            let id = try r.varint("route id")
+            guard id < RouteID.limit.rawValue else { throw .invalid(what: "route id \(id)", offset: at) }
+            let group = try r.varint("route group")
+            let start = try r.key("route start key")
+            let end = try r.key("route end key")
+            routes.append(Route(id: RouteID(id), start: start, end: end, group: group))
+        }
+        let tierCount = try r.count("tier count", minimumBytesEach: 3)
+        guard tierCount >= 1, tierCount <= maxTiers else { throw .invalid(what: "tier count \(tierCount)", offset: r.offset) }
+        func column() throws(MatrixHistoryCodecError) -> MatrixColumn {
+            let stamp = unzigzag(try r.varint("column stamp"))
+            let unrouted = try r.counts("unrouted counts")
+            let n = try r.count("column entry count", minimumBytesEach: 5)
+            var c = MatrixColumn(unixMs: stamp, routes: [], counts: [], unrouted: unrouted)
+            c.routes.reserveCapacity(n)
+            c.counts.reserveCapacity(n)
+            for _ in 0..<n {
+                let at = r.offset
+                let i = try r.varint("route index")
+                guard i < UInt64(routes.count) else { throw .invalid(what: "route index \(i) of \(routes.count)", offset: at) }
+                c.routes.append(routes[Int(i)])
+                c.counts.append(try r.counts("route counts"))
+            }
+            return c
+        }
+        var tiers: [MatrixHistory.Tier] = []
+        for _ in 0..<tierCount {
+            let at = r.offset
+            let step = unzigzag(try r.varint("tier step"))
+            guard step > 0 else { throw .invalid(what: "tier step \(step)", offset: at) }
+            let n = try r.count("tier column count", minimumBytesEach: 6)
+            var columns: [MatrixColumn] = []
+            columns.reserveCapacity(n)
+            for _ in 0..<n { columns.append(try column()) }
+            let flagAt = r.offset
+            let flag = try r.byte("pending flag")
+            guard flag <= 1 else { throw .invalid(what: "pending flag \(flag)", offset: flagAt) }
+            tiers.append(MatrixHistory.Tier(stepMilliseconds: step, columns: columns, pending: flag == 1 ? try column() : nil))
+        }
+        guard r.offset == payload.count else { throw .invalid(what: "trailing \(payload.count - r.offset) bytes", offset: r.offset) }
+        return MatrixHistory(tiers: tiers)
+    }
+
+    // MARK: encoding helpers
+
+    static func varint(_ value: UInt64, _ o: inout [UInt8]) {
+        var v = value
+        while v >= 0x80 {
+            o.append(UInt8(truncatingIfNeeded: v) | 0x80)
+            v >>= 7
+        }
+        o.append(UInt8(v))
+    }
+
+    static func counts(_ c: OpCounts, _ o: inout [UInt8]) {
+        varint(c.reads, &o); varint(c.writes, &o); varint(c.readBytes, &o); varint(c.writeBytes, &o)
+    }
+
+    static func le(_ value: UInt64, _ n: Int, _ o: inout [UInt8]) {
+        for i in 0..<n { o.append(UInt8(truncatingIfNeeded: value >> (8 * UInt64(i)))) }
+    }
+
+    static func zigzag(_ v: Int64) -> UInt64 { UInt64(bitPattern: (v << 1) ^ (v >> 63)) }
+    static func unzigzag(_ v: UInt64) -> Int64 { Int64(bitPattern: v >> 1) ^ -Int64(bitPattern: v & 1) }
+
+    /// Reads the payload front to back; every read checks the bytes left.
+    struct Reader {
+        let bytes: ArraySlice<UInt8>
+        var position: Int
+
+        init(bytes: ArraySlice<UInt8>) {
+            self.bytes = bytes
+            position = bytes.startIndex
+        }
+
+        var offset: Int { position - bytes.startIndex }
+        var left: Int { bytes.endIndex - position }
+
+        mutating func byte(_ what: String) throws(MatrixHistoryCodecError) -> UInt8 {
+            guard position < bytes.endIndex else { throw .truncated(what: what, offset: offset) }
+            defer { position += 1 }
+            return bytes[position]
+        }
+
+        mutating func varint(_ what: String) throws(MatrixHistoryCodecError) -> UInt64 {
+            let at = offset
+            var v: UInt64 = 0
+            for shift in stride(from: 0 as UInt64, to: 70, by: 7) {
+                let b = try byte(what)
+                guard shift < 63 || b <= 1 else { throw .invalid(what: "\(what) (varint over 64 bits)", offset: at) }
+                v |= UInt64(b & 0x7f) << shift
+                if b < 0x80 { return v }
+            }
+            throw .invalid(what: "\(what) (varint over 64 bits)", offset: at)
+        }
+
+        /// A count of items taking at least `minimumBytesEach` bytes each: never more than the
+        /// bytes left allow, so no input makes the decoder reserve more than it holds.
+        mutating func count(_ what: String, minimumBytesEach: Int) throws(MatrixHistoryCodecError) -> Int {
+            let at = offset
+            let n = try varint(what)
+            guard n <= UInt64(left / minimumBytesEach) else { throw .invalid(what: "\(what) \(n) (only \(left) bytes left)", offset: at) }
+            return Int(n)
+        }
+
+        mutating func key(_ what: String) throws(MatrixHistoryCodecError) -> [UInt8] {
+            let at = offset
+            let n = try varint(what)
+            guard n <= UInt64(MatrixHistoryCodec.maxKeyLength) else { throw .invalid(what: "\(what) length \(n)", offset: at) }
+            guard n <= UInt64(left) else { throw .truncated(what: what, offset: at) }
+            defer { position += Int(n) }
+            return Array(bytes[position..<(position + Int(n))])
+        }
+
+        mutating func counts(_ what: String) throws(MatrixHistoryCodecError) -> OpCounts {
+            OpCounts(reads: try varint(what), writes: try varint(what), readBytes: try varint(what), writeBytes: try varint(what))
+        }
+    }
+}
+
+/// CRC-32 (IEEE 802.3, reflected, as zlib's `crc32`), table-driven.
+enum CRC32 {
+    static let table: [UInt32] = (0..<256).map { i in
+        var c = UInt32(i)
+        for _ in 0..<8 { c = c & 1 != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
+        return c
+    }
+
+    static func checksum(_ bytes: some Sequence<UInt8>) -> UInt32 {
+        var c: UInt32 = 0xFFFF_FFFF
+        table.withUnsafeBufferPointer { t in
+            for b in bytes { c = t[Int((c ^ UInt32(b)) & 0xff)] ^ (c >> 8) }
+        }
+        return c ^ 0xFFFF_FFFF
+    }
+}

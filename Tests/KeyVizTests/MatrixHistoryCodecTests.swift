@@ -1,0 +1,141 @@
+import KeyViz
+import KeyVizTestKit
+import Testing
+
+/// A sampler with some history in three tiers, churned so columns name different routes.
+private func busySampler(seed: UInt64, flushes: Int) -> HeatMatrixSampler {
+    var rng = SplitMix64(seed: seed)
+    let s = HeatMatrixSampler(configuration: .init(stepMilliseconds: 1_000, historyColumns: 6, stripes: 1,
+                                                   coarserTiers: [.init(stepMilliseconds: 3_000, columns: 4), .init(stepMilliseconds: 12_000, columns: 5)]))
+    var catalog = RouteCatalog.evenlySplit(count: 5, groups: 2)
+    s.apply(catalog)
+    for i in 0..<flushes {
+        for _ in 0..<(rng.next() % 20) {
+            let routes = catalog.routes
+            let id = rng.next() % 9 == 0 ? RouteID(777) : routes[Int(rng.next() % UInt64(routes.count))].id
+            s.observe(route: id, op: rng.next() % 2 == 0 ? .read : .write, keyLength: Int(rng.next() % 40), valueLength: Int(rng.next() % 4000))
+        }
+        if i % 7 == 3 {
+            let r = catalog.routes[Int(rng.next() % UInt64(catalog.routes.count))]
+            catalog = (try? catalog.splitting(r.id, at: r.start + [UInt8(rng.next() % 250 + 1), 0, 0xff])) ?? catalog
+            s.apply(catalog)
+        }
+        s.flush(atUnixMs: 1_700_000_000_000 + Int64(i) * 1_000 + Int64(rng.next() % 100))
+    }
+    return s
+}
+
+@Suite struct MatrixHistoryCodecTests {
+    @Test(arguments: [0, 1, 5, 40, 200])
+    func aHistoryRoundTripsThroughItsBytes(flushes: Int) throws {
+        let history = busySampler(seed: UInt64(flushes), flushes: flushes).savedHistory()
+        let bytes = MatrixHistoryCodec.encode(history)
+        #expect(try MatrixHistoryCodec.decode(bytes) == history)
+        #expect(Array(bytes.prefix(8)) == Array("KVZHIST1".utf8))
+    }
+
+    @Test func extremeValuesRoundTrip() throws {
+        let route = Route(id: RouteID(RouteID.limit.rawValue - 1), start: [], end: Array(repeating: 0xff, count: 300), group: UInt64.max)
+        let big = OpCounts(reads: .max, writes: .max - 1, readBytes: 1 << 63, writeBytes: 0)
+        let history = MatrixHistory(tiers: [
+            .init(stepMilliseconds: 1, columns: [MatrixColumn(unixMs: Int64.min, routes: [route], counts: [big], unrouted: big),
+                                                 MatrixColumn(unixMs: -1, routes: [], counts: [], unrouted: .zero)]),
+            .init(stepMilliseconds: Int64.max, columns: [], pending: MatrixColumn(unixMs: Int64.max, routes: [route, route], counts: [big, .zero], unrouted: .zero)),
+        ])
+        #expect(try MatrixHistoryCodec.decode(MatrixHistoryCodec.encode(history)) == history)
+    }
+
+    /// Decoded routes are shared between the columns that name them (memory stays what the
+    /// node had before the restart, not one copy of each key per column).
+    @Test func decodedColumnsShareOneCopyOfEachRoutesKeys() throws {
+        let history = busySampler(seed: 3, flushes: 30).savedHistory()
+        let decoded = try MatrixHistoryCodec.decode(MatrixHistoryCodec.encode(history))
+        var first: [RouteID: [UInt8]] = [:]
+        var shared = 0, total = 0
+        for c in decoded.columnsOldestFirst {
+            for r in c.routes {
+                total += 1
+                if let f = first[r.id] {
+                    let same = f.withUnsafeBufferPointer { a in r.end.withUnsafeBufferPointer { b in a.baseAddress == b.baseAddress } }
+                    if same || r.end.isEmpty { shared += 1 }
+                } else {
+                    first[r.id] = r.end
+                    shared += 1
+                }
+            }
+        }
+        #expect(total > 50 && shared == total)
+    }
+
+    /// Any bytes give a history or a clear error: every truncation, every single-bit flip (all
+    /// caught by the length or the CRC), random bytes, and random payload edits with the CRC
+    /// fixed up so the structural checks themselves are exercised. Seeds printed.
+    @Test(arguments: [11, 12, 13] as [UInt64])
+    func decodingMangledBytesThrowsAClearErrorNeverCrashes(seed: UInt64) {
+        print("codec fuzz seed \(seed)")
+        var rng = SplitMix64(seed: seed)
+        let good = MatrixHistoryCodec.encode(busySampler(seed: seed, flushes: 60).savedHistory())
+        var errors: [String: Int] = [:]
+        func attempt(_ bytes: [UInt8], mustFail: Bool, _ what: String) {
+            do {
+                _ = try MatrixHistoryCodec.decode(bytes)
+                if mustFail { Issue.record("seed \(seed): \(what) decoded") }
+            } catch {
+                let text = error.description
+                #expect(!text.isEmpty)
+                errors[String(text.prefix(30)), default: 0] += 1
+            }
+        }
+        for n in 0..<good.count { attempt(Array(good.prefix(n)), mustFail: true, "truncated to \(n)") }
+        for _ in 0..<2_000 {
+            var b = good
+            let bit = Int(rng.next() % UInt64(b.count * 8))
+            b[bit / 8] ^= 1 << UInt8(bit % 8)
+            attempt(b, mustFail: true, "bit \(bit) flipped")
+        }
+        for _ in 0..<500 {
+            attempt((0..<Int(rng.next() % 200)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }, mustFail: true, "random bytes")
+            var b = good
+            b.append(contentsOf: [UInt8(rng.next() & 0xff)])
+            attempt(b, mustFail: true, "one byte appended")
+        }
+        // Structural: edit the payload, then fix length and CRC so only the parser can object.
+        for _ in 0..<3_000 {
+            var payload = Array(good[24...])
+            switch rng.next() % 4 {
+            case 0: payload[Int(rng.next() % UInt64(payload.count))] = UInt8(truncatingIfNeeded: rng.next())
+            case 1: payload.removeSubrange(Int(rng.next() % UInt64(payload.count))..<payload.count)
+            case 2: payload.insert(contentsOf: Array(repeating: 0xff, count: Int(rng.next() % 12)), at: Int(rng.next() % UInt64(payload.count)))
+            default: payload[Int(rng.next() % UInt64(payload.count))] = 0x80 | UInt8(truncatingIfNeeded: rng.next())
+            }
+            attempt(resealed(payload), mustFail: false, "payload edit")
+        }
+        print("codec fuzz seed \(seed): \(errors.values.reduce(0, +)) errors of \(errors.count) kinds")
+        #expect(errors.count >= 5)
+    }
+
+    @Test func aHugeDeclaredCountIsRefusedBeforeAnythingIsAllocated() {
+        var payload: [UInt8] = []
+        // 2^62 routes declared in a 12-byte payload.
+        payload.append(contentsOf: [0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x40, 0, 0, 0])
+        #expect(throws: MatrixHistoryCodecError.self) { try MatrixHistoryCodec.decode(resealed(payload)) }
+        // A key length of 1 GiB.
+        let key: [UInt8] = [1, 1, 1, 0x80, 0x80, 0x80, 0x80, 0x04]
+        #expect(throws: MatrixHistoryCodecError.self) { try MatrixHistoryCodec.decode(resealed(key)) }
+    }
+}
+
+/// `payload` behind a header with the right length and CRC.
+private func resealed(_ payload: [UInt8]) -> [UInt8] {
+    let header = MatrixHistoryCodec.encode(MatrixHistory(tiers: [.init(stepMilliseconds: 1, columns: [])]))
+    var out = Array(header[0..<12])
+    for i in 0..<8 { out.append(UInt8(truncatingIfNeeded: UInt64(payload.count) >> (8 * UInt64(i)))) }
+    var c: UInt32 = 0xFFFF_FFFF
+    for b in payload {
+        c ^= UInt32(b)
+        for _ in 0..<8 { c = c & 1 != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
+    }
+    c ^= 0xFFFF_FFFF
+    for i in 0..<4 { out.append(UInt8(truncatingIfNeeded: c >> (8 * UInt32(i)))) }
+    return out + payload
+}
