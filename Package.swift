@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "KeyVizCluster", targets: ["KeyVizCluster"]),
         .library(name: "KeyVizMetrics", targets: ["KeyVizMetrics"]),
         .library(name: "KeyVizServiceLifecycle", targets: ["KeyVizServiceLifecycle"]),
+        .library(name: "KeyVizStateFile", targets: ["KeyVizStateFile"]),
         .library(name: "KeyVizHTTPServiceLifecycle", targets: ["KeyVizHTTPServiceLifecycle"]),
         .library(name: "ShardKV", targets: ["ShardKV"]),
         .executable(name: "keyviz-demo", targets: ["keyviz-demo"]),
@@ -61,12 +62,14 @@ let package = Package(
         // no C: a Hummingbird host takes these), and the embedded server in its own module.
         .target(name: "KeyVizServiceLifecycle", dependencies: ["KeyViz", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
         .target(name: "KeyVizHTTPServiceLifecycle", dependencies: ["KeyVizHTTP", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
+        // The matrix history in a file across restarts: atomic saves, corrupt files set aside.
+        .target(name: "KeyVizStateFile", dependencies: ["KeyViz", .product(name: "Logging", package: "swift-log")]),
         // Test doubles shipped as a product so host applications can test their own wiring.
         .target(name: "KeyVizTestKit", dependencies: ["KeyViz", .product(name: "Logging", package: "swift-log")]),
         // An in-process sharded host: route engine, shard groups, MVCC store, coordinator.
         .target(name: "ShardKV", dependencies: ["KeyViz"]),
         .executableTarget(name: "keyviz-demo", dependencies: [
-            "KeyViz", "KeyVizPrometheus", "KeyVizHTTP", "KeyVizCluster", "ShardKV", "CKeyVizMalloc",
+            "KeyViz", "KeyVizPrometheus", "KeyVizHTTP", "KeyVizCluster", "KeyVizStateFile", "ShardKV", "CKeyVizMalloc",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -81,6 +84,8 @@ let package = Package(
         .testTarget(name: "KeyVizServiceLifecycleTests", dependencies: ["KeyVizServiceLifecycle", "KeyVizHTTPServiceLifecycle", "KeyVizHTTP", "KeyVizPrometheus", "KeyViz",
                                                                        "KeyVizTestKit",
                                                                        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
+        .testTarget(name: "KeyVizStateFileTests", dependencies: ["KeyVizStateFile", "KeyViz", "KeyVizTestKit",
+                                                                .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "ShardKVTests", dependencies: ["ShardKV", "KeyViz", "KeyVizTestKit"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,0 +1,154 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import KeyViz
+import Logging
+import Synchronization
+
+/// A heat matrix's history in a file (`<directory>/matrix.state`), so it survives a restart.
+///
+/// Saves are atomic: the bytes go to `matrix.state.tmp` in the same directory, are fsynced,
+/// renamed over `matrix.state`, and the directory is fsynced; so after a crash at any point the
+/// file is the previous state or the new one, never a mix. A file that cannot be used at start
+/// (truncated, bit rot, not ours) is logged and renamed to `matrix.state.corrupt-<unix seconds>`,
+/// and the node starts empty: nothing else is lost, and the next save writes a good file. One
+/// node per directory (the temporary name is fixed). Saves from several threads are serialized.
+public final class MatrixStateFile: Sendable {
+    public let directory: String
+    /// The state file's path.
+    public let path: String
+    let logger: Logger
+    private let writing = Mutex(())
+
+    /// Largest file `load` reads (1 GiB): a bigger one is set aside, not read into memory.
+    public static let maxFileBytes = 1 << 30
+
+    /// Creates `directory` (one level) when missing, and checks that it is a writable
+    /// directory, so a bad `--state-dir` fails at start rather than at the first save.
+    public init(directory: String, fileName: String = "matrix.state", logger: Logger) throws(StateFileError) {
+        self.directory = directory
+        path = directory.hasSuffix("/") ? directory + fileName : directory + "/" + fileName
+        self.logger = logger
+        if mkdir(directory, 0o755) != 0 && errno != EEXIST { throw Self.failure("mkdir", directory) }
+        var st = stat()
+        guard stat(directory, &st) == 0 else { throw Self.failure("stat", directory) }
+        guard st.st_mode & S_IFMT == S_IFDIR else { throw .system(call: "use", path: directory, reason: "not a directory") }
+        guard access(directory, W_OK | X_OK) == 0 else { throw Self.failure("access", directory) }
+    }
+
+    // MARK: saving
+
+    /// Encodes the sampler's history and writes it atomically; returns the bytes written.
+    @discardableResult
+    public func save(_ matrix: HeatMatrixSampler) throws(StateFileError) -> Int {
+        let bytes = MatrixHistoryCodec.encode(matrix.savedHistory())
+        try write(bytes)
+        return bytes.count
+    }
+
+    /// Writes `bytes` as the state file: temp file, fsync, rename, fsync of the directory.
+    public func write(_ bytes: [UInt8]) throws(StateFileError) {
+        let tmp = path + ".tmp"
+        let result: Result<Void, StateFileError> = writing.withLock { _ in
+            let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { return .failure(Self.failure("open", tmp)) }
+            var done = 0
+            while done < bytes.count {
+                let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + done, bytes.count - done) }
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    let e = Self.failure("write", tmp)
+                    close(fd); unlink(tmp)
+                    return .failure(e)
+                }
+                done += n
+            }
+            if fsync(fd) != 0 {
+                let e = Self.failure("fsync", tmp)
+                close(fd); unlink(tmp)
+                return .failure(e)
+            }
+            if close(fd) != 0 {
+                let e = Self.failure("close", tmp)
+                unlink(tmp)
+                return .failure(e)
+            }
+            if rename(tmp, path) != 0 {
+                let e = Self.failure("rename", path)
+                unlink(tmp)
+                return .failure(e)
+            }
+            let dfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            guard dfd >= 0 else { return .failure(Self.failure("open", directory)) }
+            defer { close(dfd) }
+            guard fsync(dfd) == 0 else { return .failure(Self.failure("fsync", directory)) }
+            return .success(())
+        }
+        try result.get()
+    }
+
+    // MARK: loading
+
+    /// At start: reads the state file into `matrix`. A file that cannot be used is logged at
+    /// error level and renamed aside; the node then starts empty.
+    public func load(into matrix: HeatMatrixSampler) -> MatrixStateLoad {
+        let history: MatrixHistory
+        do {
+            guard let h = try Self.read(path: path) else {
+                logger.info("no matrix state file yet; starting empty", metadata: ["path": "\(path)"])
+                return .absent
+            }
+            history = h
+        } catch {
+            let aside = path + ".corrupt-\(time(nil))"
+            let moved = rename(path, aside) == 0
+            let reason = error.description
+            logger.error("matrix state file unusable, set aside; starting with an empty matrix",
+                         metadata: ["path": "\(path)", "reason": "\(reason)", "aside": "\(moved ? aside : "(rename failed: \(String(cString: strerror(errno))))")"])
+            return .setAside(asidePath: moved ? aside : nil, reason: reason)
+        }
+        guard matrix.restore(history) else {
+            logger.warning("matrix already has columns; state file not restored", metadata: ["path": "\(path)"])
+            return .samplerNotEmpty
+        }
+        logger.info("matrix history restored", metadata: ["path": "\(path)", "columns": "\(history.columnCount)",
+                                                          "newest_unix_ms": "\(history.newestUnixMs.map(String.init) ?? "none")"])
+        return .restored(columns: history.columnCount, newestUnixMs: history.newestUnixMs)
+    }
+
+    /// Reads and decodes a state file; nil when there is none.
+    public static func read(path: String) throws(StateFileError) -> MatrixHistory? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            if errno == ENOENT { return nil }
+            throw failure("open", path)
+        }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw failure("fstat", path) }
+        let size = Int(st.st_size)
+        guard size <= maxFileBytes else { throw .tooLarge(path: path, bytes: size) }
+        var bytes = [UInt8](repeating: 0, count: size)
+        var done = 0
+        while done < size {
+            let n = bytes.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + done, size - done) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw failure("read", path)
+            }
+            if n == 0 { bytes.removeSubrange(done...); break }     // shrank while reading
+            done += n
+        }
+        do {
+            return try MatrixHistoryCodec.decode(bytes)
+        } catch {
+            throw .corrupt(path: path, error)
+        }
+    }
+
+    private static func failure(_ call: String, _ path: String) -> StateFileError {
+        .system(call: call, path: path, reason: String(cString: strerror(errno)))
+    }
+}
