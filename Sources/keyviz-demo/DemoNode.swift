@@ -1,6 +1,7 @@
 import Foundation
 import KeyViz
 import KeyVizPrometheus
+import KeyVizStateFile
 import ShardKV
 import Synchronization
 
@@ -21,8 +22,10 @@ final class DemoNode: Sendable {
 
     init(options: DemoOptions) {
         self.options = options
-        let stepMs = Int64(options.step * 1000)
-        memSampler = HeatMatrixSampler(configuration: .init(stepMilliseconds: stepMs, historyColumns: options.historyColumns))
+        let stepMs = Int64((options.step * 1000).rounded())
+        // validate() has parsed --tiers already.
+        let tiers = (try? options.coarserTiers()) ?? []
+        memSampler = HeatMatrixSampler(configuration: .init(stepMilliseconds: stepMs, historyColumns: options.historyColumns, coarserTiers: tiers))
         prometheus = PrometheusSampler(wrapping: memSampler, configuration: .init(bucketBudget: options.buckets, hotRoutes: options.hotRoutes))
         hotKeys = HotKeySampler(wrapping: prometheus, configuration: .init(sampleEvery: options.hotKeySampleEvery))
         prometheus.register(HotKeyCollector(source: hotKeys, ranks: options.hotRoutes))
@@ -128,6 +131,24 @@ final class DemoNode: Sendable {
         } catch {
             return false
         }
+    }
+
+    /// Saves the matrix history every `seconds` until the node stops (the last save, at exit,
+    /// is main's, after the last flush). A failed save is reported and retried next time.
+    func startStateSaver(_ file: MatrixStateFile, every seconds: Double) -> Thread {
+        let t = Thread { [self] in
+            while !isStopping {
+                sleepWhileRunning(seconds)
+                if isStopping { break }
+                do {
+                    try file.save(memSampler)
+                } catch {
+                    FileHandle.standardError.write(Data("keyviz-demo: saving the matrix history failed: \(error)\n".utf8))
+                }
+            }
+        }
+        t.start()
+        return t
     }
 
     private func sleepWhileRunning(_ seconds: Double) {

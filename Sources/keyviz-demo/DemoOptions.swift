@@ -1,5 +1,7 @@
 import ArgumentParser
 import KeyVizCluster
+import Foundation
+import KeyViz
 
 /// The demo node's command line, parsed by swift-argument-parser. Every flag has a default;
 /// `--help` prints them. Ranges are checked in ``validate()`` with one clear message each.
@@ -39,8 +41,10 @@ struct DemoOptions: ParsableCommand, Sendable {
 
     @Option(help: "Heat-matrix column width in seconds (0.001…86400).")
     var step = 1.0
-    @Option(help: "Heat-matrix columns kept (1…100000).")
-    var historyColumns = 1440
+    @Option(help: "Heat-matrix columns kept at --step, the finest tier (1…100000).")
+    var historyColumns = 3600
+    @Option(help: "Coarser history tiers after the finest, finest first: STEP_SECONDS:COLUMNS,… (each step a multiple of the one before, --step first; columns 1…100000; at most 8 tiers), or 'none'.")
+    var tiers = "60:1440,600:1008"
     @Option(help: "Bucket budget of the Prometheus metrics (1…4096).")
     var buckets = 256
     @Option(help: "Hot routes (and hot keys) ranked per op (0…100).")
@@ -51,6 +55,15 @@ struct DemoOptions: ParsableCommand, Sendable {
     var statusEvery = 2.0
     @Option(help: "After --duration, seconds to keep serving with the workload stopped (prints the observed totals first).")
     var linger = 0.0
+
+    // MARK: keeping the history across restarts
+
+    @Option(help: "Directory for the matrix history (DIR/matrix.state): loaded at start, saved every --state-save-every seconds and at exit. Off when not given.")
+    var stateDir: String?
+    @Option(help: "Seconds between saves of the matrix history with --state-dir (1…86400).")
+    var stateSaveEvery = 300.0
+    @Option(help: "Decode the state file FILE, print what it holds and exit (0: good, 1: unusable or missing); starts no node.")
+    var checkState: String?
 
     // MARK: the server
 
@@ -98,6 +111,11 @@ struct DemoOptions: ParsableCommand, Sendable {
         try Self.check("--churn-removals", churnRemovals, 0...1)
         try Self.check("--step", step, 0.001...86_400)
         try Self.check("--history-columns", historyColumns, 1...100_000)
+        _ = try coarserTiers()
+        try Self.check("--state-save-every", stateSaveEvery, 1...86_400)
+        for (flag, path) in [("--state-dir", stateDir), ("--check-state", checkState)] where path == "" {
+            throw ValidationError("bad value '' for \(flag): want a path")
+        }
         try Self.check("--buckets", buckets, 1...4096)
         try Self.check("--hot-routes", hotRoutes, 0...100)
         try Self.check("--hot-key-sample-every", hotKeySampleEvery, 1...1_048_576)
@@ -127,6 +145,28 @@ struct DemoOptions: ParsableCommand, Sendable {
         for (flag, path) in [("--basic-auth-file", basicAuthFile), ("--tls-cert", tlsCert), ("--tls-key", tlsKey), ("--peer-credentials-file", peerCredentialsFile)] where path == "" {
             throw ValidationError("bad value '' for \(flag): want a path")
         }
+    }
+
+    /// `--tiers` as the sampler's coarser tiers; refused (not adjusted) when the sampler would
+    /// have to change them (`HeatMatrixSamplerConfiguration.tierProblems` owns the rules).
+    func coarserTiers() throws -> [HistoryTier] {
+        let text = tiers.trimmingCharacters(in: .whitespaces)
+        func bad(_ why: String) -> ValidationError { ValidationError("bad value '\(tiers)' for --tiers: \(why)") }
+        guard text != "none", !text.isEmpty else { return [] }
+        var out: [HistoryTier] = []
+        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let fields = part.split(separator: ":", omittingEmptySubsequences: false)
+            guard fields.count == 2, let seconds = Double(fields[0].trimmingCharacters(in: .whitespaces)),
+                  let columns = Int(fields[1].trimmingCharacters(in: .whitespaces)) else {
+                throw bad("want STEP_SECONDS:COLUMNS,… or none, got '\(part)'")
+            }
+            guard seconds.isFinite, seconds >= 0.001, seconds <= 31_622_400 else { throw bad("step \(fields[0]) s is not in 0.001…31622400") }
+            guard (1...100_000).contains(columns) else { throw bad("columns \(columns) not in 1…100000") }
+            out.append(HistoryTier(stepMilliseconds: Int64((seconds * 1000).rounded()), columns: columns))
+        }
+        let config = HeatMatrixSamplerConfiguration(stepMilliseconds: Int64((step * 1000).rounded()), historyColumns: historyColumns, coarserTiers: out)
+        if let problem = config.tierProblems.first { throw bad(problem + " (with --step \(step))") }
+        return out
     }
 
     private static func check(_ flag: String, _ value: Int, _ range: ClosedRange<Int>) throws {

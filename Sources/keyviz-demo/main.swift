@@ -2,6 +2,8 @@ import CKeyVizMalloc
 import Foundation
 import KeyViz
 import KeyVizHTTP
+import KeyVizStateFile
+import Logging
 
 // Large scrape buffers go back to the system when freed (see the function's note).
 MetricsServer.returnLargeBuffersToTheSystem()
@@ -34,14 +36,37 @@ func fail(_ message: String) -> Never {
     exit(1)
 }
 
+// --check-state FILE: what a state file holds (scripts/check-state-dir.py reads this line).
+if let path = options.checkState {
+    do {
+        guard let h = try MatrixStateFile.read(path: path) else { fail("no state file at \(path)") }
+        let steps = h.tiers.map { "\($0.stepMilliseconds)ms:\($0.columns.count)+\($0.pending == nil ? 0 : 1)" }.joined(separator: ",")
+        print("state ok: tiers=\(steps) columns=\(h.columnCount) newest_unix_ms=\(h.newestUnixMs.map(String.init) ?? "none") routed_ops=\(h.totals.routed.operations)")
+        exit(0)
+    } catch {
+        fail("\(error)")
+    }
+}
+
 let node = DemoNode(options: options)
+// --state-dir: the matrix history from the last run, before the first flush.
+var stateFile: MatrixStateFile?
+if let dir = options.stateDir {
+    do {
+        stateFile = try MatrixStateFile(directory: dir, logger: Logger(label: "keyviz-demo.state"))
+    } catch {
+        fail("--state-dir: \(error)")
+    }
+    _ = stateFile?.load(into: node.memSampler)
+}
 let server: MetricsServer
 do {
     server = try makeServer(options: options, node: node)
 } catch {
     fail("\(error)")
 }
-let threads = node.start()
+var threads = node.start()
+if let stateFile { threads.append(node.startStateSaver(stateFile, every: options.stateSaveEvery)) }
 let scheme = options.tlsCert == nil ? "http" : "https"
 FileHandle.standardError.write(Data("keyviz-demo: \(options.routes) routes, \(options.groups) groups, \(options.rate) ops/s, seed \(options.seed), \(options.buckets) buckets\n".utf8))
 FileHandle.standardError.write(Data("keyviz-demo: serving \(scheme)://\(server.boundAddress)/metrics\n".utf8))
@@ -87,6 +112,14 @@ if options.linger > 0 && !stoppedBySignal {
 }
 server.stop()
 node.memSampler.flush()
+if let stateFile {
+    do {
+        let n = try stateFile.save(node.memSampler)
+        FileHandle.standardError.write(Data("keyviz-demo: matrix history saved to \(stateFile.path) (\(n) bytes)\n".utf8))
+    } catch {
+        FileHandle.standardError.write(Data("keyviz-demo: saving the matrix history failed: \(error)\n".utf8))
+    }
+}
 let totals = node.memSampler.flushedTotals
 FileHandle.standardError.write(Data("keyviz-demo: stopped after \(node.operationCount) operations (routed \(totals.routed.operations), unrouted \(totals.unrouted.operations))\n".utf8))
 exit(0)
