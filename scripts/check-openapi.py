@@ -163,7 +163,18 @@ def main():
         want = [r["row_id"] for r in rows if (r["end"] == "" or lo < base64.b64decode(r["end"])) and base64.b64decode(r["start"]) < hi]
         check([r["row_id"] for r in ranged["rows"]] == want, f"key range: exactly the {len(want)} overlapping rows")
 
-        for query, name in (("series=nope", "series"), ("from_unix_ms=x", "from_unix_ms"), ("rows=1.5", "rows"),
+        # History tiers: resolution_ms picks the 60 s tier (the demo's default --tiers); its
+        # columns sit on wall-clock minutes and each row keeps its total over the same flushes.
+        status, _, body = get(base, "/api/v1/keyviz/matrix?series=writes&resolution_ms=60000")
+        coarse = json.loads(body)
+        valid(matrix_schema, coarse, "resolution_ms=60000: the answer matches the Matrix schema")
+        check(coarse["step_ms"] == 60000 and all(t % 60000 == 0 for t in coarse["column_unix_ms"]),
+              f"resolution_ms=60000: step_ms {coarse['step_ms']}, columns on minute boundaries {coarse['column_unix_ms']}")
+        fine_totals = {r["row_id"]: sum(r["values"]) for r in m["rows"]}
+        coarse_totals = {r["row_id"]: sum(r["values"]) for r in coarse["rows"]}
+        check(fine_totals == coarse_totals and m["step_ms"] == 500, "resolution_ms=60000: every row's total equals its total at the 0.5 s step")
+
+        for query, name in (("series=nope", "series"), ("from_unix_ms=x", "from_unix_ms"), ("rows=1.5", "rows"), ("resolution_ms=-5", "resolution_ms"),
                             ("start_key=%21%21", "start_key"), ("start_key=QQ%3D%3D&end_key=QQ%3D%3D", "end_key")):
             status, _, body = get(base, "/api/v1/keyviz/matrix?" + query)
             e = json.loads(body)

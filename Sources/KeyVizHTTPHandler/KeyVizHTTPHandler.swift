@@ -144,9 +144,19 @@ public final class KeyVizHTTPHandler: Sendable {
             return .json(400, MatrixJSON.error(code: "invalid_query", message: "end_key must sort after start_key"))
         }
         let range = keys[0].isEmpty && keys[1].isEmpty ? nil : (start: keys[0], end: keys[1])
+        // The narrowest column wanted: picks the history tier (HeatMatrixSampler.snapshot).
+        var resolution: Int64?
+        if let raw = request.query["resolution_ms"], !raw.isEmpty {
+            guard let v = Int64(raw), v >= 0 else {
+                return .json(400, MatrixJSON.error(code: "invalid_query", message: "resolution_ms must be a non-negative integer of milliseconds"))
+            }
+            resolution = v
+        }
         // The cluster merge takes every row and applies the budget after merging.
-        let m = matrix.snapshot(series: series, fromUnixMs: bounds[0], toUnixMs: bounds[1], rows: merged != nil ? 1024 : rows, keys: range)
-        let stepMs = max(1, matrix.configuration.stepMilliseconds)
+        let m = matrix.snapshot(series: series, fromUnixMs: bounds[0], toUnixMs: bounds[1], rows: merged != nil ? 1024 : rows, keys: range,
+                                resolutionMs: resolution)
+        // The step of the tier the columns come from (the flush step for the finest).
+        let stepMs = max(1, m.stepMilliseconds > 0 ? m.stepMilliseconds : matrix.configuration.stepMilliseconds)
         // Events over the columns' span: from the first column's window start unless asked.
         let events = matrix.routeChanges.events(fromUnixMs: bounds[0] ?? m.columnUnixMs.first.map { $0 - stepMs }, toUnixMs: bounds[1])
         let body = MatrixJSON.encode(m, generatedAt: Self.rfc3339(UnixTime.nowMilliseconds()), stepMs: stepMs,

@@ -17,5 +17,5 @@ public struct KeyVizHTTPRequest: Sendable {
     /// The request headers the router reads; the server fetches exactly these.
     public static let readHeaders = ["accept", "accept-encoding", "x-prometheus-scrape-timeout-seconds"]
     /// The query arguments the router reads.
-    public static let readQuery = ["series", "from_unix_ms", "to_unix_ms", "rows", "start_key", "end_key", "scope", "route", "op"]
+    public static let readQuery = ["series", "from_unix_ms", "to_unix_ms", "rows", "start_key", "end_key", "resolution_ms", "scope", "route", "op"]
 }
