@@ -29,8 +29,14 @@ bad --peers "a:1,a:1"                 # listed twice
 bad --peers "h:70000"
 bad --peer-timeout 0
 bad --peer-max-body 10
+bad --tiers 60:0
+bad --tiers x
+bad --tiers 60:10,90:10          # not a multiple of the tier before
+bad --step 7                     # the default tiers' 60 s is not a multiple of 7 s
+bad --state-save-every 0
+bad --state-dir ""
 help=$("$demo" --help); rc=$?
-for flag in --routes --groups --rate --keys --versions --step --buckets --hot-key-sample-every --listen --basic-auth-file --peers --peer-timeout --peer-max-body --peer-credentials-file; do
+for flag in --routes --groups --rate --keys --versions --step --buckets --hot-key-sample-every --listen --basic-auth-file --peers --peer-timeout --peer-max-body --peer-credentials-file --tiers --state-dir --state-save-every --check-state; do
   if [ "$rc" = 0 ] && grep -q -- "$flag" <<<"$help"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "demo-cli: FAIL: --help lacks $flag" >&2; fi
 done
 echo "demo-cli: $passed passed, $failed failed"

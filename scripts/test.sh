@@ -38,6 +38,9 @@ bash scripts/check-example-host.sh
 echo "== API description: docs/openapi.yaml is valid and a live node answers as it says"
 python3 scripts/check-openapi.py --demo .build/release/keyviz-demo
 
+echo "== --state-dir: 20 SIGKILLs at random moments leave the old or the new state, a SIGTERM restart keeps the columns, corrupt files are set aside"
+python3 scripts/check-state-dir.py --demo .build/release/keyviz-demo
+
 echo "== heatmap page in headless chromium (screenshots kept in a temp dir, path printed)"
 python3 scripts/browser-test.py --demo .build/release/keyviz-demo
 

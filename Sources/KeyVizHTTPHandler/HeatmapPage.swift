@@ -87,6 +87,8 @@ enum HeatmapPage {
       <div class="grp"><button id="pause">Pause</button><select id="every" title="refresh interval">
         <option value="1000">1 s</option><option value="2000" selected>2 s</option><option value="5000">5 s</option><option value="10000">10 s</option><option value="30000">30 s</option></select>
         <span id="mode">LIVE</span></div>
+      <div class="grp"><span class="l">Range</span><select id="range" title="time range: longer ranges come from the node's coarser history tiers">
+        <option value="0" selected>finest tier</option><option value="900000">15 min</option><option value="3600000">1 h</option><option value="86400000">1 day</option><option value="604800000">1 week</option></select></div>
       <div class="grp"><button id="reset" disabled title="or double-click the heatmap">Reset zoom</button><button id="png">Download PNG</button></div>
     </header>
     <main>
@@ -126,7 +128,7 @@ enum HeatmapPage {
       for (let c = 0; c < 3; c++) LUT[i * 3 + c] = Math.round(a[c + 1] + (b[c + 1] - a[c + 1]) * f);
     }
     const st = {
-      series: 'writes', scale: 'log', scope: 'local', marks: [], bright: 1, paused: false, every: 2000,
+      series: 'writes', scale: 'log', scope: 'local', marks: [], bright: 1, paused: false, every: 2000, range: 0,
       view: {from: null, to: null, startKey: '', endKey: ''},
       m: null, max: 0, totals: [], seq: 0, fetches: 0, lastURL: '', timer: null, fetchMs: 0,
       plot: {x: 0, y: 0, w: 0, h: 0}, dpr: 1, drag: null, hover: null, highlight: -1, error: null, renders: 0, ready: false,
@@ -134,6 +136,7 @@ enum HeatmapPage {
 
     function pad(n, w) { return String(n).padStart(w || 2, '0'); }
     function hms(ms) { const d = new Date(ms); return pad(d.getHours()) + ':' + pad(d.getMinutes()) + ':' + pad(d.getSeconds()); }
+    function mdhm(ms) { const d = new Date(ms); return pad(d.getMonth() + 1) + '-' + pad(d.getDate()) + ' ' + pad(d.getHours()) + ':' + pad(d.getMinutes()); }
     function hmsms(ms) { return hms(ms) + '.' + pad(new Date(ms).getMilliseconds(), 3); }
     function int(v) { return String(v).replace(/\B(?=(\d{3})+(?!\d))/g, ','); }
     function short(v) {
@@ -253,13 +256,13 @@ enum HeatmapPage {
       // time axis: end of each labelled column
       ctx.textAlign = 'center';
       ctx.textBaseline = 'top';
-      const fine = m.step_ms < 1000, cw = P.w / C;
-      const step = Math.max(1, Math.ceil((ctx.measureText(fine ? '00:00:00.0' : '00:00:00').width + 24) / cw));
+      const fine = m.step_ms < 1000, cw = P.w / C, days = C * m.step_ms > 86400000;
+      const step = Math.max(1, Math.ceil((ctx.measureText(fine ? '00:00:00.0' : days ? '00-00 00:00' : '00:00:00').width + 24) / cw));
       const first = (C - 1) % step;
       let lastRight = -1e9;
       for (let j = first; j < C; j += step) {
         const x = P.x + (j + 1) * cw, t = m.column_unix_ms[j];
-        const text = fine ? hms(t) + '.' + Math.floor(new Date(t).getMilliseconds() / 100) : hms(t);
+        const text = fine ? hms(t) + '.' + Math.floor(new Date(t).getMilliseconds() / 100) : days ? mdhm(t) : hms(t);
         const w = ctx.measureText(text).width, cx = Math.min(x, P.x + P.w - w / 2);
         ctx.fillRect(x - 0.5, P.y + P.h + 1, 1, 4);
         if (cx - w / 2 < lastRight + 8) continue;
@@ -431,6 +434,7 @@ enum HeatmapPage {
       if ($('bright').value !== '0') q.set('bright', $('bright').value);
       if (v.from !== null) q.set('from', String(v.from));
       if (v.to !== null) q.set('to', String(v.to));
+      if (st.range > 0) q.set('range', String(st.range));
       if (v.startKey) q.set('start_key', v.startKey);
       if (v.endKey) q.set('end_key', v.endKey);
       if (st.paused) q.set('paused', '1');
@@ -445,6 +449,7 @@ enum HeatmapPage {
       const b = Number(q.get('bright'));
       if (q.has('bright') && b >= -3 && b <= 3) { $('bright').value = String(b); st.bright = Math.pow(2, b); }
       st.view = {from: num('from'), to: num('to'), startKey: q.get('start_key') || '', endKey: q.get('end_key') || ''};
+      if ([...$('range').options].some((o) => o.value === q.get('range'))) { st.range = Number(q.get('range')); $('range').value = q.get('range'); }
       st.paused = q.get('paused') === '1';
     }
 
@@ -479,10 +484,14 @@ enum HeatmapPage {
       const seq = ++st.seq, v = st.view;
       const q = new URLSearchParams({series: st.series, rows: String(rowBudget())});
       if (st.scope !== 'local') q.set('scope', st.scope);
-      if (v.from !== null) q.set('from_unix_ms', String(v.from));
+      // A range asks for the time since now - range, in columns about 1/1500 of the span wide:
+      // the node answers from the finest history tier that is that wide and holds the range.
+      const now = Date.now(), from = v.from !== null ? v.from : st.range > 0 ? now - st.range : null;
+      if (from !== null) q.set('from_unix_ms', String(from));
       if (v.to !== null) q.set('to_unix_ms', String(v.to));
       if (v.startKey) q.set('start_key', v.startKey);
       if (v.endKey) q.set('end_key', v.endKey);
+      if (st.range > 0) q.set('resolution_ms', String(Math.max(1, Math.floor(((v.to !== null ? v.to : now) - from) / 1500))));
       const url = '/api/v1/keyviz/matrix?' + q.toString();
       st.lastURL = url;
       st.fetches++;
@@ -582,6 +591,7 @@ enum HeatmapPage {
       $('bright').addEventListener('input', () => { st.bright = Math.pow(2, Number($('bright').value)); showBright(); saveHash(); draw(); drawOverlay(); });
       $('pause').addEventListener('click', () => { st.paused = !st.paused; saveHash(); setStatus(); if (st.paused) clearTimeout(st.timer); else load(); });
       $('every').addEventListener('change', () => { st.every = Number($('every').value); schedule(); });
+      $('range').addEventListener('change', () => { st.range = Number($('range').value); st.view.from = null; st.view.to = null; load(); });
       $('png').addEventListener('click', downloadPNG);
       document.addEventListener('visibilitychange', () => { if (!document.hidden && !st.paused && st.view.to === null) load(); });
       let pending = 0;
