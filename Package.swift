@@ -60,7 +60,7 @@ let package = Package(
         .target(name: "KeyVizMetrics", dependencies: ["KeyVizPrometheus", .product(name: "CoreMetrics", package: "swift-metrics")]),
         // swift-service-lifecycle Services: the matrix flusher and the hot-key drainer (no HTTP,
         // no C: a Hummingbird host takes these), and the embedded server in its own module.
-        .target(name: "KeyVizServiceLifecycle", dependencies: ["KeyViz", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
+        .target(name: "KeyVizServiceLifecycle", dependencies: ["KeyViz", "KeyVizStateFile", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
         .target(name: "KeyVizHTTPServiceLifecycle", dependencies: ["KeyVizHTTP", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
         // The matrix history in a file across restarts: atomic saves, corrupt files set aside.
         .target(name: "KeyVizStateFile", dependencies: ["KeyViz", .product(name: "Logging", package: "swift-log")]),
@@ -81,7 +81,7 @@ let package = Package(
         .testTarget(name: "KeyVizClusterTests", dependencies: ["KeyVizCluster", "KeyVizHTTPHandler", "KeyVizHTTP", "KeyVizPrometheus", "KeyViz", "KeyVizTestKit"]),
         .testTarget(name: "KeyVizMetricsTests", dependencies: ["KeyVizMetrics", "KeyVizPrometheus", "KeyViz", "KeyVizTestKit",
                                                               .product(name: "Metrics", package: "swift-metrics")]),
-        .testTarget(name: "KeyVizServiceLifecycleTests", dependencies: ["KeyVizServiceLifecycle", "KeyVizHTTPServiceLifecycle", "KeyVizHTTP", "KeyVizPrometheus", "KeyViz",
+        .testTarget(name: "KeyVizServiceLifecycleTests", dependencies: ["KeyVizServiceLifecycle", "KeyVizHTTPServiceLifecycle", "KeyVizHTTP", "KeyVizPrometheus", "KeyViz", "KeyVizStateFile",
                                                                        "KeyVizTestKit",
                                                                        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
         .testTarget(name: "KeyVizStateFileTests", dependencies: ["KeyVizStateFile", "KeyViz", "KeyVizTestKit",

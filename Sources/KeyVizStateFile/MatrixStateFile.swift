@@ -19,7 +19,8 @@ public final class MatrixStateFile: Sendable {
     public let directory: String
     /// The state file's path.
     public let path: String
-    let logger: Logger
+    /// Where load and save problems are reported.
+    public let logger: Logger
     private let writing = Mutex(())
 
     /// Largest file `load` reads (1 GiB): a bigger one is set aside, not read into memory.
