@@ -26,33 +26,24 @@ let before = residentBytes()
 var keep: [AnyObject] = []
 switch kind {
 case "tiers":
-    // The finest tier by flushing (3600 columns of all N routes).
-    let fine = HeatMatrixSampler(configuration: .init(stepMilliseconds: 1_000, historyColumns: 3_600, stripes: 1))
-    fine.apply(catalog)
-    let t0: Int64 = 1_700_000_000_000
-    for i in 0..<3_600 {
-        for r in catalog.routes { fine.observe(route: r.id, op: .write, keyLength: 8, valueLength: 8) }
-        fine.flush(atUnixMs: t0 + Int64(i + 1) * 1_000)
-    }
-    let afterFine = residentBytes()
-    keep.append(fine)
-    print("tier 1 s × 3600: \(afterFine - before) bytes resident, \(String(format: "%.1f", Double(afterFine - before) / Double(n))) bytes per route, \(String(format: "%.1f", Double(afterFine - before) / Double(n * 3_600))) per route per column")
-    // The coarser tiers, full, through restore (filling them by flushing takes 690 000 flushes).
-    var last = afterFine
-    for (step, columns) in [(60_000 as Int64, 1_440), (600_000 as Int64, 1_008)] {
-        let m = HeatMatrixSampler(configuration: .init(stepMilliseconds: 1_000, historyColumns: 1, stripes: 1,
-                                                       coarserTiers: [.init(stepMilliseconds: step, columns: columns)]))
-        var cols: [MatrixColumn] = []
-        for j in 0..<columns {
-            // Arrays of its own per column, as flushes make (the routes' key bytes are shared).
-            cols.append(MatrixColumn(unixMs: t0 + Int64(j + 1) * step, routes: catalog.routes.map { $0 },
-                                     counts: catalog.routes.map { _ in OpCounts(writes: 60, writeBytes: 960) }, unrouted: .zero))
+    // Each tier filled by real flushes, every route in every column. A coarse tier's cost per
+    // column does not depend on its step, so the coarse tiers are filled fast: a 1 ms finest
+    // ring of one column feeding a 2 ms tier (two flushes per coarse column).
+    var last = before
+    for (name, columns, coarse) in [("1 s × 3600", 3_600, false), ("1 min × 1440", 1_440, true), ("10 min × 1008", 1_008, true)] {
+        let m = coarse
+            ? HeatMatrixSampler(configuration: .init(stepMilliseconds: 1, historyColumns: 1, stripes: 1,
+                                                     coarserTiers: [.init(stepMilliseconds: 2, columns: columns)]))
+            : HeatMatrixSampler(configuration: .init(stepMilliseconds: 1_000, historyColumns: columns, stripes: 1))
+        m.apply(catalog)
+        let flushes = coarse ? 2 * (columns + 2) : columns
+        for i in 0..<flushes {
+            for r in catalog.routes { m.observe(route: r.id, op: .write, keyLength: 8, valueLength: 8) }
+            m.flush(atUnixMs: 1_700_000_000_000 + Int64(i + 1) * (coarse ? 1 : 1_000))
         }
-        m.restore(MatrixHistory(tiers: [.init(stepMilliseconds: 1_000, columns: []), .init(stepMilliseconds: step, columns: cols)]))
-        cols = []
         let now = residentBytes()
         keep.append(m)
-        print("tier \(step / 1000) s × \(columns): \(now - last) bytes resident, \(String(format: "%.1f", Double(now - last) / Double(n))) bytes per route, \(String(format: "%.1f", Double(now - last) / Double(n * columns))) per route per column")
+        print("tier \(name): \(now - last) bytes resident for \(n) routes: \(String(format: "%.0f", Double(now - last) / Double(n))) bytes per route, \(String(format: "%.1f", Double(now - last) / Double(n * columns))) per route per column")
         last = now
     }
 case "mem":
