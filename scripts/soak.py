@@ -144,7 +144,7 @@ def main():
 
     node = subprocess.Popen(
         [args.demo, "--listen", "127.0.0.1:0", "--routes", "500", "--buckets", str(args.buckets), "--rate", str(args.rate),
-         "--workers", "2", "--groups", "1", "--keys", "2000", "--versions", "1", "--churn-period", args.churn_period, "--churn-removals", "0.2", "--step", "0.5", "--history-columns", "8",
+         "--workers", "2", "--groups", "1", "--keys", "2000", "--versions", "1", "--churn-period", args.churn_period, "--churn-removals", "0.2", "--step", "0.5", "--history-columns", "8", "--tiers", "none",
          "--duration", str(seconds), "--linger", "30", "--status-every", str(args.status_every), "--max-scrapes", "64"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     port = None
