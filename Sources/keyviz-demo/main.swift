@@ -41,7 +41,7 @@ if let path = options.checkState {
     do {
         guard let h = try MatrixStateFile.read(path: path) else { fail("no state file at \(path)") }
         let steps = h.tiers.map { "\($0.stepMilliseconds)ms:\($0.columns.count)+\($0.pending == nil ? 0 : 1)" }.joined(separator: ",")
-        print("state ok: tiers=\(steps) columns=\(h.columnCount) newest_unix_ms=\(h.newestUnixMs.map(String.init) ?? "none") routed_ops=\(h.totals.routed.operations)")
+        print("state ok: tiers=\(steps) columns=\(h.columnCount) entries=\(h.columnsOldestFirst.reduce(0) { $0 + $1.routes.count }) newest_unix_ms=\(h.newestUnixMs.map(String.init) ?? "none") routed_ops=\(h.totals.routed.operations)")
         exit(0)
     } catch {
         fail("\(error)")
