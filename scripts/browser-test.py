@@ -483,6 +483,15 @@ def run_plain(args, work, browser):
         if pngs:
             shutil.copy(os.path.join(work, pngs[0]), os.path.join(args.artifacts, "download.png"))
 
+        # 7: the range selector (paused, so the drawn matrix is the last URL's): from_unix_ms =
+        # now - 1 h and resolution_ms = 1 h / 1500, answered from the demo's 60 s history tier
+        page.js("document.getElementById('pause').click()")
+        page.js("(() => { const e = document.getElementById('range'); e.value = '3600000'; e.dispatchEvent(new Event('change')); })()")
+        page.wait("/resolution_ms=2400(&|$)/.test(window.keyviz.state.lastURL) && /from_unix_ms=/.test(window.keyviz.state.lastURL)"
+                  " && window.keyviz.state.m.step_ms === 60000", "the 1 h range")
+        _, rm, _ = check_grid(page, base, None, "range 1 h")
+        check(all(t % 60000 == 0 for t in rm["column_unix_ms"]), f"range 1 h: minute columns from the 60 s tier {rm['column_unix_ms']}")
+
         errs = page.errors()
         check(not errs, "console: no errors, exceptions or failed loads" + ("".join("\n     " + e for e in errs)))
         page.stop_pump = True
