@@ -8,7 +8,7 @@ import Synchronization
 /// (see `RouteSlots`), and observations for unknown route ids are counted as unrouted. Hence
 /// the conservation invariant: the sum of all columns plus unrouted equals everything observed.
 ///
-/// ``snapshot(series:fromUnixMs:toUnixMs:rows:keys:)`` renders the ring as a ``HeatMatrix``,
+/// ``snapshot(series:fromUnixMs:toUnixMs:rows:keys:resolutionMs:)`` renders the ring as a ``HeatMatrix``,
 /// merging adjacent routes when there are more than the row budget.
 public final class HeatMatrixSampler: Sampler, RouteCountsSharing {
     public let configuration: HeatMatrixSamplerConfiguration

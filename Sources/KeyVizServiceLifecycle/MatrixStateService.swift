@@ -2,7 +2,7 @@ import KeyViz
 import KeyVizStateFile
 import ServiceLifecycle
 
-/// Saves a `HeatMatrixSampler`'s history to a ``MatrixStateFile`` every `interval` and once
+/// Saves a `HeatMatrixSampler`'s history to a `MatrixStateFile` every `interval` and once
 /// more at graceful shutdown (after a flush of its own, so what was observed before the stop is
 /// in the file whichever service stops first). Load the file yourself before running the group
 /// (`file.load(into: matrix)`): the restore must come before the first flush. A failed save is
