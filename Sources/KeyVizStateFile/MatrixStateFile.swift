@@ -14,7 +14,8 @@ import Synchronization
 /// file is the previous state or the new one, never a mix. A file that cannot be used at start
 /// (truncated, bit rot, not ours) is logged and renamed to `matrix.state.corrupt-<unix seconds>`,
 /// and the node starts empty: nothing else is lost, and the next save writes a good file. One
-/// node per directory (the temporary name is fixed). Saves from several threads are serialized.
+/// node per directory (the temporary name is fixed; a leftover temp file is removed at start).
+/// Saves from several threads are serialized.
 public final class MatrixStateFile: Sendable {
     public let directory: String
     /// The state file's path.
@@ -37,6 +38,8 @@ public final class MatrixStateFile: Sendable {
         guard stat(directory, &st) == 0 else { throw Self.failure("stat", directory) }
         guard st.st_mode & S_IFMT == S_IFDIR else { throw .system(call: "use", path: directory, reason: "not a directory") }
         guard access(directory, W_OK | X_OK) == 0 else { throw Self.failure("access", directory) }
+        // A temp file left by a save that was killed half way: never the state, safe to drop.
+        unlink(path + ".tmp")
     }
 
     // MARK: saving

@@ -94,6 +94,14 @@ private func sampler() -> HeatMatrixSampler {
         #expect(try MatrixStateFile.read(path: dir + "/matrix.state") == a.savedHistory())
     }
 
+    @Test func aTempFileLeftByAKilledSaveIsRemovedAtStartAndNeverRead() throws {
+        let dir = tempDir()
+        writeFile(dir + "/matrix.state.tmp", Array("half a save".utf8))
+        let file = try MatrixStateFile(directory: dir, logger: Logger(label: "test"))
+        #expect(files(in: dir).isEmpty)
+        #expect(file.load(into: sampler()) == .absent)
+    }
+
     @Test func aPathThatIsNotADirectoryIsRefusedAtStart() {
         let dir = tempDir()
         writeFile(dir + "/plain", [1])
