@@ -115,25 +115,23 @@ struct TieredHistory {
     var newest: MatrixColumn? { tiers[0].newest }
 
     /// The view (tier index) a snapshot should use: the finest tier whose step is at least
-    /// `resolution` (the coarsest when none is), or a coarser one while the chosen tier has
-    /// let go of data at or after `from`. Without `from`, no coverage is asked for.
+    /// `resolution` (nil: the finest; the coarsest when none is), or a coarser one while the
+    /// chosen tier does not hold `from`. Without `from`, no coverage is asked for.
     func view(resolution: Int64?, from: Int64?) -> Int {
-        var v = tiers.count - 1
-        if let resolution {
-            v = tiers.firstIndex { $0.step >= resolution } ?? tiers.count - 1
-        } else {
-            v = 0
-        }
+        var v = resolution.map { r in tiers.firstIndex { $0.step >= r } ?? tiers.count - 1 } ?? 0
         guard let from else { return v }
-        while v < tiers.count - 1, let start = coverageStart(v), start > from { v += 1 }
+        while v < tiers.count - 1, !covers(v, from: from) { v += 1 }
         return v
     }
 
-    /// The earliest time view `v` still holds at its resolution, or nil when nothing has left
-    /// it (it holds everything since the start).
-    func coverageStart(_ v: Int) -> Int64? {
-        guard tiers[v].evicted, let oldest = tiers[v].oldest else { return nil }
-        return oldest.unixMs &- tiers[v].step
+    /// Whether view `v` holds everything from `from` on: yes when nothing older than its oldest
+    /// column exists anywhere (nothing left it, no coarser tier has columns: e.g. after a
+    /// restore), else when its oldest column's window starts at or before `from`.
+    func covers(_ v: Int, from: Int64) -> Bool {
+        let olderElsewhere = tiers[v].evicted || tiers[(v + 1)...].contains { !$0.ring.isEmpty || $0.pending != nil }
+        guard olderElsewhere else { return true }
+        guard let oldest = tiers[v].oldest ?? tiers[v].pending else { return false }
+        return oldest.unixMs &- tiers[v].step <= from
     }
 
     /// The columns of view `v` stamped in `[from, to)`, oldest first: tier `v`'s ring and pending

@@ -209,6 +209,12 @@ private func model(_ flushed: [Cell], _ layout: [HistoryTier]) -> (tiers: [(ring
         #expect(same.restore(saved))
         #expect(same.savedHistory() == saved)
         #expect(same.snapshot(series: .writes) == a.snapshot(series: .writes))
+        // Older ranges too: the restored finest ring never evicted, yet the coarser tiers hold
+        // what is older, so a range from the start comes from them, as on the original.
+        for from in [1_700_000_000_000 as Int64, 1_700_000_050_000, 1_700_000_085_000] {
+            let want = a.snapshot(series: .writes, fromUnixMs: from), got = same.snapshot(series: .writes, fromUnixMs: from)
+            #expect(got == want && got.stepMilliseconds == want.stepMilliseconds, "from \(from): step \(got.stepMilliseconds) vs \(want.stepMilliseconds)")
+        }
         #expect(!same.restore(saved), "only into an empty history")
 
         let other = HeatMatrixSampler(configuration: .init(stepMilliseconds: 1_000, historyColumns: 3, stripes: 1,
