@@ -14,7 +14,7 @@ struct TieredHistory {
         var ring: [MatrixColumn] = []
         var head = 0                          // index of the oldest column once the ring is full
         var pending: MatrixColumn?
-        var pendingIndex: [Route: Int] = [:]
+        var pendingIndex = ColumnIndex()
         /// A column has left this tier's ring: older times are no longer at this resolution.
         var evicted = false
 
@@ -30,6 +30,29 @@ struct TieredHistory {
         var ordered: [MatrixColumn] {
             guard head > 0 else { return ring }
             return Array(ring[head...]) + ring[..<head]
+        }
+    }
+
+    /// Where each route is in a column being summed. Keyed by id (cheap to hash) and checked
+    /// against the whole route, which within a process is one-to-one with its id; a restored
+    /// history can use an id for another key range, and those routes go by their whole value.
+    struct ColumnIndex {
+        var byID: [RouteID: Int] = [:]
+        var others: [Route: Int] = [:]
+
+        init() {}
+
+        init(_ c: MatrixColumn) {
+            for (i, r) in c.routes.enumerated() where position(of: r, in: c) == nil { insert(r, at: i) }
+        }
+
+        func position(of route: Route, in sum: MatrixColumn) -> Int? {
+            guard let i = byID[route.id] else { return nil }
+            return sum.routes[i] == route ? i : others[route]
+        }
+
+        mutating func insert(_ route: Route, at i: Int) {
+            if byID[route.id] == nil { byID[route.id] = i } else { others[route] = i }
         }
     }
 
@@ -83,7 +106,7 @@ struct TieredHistory {
         let end = Self.windowEnd(column.unixMs, step: tiers[t].step)
         if let p = tiers[t].pending, end > p.unixMs {
             tiers[t].pending = nil
-            tiers[t].pendingIndex.removeAll(keepingCapacity: true)
+            tiers[t].pendingIndex = ColumnIndex()
             push(p, into: t)
         }
         if tiers[t].pending == nil {
@@ -91,20 +114,20 @@ struct TieredHistory {
         }
         var sum = tiers[t].pending!, index = tiers[t].pendingIndex
         tiers[t].pending = nil                  // keep `sum` and `index` uniquely referenced
-        tiers[t].pendingIndex = [:]
+        tiers[t].pendingIndex = ColumnIndex()
         Self.add(column, to: &sum, index: &index)
         tiers[t].pending = sum
         tiers[t].pendingIndex = index
     }
 
     /// Adds `column`'s counts into `sum`, route by route (`index`: route → position in `sum`).
-    static func add(_ column: MatrixColumn, to sum: inout MatrixColumn, index: inout [Route: Int]) {
+    static func add(_ column: MatrixColumn, to sum: inout MatrixColumn, index: inout ColumnIndex) {
         sum.unrouted += column.unrouted
         for (route, counts) in zip(column.routes, column.counts) {
-            if let i = index[route] {
+            if let i = index.position(of: route, in: sum) {
                 sum.counts[i] += counts
             } else {
-                index[route] = sum.routes.count
+                index.insert(route, at: sum.routes.count)
                 sum.routes.append(route)
                 sum.counts.append(counts)
             }
@@ -149,19 +172,19 @@ struct TieredHistory {
             if t > 0, let p = tiers[t].pending { sources.append(p) }
         }
         var current: MatrixColumn?
-        var index: [Route: Int] = [:]
+        var index = ColumnIndex()
         for c in sources {
             let end = Self.windowEnd(c.unixMs, step: step)
             guard keep(end) else { continue }
             if let cur = current, cur.unixMs != end {
                 out.append(cur)
                 current = nil
-                index.removeAll(keepingCapacity: true)
+                index = ColumnIndex()
             }
             if current == nil {
                 if c.unixMs == end {
                     current = c         // already one whole window (or the start of one): no copy
-                    for (i, r) in c.routes.enumerated() { index[r] = i }
+                    index = ColumnIndex(c)
                     continue
                 }
                 current = MatrixColumn(unixMs: end, routes: [], counts: [], unrouted: .zero)

@@ -225,4 +225,27 @@ private func model(_ flushed: [Cell], _ layout: [HistoryTier]) -> (tiers: [(ring
         #expect(restored.newestUnixMs == saved.newestUnixMs)
         #expect(restored.tiers[1].columns.allSatisfy { $0.unixMs % 8_000 == 0 })
     }
+
+    /// After a restart route ids start again, so a restored history can use an id for another
+    /// key range: coarse sums and the matrix keep the two routes apart.
+    @Test func twoRoutesSharingAnIdAcrossARestartAreSummedApart() {
+        let old = Route(id: 7, start: Array("a".utf8), end: Array("m".utf8), group: 1)
+        let new = Route(id: 7, start: Array("m".utf8), end: [], group: 1)
+        let t0: Int64 = 1_700_000_000_000
+        let saved = MatrixHistory(tiers: [.init(stepMilliseconds: 1_000, columns: [
+            MatrixColumn(unixMs: t0 + 1_000, routes: [old], counts: [OpCounts(writes: 3)], unrouted: .zero),
+            MatrixColumn(unixMs: t0 + 2_000, routes: [new, old], counts: [OpCounts(writes: 5), OpCounts(writes: 1)], unrouted: .zero),
+            MatrixColumn(unixMs: t0 + 3_000, routes: [new], counts: [OpCounts(writes: 2)], unrouted: .zero),
+        ])])
+        let s = HeatMatrixSampler(configuration: .init(stepMilliseconds: 1_000, historyColumns: 1, stripes: 1,
+                                                       coarserTiers: [.init(stepMilliseconds: 10_000, columns: 5)]))
+        #expect(s.restore(saved))
+        let pending = s.savedHistory().tiers[1].pending
+        var sums: [Route: UInt64] = [:]
+        for (r, n) in zip(pending?.routes ?? [], pending?.counts ?? []) { sums[r, default: 0] += n.writes }
+        #expect(sums == [old: 4, new: 5])
+        let m = s.snapshot(series: .writes, fromUnixMs: t0)
+        #expect(m.stepMilliseconds == 10_000)
+        #expect(m.rows.map { $0.start } == [old.start, new.start] && m.rows.map(\.total) == [4, 7])
+    }
 }

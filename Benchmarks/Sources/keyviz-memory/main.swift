@@ -8,6 +8,7 @@ import KeyVizTestKit
 // memory over the catalog alone, divided by N. Usage: keyviz-memory N [decorator|chain|mem] [stripes]
 // `keyviz-memory N tiers`: the heat matrix's history per route per tier, every route with traffic
 // in every column (the worst case), in the demo's tiers (1 s × 3600, 1 min × 1440, 10 min × 1008).
+// `keyviz-memory N flush`: the time of one flush with and without a coarser tier.
 
 func residentBytes() -> Int {
     guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
@@ -45,6 +46,25 @@ case "tiers":
         keep.append(m)
         print("tier \(name): \(now - last) bytes resident for \(n) routes: \(String(format: "%.0f", Double(now - last) / Double(n))) bytes per route, \(String(format: "%.1f", Double(now - last) / Double(n * columns))) per route per column")
         last = now
+    }
+case "flush":
+    // Not memory: the time of one flush with a full finest ring, without and with a coarser
+    // tier (each flush then adds the evicted column into the tier's pending column), every
+    // route observed once per column. Median of 300 flushes.
+    for tiered in [false, true] {
+        let m = HeatMatrixSampler(configuration: .init(stepMilliseconds: 1_000, historyColumns: 60, stripes: 1,
+                                                       coarserTiers: tiered ? [.init(stepMilliseconds: 60_000, columns: 10)] : []))
+        m.apply(catalog)
+        var times: [Double] = []
+        for i in 0..<360 {
+            for r in catalog.routes { m.observe(route: r.id, op: .write, keyLength: 8, valueLength: 8) }
+            let t = DispatchTime.now().uptimeNanoseconds
+            m.flush(atUnixMs: 1_700_000_000_000 + Int64(i + 1) * 1_000)
+            if i >= 60 { times.append(Double(DispatchTime.now().uptimeNanoseconds - t) / 1000) }
+        }
+        times.sort()
+        print("flush, \(n) routes per column, \(tiered ? "with a 60 s tier" : "finest ring only"): median \(String(format: "%.0f", times[times.count / 2])) µs")
+        keep.append(m)
     }
 case "mem":
     let m = HeatMatrixSampler(configuration: .init(historyColumns: 1, stripes: stripes))
