@@ -33,7 +33,7 @@ public final class ClusterView: ClusterMatrixSource {
     /// The path each peer is asked: the request's matrix parameters, all rows, `scope=local`.
     public static func peerPath(query: [String: String]) -> String {
         var parts = ["scope=local", "rows=1024"]
-        for name in ["series", "from_unix_ms", "to_unix_ms", "start_key", "end_key"] {
+        for name in ["series", "from_unix_ms", "to_unix_ms", "start_key", "end_key", "resolution_ms"] {
             if let v = query[name], !v.isEmpty { parts.append(name + "=" + percentEncoded(v)) }
         }
         return "/api/v1/keyviz/matrix?" + parts.joined(separator: "&")
@@ -84,7 +84,9 @@ public final class ClusterView: ClusterMatrixSource {
             }
         }
         let series = query["series"].flatMap(Series.init(wireName:)) ?? .writes
-        let stepMs = nodes.first?.matrix.stepMs ?? 1000
+        // With history tiers nodes can answer at different steps (other tiers, or an older range
+        // one node no longer holds finely): merge on the widest, which sums the others exactly.
+        let stepMs = nodes.map(\.matrix.stepMs).max() ?? 1000
         var rows = 1024
         if let raw = query["rows"], let v = Int(raw), v > 0 { rows = min(1024, v) }
         let merged = ClusterMatrixMerger.merge(nodes, series: series, stepMs: stepMs, rows: rows)
