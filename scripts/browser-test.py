@@ -42,15 +42,9 @@ import urllib.parse
 import urllib.request
 
 DEADLINE = time.monotonic() + 300          # the whole script, all runs
-FAILURES = []
-PASSED = [0]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from keyviz_checks import check, failures as FAILURES, passed as PASSED  # noqa: E402
 
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    PASSED[0] += bool(cond)
-    if not cond:
-        FAILURES.append(what)
 
 
 def left():

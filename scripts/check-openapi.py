@@ -31,15 +31,9 @@ from openapi_spec_validator.readers import read_from_filename
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SPEC = os.path.join(HERE, "..", "docs", "openapi.yaml")
-failures = []
-passed = [0]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from keyviz_checks import check, failures, passed  # noqa: E402
 
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    passed[0] += bool(cond)
-    if not cond:
-        failures.append(what)
 
 
 def get(base, path):

@@ -27,15 +27,9 @@ import tempfile
 import time
 import urllib.request
 
-failures = []
-passed = [0]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from keyviz_checks import check, failures, passed  # noqa: E402
 
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    passed[0] += bool(cond)
-    if not cond:
-        failures.append(what)
 
 
 def start(demo, state_dir, *extra):

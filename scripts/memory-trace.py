@@ -17,6 +17,10 @@ import signal
 import subprocess
 import tempfile
 import time
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from keyviz_checks import slope  # noqa: E402
 
 
 def rss_kib(pid):
@@ -27,14 +31,6 @@ def rss_kib(pid):
     raise RuntimeError("no VmRSS")
 
 
-def slope(points):
-    """Least-squares slope of (x, y) points."""
-    n = len(points)
-    mx = sum(x for x, _ in points) / n
-    my = sum(y for _, y in points) / n
-    sxx = sum((x - mx) ** 2 for x, _ in points)
-    sxy = sum((x - mx) * (y - my) for x, y in points)
-    return sxy / sxx if sxx else 0.0
 
 
 def main():

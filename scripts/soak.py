@@ -38,6 +38,10 @@ import urllib.request
 
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_om
 from prometheus_client.parser import text_string_to_metric_families as parse_text
+import os
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from keyviz_checks import slope  # noqa: E402
 
 OM_ACCEPT = "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
 BUCKET_FAMILIES = ("keyviz_bucket_reads", "keyviz_bucket_writes", "keyviz_bucket_read_bytes", "keyviz_bucket_write_bytes")
@@ -51,13 +55,6 @@ def rss(pid):
     return 0
 
 
-def slope(points):
-    """Least-squares slope of (x, y) points."""
-    n = len(points)
-    mx = sum(x for x, _ in points) / n
-    my = sum(y for _, y in points) / n
-    sxx = sum((x - mx) ** 2 for x, _ in points)
-    return sum((x - mx) * (y - my) for x, y in points) / sxx if sxx else 0.0
 
 
 def scrape(port, openmetrics, zipped):
