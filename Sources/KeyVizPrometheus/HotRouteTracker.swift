@@ -8,16 +8,17 @@ import KeyViz
 /// nothing. Rates divide by the time the window covers (less than the window right after start).
 ///
 /// *Cost follows the traffic.* Ranking never scans the slots. For each op the tracker keeps,
-/// while folding, the `ranks` largest current counts; the smallest of them, T (0 until there
-/// are `ranks`), is a lower bound of the `ranks`-th best estimate, since each of those routes
-/// has an estimate of at least its current count. A route whose estimate reaches T therefore
-/// has current + previous ≥ T, so its current or its previous count is at least T / 2. The
-/// candidates are exactly those: routes whose current count crossed the running T / 2 while
-/// folding (listed as they cross; T only grows within a window) and routes whose previous count
-/// is at least T / 2 (listed at the window's roll by powers of two). The ranking among
-/// candidates is exact, so the result equals a full scan (`HotRouteTrackerTests`), and its cost
-/// is the number of candidates: with skewed traffic a handful, with uniform traffic all active
-/// routes. 24 bytes per slot, plus 4 per active route and per candidate.
+/// while folding, the `ranks` largest current counts (the *leaders*); the smallest of them, T
+/// (0 until there are `ranks`), is at most the `ranks`-th best estimate, since each leader's
+/// estimate is at least its current count. A route outside the leaders can only rank above
+/// them if its estimate exceeds T, and an estimate never exceeds current + previous. So the
+/// candidates are the leaders, the routes whose current + previous exceeded the running T when
+/// last folded (listed as they do; T only grows within a window), and the routes whose previous
+/// count alone exceeds T (listed at the window's roll by powers of two). Ranking the candidates
+/// gives the same counts as a full scan (`HotRouteTrackerTests`); routes that tie with the last
+/// place may be swapped for one another. Its cost is the number of candidates: a handful with
+/// skewed traffic, and with uniform traffic too, since routes that tie with T are not
+/// candidates. 20 bytes per slot plus 1 for list marks, 4 per active route and per candidate.
 struct HotRouteTracker {
     let windowMs: Int64
     /// Routes ranked per op.
@@ -32,8 +33,6 @@ struct HotRouteTracker {
         var route: UInt32 = .max
         var current: (UInt32, UInt32) = (0, 0)     // per op index: reads, writes
         var previous: (UInt32, UInt32) = (0, 0)
-        /// Bit o: listed in op o's `risen`.
-        var listed: UInt8 = 0
 
         var isIdle: Bool { current.0 | current.1 | previous.0 | previous.1 == 0 }
         func current(_ o: Int) -> UInt32 { o == 0 ? current.0 : current.1 }
@@ -46,8 +45,8 @@ struct HotRouteTracker {
         var leaders: [(slot: UInt32, count: UInt32)] = []
         /// T: the smallest leader's count once there are `ranks` leaders, else 0.
         var floor: UInt64 = 0
-        /// Slots whose current count reached the running T / 2 (a superset of those at or
-        /// above it now; compacted after folds in which T grew).
+        /// Slots whose current + previous count exceeded the running T when last folded (a
+        /// superset of those above it now; compacted after folds in which T doubled).
         var risen: [UInt32] = []
         var compactedAt: UInt64 = 0
         /// Slots with a previous count, by its bit length (bucket j: 2^(j-1) ≤ p < 2^j).
@@ -69,12 +68,12 @@ struct HotRouteTracker {
             floor = leaders.count == ranks ? UInt64(leaders.lazy.map(\.count).min() ?? 0) : 0
         }
 
-        /// A slot's current count grew to `count`: it may lead; returns whether it is listed now
-        /// (it reached T / 2 and was not listed).
+        /// A slot's current count grew to `count` (`previous` in the last window): it may lead;
+        /// returns whether it is listed now (its bound exceeds T and it was not listed).
         @inline(__always)
-        mutating func note(slot: UInt32, count: UInt32, listed: Bool, ranks: Int) -> Bool {
+        mutating func note(slot: UInt32, count: UInt32, previous: UInt32, listed: Bool, ranks: Int) -> Bool {
             lead(slot: slot, count: count, ranks: ranks)
-            guard !listed, 2 * UInt64(count) >= floor else { return false }
+            guard !listed, UInt64(count) + UInt64(previous) > floor else { return false }
             risen.append(slot)
             return true
         }
@@ -95,18 +94,20 @@ struct HotRouteTracker {
             scanAll = false
         }
 
-        /// Whether bucket `j` of `byPrevious` (counts below 2^j) can hold a count ≥ T / 2.
+        /// Whether bucket `j` of `byPrevious` (counts below 2^j) can hold a count above T.
         func bucketMayReach(_ j: Int) -> Bool {
-            j > 0 && 2 * ((UInt64(1) << UInt64(j)) - 1) >= floor
+            j > 0 && (UInt64(1) << UInt64(j)) - 1 > floor
         }
 
         /// Slots a ranking would look at in the lists.
         var listed: Int {
-            risen.count + byPrevious.indices.reduce(0) { $0 + (bucketMayReach($1) ? byPrevious[$1].count : 0) }
+            leaders.count + risen.count + byPrevious.indices.reduce(0) { $0 + (bucketMayReach($1) ? byPrevious[$1].count : 0) }
         }
     }
 
     private var cells: [Cell] = []
+    /// Per slot, bit o: listed in op o's `risen`.
+    private var marks: [UInt8] = []
     private var totalCurrent: (reads: UInt64, writes: UInt64) = (0, 0)
     private var totalPrevious: (reads: UInt64, writes: UInt64) = (0, 0)
     /// Slots with a non-zero count in the current or the previous window, each once.
@@ -129,7 +130,7 @@ struct HotRouteTracker {
         if UInt64(cell.route) != id.rawValue {     // the slot was recycled: the old route's counts leave
             totalCurrent.reads &-= UInt64(cell.current.0); totalCurrent.writes &-= UInt64(cell.current.1)
             totalPrevious.reads &-= UInt64(cell.previous.0); totalPrevious.writes &-= UInt64(cell.previous.1)
-            cell = Cell(route: UInt32(truncatingIfNeeded: id.rawValue), listed: cell.listed)
+            cell = Cell(route: UInt32(truncatingIfNeeded: id.rawValue))
             readCandidates.forget(slot: s, ranks: ranks)
             writeCandidates.forget(slot: s, ranks: ranks)
         }
@@ -139,21 +140,21 @@ struct HotRouteTracker {
         totalCurrent.writes &+= writes
         if !wasActive && !cell.isIdle { active.append(s) }
         if ranks > 0 {
-            if reads != 0, readCandidates.note(slot: s, count: cell.current.0, listed: cell.listed & 1 != 0, ranks: ranks) {
-                cell.listed |= 1
+            let mark = marks[slot]
+            if reads != 0, readCandidates.note(slot: s, count: cell.current.0, previous: cell.previous.0, listed: mark & 1 != 0, ranks: ranks) {
+                marks[slot] |= 1
             }
-            if writes != 0, writeCandidates.note(slot: s, count: cell.current.1, listed: cell.listed & 2 != 0, ranks: ranks) {
-                cell.listed |= 2
+            if writes != 0, writeCandidates.note(slot: s, count: cell.current.1, previous: cell.previous.1, listed: mark & 2 != 0, ranks: ranks) {
+                marks[slot] |= 2
             }
         }
         cells[slot] = cell
     }
 
-    /// Drops listed slots whose current count is below T / 2 now (after a fold). Only when T
-    /// has at least doubled since the last compaction (slots listed since were at or above the
-    /// T of their time, and with T growing steadily, as under uniform traffic, a compaction at
-    /// every fold would mostly keep what it reads): the list holds at most the slots at or
-    /// above T / 4, and compactions cost O(list) about log T times a window.
+    /// Drops listed slots whose current + previous count no longer exceeds T (after a fold).
+    /// Only when T has at least doubled since the last compaction (slots listed since exceeded
+    /// the T of their time, and with T growing steadily a compaction at every fold would mostly
+    /// keep what it reads): compactions cost O(list) about log T times a window.
     mutating func compact() {
         for o in 0..<2 {
             let c = o == 0 ? readCandidates : writeCandidates
@@ -162,11 +163,12 @@ struct HotRouteTracker {
             var kept: [UInt32] = []
             cells.withUnsafeBufferPointer { cells in
                 for slot in c.risen {
-                    if 2 * UInt64(cells[Int(slot)].current(o)) >= c.floor { kept.append(slot) } else { dropped.append(slot) }
+                    let cell = cells[Int(slot)]
+                    if UInt64(cell.current(o)) + UInt64(cell.previous(o)) > c.floor { kept.append(slot) } else { dropped.append(slot) }
                 }
             }
             let bit: UInt8 = 1 << o
-            for slot in dropped { cells[Int(slot)].listed &= ~bit }
+            for slot in dropped { marks[Int(slot)] &= ~bit }
             if o == 0 {
                 readCandidates.risen = kept
                 readCandidates.compactedAt = c.floor
@@ -186,6 +188,8 @@ struct HotRouteTracker {
     mutating func reserve(slots n: Int) {
         guard n > cells.count else { return }
         cells.reserveCapacity(n)
+        marks.reserveCapacity(n)
+        marks += repeatElement(0, count: n - cells.count)
         cells += repeatElement(Cell(), count: n - cells.count)
     }
 
@@ -194,8 +198,8 @@ struct HotRouteTracker {
         let n = nowMs / windowMs
         guard n != window else { return }
         let next = n == window + 1
-        for slot in readCandidates.risen { cells[Int(slot)].listed = 0 }
-        for slot in writeCandidates.risen { cells[Int(slot)].listed = 0 }
+        for slot in readCandidates.risen { marks[Int(slot)] = 0 }
+        for slot in writeCandidates.risen { marks[Int(slot)] = 0 }
         readCandidates.reset()
         writeCandidates.reset()
         for slot in active {
@@ -235,8 +239,9 @@ struct HotRouteTracker {
     }
 
     /// The ``ranks`` slots with the most operations of each op over the last window, busiest
-    /// first (ties: lower slot), with their estimated counts; only candidates are looked at (see
-    /// the type's comment).
+    /// first, with their estimated counts; only candidates are looked at (see the type's
+    /// comment). Among candidates, ties go to the lower slot; a route tied with the last place
+    /// but not a candidate may stand in for it in a full scan.
     func top(nowMs: Int64) -> (reads: [Ranked], writes: [Ranked]) {
         guard ranks > 0 else { return ([], []) }
         let w = weightOfPrevious(nowMs: nowMs)
@@ -258,6 +263,10 @@ struct HotRouteTracker {
                 consider(Int(slot), cell.current(o), cell.previous(o), w, ranks, cell.route, into: &best)
             }
             return best
+        }
+        for leader in c.leaders {
+            let cell = cells[Int(leader.slot)]
+            consider(Int(leader.slot), cell.current(o), cell.previous(o), w, ranks, cell.route, into: &best)
         }
         for slot in c.risen {
             let cell = cells[Int(slot)]

@@ -37,8 +37,11 @@ import Testing
         let catalog = RouteCatalog.evenlySplit(count: 20_000, groups: 4)
         p.apply(catalog)
         for r in catalog.routes { p.observe(route: r.id, op: .read, keyLength: 1, valueLength: 1) }
-        _ = p.render(format: .prometheusText)
-        #expect(p.hotRouteCandidates == 20_000)
+        for _ in 0..<100 { for id in 1...5 as ClosedRange<UInt64> { p.observe(route: RouteID(id), op: .read, keyLength: 1, valueLength: 1) } }
+        let first = p.render(format: .prometheusText)
+        #expect(p.hotRouteCandidates <= 10, "20 000 active routes, 5 far above the rest: only those are ranked")
+        let reads = TestExposition.samples(first).filter { $0.name == "keyviz_hot_route_id" && $0.labels["op"] == "read" }
+        #expect(Set(reads.map(\.number)) == [1, 2, 3, 4, 5])
         clock.advance(30_000)           // two windows later every route is idle
         let visitsBefore = p.slotsVisited
         for id in [5, 9_000, 19_999] as [RouteID] { p.observe(route: id, op: .write, keyLength: 1, valueLength: 1) }
