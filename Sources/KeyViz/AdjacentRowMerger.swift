@@ -7,7 +7,7 @@
 /// summed cell by cell, so every column keeps its exact total, and key order is kept.
 /// O(n log n) with a heap over adjacent pairs.
 package enum AdjacentRowMerger {
-    static func merge(_ rows: [HeatMatrixRow], budget: Int) -> [HeatMatrixRow] {
+    package static func merge(_ rows: [HeatMatrixRow], budget: Int) -> [HeatMatrixRow] {
         guard rows.count > max(1, budget) else { return rows }
         let starts = groups(totals: rows.map(\.total), budget: budget)
         var out: [HeatMatrixRow] = []

@@ -7,7 +7,7 @@
 /// (counted in `dropped`). So the tiers never overlap in time, oldest to newest: coarsest ring,
 /// its pending column, the next finer ring, …, the finest ring; and every count flushed is in
 /// exactly one place: a column of some tier, or `dropped`.
-struct TieredHistory {
+package struct TieredHistory {
     struct Tier {
         let step: Int64
         let capacity: Int
@@ -68,7 +68,7 @@ struct TieredHistory {
 
     /// The end of the window holding `unixMs` at `step`: the smallest multiple of `step` at or
     /// after it (windows are `(end - step, end]`, as a flushed column covers the time before its stamp).
-    static func windowEnd(_ unixMs: Int64, step: Int64) -> Int64 {
+    package static func windowEnd(_ unixMs: Int64, step: Int64) -> Int64 {
         let q = unixMs / step, r = unixMs % step
         let k = r > 0 ? q + 1 : q                   // ceiling for either sign
         let (end, overflow) = k.multipliedReportingOverflow(by: step)

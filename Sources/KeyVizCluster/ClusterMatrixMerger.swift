@@ -19,10 +19,8 @@ public enum ClusterMatrixMerger {
     public static func merge(_ nodes: [(node: String, matrix: NodeMatrix)], series: Series, stepMs: Int64, rows budget: Int)
         -> (matrix: HeatMatrix, events: [(node: String?, event: RouteChangeEvent)], eventsDropped: UInt64) {
         let step = max(1, stepMs)
-        func slot(_ t: Int64) -> Int64 {
-            let q = t / step, r = t % step
-            return (r > 0 ? q + 1 : q) * step
-        }
+        // The same windows as the history tiers cut (and no overflow on a peer's extreme stamp).
+        func slot(_ t: Int64) -> Int64 { TieredHistory.windowEnd(t, step: step) }
         // Columns: the grid points any node has.
         let grid = Array(Set(nodes.flatMap { $0.matrix.columnUnixMs.map(slot) })).sorted()
         var gridIndex: [Int64: Int] = [:]
@@ -59,21 +57,8 @@ public enum ClusterMatrixMerger {
             for (j, v) in r.values.enumerated() { table[table.count - 1].values[map[j]] &+= v }
         }
         // The row budget, by the matrix's own rule.
-        let starts = AdjacentRowMerger.groups(totals: table.map(\.total), budget: min(1024, max(1, budget)))
-        var out: [HeatMatrixRow] = []
-        out.reserveCapacity(starts.count)
-        for (g, first) in starts.enumerated() {
-            let last = g + 1 < starts.count ? starts[g + 1] : table.count
-            var merged = table[first]
-            for k in (first + 1)..<last {
-                merged.aggregate = true
-                for (j, v) in table[k].values.enumerated() { merged.values[j] &+= v }
-                merged.end = table[k].end
-                merged.routeCount += table[k].routeCount
-            }
-            merged.rowID = "range:\(g)"
-            out.append(merged)
-        }
+        var out = AdjacentRowMerger.merge(table, budget: min(1024, max(1, budget)))
+        for g in out.indices { out[g].rowID = "range:\(g)" }
         var unrouted = [UInt64](repeating: 0, count: grid.count)
         for (n, x) in nodes.enumerated() { for (j, v) in x.matrix.unrouted.enumerated() { unrouted[columnMaps[n][j]] &+= v } }
 

@@ -33,10 +33,7 @@ public enum MatrixJSON {
         for (i, r) in m.rows.enumerated() {
             if i > 0 { o.append(UInt8(ascii: ",")) }
             o.append(contentsOf: #"{"row_id":"#.utf8); string(r.rowID, &o)
-            o.append(contentsOf: #","start":""#.utf8); Base64.encode(r.start, into: &o)
-            o.append(contentsOf: #"","end":""#.utf8); Base64.encode(r.end, into: &o)
-            o.append(contentsOf: #"","start_preview":"#.utf8); string(KeyPreview.render(r.start, maxLength: previewLength), &o)
-            o.append(contentsOf: #","end_preview":"#.utf8); string(KeyPreview.renderEnd(r.end, maxLength: previewLength), &o)
+            bounds(r.start, r.end, &o)
             o.append(contentsOf: #","aggregate":"#.utf8); o.append(contentsOf: (r.aggregate ? "true" : "false").utf8)
             o.append(contentsOf: #","route_ids":"#.utf8); array(r.routeIDs.map(\.rawValue), &o)
             o.append(contentsOf: #","route_ids_truncated":"#.utf8); o.append(contentsOf: (r.routeIDsTruncated ? "true" : "false").utf8)
@@ -67,15 +64,21 @@ public enum MatrixJSON {
             for (i, r) in routes.enumerated() {
                 if i > 0 { o.append(UInt8(ascii: ",")) }
                 o.append(contentsOf: #"{"route_id":"#.utf8); o.append(contentsOf: String(r.id.rawValue).utf8)
-                o.append(contentsOf: #","start":""#.utf8); Base64.encode(r.start, into: &o)
-                o.append(contentsOf: #"","end":""#.utf8); Base64.encode(r.end, into: &o)
-                o.append(contentsOf: #"","start_preview":"#.utf8); string(KeyPreview.render(r.start, maxLength: previewLength), &o)
-                o.append(contentsOf: #","end_preview":"#.utf8); string(KeyPreview.renderEnd(r.end, maxLength: previewLength), &o)
+                bounds(r.start, r.end, &o)
                 o.append(UInt8(ascii: "}"))
             }
             o.append(contentsOf: "],\"\(name)_count\":\(count)".utf8)
         }
         o.append(UInt8(ascii: "}"))
+    }
+
+    /// `,"start":…,"end":…,"start_preview":…,"end_preview":…`: a key range as rows and event
+    /// routes spell it (base64, "" for an end of the key space, and readable previews).
+    static func bounds(_ start: [UInt8], _ end: [UInt8], _ o: inout [UInt8]) {
+        o.append(contentsOf: #","start":""#.utf8); Base64.encode(start, into: &o)
+        o.append(contentsOf: #"","end":""#.utf8); Base64.encode(end, into: &o)
+        o.append(contentsOf: #"","start_preview":"#.utf8); string(KeyPreview.render(start, maxLength: previewLength), &o)
+        o.append(contentsOf: #","end_preview":"#.utf8); string(KeyPreview.renderEnd(end, maxLength: previewLength), &o)
     }
 
     /// Key-range bounds as the page sends them back: standard or URL-safe base64, padding

@@ -24,6 +24,15 @@ private func slot(_ t: Int64, _ step: Int64) -> Int64 { (t + step - 1) / step * 
         #expect(m.unrouted == [1, 2, 0])
     }
 
+    @Test func aPeerColumnStampedAtTheEndOfTimeIsKeptNotATrap() {
+        // A peer's stamps are input: rounding one up to the step grid must not overflow.
+        let odd = NodeMatrix(series: "writes", stepMs: 1000, columnUnixMs: [Int64.max - 1, Int64.min + 1], unrouted: [0, 0],
+                             rows: [.init(start: [], end: [], routeCount: 1, values: [4, 5])])
+        let m = ClusterMatrixMerger.merge([("odd", odd)], series: .writes, stepMs: 1000, rows: 1024).matrix
+        #expect(m.columnUnixMs.count == 2)
+        #expect(m.rows.map(\.values) == [[5, 4]])
+    }
+
     @Test func overlappingRangesCombineIntoOneRowCoveringTheirUnion() {
         // Node a split [c, t) at m; node b did not: the three rows overlap and become one row [c, t).
         let a = NodeMatrix(series: "writes", stepMs: 1000, columnUnixMs: [1000], unrouted: [0],
