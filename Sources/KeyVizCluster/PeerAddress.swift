@@ -1,3 +1,5 @@
+import KeyVizHTTPHandler
+
 /// A peer's `host:port` (hostname, IPv4 literal or `[IPv6]`, port 1…65535), as `--peers` takes it.
 public struct PeerAddress: Sendable, Equatable, CustomStringConvertible {
     public var host: String
@@ -10,18 +12,13 @@ public struct PeerAddress: Sendable, Equatable, CustomStringConvertible {
 
     /// Parses one `host:port`; the error says what is wrong with it.
     public init(parsing text: String) throws(PeerAddressError) {
-        var host: Substring, port: Substring
-        if text.hasPrefix("[") {
-            guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") else {
-                throw PeerAddressError(text: text, reason: "an IPv6 host must be written [addr]:port")
-            }
-            host = text[text.index(after: text.startIndex)..<close]
-            port = text[text.index(close, offsetBy: 2)...]
-        } else {
-            guard let colon = text.lastIndex(of: ":") else { throw PeerAddressError(text: text, reason: "no port") }
-            host = text[..<colon]
-            port = text[text.index(after: colon)...]
-            guard !host.contains(":") else { throw PeerAddressError(text: text, reason: "an IPv6 host must be written [addr]:port") }
+        let host: Substring, port: Substring
+        switch HostPortText.split(text) {
+        case .success(let parts): (host, port) = parts
+        case .failure(let e): throw PeerAddressError(text: text, reason: e.reason)
+        }
+        guard text.hasPrefix("[") || !host.contains(":") else {
+            throw PeerAddressError(text: text, reason: "an IPv6 host must be written [addr]:port")
         }
         guard !host.isEmpty else { throw PeerAddressError(text: text, reason: "empty host") }
         guard host.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" || $0 == ":" || $0 == "_" }) else {

@@ -13,16 +13,9 @@ public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
     public init(parsing text: String) throws(ServerError) {
         var hostPart: Substring
         let portPart: Substring
-        if text.hasPrefix("[") {
-            guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") else {
-                throw .badListenAddress(text, "an IPv6 host must be written [addr]:port")
-            }
-            hostPart = text[text.index(after: text.startIndex)..<close]
-            portPart = text[text.index(close, offsetBy: 2)...]
-        } else {
-            guard let colon = text.lastIndex(of: ":") else { throw .badListenAddress(text, "no port") }
-            hostPart = text[..<colon]
-            portPart = text[text.index(after: colon)...]
+        switch HostPortText.split(text) {
+        case .success(let parts): (hostPart, portPart) = parts
+        case .failure(let e): throw .badListenAddress(text, e.reason)
         }
         guard let port = UInt16(portPart) else { throw .badListenAddress(text, "port must be 0…65535") }
         if hostPart == "localhost" { hostPart = "127.0.0.1" }
