@@ -78,7 +78,7 @@ struct HotRouteTracker {
             return true
         }
 
-        mutating func forget(slot: UInt32, ranks: Int) {
+        mutating func forget(slot: UInt32) {
             guard leaders.contains(where: { $0.slot == slot }) else { return }
             leaders.removeAll { $0.slot == slot }
             floor = 0
@@ -131,8 +131,8 @@ struct HotRouteTracker {
             totalCurrent.reads &-= UInt64(cell.current.0); totalCurrent.writes &-= UInt64(cell.current.1)
             totalPrevious.reads &-= UInt64(cell.previous.0); totalPrevious.writes &-= UInt64(cell.previous.1)
             cell = Cell(route: UInt32(truncatingIfNeeded: id.rawValue))
-            readCandidates.forget(slot: s, ranks: ranks)
-            writeCandidates.forget(slot: s, ranks: ranks)
+            readCandidates.forget(slot: s)
+            writeCandidates.forget(slot: s)
         }
         cell.current.0 = Self.saturating(cell.current.0, reads)
         cell.current.1 = Self.saturating(cell.current.1, writes)
