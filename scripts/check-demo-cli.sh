@@ -27,10 +27,12 @@ bad --peers 127.0.0.1                 # no port
 bad --peers "127.0.0.1:9478,"         # an empty entry
 bad --peers "a:1,a:1"                 # listed twice
 bad --peers "h:70000"
+bad --peers http://127.0.0.1:9477   # a URL, not host:port
 bad --peer-timeout 0
 bad --peer-max-body 10
 bad --tiers 60:0
 bad --tiers x
+bad --tiers ""                   # empty: 'none' says no tiers
 bad --tiers 60:10,90:10          # not a multiple of the tier before
 bad --step 7                     # the default tiers' 60 s is not a multiple of 7 s
 bad --state-save-every 0

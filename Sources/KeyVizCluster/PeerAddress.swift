@@ -12,6 +12,7 @@ public struct PeerAddress: Sendable, Equatable, CustomStringConvertible {
 
     /// Parses one `host:port`; the error says what is wrong with it.
     public init(parsing text: String) throws(PeerAddressError) {
+        guard !text.contains("://") else { throw PeerAddressError(text: text, reason: "write host:port, without a scheme") }
         let host: Substring, port: Substring
         switch HostPortText.split(text) {
         case .success(let parts): (host, port) = parts

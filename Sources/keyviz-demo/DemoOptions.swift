@@ -152,7 +152,8 @@ struct DemoOptions: ParsableCommand, Sendable {
     func coarserTiers() throws -> [HistoryTier] {
         let text = tiers.trimmingCharacters(in: .whitespaces)
         func bad(_ why: String) -> ValidationError { ValidationError("bad value '\(tiers)' for --tiers: \(why)") }
-        guard text != "none", !text.isEmpty else { return [] }
+        guard !text.isEmpty else { throw bad("empty: want STEP_SECONDS:COLUMNS,… or none") }
+        guard text != "none" else { return [] }
         var out: [HistoryTier] = []
         for part in text.split(separator: ",", omittingEmptySubsequences: false) {
             let fields = part.split(separator: ":", omittingEmptySubsequences: false)
@@ -165,7 +166,8 @@ struct DemoOptions: ParsableCommand, Sendable {
             out.append(HistoryTier(stepMilliseconds: Int64((seconds * 1000).rounded()), columns: columns))
         }
         let config = HeatMatrixSamplerConfiguration(stepMilliseconds: Int64((step * 1000).rounded()), historyColumns: historyColumns, coarserTiers: out)
-        if let problem = config.tierProblems.first { throw bad(problem + " (with --step \(step))") }
+        // The library would make the change it names; the demo asks for the value to be written so.
+        if let problem = config.tierProblems.first { throw bad(problem + " (with --step \(step)): write the tiers that way") }
         return out
     }
 
