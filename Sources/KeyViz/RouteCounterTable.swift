@@ -11,15 +11,25 @@ import Synchronization
 ///
 /// Layout. A route id maps to a counter *slot* through a two-level directory (ids below
 /// ``RouteID/limit``); slot 0 is reserved for observations whose route is unknown ("unrouted"),
-/// and an unmapped id resolves to it without a branch. Each slot holds four `UInt64` counters
+/// and an unmapped id resolves to it without a branch. Each slot holds four `UInt32` counters
 /// (reads, writes, read bytes, write bytes) per *stripe*; a thread adds to its own stripe so
 /// two threads on one hot route do not share a cache line. Slot and directory chunks are
 /// allocated once and never moved or freed before the table, so the hot path needs no lock,
 /// no allocation and no reference counting: two acquiring loads, one relaxed load and two
-/// relaxed adds.
+/// adds.
+///
+/// *Carries.* 32 bits per stripe counter halve what every touched route costs per stripe (16
+/// bytes instead of 32), but a counter can wrap between two drains (2^32 operations, or 4 GiB,
+/// on one route from one thread). The add returns the old value, so the thread whose add
+/// wraps sees it and adds the lost 2^32 (or, for a single observation of 4 GiB or more, its
+/// high bits) to the slot's 64-bit *carry* counters, shared by the stripes. Carries are rare,
+/// so the line they share is rarely written; the carry region of a chunk is calloc'd zero pages
+/// that become resident only where a carry lands. A drain adds the carries to the stripes'
+/// counts, so every sum is exact modulo 2^64, as `OpCounts` is.
 ///
 /// Draining (``drain(slot:)``) swaps each counter to zero in place, so an add that races with
-/// a drain lands either in this drain or the next: nothing is lost or counted twice.
+/// a drain lands either in this drain or the next: nothing is lost or counted twice (a carry
+/// is written before its add's dirty-bit check, so the same holds for it).
 ///
 /// *Dirty bits.* Each slot also has one bit in a bitmap, set by the hot path when it finds it
 /// clear (one more load per observation, a locked `or` only on the first add to a slot since
@@ -57,6 +67,7 @@ package final class RouteCounterTable: @unchecked Sendable {
     private let directory: UnsafeMutablePointer<Atomic<Int>>   // addresses of id chunks, 0 = none
     private let slotChunks: UnsafeMutablePointer<Atomic<Int>>  // addresses of slot chunks, 0 = none
     private let dirty: UnsafeMutablePointer<Atomic<UInt64>>     // one bit per slot (untouched pages cost nothing)
+    private let carries: UnsafeMutablePointer<Atomic<Int>>      // carries ever made (0: drains skip the carry region)
     private let allocated = Atomic<Int>(1)                     // slot 0 (unrouted) always exists
 
     /// - Parameter stripes: rounded up to a power of two, 1…64; 0 or less picks the default
@@ -70,8 +81,9 @@ package final class RouteCounterTable: @unchecked Sendable {
         directory = Self.zeroedAtomics(Self.idTopCount)
         slotChunks = Self.zeroedAtomics(Self.maxSlots >> Self.slotChunkBits)
         dirty = Self.zeroedAtomics(Self.maxSlots >> 6)
-        storage = CounterStorage(directory: directory, slotChunks: slotChunks, dirty: dirty, stripeMask: n - 1,
-                                 stripeKey: ThreadStripe.key)
+        carries = Self.zeroedAtomics(1)
+        storage = CounterStorage(directory: directory, slotChunks: slotChunks, dirty: dirty, carries: carries,
+                                 stripeMask: n - 1, stripeKey: ThreadStripe.key)
         ensureSlotChunk(0)
     }
 
@@ -87,6 +99,7 @@ package final class RouteCounterTable: @unchecked Sendable {
         free(directory)
         free(slotChunks)
         free(dirty)
+        free(carries)
     }
 
     // MARK: hot path
@@ -124,7 +137,7 @@ package final class RouteCounterTable: @unchecked Sendable {
         entries[Int(route.rawValue) & (Self.idChunkSize - 1)].store(UInt32(slot), ordering: .releasing)
     }
 
-    /// Takes the slot's counts, summed over stripes, and leaves zeros behind.
+    /// Takes the slot's counts, summed over stripes and carries, and leaves zeros behind.
     package func drain(slot: Int) -> OpCounts {
         var c = OpCounts()
         for stripe in 0..<stripeCount {
@@ -132,12 +145,30 @@ package final class RouteCounterTable: @unchecked Sendable {
             // A plain load first: an idle stripe's line stays clean (an exchange dirties it), and
             // a locked exchange costs far more than a load. Sequentially consistent loads (plain
             // moves on x86) so that an add ordered before a dirty-bit check is seen here.
-            if p[0].load(ordering: .sequentiallyConsistent) != 0 { c.reads &+= p[0].exchange(0, ordering: .sequentiallyConsistent) }
-            if p[1].load(ordering: .sequentiallyConsistent) != 0 { c.writes &+= p[1].exchange(0, ordering: .sequentiallyConsistent) }
-            if p[2].load(ordering: .sequentiallyConsistent) != 0 { c.readBytes &+= p[2].exchange(0, ordering: .sequentiallyConsistent) }
-            if p[3].load(ordering: .sequentiallyConsistent) != 0 { c.writeBytes &+= p[3].exchange(0, ordering: .sequentiallyConsistent) }
+            if p[0].load(ordering: .sequentiallyConsistent) != 0 { c.reads &+= UInt64(p[0].exchange(0, ordering: .sequentiallyConsistent)) }
+            if p[1].load(ordering: .sequentiallyConsistent) != 0 { c.writes &+= UInt64(p[1].exchange(0, ordering: .sequentiallyConsistent)) }
+            if p[2].load(ordering: .sequentiallyConsistent) != 0 { c.readBytes &+= UInt64(p[2].exchange(0, ordering: .sequentiallyConsistent)) }
+            if p[3].load(ordering: .sequentiallyConsistent) != 0 { c.writeBytes &+= UInt64(p[3].exchange(0, ordering: .sequentiallyConsistent)) }
+        }
+        if carries.pointee.load(ordering: .sequentiallyConsistent) != 0 {
+            let q = storage.carryCounters(slot: slot)
+            if q[0].load(ordering: .sequentiallyConsistent) != 0 { c.reads &+= q[0].exchange(0, ordering: .sequentiallyConsistent) }
+            if q[1].load(ordering: .sequentiallyConsistent) != 0 { c.writes &+= q[1].exchange(0, ordering: .sequentiallyConsistent) }
+            if q[2].load(ordering: .sequentiallyConsistent) != 0 { c.readBytes &+= q[2].exchange(0, ordering: .sequentiallyConsistent) }
+            if q[3].load(ordering: .sequentiallyConsistent) != 0 { c.writeBytes &+= q[3].exchange(0, ordering: .sequentiallyConsistent) }
         }
         return c
+    }
+
+    /// Carries made so far (for tests: a wrap was seen and carried).
+    package var carryCount: Int { carries.pointee.load(ordering: .relaxed) }
+
+    /// Sets one stripe counter of `slot` (0 reads, 1 writes, 2 read bytes, 3 write bytes) as if
+    /// that many had been added since the last drain: lets a test reach a wrap without 2^32 adds.
+    /// The slot is marked dirty. Only while no other thread uses the table.
+    package func preload(slot: Int, stripe: Int, counter: Int, value: UInt32) {
+        storage.slotCounters(slot: slot, stripe: stripe)[counter].store(value, ordering: .sequentiallyConsistent)
+        dirty[slot >> 6].bitwiseOr(UInt64(1) << UInt64(slot & 63), ordering: .sequentiallyConsistent)
     }
 
     /// Slots whose dirty bit is set now (an estimate: bits set meanwhile are not counted), so a
@@ -170,11 +201,18 @@ package final class RouteCounterTable: @unchecked Sendable {
         return visited
     }
 
+    /// A chunk is its stripes' `UInt32` counters, stripe after stripe, then one `UInt64` carry
+    /// counter per counter and slot (zero pages until a carry lands).
     private func ensureSlotChunk(_ index: Int) {
         if slotChunks[index].load(ordering: .acquiring) != 0 { return }
-        let count = Self.slotChunkSize * Self.countersPerSlot * stripeCount
-        let p = Self.zeroedAtomics(count) as UnsafeMutablePointer<Atomic<UInt64>>
-        slotChunks[index].store(Int(bitPattern: p), ordering: .releasing)
+        let stripeBytes = Self.slotChunkSize * Self.countersPerSlot * MemoryLayout<Atomic<UInt32>>.stride
+        let carryBytes = Self.slotChunkSize * Self.countersPerSlot * MemoryLayout<Atomic<UInt64>>.stride
+        guard let raw = calloc(1, stripeBytes * stripeCount + carryBytes) else {
+            fatalError("KeyViz: out of memory allocating a counter chunk")
+        }
+        raw.bindMemory(to: Atomic<UInt32>.self, capacity: stripeBytes * stripeCount / MemoryLayout<Atomic<UInt32>>.stride)
+        (raw + stripeBytes * stripeCount).bindMemory(to: Atomic<UInt64>.self, capacity: Self.slotChunkSize * Self.countersPerSlot)
+        slotChunks[index].store(Int(bitPattern: raw), ordering: .releasing)
     }
 
     /// Allocates `count` zeroed atomics with `calloc`, whose large blocks come straight from the
@@ -199,14 +237,17 @@ package struct CounterStorage: @unchecked Sendable {
     @usableFromInline let directory: UnsafeMutablePointer<Atomic<Int>>
     @usableFromInline let slotChunks: UnsafeMutablePointer<Atomic<Int>>
     @usableFromInline let dirty: UnsafeMutablePointer<Atomic<UInt64>>
+    @usableFromInline let carries: UnsafeMutablePointer<Atomic<Int>>
     @usableFromInline let stripeMask: Int
     @usableFromInline let stripeKey: pthread_key_t
 
     init(directory: UnsafeMutablePointer<Atomic<Int>>, slotChunks: UnsafeMutablePointer<Atomic<Int>>,
-         dirty: UnsafeMutablePointer<Atomic<UInt64>>, stripeMask: Int, stripeKey: pthread_key_t) {
+         dirty: UnsafeMutablePointer<Atomic<UInt64>>, carries: UnsafeMutablePointer<Atomic<Int>>,
+         stripeMask: Int, stripeKey: pthread_key_t) {
         self.directory = directory
         self.slotChunks = slotChunks
         self.dirty = dirty
+        self.carries = carries
         self.stripeMask = stripeMask
         self.stripeKey = stripeKey
     }
@@ -224,8 +265,13 @@ package struct CounterStorage: @unchecked Sendable {
         let slot = slot(of: route)
         let index = Int(op.rawValue)
         let counters = slotCounters(slot: slot, stripe: ThreadStripe.current(key: stripeKey) & stripeMask)
-        counters[index].wrappingAdd(1, ordering: .sequentiallyConsistent)
-        counters[2 &+ index].wrappingAdd(bytes, ordering: .sequentiallyConsistent)
+        let ops = counters[index].wrappingAdd(1, ordering: .sequentiallyConsistent).oldValue
+        let before = counters[2 &+ index].wrappingAdd(UInt32(truncatingIfNeeded: bytes), ordering: .sequentiallyConsistent).oldValue
+        // The true byte sum's bits above 32 are what the 32-bit add dropped (exact modulo 2^64).
+        let lostBytes = (UInt64(before) &+ bytes) & 0xFFFF_FFFF_0000_0000
+        if ops == .max || lostBytes != 0 {
+            carry(slot: slot, index: index, ops: ops == .max ? 1 << 32 : 0, bytes: lostBytes)
+        }
         let bit = UInt64(1) &<< UInt64(slot & 63)
         if dirty[slot &>> 6].load(ordering: .sequentiallyConsistent) & bit == 0 {
             dirty[slot &>> 6].bitwiseOr(bit, ordering: .sequentiallyConsistent)
@@ -242,10 +288,28 @@ package struct CounterStorage: @unchecked Sendable {
         return Int(entries[Int(truncatingIfNeeded: route.rawValue) & ((1 &<< Self.idChunkBits) &- 1)].load(ordering: .acquiring))
     }
 
+    /// Adds what a wrapped add dropped to the slot's carry counters (rare: out of line).
+    @usableFromInline @inline(never)
+    func carry(slot: Int, index: Int, ops: UInt64, bytes: UInt64) {
+        let q = carryCounters(slot: slot)
+        if ops != 0 { q[index].wrappingAdd(ops, ordering: .sequentiallyConsistent) }
+        if bytes != 0 { q[2 + index].wrappingAdd(bytes, ordering: .sequentiallyConsistent) }
+        carries.pointee.wrappingAdd(1, ordering: .sequentiallyConsistent)
+    }
+
     @inlinable @inline(__always)
-    func slotCounters(slot: Int, stripe: Int) -> UnsafeMutablePointer<Atomic<UInt64>> {
+    func slotCounters(slot: Int, stripe: Int) -> UnsafeMutablePointer<Atomic<UInt32>> {
         let chunk = slotChunks[slot &>> Self.slotChunkBits].load(ordering: .acquiring)
-        let base = UnsafeMutablePointer<Atomic<UInt64>>(bitPattern: chunk).unsafelyUnwrapped
+        let base = UnsafeMutablePointer<Atomic<UInt32>>(bitPattern: chunk).unsafelyUnwrapped
         return base + (((stripe &<< Self.slotChunkBits) | (slot & ((1 &<< Self.slotChunkBits) &- 1))) &* Self.countersPerSlot)
+    }
+
+    /// The slot's four 64-bit carry counters, after every stripe of its chunk.
+    func carryCounters(slot: Int) -> UnsafeMutablePointer<Atomic<UInt64>> {
+        let chunk = slotChunks[slot >> Self.slotChunkBits].load(ordering: .acquiring)
+        let stripes = stripeMask + 1
+        let raw = UnsafeMutableRawPointer(bitPattern: chunk).unsafelyUnwrapped
+            + (stripes << Self.slotChunkBits) * Self.countersPerSlot * MemoryLayout<UInt32>.stride
+        return raw.assumingMemoryBound(to: Atomic<UInt64>.self) + (slot & ((1 << Self.slotChunkBits) - 1)) * Self.countersPerSlot
     }
 }
