@@ -23,7 +23,7 @@ import Synchronization
 /// on one route from one thread). The add returns the old value, so the thread whose add
 /// wraps sees it and adds the lost 2^32 (or, for a single observation of 4 GiB or more, its
 /// high bits) to the slot's 64-bit *carry* counters, shared by the stripes. Carries are rare,
-/// so the line they share is rarely written; the carry region of a chunk is calloc'd zero pages
+/// so the line they share is rarely written; the carry region of a chunk is mapped zero pages
 /// that become resident only where a carry lands. A drain adds the carries to the stripes'
 /// counts, so every sum is exact modulo 2^64, as `OpCounts` is.
 ///
@@ -68,6 +68,7 @@ package final class RouteCounterTable: @unchecked Sendable {
     private let slotChunks: UnsafeMutablePointer<Atomic<Int>>  // addresses of slot chunks, 0 = none
     private let dirty: UnsafeMutablePointer<Atomic<UInt64>>     // one bit per slot (untouched pages cost nothing)
     private let carries: UnsafeMutablePointer<Atomic<Int>>      // carries ever made (0: drains skip the carry region)
+    static let slotChunkCount = maxSlots >> slotChunkBits
     private let allocated = Atomic<Int>(1)                     // slot 0 (unrouted) always exists
 
     /// - Parameter stripes: rounded up to a power of two, 1…64; 0 or less picks the default
@@ -79,10 +80,11 @@ package final class RouteCounterTable: @unchecked Sendable {
         stripeCount = n
         stripeMask = n - 1
         directory = Self.zeroedAtomics(Self.idTopCount)
-        slotChunks = Self.zeroedAtomics(Self.maxSlots >> Self.slotChunkBits)
+        // One entry past the chunk addresses counts the carries (the carry path finds it there).
+        slotChunks = Self.zeroedAtomics(Self.slotChunkCount + 1)
         dirty = Self.zeroedAtomics(Self.maxSlots >> 6)
-        carries = Self.zeroedAtomics(1)
-        storage = CounterStorage(directory: directory, slotChunks: slotChunks, dirty: dirty, carries: carries,
+        carries = slotChunks + Self.slotChunkCount
+        storage = CounterStorage(directory: directory, slotChunks: slotChunks, dirty: dirty,
                                  stripeMask: n - 1, stripeKey: ThreadStripe.key)
         ensureSlotChunk(0)
     }
@@ -90,16 +92,15 @@ package final class RouteCounterTable: @unchecked Sendable {
     deinit {
         for i in 0..<Self.idTopCount {
             let a = directory[i].load(ordering: .relaxed)
-            if a != 0 { free(UnsafeMutableRawPointer(bitPattern: a)) }
+            if a != 0 { Self.unmap(UnsafeMutableRawPointer(bitPattern: a), Self.idChunkSize * MemoryLayout<Atomic<UInt32>>.stride) }
         }
-        for i in 0..<(Self.maxSlots >> Self.slotChunkBits) {
+        for i in 0..<Self.slotChunkCount {
             let a = slotChunks[i].load(ordering: .relaxed)
-            if a != 0 { free(UnsafeMutableRawPointer(bitPattern: a)) }
+            if a != 0 { Self.unmap(UnsafeMutableRawPointer(bitPattern: a), slotChunkBytes) }
         }
-        free(directory)
-        free(slotChunks)
-        free(dirty)
-        free(carries)
+        Self.unmap(UnsafeMutableRawPointer(directory), Self.idTopCount * MemoryLayout<Atomic<Int>>.stride)
+        Self.unmap(UnsafeMutableRawPointer(slotChunks), (Self.slotChunkCount + 1) * MemoryLayout<Atomic<Int>>.stride)
+        Self.unmap(UnsafeMutableRawPointer(dirty), (Self.maxSlots >> 6) * MemoryLayout<Atomic<UInt64>>.stride)
     }
 
     // MARK: hot path
@@ -201,28 +202,36 @@ package final class RouteCounterTable: @unchecked Sendable {
         return visited
     }
 
-    /// A chunk is its stripes' `UInt32` counters, stripe after stripe, then one `UInt64` carry
-    /// counter per counter and slot (zero pages until a carry lands).
+    private static let carryBytes = slotChunkSize * countersPerSlot * MemoryLayout<Atomic<UInt64>>.stride
+    private static let stripeBytes = slotChunkSize * countersPerSlot * MemoryLayout<Atomic<UInt32>>.stride
+    private var slotChunkBytes: Int { Self.carryBytes + Self.stripeBytes * stripeCount }
+
+    /// A chunk is one `UInt64` carry counter per counter and slot (zero pages until a carry
+    /// lands), then its stripes' `UInt32` counters, stripe after stripe.
     private func ensureSlotChunk(_ index: Int) {
         if slotChunks[index].load(ordering: .acquiring) != 0 { return }
-        let stripeBytes = Self.slotChunkSize * Self.countersPerSlot * MemoryLayout<Atomic<UInt32>>.stride
-        let carryBytes = Self.slotChunkSize * Self.countersPerSlot * MemoryLayout<Atomic<UInt64>>.stride
-        guard let raw = calloc(1, stripeBytes * stripeCount + carryBytes) else {
-            fatalError("KeyViz: out of memory allocating a counter chunk")
-        }
-        raw.bindMemory(to: Atomic<UInt32>.self, capacity: stripeBytes * stripeCount / MemoryLayout<Atomic<UInt32>>.stride)
-        (raw + stripeBytes * stripeCount).bindMemory(to: Atomic<UInt64>.self, capacity: Self.slotChunkSize * Self.countersPerSlot)
+        let raw = Self.mapZeroed(slotChunkBytes)
+        raw.bindMemory(to: Atomic<UInt64>.self, capacity: Self.slotChunkSize * Self.countersPerSlot)
+        (raw + Self.carryBytes).bindMemory(to: Atomic<UInt32>.self, capacity: Self.slotChunkSize * Self.countersPerSlot * stripeCount)
         slotChunks[index].store(Int(bitPattern: raw), ordering: .releasing)
     }
 
-    /// Allocates `count` zeroed atomics with `calloc`, whose large blocks come straight from the
-    /// kernel as untouched zero pages: a sparse directory costs address space, not memory.
-    /// (An all-zero bit pattern is the atomic's value 0.) Freed with `free`.
+    /// `count` zeroed atomics in pages of their own (an all-zero bit pattern is the atomic's 0).
     private static func zeroedAtomics<T: AtomicRepresentable & FixedWidthInteger>(_ count: Int) -> UnsafeMutablePointer<Atomic<T>> {
-        guard let raw = calloc(count, MemoryLayout<Atomic<T>>.stride) else {
-            fatalError("KeyViz: out of memory allocating \(count) counters")
-        }
-        return raw.bindMemory(to: Atomic<T>.self, capacity: count)
+        mapZeroed(count * MemoryLayout<Atomic<T>>.stride).bindMemory(to: Atomic<T>.self, capacity: count)
+    }
+
+    /// Anonymous private pages from the kernel: zero, and resident only once written, whatever
+    /// the allocator's thresholds (`calloc` clears reused heap memory, which makes it resident):
+    /// idle stripes, unused carry regions and sparse directories cost address space, not memory.
+    private static func mapZeroed(_ bytes: Int) -> UnsafeMutableRawPointer {
+        let p = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+        guard let p, p != MAP_FAILED else { fatalError("KeyViz: out of memory mapping \(bytes) bytes of counters") }
+        return p
+    }
+
+    private static func unmap(_ p: UnsafeMutableRawPointer?, _ bytes: Int) {
+        if let p { munmap(p, bytes) }
     }
 }
 
@@ -237,17 +246,15 @@ package struct CounterStorage: @unchecked Sendable {
     @usableFromInline let directory: UnsafeMutablePointer<Atomic<Int>>
     @usableFromInline let slotChunks: UnsafeMutablePointer<Atomic<Int>>
     @usableFromInline let dirty: UnsafeMutablePointer<Atomic<UInt64>>
-    @usableFromInline let carries: UnsafeMutablePointer<Atomic<Int>>
     @usableFromInline let stripeMask: Int
     @usableFromInline let stripeKey: pthread_key_t
 
     init(directory: UnsafeMutablePointer<Atomic<Int>>, slotChunks: UnsafeMutablePointer<Atomic<Int>>,
-         dirty: UnsafeMutablePointer<Atomic<UInt64>>, carries: UnsafeMutablePointer<Atomic<Int>>,
+         dirty: UnsafeMutablePointer<Atomic<UInt64>>,
          stripeMask: Int, stripeKey: pthread_key_t) {
         self.directory = directory
         self.slotChunks = slotChunks
         self.dirty = dirty
-        self.carries = carries
         self.stripeMask = stripeMask
         self.stripeKey = stripeKey
     }
@@ -266,11 +273,10 @@ package struct CounterStorage: @unchecked Sendable {
         let index = Int(op.rawValue)
         let counters = slotCounters(slot: slot, stripe: ThreadStripe.current(key: stripeKey) & stripeMask)
         let ops = counters[index].wrappingAdd(1, ordering: .sequentiallyConsistent).oldValue
-        let before = counters[2 &+ index].wrappingAdd(UInt32(truncatingIfNeeded: bytes), ordering: .sequentiallyConsistent).oldValue
-        // The true byte sum's bits above 32 are what the 32-bit add dropped (exact modulo 2^64).
-        let lostBytes = (UInt64(before) &+ bytes) & 0xFFFF_FFFF_0000_0000
-        if ops == .max || lostBytes != 0 {
-            carry(slot: slot, index: index, ops: ops == .max ? 1 << 32 : 0, bytes: lostBytes)
+        let low = UInt32(truncatingIfNeeded: bytes)
+        let before = counters[2 &+ index].wrappingAdd(low, ordering: .sequentiallyConsistent).oldValue
+        if ops == .max || before.addingReportingOverflow(low).overflow || bytes &>> 32 != 0 {
+            Self.carry(slotChunks: slotChunks, slot: slot, index: index, opsWrapped: ops == .max, before: before, bytes: bytes)
         }
         let bit = UInt64(1) &<< UInt64(slot & 63)
         if dirty[slot &>> 6].load(ordering: .sequentiallyConsistent) & bit == 0 {
@@ -288,28 +294,34 @@ package struct CounterStorage: @unchecked Sendable {
         return Int(entries[Int(truncatingIfNeeded: route.rawValue) & ((1 &<< Self.idChunkBits) &- 1)].load(ordering: .acquiring))
     }
 
-    /// Adds what a wrapped add dropped to the slot's carry counters (rare: out of line).
+    /// Adds what a wrapped add dropped to the slot's carry counters (rare: out of line, and
+    /// static with its inputs in registers, so the hot path never spills the storage to memory).
     @usableFromInline @inline(never)
-    func carry(slot: Int, index: Int, ops: UInt64, bytes: UInt64) {
-        let q = carryCounters(slot: slot)
-        if ops != 0 { q[index].wrappingAdd(ops, ordering: .sequentiallyConsistent) }
-        if bytes != 0 { q[2 + index].wrappingAdd(bytes, ordering: .sequentiallyConsistent) }
-        carries.pointee.wrappingAdd(1, ordering: .sequentiallyConsistent)
+    static func carry(slotChunks: UnsafeMutablePointer<Atomic<Int>>, slot: Int, index: Int, opsWrapped: Bool, before: UInt32, bytes: UInt64) {
+        let q = carryCounters(slotChunks: slotChunks, slot: slot)
+        if opsWrapped { q[index].wrappingAdd(1 << 32, ordering: .sequentiallyConsistent) }
+        // The true byte sum's bits above 32 are what the 32-bit add dropped (exact modulo 2^64).
+        let lostBytes = (UInt64(before) &+ bytes) & 0xFFFF_FFFF_0000_0000
+        if lostBytes != 0 { q[2 + index].wrappingAdd(lostBytes, ordering: .sequentiallyConsistent) }
+        slotChunks[RouteCounterTable.slotChunkCount].wrappingAdd(1, ordering: .sequentiallyConsistent)
     }
 
     @inlinable @inline(__always)
     func slotCounters(slot: Int, stripe: Int) -> UnsafeMutablePointer<Atomic<UInt32>> {
         let chunk = slotChunks[slot &>> Self.slotChunkBits].load(ordering: .acquiring)
-        let base = UnsafeMutablePointer<Atomic<UInt32>>(bitPattern: chunk).unsafelyUnwrapped
+        // Past the chunk's carry region: 2 x UInt32 per carry counter.
+        let base = UnsafeMutablePointer<Atomic<UInt32>>(bitPattern: chunk).unsafelyUnwrapped + (2 &* Self.countersPerSlot &<< Self.slotChunkBits)
         return base + (((stripe &<< Self.slotChunkBits) | (slot & ((1 &<< Self.slotChunkBits) &- 1))) &* Self.countersPerSlot)
     }
 
-    /// The slot's four 64-bit carry counters, after every stripe of its chunk.
+    /// The slot's four 64-bit carry counters, at the start of its chunk.
     func carryCounters(slot: Int) -> UnsafeMutablePointer<Atomic<UInt64>> {
-        let chunk = slotChunks[slot >> Self.slotChunkBits].load(ordering: .acquiring)
-        let stripes = stripeMask + 1
-        let raw = UnsafeMutableRawPointer(bitPattern: chunk).unsafelyUnwrapped
-            + (stripes << Self.slotChunkBits) * Self.countersPerSlot * MemoryLayout<UInt32>.stride
-        return raw.assumingMemoryBound(to: Atomic<UInt64>.self) + (slot & ((1 << Self.slotChunkBits) - 1)) * Self.countersPerSlot
+        Self.carryCounters(slotChunks: slotChunks, slot: slot)
+    }
+
+    static func carryCounters(slotChunks: UnsafeMutablePointer<Atomic<Int>>, slot: Int) -> UnsafeMutablePointer<Atomic<UInt64>> {
+        let chunk = slotChunks[slot >> slotChunkBits].load(ordering: .acquiring)
+        let base = UnsafeMutablePointer<Atomic<UInt64>>(bitPattern: chunk).unsafelyUnwrapped
+        return base + (slot & ((1 << slotChunkBits) - 1)) * countersPerSlot
     }
 }

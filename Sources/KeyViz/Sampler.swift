@@ -26,13 +26,13 @@ public protocol Sampler: RouteCatalogObserver {
 }
 
 extension Sampler {
-    @inlinable
+    @inlinable @inline(__always)
     public func observe(route: RouteID, op: Op, key: UnsafeRawBufferPointer, valueLength: Int) {
         observe(route: route, op: op, keyLength: key.count, valueLength: valueLength)
     }
 
     /// Observes with the key of a byte array (the key-carrying form, without unsafe code).
-    @inlinable
+    @inlinable @inline(__always)
     public func observe(route: RouteID, op: Op, key: [UInt8], valueLength: Int) {
         key.withUnsafeBytes { observe(route: route, op: op, key: $0, valueLength: valueLength) }
     }

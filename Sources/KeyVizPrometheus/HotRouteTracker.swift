@@ -18,7 +18,7 @@ import KeyViz
 /// gives the same counts as a full scan (`HotRouteTrackerTests`); routes that tie with the last
 /// place may be swapped for one another. Its cost is the number of candidates: a handful with
 /// skewed traffic, and with uniform traffic too, since routes that tie with T are not
-/// candidates. 20 bytes per slot plus 1 for list marks, 4 per active route and per candidate.
+/// candidates. 24 bytes per slot (with the bucket cache) plus 1 for list marks, 4 per active route and per candidate.
 struct HotRouteTracker {
     let windowMs: Int64
     /// Routes ranked per op.
@@ -28,11 +28,14 @@ struct HotRouteTracker {
 
     /// One slot's window counts, 32-bit (a route would need 71 million operations a second for
     /// a whole window to saturate one; they saturate, never wrap), next to the id of the route
-    /// they belong to (ids < 2^32), so a ranking reads one line per slot.
+    /// they belong to (ids < 2^32), so a ranking reads one line per slot. `bucket` is the
+    /// decorator's cache of the bucket that route folds into (-1: not known), kept here because
+    /// the route id beside it is what says whether it is still valid.
     struct Cell {
         var route: UInt32 = .max
         var current: (UInt32, UInt32) = (0, 0)     // per op index: reads, writes
         var previous: (UInt32, UInt32) = (0, 0)
+        var bucket: Int32 = -1
 
         var isIdle: Bool { current.0 | current.1 | previous.0 | previous.1 == 0 }
         func current(_ o: Int) -> UInt32 { o == 0 ? current.0 : current.1 }
@@ -106,8 +109,10 @@ struct HotRouteTracker {
     }
 
     private var cells: [Cell] = []
-    /// Per slot, bit o: listed in op o's `risen`.
+    /// Per slot: bit o (0, 1) listed in op o's `risen`; `inActive`: listed in `active` (a
+    /// recycled slot's cell is idle but may still be listed there).
     private var marks: [UInt8] = []
+    private static let inActive: UInt8 = 4
     private var totalCurrent: (reads: UInt64, writes: UInt64) = (0, 0)
     private var totalPrevious: (reads: UInt64, writes: UInt64) = (0, 0)
     /// Slots with a non-zero count in the current or the previous window, each once.
@@ -121,24 +126,62 @@ struct HotRouteTracker {
         startMs = nowMs
     }
 
+    /// Makes `slot`'s cell belong to route `id` (when the slot was recycled, the old route's
+    /// counts leave) and returns its cached bucket, -1 when not known.
+    @inline(__always)
+    mutating func claim(slot: Int, route id: RouteID) -> Int32 {
+        if slot >= cells.count { reserve(slots: max(slot + 1, cells.count * 2)) }
+        if UInt64(cells[slot].route) != id.rawValue { recycle(slot: slot, route: id) }
+        return cells[slot].bucket
+    }
+
+    private mutating func recycle(slot: Int, route id: RouteID) {
+        let cell = cells[slot]
+        totalCurrent.reads &-= UInt64(cell.current.0); totalCurrent.writes &-= UInt64(cell.current.1)
+        totalPrevious.reads &-= UInt64(cell.previous.0); totalPrevious.writes &-= UInt64(cell.previous.1)
+        cells[slot] = Cell(route: UInt32(truncatingIfNeeded: id.rawValue))
+        readCandidates.forget(slot: UInt32(slot))
+        writeCandidates.forget(slot: UInt32(slot))
+    }
+
+    /// Caches the bucket of the route that owns `slot` (after ``claim(slot:route:)``).
+    mutating func setBucket(_ bucket: Int, slot: Int) { cells[slot].bucket = Int32(bucket) }
+
+    /// Caches `route`'s bucket from a layout walk, unless the cell still holds another route's
+    /// counts (that route keeps ranking until the slot's new owner has traffic).
+    mutating func seedBucket(_ bucket: Int, slot: Int, route id: RouteID) {
+        if slot >= cells.count { reserve(slots: max(slot + 1, cells.count * 2)) }
+        if UInt64(cells[slot].route) != id.rawValue {
+            guard cells[slot].isIdle else { return }
+            recycle(slot: slot, route: id)
+        }
+        cells[slot].bucket = Int32(bucket)
+    }
+
+    /// The cached bucket of `route` at `slot`, nil when not known.
+    func cachedBucket(slot: Int, route id: RouteID) -> Int? {
+        guard slot < cells.count, UInt64(cells[slot].route) == id.rawValue, cells[slot].bucket >= 0 else { return nil }
+        return Int(cells[slot].bucket)
+    }
+
+    /// Forgets every cached bucket (the layout changed).
+    mutating func forgetBuckets() {
+        cells.withUnsafeMutableBufferPointer { for i in $0.indices { $0[i].bucket = -1 } }
+    }
+
     /// Call ``roll(to:)`` first (once per fold, not per delta).
     mutating func add(slot: Int, route id: RouteID, reads: UInt64, writes: UInt64) {
-        if slot >= cells.count { reserve(slots: max(slot + 1, cells.count * 2)) }
+        _ = claim(slot: slot, route: id)
         var cell = cells[slot]
-        let wasActive = !cell.isIdle
         let s = UInt32(slot)
-        if UInt64(cell.route) != id.rawValue {     // the slot was recycled: the old route's counts leave
-            totalCurrent.reads &-= UInt64(cell.current.0); totalCurrent.writes &-= UInt64(cell.current.1)
-            totalPrevious.reads &-= UInt64(cell.previous.0); totalPrevious.writes &-= UInt64(cell.previous.1)
-            cell = Cell(route: UInt32(truncatingIfNeeded: id.rawValue))
-            readCandidates.forget(slot: s)
-            writeCandidates.forget(slot: s)
-        }
         cell.current.0 = Self.saturating(cell.current.0, reads)
         cell.current.1 = Self.saturating(cell.current.1, writes)
         totalCurrent.reads &+= reads
         totalCurrent.writes &+= writes
-        if !wasActive && !cell.isIdle { active.append(s) }
+        if marks[slot] & Self.inActive == 0 && !cell.isIdle {
+            active.append(s)
+            marks[slot] |= Self.inActive
+        }
         if ranks > 0 {
             let mark = marks[slot]
             if reads != 0, readCandidates.note(slot: s, count: cell.current.0, previous: cell.previous.0, listed: mark & 1 != 0, ranks: ranks) {
@@ -198,8 +241,8 @@ struct HotRouteTracker {
         let n = nowMs / windowMs
         guard n != window else { return }
         let next = n == window + 1
-        for slot in readCandidates.risen { marks[Int(slot)] = 0 }
-        for slot in writeCandidates.risen { marks[Int(slot)] = 0 }
+        for slot in readCandidates.risen { marks[Int(slot)] &= Self.inActive }
+        for slot in writeCandidates.risen { marks[Int(slot)] &= Self.inActive }
         readCandidates.reset()
         writeCandidates.reset()
         for slot in active {
@@ -212,7 +255,11 @@ struct HotRouteTracker {
                 if p.1 != 0 { writeCandidates.byPrevious[32 - p.1.leadingZeroBitCount].append(slot) }
             }
         }
-        active.removeAll { cells[Int($0)].isIdle }
+        active.removeAll { slot in
+            guard cells[Int(slot)].isIdle else { return false }
+            marks[Int(slot)] &= ~Self.inActive
+            return true
+        }
         totalPrevious = next ? totalCurrent : (0, 0)
         totalCurrent = (0, 0)
         window = n

@@ -25,13 +25,9 @@ struct RenderState {
     var counterLabelBytes: [[UInt8]] = []
     var infoLineBytes: [[UInt8]] = []
     var routesLineBytes: [[UInt8]] = []
-    /// Per counter slot, the bucket its route was last found in, valid while
-    /// `cachedRoute[slot]` is that route's id (32 bits: catalog ids are below 2^32; reset on
-    /// relayout to `noRoute`, whose id only costs a cache miss): the fold does no key comparisons
-    /// for routes it has seen.
-    var cachedRoute: [UInt32] = []
-    static let noRoute = UInt32.max
-    var cachedBucket: [Int32] = []
+    // Per counter slot, the bucket its route was last found in is cached in the hot-route
+    // tracker's cell for that slot, beside the route id that validates it (reset on relayout):
+    // the fold does no key comparisons for routes it has seen.
     /// The bucket label of each route ranked at the previous render: a route that has just
     /// left the catalog (split or merged away) still ranks until its window fades, and keeps
     /// naming the bucket its traffic was in. At most 2 × hotRoutes entries.
@@ -61,15 +57,11 @@ struct RenderState {
             relayout(next)
             // Seed the route -> bucket cache from the layout walk: no key comparisons for live routes.
             // Per-slot arrays are sized once for every slot the table has handed out.
-            let slotCount = slots.counters.allocatedSlots
-            growCache(to: slotCount - 1)
-            hot.reserve(slots: slotCount)
+            hot.reserve(slots: slots.counters.allocatedSlots)
             for (route, b) in zip(catalog.routes, routeBuckets) {
                 let slot = slots.counters.slot(of: route.id)
                 guard slot != 0 else { continue }
-                growCache(to: slot)
-                cachedRoute[slot] = UInt32(truncatingIfNeeded: route.id.rawValue)
-                cachedBucket[slot] = b
+                hot.seedBucket(Int(b), slot: slot, route: route.id)
             }
             routeCount = catalog.routes.count
         }
@@ -84,28 +76,17 @@ struct RenderState {
     }
 
     private mutating func bucket(ofSlot slot: Int, route id: RouteID, owners: borrowing SlotOwners) -> Int {
-        if slot < cachedRoute.count, UInt64(cachedRoute[slot]) == id.rawValue { return Int(cachedBucket[slot]) }
-        growCache(to: slot)
+        let cached = hot.claim(slot: slot, route: id)
+        if cached >= 0 { return Int(cached) }
         let b = layout.bucketIndex(forKey: owners.route(ofSlot: slot)!.start)
-        cachedRoute[slot] = UInt32(truncatingIfNeeded: id.rawValue)
-        cachedBucket[slot] = Int32(b)
+        hot.setBucket(b, slot: slot)
         return b
     }
 
     /// The bucket of a route owning `slot`: the fold's cache when it knows the route (no key
     /// comparison: keys can be long), else a search.
     private func bucketIndex(ofSlot slot: Int, route: Route) -> Int {
-        if slot < cachedRoute.count, UInt64(cachedRoute[slot]) == route.id.rawValue { return Int(cachedBucket[slot]) }
-        return layout.bucketIndex(forKey: route.start)
-    }
-
-    private mutating func growCache(to slot: Int) {
-        guard slot >= cachedRoute.count else { return }
-        let n = max(slot + 1, cachedRoute.count * 2)
-        cachedRoute.reserveCapacity(n)
-        cachedBucket.reserveCapacity(n)
-        cachedRoute += Array(repeating: Self.noRoute, count: n - cachedRoute.count)
-        cachedBucket += Array(repeating: 0, count: n - cachedBucket.count)
+        hot.cachedBucket(slot: slot, route: route.id) ?? layout.bucketIndex(forKey: route.start)
     }
 
     private mutating func relayout(_ proposed: BucketLayout) {
@@ -124,7 +105,7 @@ struct RenderState {
         counters.relabel(labels, home: { next.bucketIndex(forKey: old.buckets[$0].start) },
                          oldStart: { old.buckets[$0].start }, oldHash: { old.startHashes[$0] })
         layout = next
-        for i in cachedRoute.indices { cachedRoute[i] = Self.noRoute }
+        hot.forgetBuckets()
         counterLabelBytes = next.buckets.map { b in
             var out: [UInt8] = []
             ExpositionWriter.appendLabels([("bucket", b.label)], to: &out)
