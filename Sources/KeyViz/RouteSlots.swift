@@ -193,7 +193,7 @@ package final class RouteSlots: Sendable {
     /// unmapped first; their slots are recycled once no inbox holds a delta for them.
     /// `reserve` is called first with about how many deltas will follow (to size an output once).
     @discardableResult
-    package func collect(consumer: Int, nowMs: Int64, reserve: (Int) -> Void = { _ in },
+    package func collect(consumer: Int, nowMs: Int64, reserve: ((Int) -> Void)? = nil,
                          _ body: (_ slot: Int, _ route: RouteID, _ delta: OpCounts, _ owners: borrowing SlotOwners) -> Void) -> OpCounts {
         state.withLock { s in
             for (id, r) in s.retired where nowMs - r.sinceMs >= graceMs {
@@ -201,7 +201,7 @@ package final class RouteSlots: Sendable {
                 s.expiring.append(r.slot)
                 s.retired[id] = nil
             }
-            reserve(s.inboxes[consumer].slots.count + counters.dirtySlotCount())
+            if let reserve { reserve(s.inboxes[consumer].slots.count + counters.dirtySlotCount()) }
             var unrouted = OpCounts()
             let owners = SlotOwners(owners: s.owners)   // shares its arrays: nothing below changes them
             func deliver(_ slot: Int, _ delta: OpCounts) {
@@ -231,19 +231,25 @@ package final class RouteSlots: Sendable {
 
     /// Moves the table's touched counts into every inbox but `consumer`'s; `consumer`'s share
     /// goes to `direct` (when its inbox does not hold the slot already).
+    /// (Through a buffer pointer: the closure capturing `s` itself cost two dynamic exclusivity
+    /// checks per touched slot.)
     private func pump(_ s: inout State, for consumer: Int, _ direct: (_ slot: Int, _ delta: OpCounts) -> Void) {
         let slotCount = counters.allocatedSlots
-        s.slotsVisited += counters.drainDirty { slot, delta in
-            for i in s.inboxes.indices where s.inboxes[i].live {
-                if slot == 0 {
-                    if i == consumer { direct(0, delta) } else { s.inboxes[i].unrouted += delta }
-                } else if i != consumer || s.inboxes[i].holds(slot: slot) {
-                    s.inboxes[i].add(slot: slot, delta, slotCount: slotCount)
-                } else {
-                    direct(slot, delta)
+        var visited = 0
+        s.inboxes.withUnsafeMutableBufferPointer { inboxes in
+            visited = counters.drainDirty { slot, delta in
+                for i in inboxes.indices where inboxes[i].live {
+                    if slot == 0 {
+                        if i == consumer { direct(0, delta) } else { inboxes[i].unrouted += delta }
+                    } else if i != consumer || inboxes[i].holds(slot: slot) {
+                        inboxes[i].add(slot: slot, delta, slotCount: slotCount)
+                    } else {
+                        direct(slot, delta)
+                    }
                 }
             }
         }
+        s.slotsVisited += visited
     }
 
     /// The route that owns (or last owned) `slot`.

@@ -51,9 +51,9 @@ public enum ExpositionWriter {
 
     private static func appendType(_ name: Substring, _ type: MetricType, to out: inout [UInt8]) {
         out.append(contentsOf: "# TYPE ".utf8)
-        out.append(contentsOf: name.utf8)
+        appendUTF8(name, to: &out)
         out.append(UInt8(ascii: " "))
-        out.append(contentsOf: type.rawValue.utf8)
+        appendUTF8(type.rawValue, to: &out)
         out.append(UInt8(ascii: "\n"))
     }
 
@@ -62,8 +62,14 @@ public enum ExpositionWriter {
     private static func appendHelp(_ name: Substring, _ help: String, format: ExpositionFormat, to out: inout [UInt8]) {
         guard !help.isEmpty else { return }
         out.append(contentsOf: "# HELP ".utf8)
-        out.append(contentsOf: name.utf8)
+        appendUTF8(name, to: &out)
         out.append(UInt8(ascii: " "))
+        // Most help texts need no escaping: one copy instead of a byte at a time.
+        if !Self.needsEscaping(help) {
+            appendUTF8(help, to: &out)
+            out.append(UInt8(ascii: "\n"))
+            return
+        }
         for c in help.utf8 {
             switch c {
             case UInt8(ascii: "\\"): out.append(contentsOf: #"\\"#.utf8)
@@ -75,10 +81,33 @@ public enum ExpositionWriter {
         out.append(UInt8(ascii: "\n"))
     }
 
+    /// Appends a string's bytes in one copy (appending `.utf8` itself goes a byte at a time).
+    @inline(__always)
+    static func appendUTF8(_ text: String, to out: inout [UInt8]) {
+        var text = text
+        text.withUTF8 { out.append(contentsOf: $0) }
+    }
+
+    @inline(__always)
+    static func appendUTF8(_ text: Substring, to out: inout [UInt8]) {
+        var text = text
+        text.withUTF8 { out.append(contentsOf: $0) }
+    }
+
+    /// Whether `text` holds a backslash, a newline or a double quote (a pointer scan of the
+    /// string's bytes; the generic `contains(where:)` cost several times more per byte).
+    static func needsEscaping(_ text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { bytes in
+            for c in bytes where c == UInt8(ascii: "\\") || c == UInt8(ascii: "\n") || c == UInt8(ascii: "\"") { return true }
+            return false
+        }
+    }
+
     @inline(__always)
     static func appendSampleName(_ name: String, suffix: String, to out: inout [UInt8]) {
-        out.append(contentsOf: name.utf8)
-        if !suffix.isEmpty { out.append(contentsOf: suffix.utf8) }
+        appendUTF8(name, to: &out)
+        if !suffix.isEmpty { appendUTF8(suffix, to: &out) }
     }
 
     /// `{a="x",b="y"}`, or nothing for no labels.
@@ -87,7 +116,7 @@ public enum ExpositionWriter {
         out.append(UInt8(ascii: "{"))
         for (i, l) in labels.enumerated() {
             if i > 0 { out.append(UInt8(ascii: ",")) }
-            out.append(contentsOf: l.name.utf8)
+            appendUTF8(l.name, to: &out)
             out.append(contentsOf: "=\"".utf8)
             appendEscapedLabelValue(l.value, to: &out)
             out.append(UInt8(ascii: "\""))
@@ -97,6 +126,10 @@ public enum ExpositionWriter {
 
     /// Escapes `\`, `"` and newline, the three characters both formats require.
     public static func appendEscapedLabelValue(_ value: String, to out: inout [UInt8]) {
+        if !needsEscaping(value) {
+            appendUTF8(value, to: &out)
+            return
+        }
         for c in value.utf8 {
             switch c {
             case UInt8(ascii: "\\"): out.append(contentsOf: #"\\"#.utf8)
@@ -125,6 +158,23 @@ public enum ExpositionWriter {
             }
             out.append(contentsOf: buf[(24 - n)...])
         }
+    }
+
+    /// Writes the plain decimal digits of `value` at `p` (room for 20 bytes) and returns how
+    /// many it wrote: for renders that write through a pointer.
+    @inline(__always)
+    static func writeDecimal(_ value: UInt64, to p: UnsafeMutablePointer<UInt8>) -> Int {
+        var n = 1
+        var v = value
+        while v >= 10 { v /= 10; n += 1 }
+        v = value
+        var i = n
+        repeat {
+            i -= 1
+            p[i] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: v % 10)
+            v /= 10
+        } while i > 0
+        return n
     }
 
     /// Canonical spelling of a double (see ``MetricValue``).

@@ -19,12 +19,14 @@ struct RenderState {
     /// Key bytes hashed so far (relayouts and info previews): what makes render cost depend on
     /// key length, so tests can pin that a scrape without a catalog change hashes nothing.
     var hashedKeyBytes = 0
-    /// Per bucket, the pre-escaped `{bucket="…"}` of its counter lines, and the whole label set
-    /// and value of its info and route-count lines: rebuilt on relayout, so a render only
-    /// copies bytes.
-    var counterLabelBytes: [[UInt8]] = []
-    var infoLineBytes: [[UInt8]] = []
-    var routesLineBytes: [[UInt8]] = []
+    /// Per bucket, the pre-escaped `{bucket="…"} ` of its counter lines, one after another
+    /// (bucket i ends at `counterLabelEnds[i]`), and the whole info and route-count lines
+    /// (their values change only with the layout): rebuilt on relayout, so a render only copies
+    /// bytes and writes the counters' digits.
+    var counterLabels: [UInt8] = []
+    var counterLabelEnds: [Int] = []
+    var infoLines: [UInt8] = []
+    var routesLines: [UInt8] = []
     // Per counter slot, the bucket its route was last found in is cached in the hot-route
     // tracker's cell for that slot, beside the route id that validates it (reset on relayout):
     // the fold does no key comparisons for routes it has seen.
@@ -106,30 +108,29 @@ struct RenderState {
                          oldStart: { old.buckets[$0].start }, oldHash: { old.startHashes[$0] })
         layout = next
         hot.forgetBuckets()
-        counterLabelBytes = next.buckets.map { b in
-            var out: [UInt8] = []
-            ExpositionWriter.appendLabels([("bucket", b.label)], to: &out)
-            return out
-        }
-        // The info line's labels are all functions of the bucket's start key, so a label keeps
-        // one info series for as long as it exists; what moves with neighbouring routes (the
-        // route count) is a value, the end is the next row's start.
-        infoLineBytes = next.buckets.enumerated().map { i, b in
-            var out: [UInt8] = []
+        counterLabels = []
+        counterLabelEnds = []
+        infoLines = []
+        routesLines = []
+        for (i, b) in next.buckets.enumerated() {
+            let start = counterLabels.count
+            ExpositionWriter.appendLabels([("bucket", b.label)], to: &counterLabels)
+            counterLabels.append(UInt8(ascii: " "))
+            counterLabelEnds.append(counterLabels.count)
+            // The info line's labels are all functions of the bucket's start key, so a label
+            // keeps one info series for as long as it exists; what moves with neighbouring
+            // routes (the route count) is a value, the end is the next row's start.
+            infoLines.append(contentsOf: "keyviz_bucket_info".utf8)
             ExpositionWriter.appendLabels([
                 ("axis", Self.axis(b.start)),
                 ("bucket", b.label),
                 ("start", BucketLabeler.infoPreview(b.start, hash: next.startHashes[i])),
-            ], to: &out)
-            out.append(contentsOf: " 1\n".utf8)
-            return out
-        }
-        routesLineBytes = zip(counterLabelBytes, next.buckets).map { labels, b in
-            var out = labels
-            out.append(UInt8(ascii: " "))
-            ExpositionWriter.appendDecimal(UInt64(b.routeCount), to: &out)
-            out.append(UInt8(ascii: "\n"))
-            return out
+            ], to: &infoLines)
+            infoLines.append(contentsOf: " 1\n".utf8)
+            routesLines.append(contentsOf: "keyviz_bucket_routes".utf8)
+            routesLines.append(contentsOf: counterLabels[start...])
+            ExpositionWriter.appendDecimal(UInt64(b.routeCount), to: &routesLines)
+            routesLines.append(UInt8(ascii: "\n"))
         }
     }
 
@@ -160,26 +161,19 @@ struct RenderState {
         case bucketInfo
         case bucketRoutes
         case family(MetricFamily)
-
-        var name: String {
-            switch self {
-            case .bucketCounter(let s): RenderState.counterNames[s]!.0
-            case .bucketInfo: "keyviz_bucket_info"
-            case .bucketRoutes: "keyviz_bucket_routes"
-            case .family(let f): f.name
-            }
-        }
     }
 
     mutating func write(format: ExpositionFormat, slots: RouteSlots, to out: inout [UInt8]) {
-        var items: [Item] = Series.allCases.map { .bucketCounter($0) } + [.bucketInfo, .bucketRoutes]
-        items += ownFamilies(nowMs: configuration.now(), slots: slots).map { .family($0) }
+        // Each item with its family name, so sorting compares strings it already has.
+        var items: [(name: String, item: Item)] = Series.allCases.map { (Self.counterNames[$0]!.0, .bucketCounter($0)) }
+            + [("keyviz_bucket_info", .bucketInfo), ("keyviz_bucket_routes", .bucketRoutes)]
+        items += ownFamilies(nowMs: configuration.now(), slots: slots).map { ($0.name, .family($0)) }
         var taken = Set(items.map(\.name))
         var extra: [MetricFamily] = configuration.processMetrics ? processCollector.collect() : []
         for c in collectors { extra += c.collect() }
         for f in extra {
             if taken.insert(f.name).inserted {
-                items.append(.family(f))
+                items.append((f.name, .family(f)))
             } else {
                 collectorConflicts &+= 1
                 if reportedConflicts.insert(f.name).inserted {
@@ -188,22 +182,16 @@ struct RenderState {
             }
         }
         items.sort { $0.name < $1.name }
-        for item in items {
+        for (name, item) in items {
             switch item {
             case .bucketCounter(let series):
                 writeBucketCounter(series, format: format, to: &out)
             case .bucketInfo:
-                ExpositionWriter.appendHeader(MetricFamily(unchecked: item.name, help: Help.bucketInfo, type: .gauge, samples: []), format: format, to: &out)
-                for line in infoLineBytes {
-                    out.append(contentsOf: "keyviz_bucket_info".utf8)
-                    out.append(contentsOf: line)
-                }
+                ExpositionWriter.appendHeader(MetricFamily(unchecked: name, help: Help.bucketInfo, type: .gauge, samples: []), format: format, to: &out)
+                out.append(contentsOf: infoLines)
             case .bucketRoutes:
-                ExpositionWriter.appendHeader(MetricFamily(unchecked: item.name, help: Help.bucketRoutes, type: .gauge, samples: []), format: format, to: &out)
-                for line in routesLineBytes {
-                    out.append(contentsOf: "keyviz_bucket_routes".utf8)
-                    out.append(contentsOf: line)
-                }
+                ExpositionWriter.appendHeader(MetricFamily(unchecked: name, help: Help.bucketRoutes, type: .gauge, samples: []), format: format, to: &out)
+                out.append(contentsOf: routesLines)
             case .family(let f):
                 ExpositionWriter.encode([f], format: format, into: &out, terminate: false)
             }
@@ -218,16 +206,39 @@ struct RenderState {
     })
     private static let rankLabels = (0...100).map(String.init)
 
+    /// One counter family's lines, written through a pointer into space appended at once
+    /// (`append(contentsOf:)` per piece cost more than the bytes it copies).
     private func writeBucketCounter(_ series: Series, format: ExpositionFormat, to out: inout [UInt8]) {
         let (name, nameBytes) = Self.counterNames[series]!
         ExpositionWriter.appendHeader(MetricFamily(unchecked: name, help: Help.bucket(series), type: .counter, samples: []), format: format, to: &out)
-        for (i, labels) in counterLabelBytes.enumerated() {
-            out.append(contentsOf: nameBytes)
-            out.append(contentsOf: labels)
-            out.append(UInt8(ascii: " "))
-            ExpositionWriter.appendDecimal(counters.values[i][series], to: &out)
-            out.append(UInt8(ascii: "\n"))
+        let buckets = counterLabelEnds.count
+        guard buckets > 0 else { return }
+        let start = out.count
+        // Each line: name, labels and space, at most 20 digits, newline.
+        out.append(contentsOf: repeatElement(0, count: counterLabels.count + buckets * (nameBytes.count + 21)))
+        var end = start
+        out.withUnsafeMutableBufferPointer { buffer in
+            let base = buffer.baseAddress!
+            nameBytes.withUnsafeBufferPointer { name in
+                counterLabels.withUnsafeBufferPointer { labels in
+                    counters.values.withUnsafeBufferPointer { values in
+                        var from = 0
+                        for i in 0..<buckets {
+                            (base + end).update(from: name.baseAddress!, count: name.count)
+                            end += name.count
+                            let to = counterLabelEnds[i]
+                            (base + end).update(from: labels.baseAddress! + from, count: to - from)
+                            end += to - from
+                            from = to
+                            end += ExpositionWriter.writeDecimal(values[i][series], to: base + end)
+                            base[end] = UInt8(ascii: "\n")
+                            end += 1
+                        }
+                    }
+                }
+            }
         }
+        out.removeLast(out.count - end)
     }
 
     /// Unrouted, hot-route and self families.

@@ -6,6 +6,8 @@ import KeyViz
 //   keyviz-bench [count] CASE COUNT              COUNT observations of CASE on one thread (for callgrind)
 //   keyviz-bench render [REPS] [ROUTES]          render 256 and 4 096 buckets vs swift-prometheus emit (JSON)
 //   keyviz-bench memory ROUTES KIND THREADS      resident bytes of decorator|matrix|chain (JSON)
+//   keyviz-bench render-only BUCKETS STRIDE REPS  REPS KeyViz renders of 100 000 routes, every STRIDE-th
+//                                                touched before each (for profiling under callgrind)
 // scripts/bench-all.sh runs them all and writes the tables of docs/performance.md.
 
 func usage() -> Never {
@@ -14,6 +16,7 @@ func usage() -> Never {
            keyviz-bench [count] CASE COUNT      (CASE as in hotpath's output, e.g. chain/zipf)
            keyviz-bench render [REPS] [ROUTES]
            keyviz-bench memory ROUTES decorator|matrix|chain THREADS
+           keyviz-bench render-only BUCKETS STRIDE REPS
     """)
     exit(2)
 }
@@ -80,6 +83,12 @@ case .some(let first) where first == "count" || first.contains("/"):
     c.body(0, c.perThread)
 case "render":
     Render.run(routes: intArg(2, 100_000), buckets: [256, 4096], reps: intArg(1, 31))
+case "render-only":
+    let c = Render.keyviz(routes: 100_000, buckets: intArg(1, 256), stride: intArg(2, 100))
+    for _ in 0..<intArg(3, 10) {
+        c.prepare()
+        _ = c.render()
+    }
 case "memory":
     guard args.count == 4 else { usage() }
     Memory.run(routes: intArg(1, 0), kind: args[args.startIndex + 2], threads: intArg(3, 1))
