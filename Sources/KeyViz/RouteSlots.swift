@@ -67,31 +67,31 @@ package final class RouteSlots: Sendable {
         }
     }
 
-    /// Who owns each slot, in 12 bytes per slot: the route id, the catalog application that last
-    /// saw it, and its index in that catalog. Live routes are read from the catalog itself;
-    /// only routes that have left it keep a copy (`departed`) until their slot is reused.
+    /// Who owns each slot, in 8 bytes per slot: the catalog application that last saw it, and
+    /// its index in that catalog. Live routes, ids included, are read from the catalog itself;
+    /// only routes that have left it keep a copy (`departed`, by slot) until their slot is reused.
     fileprivate struct Owners {
-        var ids: [UInt32] = [0]
         /// Per slot: the catalog application that last saw its owner (0: never owned). A slot is
         /// live exactly when this is the latest `generation`.
         var seen: [UInt32] = [0]
         var catalogIndex: [UInt32] = [0]
         var generation: UInt32 = 0
         var catalogRoutes: [Route] = []
-        var departed: [RouteID: Route] = [:]
+        var departed: [Int: Route] = [:]
 
         /// The route that owns (or last owned) `slot`, nil for the unrouted slot.
         func route(ofSlot slot: Int) -> Route? {
             guard slot > 0, slot < seen.count, seen[slot] != 0 else { return nil }
             if seen[slot] == generation { return catalogRoutes[Int(catalogIndex[slot])] }
-            return departed[RouteID(ids[slot])]
+            return departed[slot]
         }
 
-        /// Whether `route(ofSlot:)` finds a route, without copying it.
+        /// The id of `route(ofSlot:)`, without copying the route.
         @inline(__always)
-        func owns(slot: Int) -> Bool {
-            guard slot > 0, slot < seen.count, seen[slot] != 0 else { return false }
-            return seen[slot] == generation || departed[RouteID(ids[slot])] != nil
+        func ownerID(ofSlot slot: Int) -> RouteID? {
+            guard slot > 0, slot < seen.count, seen[slot] != 0 else { return nil }
+            if seen[slot] == generation { return catalogRoutes[Int(catalogIndex[slot])].id }
+            return departed[slot]?.id
         }
     }
 
@@ -147,40 +147,40 @@ package final class RouteSlots: Sendable {
             let wanted = o.seen.count + catalog.routes.count
             if o.seen.capacity < wanted {
                 o.seen.reserveCapacity(wanted)
-                o.ids.reserveCapacity(wanted)
                 o.catalogIndex.reserveCapacity(wanted)
             }
             let old = o.catalogRoutes
             for (index, route) in catalog.routes.enumerated() {
                 var slot = counters.slot(of: route.id)
-                if slot != 0, o.seen[slot] != 0, RouteID(o.ids[slot]) == route.id {
+                // The table maps an id to a slot only while that route owns it (a slot is
+                // reused only after its route was unmapped); checked all the same.
+                let owner = slot == 0 || o.seen[slot] == 0 ? nil
+                    : o.seen[slot] == previous ? old[Int(o.catalogIndex[slot])].id : o.departed[slot]?.id
+                if slot != 0, owner == route.id {
                     // Already mapped: live, or back within its grace window (keep one row).
                     if o.seen[slot] != previous {
                         s.retired[route.id] = nil
-                        o.departed[route.id] = nil
+                        o.departed[slot] = nil
                     }
                 } else if let reused = s.free.popLast() {
                     slot = reused
-                    let gone = RouteID(o.ids[slot])
-                    if counters.slot(of: gone) == 0 { o.departed[gone] = nil }
+                    o.departed[slot] = nil      // its route was unmapped and every inbox delivered
                 } else if let fresh = counters.allocateSlot() {
-                    o.ids.append(0)
                     o.seen.append(0)
                     o.catalogIndex.append(0)
                     slot = fresh
                 } else {
                     continue                // table full: the route's observations count as unrouted
                 }
-                o.ids[slot] = UInt32(truncatingIfNeeded: route.id.rawValue)
                 o.seen[slot] = generation
                 o.catalogIndex[slot] = UInt32(index)
                 counters.map(route: route.id, to: slot)
             }
             // Live before this catalog and not in it: retired, keeping a copy of the route.
             for slot in 1..<o.seen.count where o.seen[slot] == previous {
-                let id = RouteID(o.ids[slot])
-                s.retired[id] = Retired(slot: slot, sinceMs: nowMs)
-                o.departed[id] = old[Int(o.catalogIndex[slot])]
+                let route = old[Int(o.catalogIndex[slot])]
+                s.retired[route.id] = Retired(slot: slot, sinceMs: nowMs)
+                o.departed[slot] = route
             }
             o.catalogRoutes = catalog.routes
             s.owners = o
@@ -205,8 +205,8 @@ package final class RouteSlots: Sendable {
             var unrouted = OpCounts()
             let owners = SlotOwners(owners: s.owners)   // shares its arrays: nothing below changes them
             func deliver(_ slot: Int, _ delta: OpCounts) {
-                if owners.owners.owns(slot: slot) {
-                    body(slot, RouteID(owners.owners.ids[slot]), delta, owners)
+                if let id = owners.owners.ownerID(ofSlot: slot) {
+                    body(slot, id, delta, owners)
                 } else {
                     unrouted += delta
                 }
