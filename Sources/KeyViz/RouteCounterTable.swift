@@ -11,25 +11,27 @@ import Synchronization
 ///
 /// Layout. A route id maps to a counter *slot* through a two-level directory (ids below
 /// ``RouteID/limit``); slot 0 is reserved for observations whose route is unknown ("unrouted"),
-/// and an unmapped id resolves to it without a branch. Each slot holds four `UInt32` counters
-/// (reads, writes, read bytes, write bytes) per *stripe*; a thread adds to its own stripe so
-/// two threads on one hot route do not share a cache line. Slot and directory chunks are
+/// and an unmapped id resolves to it without a branch. Each slot holds, per *stripe*, one
+/// `UInt64` word per op: the operation count in its top 24 bits and the byte sum in its low 40,
+/// so one observation is one locked add (`1 << 40 | bytes`). A thread adds to its own stripe
+/// so two threads on one hot route do not share a cache line. Slot and directory chunks are
 /// allocated once and never moved or freed before the table, so the hot path needs no lock,
-/// no allocation and no reference counting: two acquiring loads, one relaxed load and two
-/// adds.
+/// no allocation and no reference counting: two acquiring loads, one relaxed load and one add.
 ///
-/// *Carries.* 32 bits per stripe counter halve what every touched route costs per stripe (16
-/// bytes instead of 32), but a counter can wrap between two drains (2^32 operations, or 4 GiB,
-/// on one route from one thread). The add returns the old value, so the thread whose add
-/// wraps sees it and adds the lost 2^32 (or, for a single observation of 4 GiB or more, its
-/// high bits) to the slot's 64-bit *carry* counters, shared by the stripes. Carries are rare,
-/// so the line they share is rarely written; the carry region of a chunk is mapped zero pages
-/// that become resident only where a carry lands. A drain adds the carries to the stripes'
-/// counts, so every sum is exact modulo 2^64, as `OpCounts` is.
+/// *Carries.* Packing halves both what a touched route costs per stripe (16 bytes instead of
+/// 32) and the locked instructions per observation and per drained route, but a field can
+/// overflow between two drains (2^24 operations, or 2^40 bytes, on one route from one
+/// thread): a byte sum that overflows adds one to the count field, a count that overflows
+/// falls off the word. The add returns the old word, so the thread whose add overflows sees
+/// it and adds the correction (and, for one observation of 2^40 bytes or more, its high bits)
+/// to the slot's 64-bit *carry* counters, shared by the stripes. Carries are rare, so the line
+/// they share is rarely written; the carry region of a chunk is mapped zero pages that become
+/// resident only where a carry lands. A drain adds the carries to the stripes' fields, so
+/// every sum is exact modulo 2^64, as `OpCounts` is.
 ///
-/// Draining (``drain(slot:)``) swaps each counter to zero in place, so an add that races with
-/// a drain lands either in this drain or the next: nothing is lost or counted twice (a carry
-/// is written before its add's dirty-bit check, so the same holds for it).
+/// Draining (``drain(slot:)``) swaps each word to zero in place, so an add that races with a
+/// drain lands either in this drain or the next: nothing is lost or counted twice (a carry is
+/// written before its add's dirty-bit check, so the same holds for it).
 ///
 /// *Dirty bits.* Each slot also has one bit in a bitmap, set by the hot path when it finds it
 /// clear (one more load per observation, a locked `or` only on the first add to a slot since
@@ -61,6 +63,7 @@ package final class RouteCounterTable: @unchecked Sendable {
     static let slotChunkSize = 1 << slotChunkBits
     package static let maxSlots = slotChunkSize << 12
     static let countersPerSlot = CounterStorage.countersPerSlot
+    static let wordsPerSlot = CounterStorage.wordsPerSlot
 
     package let stripeCount: Int
     private let stripeMask: Int
@@ -142,14 +145,20 @@ package final class RouteCounterTable: @unchecked Sendable {
     package func drain(slot: Int) -> OpCounts {
         var c = OpCounts()
         for stripe in 0..<stripeCount {
-            let p = storage.slotCounters(slot: slot, stripe: stripe)
+            let p = storage.slotWords(slot: slot, stripe: stripe)
             // A plain load first: an idle stripe's line stays clean (an exchange dirties it), and
             // a locked exchange costs far more than a load. Sequentially consistent loads (plain
             // moves on x86) so that an add ordered before a dirty-bit check is seen here.
-            if p[0].load(ordering: .sequentiallyConsistent) != 0 { c.reads &+= UInt64(p[0].exchange(0, ordering: .sequentiallyConsistent)) }
-            if p[1].load(ordering: .sequentiallyConsistent) != 0 { c.writes &+= UInt64(p[1].exchange(0, ordering: .sequentiallyConsistent)) }
-            if p[2].load(ordering: .sequentiallyConsistent) != 0 { c.readBytes &+= UInt64(p[2].exchange(0, ordering: .sequentiallyConsistent)) }
-            if p[3].load(ordering: .sequentiallyConsistent) != 0 { c.writeBytes &+= UInt64(p[3].exchange(0, ordering: .sequentiallyConsistent)) }
+            if p[0].load(ordering: .sequentiallyConsistent) != 0 {
+                let w = p[0].exchange(0, ordering: .sequentiallyConsistent)
+                c.reads &+= w &>> CounterStorage.bytesBits
+                c.readBytes &+= w & CounterStorage.bytesMask
+            }
+            if p[1].load(ordering: .sequentiallyConsistent) != 0 {
+                let w = p[1].exchange(0, ordering: .sequentiallyConsistent)
+                c.writes &+= w &>> CounterStorage.bytesBits
+                c.writeBytes &+= w & CounterStorage.bytesMask
+            }
         }
         if carries.pointee.load(ordering: .sequentiallyConsistent) != 0 {
             let q = storage.carryCounters(slot: slot)
@@ -164,11 +173,14 @@ package final class RouteCounterTable: @unchecked Sendable {
     /// Carries made so far (for tests: a wrap was seen and carried).
     package var carryCount: Int { carries.pointee.load(ordering: .relaxed) }
 
-    /// Sets one stripe counter of `slot` (0 reads, 1 writes, 2 read bytes, 3 write bytes) as if
-    /// that many had been added since the last drain: lets a test reach a wrap without 2^32 adds.
-    /// The slot is marked dirty. Only while no other thread uses the table.
-    package func preload(slot: Int, stripe: Int, counter: Int, value: UInt32) {
-        storage.slotCounters(slot: slot, stripe: stripe)[counter].store(value, ordering: .sequentiallyConsistent)
+    /// Sets the word of `op` in one stripe of `slot` as if `operations` (below 2^24) operations
+    /// of `bytes` (below 2^40) bytes in all had been added since the last drain: lets a test
+    /// reach an overflow without 2^24 adds. The slot is marked dirty. Only while no other
+    /// thread uses the table.
+    package func preload(slot: Int, stripe: Int, op: Op, operations: UInt64, bytes: UInt64) {
+        precondition(operations < 1 << 24 && bytes <= CounterStorage.bytesMask)
+        storage.slotWords(slot: slot, stripe: stripe)[Int(op.rawValue)]
+            .store(operations << CounterStorage.bytesBits | bytes, ordering: .sequentiallyConsistent)
         dirty[slot >> 6].bitwiseOr(UInt64(1) << UInt64(slot & 63), ordering: .sequentiallyConsistent)
     }
 
@@ -203,16 +215,15 @@ package final class RouteCounterTable: @unchecked Sendable {
     }
 
     private static let carryBytes = slotChunkSize * countersPerSlot * MemoryLayout<Atomic<UInt64>>.stride
-    private static let stripeBytes = slotChunkSize * countersPerSlot * MemoryLayout<Atomic<UInt32>>.stride
+    private static let stripeBytes = slotChunkSize * wordsPerSlot * MemoryLayout<Atomic<UInt64>>.stride
     private var slotChunkBytes: Int { Self.carryBytes + Self.stripeBytes * stripeCount }
 
     /// A chunk is one `UInt64` carry counter per counter and slot (zero pages until a carry
-    /// lands), then its stripes' `UInt32` counters, stripe after stripe.
+    /// lands), then its stripes' words, stripe after stripe: all `UInt64` atomics.
     private func ensureSlotChunk(_ index: Int) {
         if slotChunks[index].load(ordering: .acquiring) != 0 { return }
         let raw = Self.mapZeroed(slotChunkBytes)
-        raw.bindMemory(to: Atomic<UInt64>.self, capacity: Self.slotChunkSize * Self.countersPerSlot)
-        (raw + Self.carryBytes).bindMemory(to: Atomic<UInt32>.self, capacity: Self.slotChunkSize * Self.countersPerSlot * stripeCount)
+        raw.bindMemory(to: Atomic<UInt64>.self, capacity: slotChunkBytes / MemoryLayout<Atomic<UInt64>>.stride)
         slotChunks[index].store(Int(bitPattern: raw), ordering: .releasing)
     }
 
@@ -263,6 +274,10 @@ package struct CounterStorage: @unchecked Sendable {
     @inlinable static var idChunkBits: Int { 14 }
     @inlinable static var slotChunkBits: Int { 12 }
     @inlinable static var countersPerSlot: Int { 4 }
+    @inlinable static var wordsPerSlot: Int { 2 }
+    /// A word: operations in the top 24 bits, bytes in the low 40.
+    @inlinable static var bytesBits: UInt64 { 40 }
+    @inlinable static var bytesMask: UInt64 { (1 << 40) - 1 }
     @inlinable static var idLimit: UInt64 { 1 << 32 }
 
     /// Adds one operation of `op` with `bytes` to the route's counters, or to the unrouted
@@ -271,12 +286,13 @@ package struct CounterStorage: @unchecked Sendable {
     package func record(route: RouteID, op: Op, bytes: UInt64) {
         let slot = slot(of: route)
         let index = Int(op.rawValue)
-        let counters = slotCounters(slot: slot, stripe: ThreadStripe.current(key: stripeKey) & stripeMask)
-        let ops = counters[index].wrappingAdd(1, ordering: .sequentiallyConsistent).oldValue
-        let low = UInt32(truncatingIfNeeded: bytes)
-        let before = counters[2 &+ index].wrappingAdd(low, ordering: .sequentiallyConsistent).oldValue
-        if ops == .max || before.addingReportingOverflow(low).overflow || bytes &>> 32 != 0 {
-            Self.carry(slotChunks: slotChunks, slot: slot, index: index, opsWrapped: ops == .max, before: before, bytes: bytes)
+        let words = slotWords(slot: slot, stripe: ThreadStripe.current(key: stripeKey) & stripeMask)
+        let low = bytes & Self.bytesMask
+        let old = words[index].wrappingAdd(1 &<< Self.bytesBits | low, ordering: .sequentiallyConsistent).oldValue
+        // A field overflowed: the count was full (it fell off the word), the bytes carried into
+        // the count (which then may fall off too), or the observation has bits above the field.
+        if old >= 0xFFFF_FF00_0000_0000 || (old & Self.bytesMask) &+ low > Self.bytesMask || bytes != low {
+            Self.carry(slotChunks: slotChunks, slot: slot, index: index, old: old, bytes: bytes)
         }
         let bit = UInt64(1) &<< UInt64(slot & 63)
         if dirty[slot &>> 6].load(ordering: .sequentiallyConsistent) & bit == 0 {
@@ -294,24 +310,31 @@ package struct CounterStorage: @unchecked Sendable {
         return Int(entries[Int(truncatingIfNeeded: route.rawValue) & ((1 &<< Self.idChunkBits) &- 1)].load(ordering: .acquiring))
     }
 
-    /// Adds what a wrapped add dropped to the slot's carry counters (rare: out of line, and
-    /// static with its inputs in registers, so the hot path never spills the storage to memory).
+    /// Corrects the slot's carry counters after an add of `1 << 40 | (bytes & bytesMask)` to a
+    /// word that held `old` (rare: out of line, and static with its inputs in registers, so the
+    /// hot path never spills the storage to memory). Decoded, that add moved the count field by
+    /// `1 + c - 2^24 w` and the byte field by `low - 2^40 c`, where `c` says the bytes carried
+    /// into the count and `w` that the count fell off the word; the carries make up the rest.
     @usableFromInline @inline(never)
-    static func carry(slotChunks: UnsafeMutablePointer<Atomic<Int>>, slot: Int, index: Int, opsWrapped: Bool, before: UInt32, bytes: UInt64) {
+    static func carry(slotChunks: UnsafeMutablePointer<Atomic<Int>>, slot: Int, index: Int, old: UInt64, bytes: UInt64) {
+        let low = bytes & bytesMask
+        let c = ((old & bytesMask) + low) >> bytesBits
+        let w = ((old >> bytesBits) + 1 + c) >> 24
+        let opsCorrection = (w << 24) &- c
+        let bytesCorrection = (c << bytesBits) &+ (bytes &- low)
         let q = carryCounters(slotChunks: slotChunks, slot: slot)
-        if opsWrapped { q[index].wrappingAdd(1 << 32, ordering: .sequentiallyConsistent) }
-        // The true byte sum's bits above 32 are what the 32-bit add dropped (exact modulo 2^64).
-        let lostBytes = (UInt64(before) &+ bytes) & 0xFFFF_FFFF_0000_0000
-        if lostBytes != 0 { q[2 + index].wrappingAdd(lostBytes, ordering: .sequentiallyConsistent) }
+        if opsCorrection != 0 { q[index].wrappingAdd(opsCorrection, ordering: .sequentiallyConsistent) }
+        if bytesCorrection != 0 { q[2 + index].wrappingAdd(bytesCorrection, ordering: .sequentiallyConsistent) }
         slotChunks[RouteCounterTable.slotChunkCount].wrappingAdd(1, ordering: .sequentiallyConsistent)
     }
 
+    /// The slot's two words (reads, writes) in `stripe`.
     @inlinable @inline(__always)
-    func slotCounters(slot: Int, stripe: Int) -> UnsafeMutablePointer<Atomic<UInt32>> {
+    func slotWords(slot: Int, stripe: Int) -> UnsafeMutablePointer<Atomic<UInt64>> {
         let chunk = slotChunks[slot &>> Self.slotChunkBits].load(ordering: .acquiring)
-        // Past the chunk's carry region: 2 x UInt32 per carry counter.
-        let base = UnsafeMutablePointer<Atomic<UInt32>>(bitPattern: chunk).unsafelyUnwrapped + (2 &* Self.countersPerSlot &<< Self.slotChunkBits)
-        return base + (((stripe &<< Self.slotChunkBits) | (slot & ((1 &<< Self.slotChunkBits) &- 1))) &* Self.countersPerSlot)
+        // Past the chunk's carry region.
+        let base = UnsafeMutablePointer<Atomic<UInt64>>(bitPattern: chunk).unsafelyUnwrapped + (Self.countersPerSlot &<< Self.slotChunkBits)
+        return base + (((stripe &<< Self.slotChunkBits) | (slot & ((1 &<< Self.slotChunkBits) &- 1))) &* Self.wordsPerSlot)
     }
 
     /// The slot's four 64-bit carry counters, at the start of its chunk.

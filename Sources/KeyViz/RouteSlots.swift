@@ -202,13 +202,17 @@ package final class RouteSlots: Sendable {
                 s.retired[id] = nil
             }
             if let reserve { reserve(s.inboxes[consumer].slots.count + counters.dirtySlotCount()) }
-            var unrouted = OpCounts()
             let owners = SlotOwners(owners: s.owners)   // shares its arrays: nothing below changes them
+            // Unrouted counts add up through a pointer: a local captured by `deliver` was boxed,
+            // with a dynamic exclusivity check on every delivered delta.
+            let unroutedBox = UnsafeMutablePointer<OpCounts>.allocate(capacity: 1)
+            unroutedBox.initialize(to: .zero)
+            defer { unroutedBox.deallocate() }
             func deliver(_ slot: Int, _ delta: OpCounts) {
                 if let id = owners.owners.ownerID(ofSlot: slot) {
                     body(slot, id, delta, owners)
                 } else {
-                    unrouted += delta
+                    unroutedBox.pointee += delta
                 }
             }
             // This consumer's own drain goes straight to it, unless the inbox already holds the
@@ -216,6 +220,7 @@ package final class RouteSlots: Sendable {
             pump(&s, for: consumer, deliver)
             // Read in place (a copy of the inbox would make `clear()` copy its slot map).
             for e in s.inboxes[consumer].slots.indices { deliver(Int(s.inboxes[consumer].slots[e]), s.inboxes[consumer].deltas[e]) }
+            var unrouted = unroutedBox.pointee
             unrouted += s.inboxes[consumer].unrouted
             s.inboxes[consumer].clear()
             if !s.expiring.isEmpty {
