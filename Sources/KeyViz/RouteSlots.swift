@@ -5,7 +5,7 @@ import Synchronization
 ///
 /// One table serves a whole sampler chain: the heat matrix and the Prometheus decorator wrapping
 /// it both read the counters the matrix's `observe` adds to, so an observation costs one slot
-/// lookup and one pair of adds, not one per sampler. Each reader registers as a *consumer*
+/// lookup and one locked add, not one per sampler. Each reader registers as a *consumer*
 /// (``addConsumer()``) and takes its deltas with ``collect(consumer:nowMs:_:)``. A collect
 /// drains the table's dirty slots once and appends each delta to every consumer's *inbox* (a
 /// sparse per-consumer sum: one entry per touched slot), then hands the caller its own inbox.

@@ -14,7 +14,7 @@ import Synchronization
 /// *One table per chain.* When the inner sampler already counts every observation per route
 /// (`HeatMatrixSampler`, or a decorator over it such as `HotKeySampler`), this decorator
 /// reads that table as a second consumer and its `observe` only forwards: one slot lookup and
-/// one pair of adds per observation for the whole chain. Over any other sampler it keeps a
+/// one locked add per observation for the whole chain. Over any other sampler it keeps a
 /// table of its own (then the route grace window and stripes are this configuration's; when
 /// shared, the inner sampler's). Either way the hot path is lock-free, allocates nothing and
 /// touches no reference count, and it is inlinable, so a host in another module gets the chain
