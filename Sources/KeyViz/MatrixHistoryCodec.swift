@@ -35,7 +35,7 @@ public enum MatrixHistoryCodec {
         varint(UInt64(routes.count), &p)
         for r in routes {
             varint(r.id.rawValue, &p)
-            varint(r.group, &p)
+            varint(r.group.rawValue, &p)
             varint(UInt64(r.start.count), &p); p.append(contentsOf: r.start)
             varint(UInt64(r.end.count), &p); p.append(contentsOf: r.end)
         }
@@ -91,7 +91,7 @@ public enum MatrixHistoryCodec {
             let group = try r.varint("route group")
             let start = try r.key("route start key")
             let end = try r.key("route end key")
-            routes.append(Route(id: RouteID(id), start: start, end: end, group: group))
+            routes.append(Route(id: RouteID(id), start: start, end: end, group: ShardGroupID(group)))
         }
         let tierCount = try r.count("tier count", minimumBytesEach: 3)
         guard tierCount >= 1, tierCount <= maxTiers else { throw .invalid(what: "tier count \(tierCount)", offset: r.offset) }

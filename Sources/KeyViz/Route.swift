@@ -1,6 +1,3 @@
-/// The id of a shard group (a replica set that serves some routes).
-public typealias ShardGroupID = UInt64
-
 /// One contiguous key range `[start, end)` served by one shard group.
 ///
 /// Keys are raw bytes compared lexicographically. An empty `end` means +infinity.

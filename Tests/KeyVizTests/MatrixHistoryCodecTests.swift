@@ -35,7 +35,7 @@ private func busySampler(seed: UInt64, flushes: Int) -> HeatMatrixSampler {
     }
 
     @Test func extremeValuesRoundTrip() throws {
-        let route = Route(id: RouteID(RouteID.limit.rawValue - 1), start: [], end: Array(repeating: 0xff, count: 300), group: UInt64.max)
+        let route = Route(id: RouteID(RouteID.limit.rawValue - 1), start: [], end: Array(repeating: 0xff, count: 300), group: ShardGroupID(UInt64.max))
         let big = OpCounts(reads: .max, writes: .max - 1, readBytes: 1 << 63, writeBytes: 0)
         let history = MatrixHistory(tiers: [
             .init(stepMilliseconds: 1, columns: [MatrixColumn(unixMs: Int64.min, routes: [route], counts: [big], unrouted: big),
