@@ -95,7 +95,7 @@ package final class RouteCounterTable: @unchecked Sendable {
     deinit {
         for i in 0..<Self.idTopCount {
             let a = directory[i].load(ordering: .relaxed)
-            if a != 0 { Self.unmap(UnsafeMutableRawPointer(bitPattern: a), Self.idChunkSize * MemoryLayout<Atomic<UInt32>>.stride) }
+            if a != 0 { free(UnsafeMutableRawPointer(bitPattern: a)) }
         }
         for i in 0..<Self.slotChunkCount {
             let a = slotChunks[i].load(ordering: .relaxed)
@@ -133,7 +133,12 @@ package final class RouteCounterTable: @unchecked Sendable {
         var chunk = directory[top].load(ordering: .acquiring)
         if chunk == 0 {
             if slot == 0 { return }
-            let fresh = Self.zeroedAtomics(Self.idChunkSize) as UnsafeMutablePointer<Atomic<UInt32>>
+            // From the heap, not a mapping of its own: ids may be sparse, and a process may
+            // hold only so many mappings (vm.max_map_count, 65 530 by default).
+            guard let raw = calloc(Self.idChunkSize, MemoryLayout<Atomic<UInt32>>.stride) else {
+                fatalError("KeyViz: out of memory allocating a route id chunk")
+            }
+            let fresh = raw.bindMemory(to: Atomic<UInt32>.self, capacity: Self.idChunkSize)
             chunk = Int(bitPattern: fresh)
             directory[top].store(chunk, ordering: .releasing)
         }
@@ -235,6 +240,8 @@ package final class RouteCounterTable: @unchecked Sendable {
     /// Anonymous private pages from the kernel: zero, and resident only once written, whatever
     /// the allocator's thresholds (`calloc` clears reused heap memory, which makes it resident):
     /// idle stripes, unused carry regions and sparse directories cost address space, not memory.
+    /// Only for the few large blocks (at most 4 096 slot chunks and three tables), so the
+    /// process's count of mappings stays small.
     private static func mapZeroed(_ bytes: Int) -> UnsafeMutableRawPointer {
         let p = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
         guard let p, p != MAP_FAILED else { fatalError("KeyViz: out of memory mapping \(bytes) bytes of counters") }
