@@ -35,6 +35,9 @@ echo "== demo node under a fast flush and status line (a status line never mixes
 echo "== the README's snippet: Examples/MinimalHost built as a host package, run, scraped, stopped"
 bash scripts/check-example-host.sh
 
+echo "== every other Swift block of the docs compiles as a host's code (scripts/doc-snippets.json says how)"
+python3 scripts/check-doc-snippets.py
+
 echo "== API description: docs/openapi.yaml is valid and a live node answers as it says"
 python3 scripts/check-openapi.py --demo .build/release/keyviz-demo
 
