@@ -187,6 +187,7 @@ struct BucketCounters {
 
     private func labelCarriesHash(_ l: String) -> Bool { l.utf8.contains(UInt8(ascii: "~")) }
 
+    @inline(__always)
     mutating func add(_ delta: OpCounts, toBucket index: Int) {
         values[index] += delta
     }

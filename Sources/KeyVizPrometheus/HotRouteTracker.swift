@@ -59,8 +59,14 @@ struct HotRouteTracker {
         var scanAll = false
 
         /// Keeps `leaders` the `ranks` largest current counts; one comparison in the common case.
+        @inline(__always)
         mutating func lead(slot: UInt32, count: UInt32, ranks: Int) {
             if leaders.count == ranks && UInt64(count) <= floor { return }
+            promote(slot: slot, count: count, ranks: ranks)
+        }
+
+        @inline(never)
+        private mutating func promote(slot: UInt32, count: UInt32, ranks: Int) {
             if let i = leaders.firstIndex(where: { $0.slot == slot }) {
                 leaders[i].count = count
             } else if leaders.count < ranks {
@@ -172,25 +178,34 @@ struct HotRouteTracker {
     /// Call ``roll(to:)`` first (once per fold, not per delta).
     mutating func add(slot: Int, route id: RouteID, reads: UInt64, writes: UInt64) {
         _ = claim(slot: slot, route: id)
+        addClaimed(slot: slot, reads: reads, writes: writes)
+    }
+
+    /// ``add(slot:route:reads:writes:)`` for a slot already claimed for its route (the fold
+    /// claims it when it looks up the bucket): one read and one write of the cell and its mark.
+    @inline(__always)
+    mutating func addClaimed(slot: Int, reads: UInt64, writes: UInt64) {
         var cell = cells[slot]
         let s = UInt32(slot)
         cell.current.0 = Self.saturating(cell.current.0, reads)
         cell.current.1 = Self.saturating(cell.current.1, writes)
         totalCurrent.reads &+= reads
         totalCurrent.writes &+= writes
-        if marks[slot] & Self.inActive == 0 && !cell.isIdle {
+        var mark = marks[slot]
+        let before = mark
+        if mark & Self.inActive == 0 && !cell.isIdle {
             active.append(s)
-            marks[slot] |= Self.inActive
+            mark |= Self.inActive
         }
         if ranks > 0 {
-            let mark = marks[slot]
             if reads != 0, readCandidates.note(slot: s, count: cell.current.0, previous: cell.previous.0, listed: mark & 1 != 0, ranks: ranks) {
-                marks[slot] |= 1
+                mark |= 1
             }
             if writes != 0, writeCandidates.note(slot: s, count: cell.current.1, previous: cell.previous.1, listed: mark & 2 != 0, ranks: ranks) {
-                marks[slot] |= 2
+                mark |= 2
             }
         }
+        if mark != before { marks[slot] = mark }
         cells[slot] = cell
     }
 
@@ -222,6 +237,7 @@ struct HotRouteTracker {
         }
     }
 
+    @inline(__always)
     private static func saturating(_ a: UInt32, _ b: UInt64) -> UInt32 {
         UInt32(min(UInt64(UInt32.max), UInt64(a) + min(b, UInt64(UInt32.max))))
     }

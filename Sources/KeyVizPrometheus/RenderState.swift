@@ -71,12 +71,13 @@ struct RenderState {
         let hasBuckets = !layout.buckets.isEmpty
         unrouted += slots.collect(consumer: consumer, nowMs: nowMs) { slot, id, delta, owners in
             guard hasBuckets else { return }
-            counters.add(delta, toBucket: bucket(ofSlot: slot, route: id, owners: owners))
-            hot.add(slot: slot, route: id, reads: delta.reads, writes: delta.writes)
+            counters.add(delta, toBucket: bucket(ofSlot: slot, route: id, owners: owners))   // claims the slot's hot cell
+            hot.addClaimed(slot: slot, reads: delta.reads, writes: delta.writes)
         }
         hot.compact()
     }
 
+    @inline(__always)
     private mutating func bucket(ofSlot slot: Int, route id: RouteID, owners: borrowing SlotOwners) -> Int {
         let cached = hot.claim(slot: slot, route: id)
         if cached >= 0 { return Int(cached) }
