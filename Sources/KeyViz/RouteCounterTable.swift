@@ -148,9 +148,17 @@ package final class RouteCounterTable: @unchecked Sendable {
 
     /// Takes the slot's counts, summed over stripes and carries, and leaves zeros behind.
     package func drain(slot: Int) -> OpCounts {
+        drain(slot: slot, carries: carries.pointee.load(ordering: .sequentiallyConsistent) != 0)
+    }
+
+    /// `drain(slot:)` with the carry count read by the caller after it cleared the slot's dirty
+    /// bit (an add that saw the bit set made its carry before that), once per 64 slots.
+    @inline(__always)
+    private func drain(slot: Int, carries carried: Bool) -> OpCounts {
         var c = OpCounts()
+        let first = storage.slotWords(slot: slot, stripe: 0)
         for stripe in 0..<stripeCount {
-            let p = storage.slotWords(slot: slot, stripe: stripe)
+            let p = first + (stripe << Self.slotChunkBits) * Self.wordsPerSlot
             // A plain load first: an idle stripe's line stays clean (an exchange dirties it), and
             // a locked exchange costs far more than a load. Sequentially consistent loads (plain
             // moves on x86) so that an add ordered before a dirty-bit check is seen here.
@@ -165,7 +173,7 @@ package final class RouteCounterTable: @unchecked Sendable {
                 c.writeBytes &+= w & CounterStorage.bytesMask
             }
         }
-        if carries.pointee.load(ordering: .sequentiallyConsistent) != 0 {
+        if carried {
             let q = storage.carryCounters(slot: slot)
             if q[0].load(ordering: .sequentiallyConsistent) != 0 { c.reads &+= q[0].exchange(0, ordering: .sequentiallyConsistent) }
             if q[1].load(ordering: .sequentiallyConsistent) != 0 { c.writes &+= q[1].exchange(0, ordering: .sequentiallyConsistent) }
@@ -201,18 +209,19 @@ package final class RouteCounterTable: @unchecked Sendable {
     /// non-zero delta to `body` (slot 0, unrouted, included), in slot order. Cost: one load per
     /// 64 allocated slots plus the touched slots; idle slots are never visited.
     /// Returns the number of slots visited.
-    @discardableResult
+    @discardableResult @inline(__always)
     package func drainDirty(_ body: (_ slot: Int, _ delta: OpCounts) -> Void) -> Int {
         var visited = 0
         let words = (allocatedSlots + 63) >> 6
         for w in 0..<words {
             guard dirty[w].load(ordering: .relaxed) != 0 else { continue }
             var bits = dirty[w].exchange(0, ordering: .sequentiallyConsistent)
+            let carried = carries.pointee.load(ordering: .sequentiallyConsistent) != 0
             while bits != 0 {
                 let slot = w << 6 | bits.trailingZeroBitCount
                 bits &= bits &- 1
                 visited += 1
-                let delta = drain(slot: slot)
+                let delta = drain(slot: slot, carries: carried)
                 if !delta.isZero { body(slot, delta) }
             }
         }

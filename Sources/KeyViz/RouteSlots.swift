@@ -38,6 +38,7 @@ package final class RouteSlots: Sendable {
         /// False once its consumer is gone: nothing is added to it any more.
         var live = true
 
+        @inline(__always)
         mutating func add(slot: Int, _ delta: OpCounts, slotCount: Int) {
             if slot >= entryOfSlot.count {
                 let n = max(slot + 1, slotCount, entryOfSlot.count * 2)     // sized once for the table
