@@ -167,7 +167,9 @@ struct DemoOptions: ParsableCommand, Sendable {
         }
         let config = HeatMatrixSamplerConfiguration(stepMilliseconds: Int64((step * 1000).rounded()), historyColumns: historyColumns, coarserTiers: out)
         // The library would make the change it names; the demo asks for the value to be written so.
-        if let problem = config.tierProblems.first { throw bad(problem + " (with --step \(step)): write the tiers that way") }
+        if let problem = config.tierProblems.first {
+            throw bad("the sampler would change it (with --step \(step)): \(problem); nothing started: write the tiers that way")
+        }
         return out
     }
 
