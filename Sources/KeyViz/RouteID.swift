@@ -4,19 +4,11 @@
 /// counters by id directly, so ids must stay below ``RouteID/limit``. A type of its own (not an
 /// alias of `UInt64`), so that `.unrouted` and `.limit` belong to route ids only and an id is
 /// never mixed up with a count or a group.
-public struct RouteID: Hashable, Comparable, Sendable, ExpressibleByIntegerLiteral, CustomStringConvertible {
-    /// The id as a number (what the matrix API and logs show).
+public struct RouteID: NumericIdentifier {
     public var rawValue: UInt64
 
     @inlinable
     public init(_ rawValue: UInt64) { self.rawValue = rawValue }
-
-    /// From any integer; negative values trap (ids are never negative).
-    @inlinable
-    public init<T: BinaryInteger>(_ value: T) { rawValue = UInt64(value) }
-
-    @inlinable
-    public init(integerLiteral value: UInt64) { rawValue = value }
 
     /// The id a host passes for a key that has no route. Samplers count it as "unrouted";
     /// no catalog may contain it. (The system KeyViz comes from fell back to route 0: we don't.)
@@ -24,9 +16,4 @@ public struct RouteID: Hashable, Comparable, Sendable, ExpressibleByIntegerLiter
 
     /// Exclusive upper bound for route ids in a catalog (the samplers' dense index covers 2^32 ids).
     public static let limit = RouteID(UInt64(1) << 32)
-
-    @inlinable
-    public static func < (a: RouteID, b: RouteID) -> Bool { a.rawValue < b.rawValue }
-
-    public var description: String { String(rawValue) }
 }
