@@ -253,6 +253,13 @@ class Page:
                 out.append("log: " + e["params"]["entry"].get("text", "")[:300])
         return out
 
+    def finish(self, what):
+        """The end of a page's run: `what` holds when the page logged no error, exception or failed
+        load (each one listed under the line), and the event pump stops."""
+        errs = self.errors()
+        check(not errs, what + "".join("\n     " + e for e in errs))
+        self.stop_pump = True
+
     def mouse(self, kind, x, y, **kw):
         self.call("Input.dispatchMouseEvent", {"type": kind, "x": x, "y": y, **kw})
 
@@ -486,9 +493,7 @@ def run_plain(args, work, browser):
         _, rm, _ = check_grid(page, base, None, "range 1 h")
         check(all(t % 60000 == 0 for t in rm["column_unix_ms"]), f"range 1 h: minute columns from the 60 s tier {rm['column_unix_ms']}")
 
-        errs = page.errors()
-        check(not errs, "console: no errors, exceptions or failed loads" + ("".join("\n     " + e for e in errs)))
-        page.stop_pump = True
+        page.finish("console: no errors, exceptions or failed loads")
     finally:
         demo.stop()
 
@@ -552,9 +557,7 @@ def run_events(args, work, browser):
         ids = [f"route {r['route_id']} [{key_text(r['start_preview'], False)}, {key_text(r['end_preview'], True)})" for r in e["before"]]
         check(all(s in tip.get("before", "") for s in ids), f"events: hover lists the routes before ({tip.get('before')})")
         page.screenshot(os.path.join(args.artifacts, "events.png"))
-        errs = page.errors()
-        check(not errs, "events: no console errors" + ("".join("\n     " + e for e in errs)))
-        page.stop_pump = True
+        page.finish("events: no console errors")
     finally:
         demo.stop()
 
@@ -581,9 +584,7 @@ def run_tls_auth(args, work, browser):
         check(page.auth_challenges >= 1, f"tls+auth: the browser was challenged ({page.auth_challenges}) and answered")
         check_grid(page, base, f"{user}:{password}", "tls+auth")
         page.screenshot(os.path.join(args.artifacts, "tls-auth.png"))
-        errs = page.errors()
-        check(not errs, "tls+auth: no console errors" + ("".join("\n     " + e for e in errs)))
-        page.stop_pump = True
+        page.finish("tls+auth: no console errors")
     finally:
         demo.stop()
 

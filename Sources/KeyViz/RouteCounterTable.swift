@@ -29,7 +29,7 @@ import Synchronization
 /// resident only where a carry lands. A drain adds the carries to the stripes' fields, so
 /// every sum is exact modulo 2^64, as `OpCounts` is.
 ///
-/// Draining (``drain(slot:)``) swaps each word to zero in place, so an add that races with a
+/// Draining (``drainDirty(_:)``) swaps each word to zero in place, so an add that races with a
 /// drain lands either in this drain or the next: nothing is lost or counted twice (a carry is
 /// written before its add's dirty-bit check, so the same holds for it).
 ///
@@ -147,14 +147,10 @@ package final class RouteCounterTable: @unchecked Sendable {
     }
 
     /// Takes the slot's counts, summed over stripes and carries, and leaves zeros behind.
-    package func drain(slot: Int) -> OpCounts {
-        drain(slot: slot, carries: carries.pointee.load(ordering: .sequentiallyConsistent) != 0)
-    }
-
-    /// `drain(slot:)` with the carry count read by the caller after it cleared the slot's dirty
-    /// bit (an add that saw the bit set made its carry before that), once per 64 slots.
+    /// `carried`: the carry count, read by the caller after it cleared the slot's dirty bit (an
+    /// add that saw the bit set made its carry before that), once per 64 slots.
     @inline(__always)
-    private func drain(slot: Int, carries carried: Bool) -> OpCounts {
+    private func drain(slot: Int, carried: Bool) -> OpCounts {
         var c = OpCounts()
         let first = storage.slotWords(slot: slot, stripe: 0)
         for stripe in 0..<stripeCount {
@@ -191,7 +187,7 @@ package final class RouteCounterTable: @unchecked Sendable {
     /// reach an overflow without 2^24 adds. The slot is marked dirty. Only while no other
     /// thread uses the table.
     package func preload(slot: Int, stripe: Int, op: Op, operations: UInt64, bytes: UInt64) {
-        precondition(operations < 1 << 24 && bytes <= CounterStorage.bytesMask)
+        precondition(operations < 1 << CounterStorage.countBits && bytes <= CounterStorage.bytesMask)
         storage.slotWords(slot: slot, stripe: stripe)[Int(op.rawValue)]
             .store(operations << CounterStorage.bytesBits | bytes, ordering: .sequentiallyConsistent)
         dirty[slot >> 6].bitwiseOr(UInt64(1) << UInt64(slot & 63), ordering: .sequentiallyConsistent)
@@ -221,7 +217,7 @@ package final class RouteCounterTable: @unchecked Sendable {
                 let slot = w << 6 | bits.trailingZeroBitCount
                 bits &= bits &- 1
                 visited += 1
-                let delta = drain(slot: slot, carries: carried)
+                let delta = drain(slot: slot, carried: carried)
                 if !delta.isZero { body(slot, delta) }
             }
         }
@@ -294,6 +290,7 @@ package struct CounterStorage: @unchecked Sendable {
     /// A word: operations in the top 24 bits, bytes in the low 40.
     @inlinable static var bytesBits: UInt64 { 40 }
     @inlinable static var bytesMask: UInt64 { (1 << 40) - 1 }
+    @inlinable static var countBits: UInt64 { 64 - bytesBits }
     @inlinable static var idLimit: UInt64 { 1 << 32 }
 
     /// Adds one operation of `op` with `bytes` to the route's counters, or to the unrouted
@@ -307,7 +304,7 @@ package struct CounterStorage: @unchecked Sendable {
         let old = words[index].wrappingAdd(1 &<< Self.bytesBits | low, ordering: .sequentiallyConsistent).oldValue
         // A field overflowed: the count was full (it fell off the word), the bytes carried into
         // the count (which then may fall off too), or the observation has bits above the field.
-        if old >= 0xFFFF_FF00_0000_0000 || (old & Self.bytesMask) &+ low > Self.bytesMask || bytes != low {
+        if old >= ~Self.bytesMask || (old & Self.bytesMask) &+ low > Self.bytesMask || bytes != low {
             Self.carry(slotChunks: slotChunks, slot: slot, index: index, old: old, bytes: bytes)
         }
         let bit = UInt64(1) &<< UInt64(slot & 63)
@@ -335,8 +332,8 @@ package struct CounterStorage: @unchecked Sendable {
     static func carry(slotChunks: UnsafeMutablePointer<Atomic<Int>>, slot: Int, index: Int, old: UInt64, bytes: UInt64) {
         let low = bytes & bytesMask
         let c = ((old & bytesMask) + low) >> bytesBits
-        let w = ((old >> bytesBits) + 1 + c) >> 24
-        let opsCorrection = (w << 24) &- c
+        let w = ((old >> bytesBits) + 1 + c) >> countBits
+        let opsCorrection = (w << countBits) &- c
         let bytesCorrection = (c << bytesBits) &+ (bytes &- low)
         let q = carryCounters(slotChunks: slotChunks, slot: slot)
         if opsCorrection != 0 { q[index].wrappingAdd(opsCorrection, ordering: .sequentiallyConsistent) }
