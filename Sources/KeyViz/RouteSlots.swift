@@ -89,9 +89,14 @@ package final class RouteSlots: Sendable {
 
         /// The id of `route(ofSlot:)`, without copying the route.
         @inline(__always)
-        func ownerID(ofSlot slot: Int) -> RouteID? {
+        func ownerID(ofSlot slot: Int) -> RouteID? { ownerID(ofSlot: slot, live: generation, catalog: catalogRoutes) }
+
+        /// The same, as of the catalog application `live` whose routes are `catalog` (`apply`
+        /// asks as of the previous one while it builds the next).
+        @inline(__always)
+        func ownerID(ofSlot slot: Int, live: UInt32, catalog: [Route]) -> RouteID? {
             guard slot > 0, slot < seen.count, seen[slot] != 0 else { return nil }
-            if seen[slot] == generation { return catalogRoutes[Int(catalogIndex[slot])].id }
+            if seen[slot] == live { return catalog[Int(catalogIndex[slot])].id }
             return departed[slot]?.id
         }
     }
@@ -155,9 +160,7 @@ package final class RouteSlots: Sendable {
                 var slot = counters.slot(of: route.id)
                 // The table maps an id to a slot only while that route owns it (a slot is
                 // reused only after its route was unmapped); checked all the same.
-                let owner = slot == 0 || o.seen[slot] == 0 ? nil
-                    : o.seen[slot] == previous ? old[Int(o.catalogIndex[slot])].id : o.departed[slot]?.id
-                if slot != 0, owner == route.id {
+                if slot != 0, o.ownerID(ofSlot: slot, live: previous, catalog: old) == route.id {
                     // Already mapped: live, or back within its grace window (keep one row).
                     if o.seen[slot] != previous {
                         s.retired[route.id] = nil
