@@ -140,7 +140,8 @@ public enum ExpositionWriter {
         }
     }
 
-    /// Plain decimal digits of an unsigned integer.
+    /// Plain decimal digits of an unsigned integer (written by `writeDecimal(_:to:)` into
+    /// scratch, then appended).
     @inline(__always)
     public static func appendDecimal(_ value: UInt64, to out: inout [UInt8]) {
         if value < 10 {
@@ -148,15 +149,9 @@ public enum ExpositionWriter {
             return
         }
         var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)   // 24 bytes of scratch, enough for 20 digits
-        var v = value
-        var n = 0
         withUnsafeMutableBytes(of: &digits) { buf in
-            while v > 0 {
-                buf[23 - n] = UInt8(ascii: "0") &+ UInt8(v % 10)
-                v /= 10
-                n += 1
-            }
-            out.append(contentsOf: buf[(24 - n)...])
+            let p = buf.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            out.append(contentsOf: UnsafeBufferPointer(start: p, count: writeDecimal(value, to: p)))
         }
     }
 

@@ -27,9 +27,6 @@ struct RenderState {
     var counterLabelEnds: [Int] = []
     var infoLines: [UInt8] = []
     var routesLines: [UInt8] = []
-    // Per counter slot, the bucket its route was last found in is cached in the hot-route
-    // tracker's cell for that slot, beside the route id that validates it (reset on relayout):
-    // the fold does no key comparisons for routes it has seen.
     /// The bucket label of each route ranked at the previous render: a route that has just
     /// left the catalog (split or merged away) still ranks until its window fades, and keeps
     /// naming the bucket its traffic was in. At most 2 × hotRoutes entries.
@@ -77,6 +74,9 @@ struct RenderState {
         hot.compact()
     }
 
+    /// The bucket of the route owning `slot`, cached in the hot-route tracker's cell for the slot
+    /// beside the route id that validates it (reset on relayout): the fold does no key
+    /// comparisons for routes it has seen. Claims the cell for the route.
     @inline(__always)
     private mutating func bucket(ofSlot slot: Int, route id: RouteID, owners: borrowing SlotOwners) -> Int {
         let cached = hot.claim(slot: slot, route: id)

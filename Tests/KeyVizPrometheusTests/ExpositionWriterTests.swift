@@ -80,6 +80,7 @@ private func awkwardFamilies() throws -> [MetricFamily] {
         #expect(spell(.double(-0.0)) == "0")
         #expect(spell(.integer(18_446_744_073_709_551_615)) == "18446744073709551615")
         #expect(spell(.integer(0)) == "0")
+        for v: UInt64 in [9, 10, 99, 100, 4_294_967_296, 10_000_000_000_000_000_000] { #expect(spell(.integer(v)) == String(v)) }
         #expect(spell(.double(0.1)) == "0.1")
     }
 
