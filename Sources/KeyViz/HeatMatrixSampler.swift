@@ -16,8 +16,6 @@ public final class HeatMatrixSampler: Sampler, RouteCountsSharing {
     private let consumer: Int
     @usableFromInline let hotPath: CounterStorage     // copied out of `slots` so observe retains nothing
 
-    private typealias Column = MatrixColumn
-
     private struct History: ~Copyable {
         var tiers: TieredHistory      // the finest ring and the coarser tiers (TieredHistory.swift)
         var catalog: RouteCatalog?
@@ -72,7 +70,7 @@ public final class HeatMatrixSampler: Sampler, RouteCountsSharing {
     /// Moves the counters into a new column stamped `unixMs`.
     public func flush(atUnixMs unixMs: Int64) {
         history.withLock { h in
-            var column = Column(unixMs: unixMs, routes: [], counts: [], unrouted: .zero)
+            var column = MatrixColumn(unixMs: unixMs, routes: [], counts: [], unrouted: .zero)
             column.unrouted = slots.collect(consumer: consumer, nowMs: unixMs, reserve: { n in
                 column.routes.reserveCapacity(n)
                 column.counts.reserveCapacity(n)
