@@ -141,10 +141,15 @@ package struct TieredHistory {
     /// `resolution` (nil: the finest; the coarsest when none is), or a coarser one while the
     /// chosen tier does not hold `from`. Without `from`, no coverage is asked for.
     func view(resolution: Int64?, from: Int64?) -> Int {
-        var v = resolution.map { r in tiers.firstIndex { $0.step >= r } ?? tiers.count - 1 } ?? 0
+        var v = resolution.map(finestTier(atLeast:)) ?? 0
         guard let from else { return v }
         while v < tiers.count - 1, !covers(v, from: from) { v += 1 }
         return v
+    }
+
+    /// The finest tier whose step is at least `step`; the coarsest when none is.
+    private func finestTier(atLeast step: Int64) -> Int {
+        tiers.firstIndex { $0.step >= step } ?? tiers.count - 1
     }
 
     /// Whether view `v` holds everything from `from` on: yes when nothing older than its oldest
@@ -207,7 +212,7 @@ package struct TieredHistory {
     /// layout's windows when it differs from the saved one.
     mutating func restore(_ saved: MatrixHistory) {
         for t in saved.tiers.reversed() {
-            let target = tiers.firstIndex { $0.step >= t.stepMilliseconds } ?? tiers.count - 1
+            let target = finestTier(atLeast: t.stepMilliseconds)
             var columns = t.columns
             if let p = t.pending { columns.append(p) }
             for c in columns {
