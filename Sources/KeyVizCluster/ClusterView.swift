@@ -87,9 +87,7 @@ public final class ClusterView: ClusterMatrixSource {
         // With history tiers nodes can answer at different steps (other tiers, or an older range
         // one node no longer holds finely): merge on the widest, which sums the others exactly.
         let stepMs = nodes.map(\.matrix.stepMs).max() ?? 1000
-        var rows = 1024
-        if let raw = query["rows"], let v = Int(raw), v > 0 { rows = min(1024, v) }
-        let merged = ClusterMatrixMerger.merge(nodes, series: series, stepMs: stepMs, rows: rows)
+        let merged = ClusterMatrixMerger.merge(nodes, series: series, stepMs: stepMs, rows: KeyVizHTTPHandler.rowBudget(query: query))
         var extra: [UInt8] = Array(#","scope":"cluster","nodes":["#.utf8)
         for (i, s) in status.enumerated() {
             if i > 0 { extra.append(UInt8(ascii: ",")) }

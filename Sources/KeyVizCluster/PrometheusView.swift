@@ -80,9 +80,7 @@ public final class PrometheusView: ClusterMatrixSource {
         } catch let e {
             error = (e as? PeerFetchError)?.message ?? "\(e)"
         }
-        var budget = 1024
-        if let raw = query["rows"], let v = Int(raw), v > 0 { budget = min(1024, v) }
-        let starts = AdjacentRowMerger.groups(totals: rows.map(\.total), budget: budget)
+        let starts = AdjacentRowMerger.groups(totals: rows.map(\.total), budget: KeyVizHTTPHandler.rowBudget(query: query))
         var out: [HeatMatrixRow] = []
         for (g, first) in starts.enumerated() {
             let last = g + 1 < starts.count ? starts[g + 1] : rows.count

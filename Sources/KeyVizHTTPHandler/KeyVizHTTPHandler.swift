@@ -123,15 +123,13 @@ public final class KeyVizHTTPHandler: Sendable {
             }
             bounds.append(v == 0 ? nil : v)
         }
-        // 1…1024; absent, 0, negative or larger (however many digits) mean 1024.
-        var rows = 1024
         if let raw = request.query["rows"], !raw.isEmpty {
             let digits = raw.hasPrefix("-") || raw.hasPrefix("+") ? raw.dropFirst() : raw[...]
             guard !digits.isEmpty, digits.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else {
                 return .json(400, MatrixJSON.error(code: "invalid_query", message: "rows must be an integer"))
             }
-            if let v = Int(raw), v > 0 { rows = min(1024, v) }
         }
+        let rows = Self.rowBudget(query: request.query)
         var keys: [[UInt8]] = []
         for name in ["start_key", "end_key"] {
             guard let raw = request.query[name], !raw.isEmpty else { keys.append([]); continue }
@@ -197,6 +195,14 @@ public final class KeyVizHTTPHandler: Sendable {
         let sampleEvery = keys.first?.sampleEvery ?? hotKeys.sampleEvery
         return .json(200, HotKeysJSON.encode(keys, route: route, sampleEvery: sampleEvery, samples: hotKeys.sampleCounts,
                                              generatedAt: Self.rfc3339(UnixTime.nowMilliseconds())))
+    }
+
+    /// The row budget a matrix request asks for, once its `rows` is known to be an integer (or
+    /// absent): 1…1024; absent, 0, negative or larger (however many digits) mean 1024. The
+    /// cluster views read a forwarded query with the same rule.
+    package static func rowBudget(query: [String: String]) -> Int {
+        if let raw = query["rows"], let v = Int(raw), v > 0 { return min(1024, v) }
+        return 1024
     }
 
     static func rfc3339(_ ms: Int64) -> String {
