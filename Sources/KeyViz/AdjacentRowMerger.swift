@@ -60,7 +60,7 @@ package enum AdjacentRowMerger {
         return (0..<n).filter { alive[$0] }
     }
 
-    static func absorb(_ into: inout HeatMatrixRow, _ other: HeatMatrixRow) {
+    package static func absorb(_ into: inout HeatMatrixRow, _ other: HeatMatrixRow) {
         into.aggregate = true
         for (j, v) in other.values.enumerated() { into.values[j] &+= v }
         if into.end.isEmpty || other.end.isEmpty {
@@ -70,7 +70,9 @@ package enum AdjacentRowMerger {
         }
         let room = HeatMatrixRow.maxListedRoutes - into.routeIDs.count
         into.routeIDs.append(contentsOf: other.routeIDs.prefix(max(0, room)))
-        into.routeCount += other.routeCount
+        // Saturating: a count from outside (a peer's row) must not trap the merge.
+        let (sum, overflow) = into.routeCount.addingReportingOverflow(other.routeCount)
+        into.routeCount = overflow ? (other.routeCount > 0 ? Int.max : Int.min) : sum
         into.routeIDsTruncated = into.routeCount > into.routeIDs.count
     }
 

@@ -10,7 +10,12 @@
 /// Decoding trusts nothing: every length is checked against the bytes left before anything is
 /// allocated for it, so any input, however long or mangled, gives a history or a
 /// ``MatrixHistoryCodecError``, and allocation stays proportional to the input. Routes are
-/// decoded once and shared by every column that names them.
+/// decoded once and shared by every column that names them. A file that decodes but breaks an
+/// invariant the matrix relies on is refused like a corrupt one (`.invalid`): stamps within
+/// ``UnixTime/validMilliseconds``, tier steps in 1…``HeatMatrixSamplerConfiguration/maxTierStepMilliseconds``
+/// and ascending, a coarser tier's columns on its own windows and in time order with its
+/// pending column last, a route's end after its start, and every counter's sum over the whole
+/// history within 64 bits. So nothing restored from a file can make later arithmetic trap.
 public enum MatrixHistoryCodec {
     public static let magic: [UInt8] = Array("KVZHIST1".utf8)
     public static let version: UInt32 = 1
@@ -91,13 +96,18 @@ public enum MatrixHistoryCodec {
             let group = try r.varint("route group")
             let start = try r.key("route start key")
             let end = try r.key("route end key")
+            guard end.isEmpty || start.lexicographicallyPrecedes(end) else { throw .invalid(what: "route \(id): end key not after start key", offset: at) }
             routes.append(Route(id: RouteID(id), start: start, end: end, group: ShardGroupID(group)))
         }
         let tierCount = try r.count("tier count", minimumBytesEach: 3)
         guard tierCount >= 1, tierCount <= maxTiers else { throw .invalid(what: "tier count \(tierCount)", offset: r.offset) }
+        var sum = CheckedTotals()
         func column() throws(MatrixHistoryCodecError) -> MatrixColumn {
+            let stampAt = r.offset
             let stamp = unzigzag(try r.varint("column stamp"))
+            guard UnixTime.validMilliseconds.contains(stamp) else { throw .invalid(what: "column stamp \(stamp)", offset: stampAt) }
             let unrouted = try r.counts("unrouted counts")
+            guard sum.add(unrouted) else { throw .invalid(what: "counts whose sum is over 64 bits", offset: stampAt) }
             let n = try r.count("column entry count", minimumBytesEach: 5)
             var c = MatrixColumn(unixMs: stamp, routes: [], counts: [], unrouted: unrouted)
             c.routes.reserveCapacity(n)
@@ -107,23 +117,47 @@ public enum MatrixHistoryCodec {
                 let i = try r.varint("route index")
                 guard i < UInt64(routes.count) else { throw .invalid(what: "route index \(i) of \(routes.count)", offset: at) }
                 c.routes.append(routes[Int(i)])
-                c.counts.append(try r.counts("route counts"))
+                let counts = try r.counts("route counts")
+                guard sum.add(counts) else { throw .invalid(what: "counts whose sum is over 64 bits", offset: at) }
+                c.counts.append(counts)
             }
             return c
         }
         var tiers: [MatrixHistory.Tier] = []
-        for _ in 0..<tierCount {
+        for t in 0..<tierCount {
             let at = r.offset
             let step = unzigzag(try r.varint("tier step"))
-            guard step > 0 else { throw .invalid(what: "tier step \(step)", offset: at) }
+            guard step > 0, step <= HeatMatrixSamplerConfiguration.maxTierStepMilliseconds else { throw .invalid(what: "tier step \(step)", offset: at) }
+            if let finer = tiers.last?.stepMilliseconds, step <= finer { throw .invalid(what: "tier step \(step) not above the finer tier's \(finer)", offset: at) }
             let n = try r.count("tier column count", minimumBytesEach: 6)
             var columns: [MatrixColumn] = []
             columns.reserveCapacity(n)
-            for _ in 0..<n { columns.append(try column()) }
+            // The finest tier's stamps are flush times (the clock may have gone back between
+            // two); a coarser tier's are its windows' ends, in time order.
+            var previous: Int64?
+            func windowed(_ c: MatrixColumn, _ what: String, _ at: Int) throws(MatrixHistoryCodecError) {
+                guard t > 0 else { return }
+                guard TieredHistory.windowEnd(c.unixMs, step: step) == c.unixMs else { throw .invalid(what: "\(what) stamp \(c.unixMs) off its \(step) ms window", offset: at) }
+                if let p = previous, c.unixMs <= p { throw .invalid(what: "\(what) stamp \(c.unixMs) not after \(p)", offset: at) }
+                previous = c.unixMs
+            }
+            for _ in 0..<n {
+                let at = r.offset
+                let c = try column()
+                try windowed(c, "column", at)
+                columns.append(c)
+            }
             let flagAt = r.offset
             let flag = try r.byte("pending flag")
             guard flag <= 1 else { throw .invalid(what: "pending flag \(flag)", offset: flagAt) }
-            tiers.append(MatrixHistory.Tier(stepMilliseconds: step, columns: columns, pending: flag == 1 ? try column() : nil))
+            var pending: MatrixColumn?
+            if flag == 1 {
+                let at = r.offset
+                let c = try column()
+                try windowed(c, "pending column", at)
+                pending = c
+            }
+            tiers.append(MatrixHistory.Tier(stepMilliseconds: step, columns: columns, pending: pending))
         }
         guard r.offset == payload.count else { throw .invalid(what: "trailing \(payload.count - r.offset) bytes", offset: r.offset) }
         return MatrixHistory(tiers: tiers)
@@ -203,6 +237,19 @@ public enum MatrixHistoryCodec {
         mutating func counts(_ what: String) throws(MatrixHistoryCodecError) -> OpCounts {
             OpCounts(reads: try varint(what), writes: try varint(what), readBytes: try varint(what), writeBytes: try varint(what))
         }
+    }
+}
+
+/// Per-counter sums that say when one would pass 64 bits.
+private struct CheckedTotals {
+    var sums = OpCounts()
+
+    mutating func add(_ c: OpCounts) -> Bool {
+        let r = sums.reads.addingReportingOverflow(c.reads), w = sums.writes.addingReportingOverflow(c.writes)
+        let rb = sums.readBytes.addingReportingOverflow(c.readBytes), wb = sums.writeBytes.addingReportingOverflow(c.writeBytes)
+        guard !(r.overflow || w.overflow || rb.overflow || wb.overflow) else { return false }
+        sums = OpCounts(reads: r.partialValue, writes: w.partialValue, readBytes: rb.partialValue, writeBytes: wb.partialValue)
+        return true
     }
 }
 

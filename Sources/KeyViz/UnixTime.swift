@@ -14,3 +14,10 @@ public enum UnixTime {
         return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
     }
 }
+
+extension UnixTime {
+    /// The stamps KeyViz accepts from outside (a peer, a state file, a query, Prometheus): years
+    /// 1 to 9999, as RFC 3339 writes them. Any stamp in it minus any tier step (at most a year)
+    /// is still an `Int64`, so arithmetic on a checked stamp cannot trap.
+    public static let validMilliseconds: ClosedRange<Int64> = -62_135_596_800_000...253_402_300_799_999
+}

@@ -13,6 +13,9 @@ public final class ClusterView: ClusterMatrixSource {
     public let peers: [PeerAddress]
     public let timeoutMs: Int
     public let maxBodyBytes: Int
+    /// Columns of the merged answer at most (``ClusterMatrixMerger``): a wider grid is merged
+    /// on a coarser step, so one request's output is at most 1 024 rows × this × 8 B.
+    public let maxColumns: Int
     private let fetcher: any PeerFetcher
 
     /// - Parameters:
@@ -22,12 +25,13 @@ public final class ClusterView: ClusterMatrixSource {
     ///   - timeoutMs: per peer, connect to last byte (clamped 1…60 000).
     ///   - maxBodyBytes: per peer answer (clamped 1 KiB…1 GiB).
     public init(selfName: String, peers: [PeerAddress], fetcher: any PeerFetcher = HTTPPeerFetcher(),
-                timeoutMs: Int = 2000, maxBodyBytes: Int = 32 << 20) {
+                timeoutMs: Int = 2000, maxBodyBytes: Int = 32 << 20, maxColumns: Int = ClusterMatrixMerger.defaultMaxColumns) {
         self.selfName = selfName
         self.peers = peers
         self.fetcher = fetcher
         self.timeoutMs = min(60_000, max(1, timeoutMs))
         self.maxBodyBytes = min(1 << 30, max(1024, maxBodyBytes))
+        self.maxColumns = min(HeatMatrixSamplerConfiguration.maxHistoryColumns, max(1, maxColumns))
     }
 
     /// The path each peer is asked: the request's matrix parameters, all rows, `scope=local`.
@@ -79,7 +83,7 @@ public final class ClusterView: ClusterMatrixSource {
                     nodes.append((name, m))
                     status.append((name, nil, m.columnUnixMs.count))
                 } catch {
-                    status.append((name, "bad matrix JSON: \(error)", 0))
+                    status.append((name, "bad matrix answer: \(error)", 0))
                 }
             }
         }
@@ -87,7 +91,8 @@ public final class ClusterView: ClusterMatrixSource {
         // With history tiers nodes can answer at different steps (other tiers, or an older range
         // one node no longer holds finely): merge on the widest, which sums the others exactly.
         let stepMs = nodes.map(\.matrix.stepMs).max() ?? 1000
-        let merged = ClusterMatrixMerger.merge(nodes, series: series, stepMs: stepMs, rows: KeyVizHTTPHandler.rowBudget(query: query))
+        let merged = ClusterMatrixMerger.merge(nodes, series: series, stepMs: stepMs, rows: KeyVizHTTPHandler.rowBudget(query: query),
+                                               maxColumns: maxColumns)
         var extra: [UInt8] = Array(#","scope":"cluster","nodes":["#.utf8)
         for (i, s) in status.enumerated() {
             if i > 0 { extra.append(UInt8(ascii: ",")) }
@@ -98,7 +103,7 @@ public final class ClusterView: ClusterMatrixSource {
         }
         extra.append(UInt8(ascii: "]"))
         let generatedAt = nodes.first?.matrix.generatedAt ?? ""
-        return MatrixJSON.encode(merged.matrix, generatedAt: generatedAt, stepMs: stepMs, events: merged.events,
+        return MatrixJSON.encode(merged.matrix, generatedAt: generatedAt, stepMs: merged.stepMs, events: merged.events,
                                  eventsDropped: merged.eventsDropped, extra: extra)
     }
 

@@ -16,25 +16,57 @@ public struct HTTPPeerFetcher: PeerFetcher {
     }
 
     public func get(_ peer: PeerAddress, path: String, timeoutMs: Int, maxBodyBytes: Int) -> Result<PeerResponse, PeerFetchError> {
-        let deadline = Self.nowMs() + Int64(max(1, timeoutMs))
+        let deadline = Self.nowMs() + Int64(min(3_600_000, max(1, timeoutMs)))
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         var list: UnsafeMutablePointer<addrinfo>?
         let rc = getaddrinfo(peer.host, String(peer.port), &hints, &list)
-        guard rc == 0, let first = list else { return .failure(PeerFetchError("cannot resolve \(peer.host): \(String(cString: gai_strerror(rc)))")) }
+        guard rc == 0, list != nil else { return .failure(PeerFetchError("cannot resolve \(peer.host): \(String(cString: gai_strerror(rc)))")) }
         defer { freeaddrinfo(list) }
-        let fd = socket(first.pointee.ai_family, first.pointee.ai_socktype | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), first.pointee.ai_protocol)
+        // Every address in turn (localhost may resolve to ::1 first while the peer listens on
+        // 127.0.0.1): the first that connects is asked; the errors of the others are reported.
+        var errors: [String] = []
+        var next = list
+        while let a = next {
+            next = a.pointee.ai_next
+            switch connect(a.pointee, until: deadline) {
+            case .failure(let e): errors.append(e.message)
+            case .success(let fd):
+                defer { close(fd) }
+                return exchange(fd, peer: peer, path: path, until: deadline, maxBodyBytes: maxBodyBytes)
+            }
+        }
+        return .failure(PeerFetchError(errors.count == 1 ? errors[0] : "no address answered: " + errors.joined(separator: "; ")))
+    }
+
+    private func connect(_ address: addrinfo, until deadline: Int64) -> Result<Int32, PeerFetchError> {
+        let fd = socket(address.ai_family, address.ai_socktype | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), address.ai_protocol)
         guard fd >= 0 else { return .failure(PeerFetchError("socket: \(Self.errnoText())")) }
-        defer { close(fd) }
-        if connect(fd, first.pointee.ai_addr, first.pointee.ai_addrlen) != 0 {
-            guard errno == EINPROGRESS else { return .failure(PeerFetchError("connect: \(Self.errnoText())")) }
-            if let e = wait(fd, for: Int16(POLLOUT), until: deadline, doing: "connect") { return .failure(e) }
+        if Glibc.connect(fd, address.ai_addr, address.ai_addrlen) != 0 {
+            guard errno == EINPROGRESS else {
+                let e = PeerFetchError("connect: \(Self.errnoText())")
+                close(fd)
+                return .failure(e)
+            }
+            if let e = wait(fd, for: Int16(POLLOUT), until: deadline, doing: "connect") {
+                close(fd)
+                return .failure(e)
+            }
             var err: Int32 = 0
             var len = socklen_t(MemoryLayout<Int32>.size)
             getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len)
-            guard err == 0 else { return .failure(PeerFetchError("connect: \(String(cString: strerror(err)))")) }
+            guard err == 0 else {
+                close(fd)
+                return .failure(PeerFetchError("connect: \(String(cString: strerror(err)))"))
+            }
         }
+        return .success(fd)
+    }
+
+    /// Sends the request and reads the answer through ``PeerResponseReader``, which owns every
+    /// check of the peer's framing.
+    private func exchange(_ fd: Int32, peer: PeerAddress, path: String, until deadline: Int64, maxBodyBytes: Int) -> Result<PeerResponse, PeerFetchError> {
         var request = "GET \(path) HTTP/1.0\r\nHost: \(peer)\r\nAccept: application/json\r\nConnection: close\r\n"
         if let authorization { request += "Authorization: \(authorization)\r\n" }
         request += "\r\n"
@@ -45,49 +77,26 @@ public struct HTTPPeerFetcher: PeerFetcher {
             guard n < 0, errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR else { return .failure(PeerFetchError("send: \(Self.errnoText())")) }
             if let e = wait(fd, for: Int16(POLLOUT), until: deadline, doing: "send") { return .failure(e) }
         }
-        let headerCap = 64 * 1024
-        var data: [UInt8] = []
+        var reader = PeerResponseReader(maxBodyBytes: maxBodyBytes)
         var buffer = [UInt8](repeating: 0, count: 65_536)
-        var headerEnd: Int?
-        var contentLength: Int?
-        var status = 0
         while true {
             let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n == 0 { break }
-            if n < 0 {
+            let step: PeerResponseReader.Step
+            if n == 0 {
+                step = reader.finish()
+            } else if n < 0 {
                 guard errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR else { return .failure(PeerFetchError("recv: \(Self.errnoText())")) }
                 if let e = wait(fd, for: Int16(POLLIN), until: deadline, doing: "the answer") { return .failure(e) }
                 continue
+            } else {
+                step = reader.append(buffer[0..<n])
             }
-            data.append(contentsOf: buffer[0..<n])
-            if headerEnd == nil, let end = Self.find([13, 10, 13, 10], in: data) {
-                headerEnd = end + 4
-                let head = String(decoding: data[0..<end], as: UTF8.self).split(separator: "\r\n")
-                let statusParts = head.first?.split(separator: " ") ?? []
-                guard statusParts.count >= 2, statusParts[0].hasPrefix("HTTP/1."), let s = Int(statusParts[1]) else {
-                    return .failure(PeerFetchError("not an HTTP answer (is the peer plain HTTP?)"))
-                }
-                status = s
-                for line in head.dropFirst() {
-                    let parts = line.split(separator: ":", maxSplits: 1)
-                    guard parts.count == 2 else { continue }
-                    let name = parts[0].lowercased(), value = parts[1].trimmingCharacters(in: .whitespaces)
-                    if name == "content-length" { contentLength = Int(value) }
-                    if name == "transfer-encoding", value.lowercased() != "identity" { return .failure(PeerFetchError("transfer-encoding \(value) not supported")) }
-                    if name == "content-encoding", value.lowercased() != "identity" { return .failure(PeerFetchError("content-encoding \(value) not supported")) }
-                }
-                if let c = contentLength, c > maxBodyBytes { return .failure(PeerFetchError("body of \(c) bytes is over the cap of \(maxBodyBytes)")) }
-            }
-            if headerEnd == nil, data.count > headerCap { return .failure(PeerFetchError("headers over \(headerCap) bytes")) }
-            if let h = headerEnd {
-                if data.count - h > maxBodyBytes { return .failure(PeerFetchError("body over the cap of \(maxBodyBytes) bytes")) }
-                if let c = contentLength, data.count - h >= c { break }
+            switch step {
+            case .needMore: continue
+            case .done(let r): return .success(r)
+            case .failed(let e): return .failure(e)
             }
         }
-        guard let h = headerEnd else { return .failure(PeerFetchError("the connection closed before the headers ended")) }
-        let body = Array(data[h...])
-        if let c = contentLength, body.count < c { return .failure(PeerFetchError("the connection closed after \(body.count) of \(c) body bytes")) }
-        return .success(PeerResponse(status: status, body: contentLength.map { Array(body.prefix($0)) } ?? body))
     }
 
     /// Polls for `events` until `deadline`; nil when ready, else the timeout or error.
@@ -100,12 +109,6 @@ public struct HTTPPeerFetcher: PeerFetcher {
             if r > 0 { return nil }
             if r < 0 && errno != EINTR { return PeerFetchError("poll: \(Self.errnoText())") }
         }
-    }
-
-    private static func find(_ needle: [UInt8], in hay: [UInt8]) -> Int? {
-        guard hay.count >= needle.count else { return nil }
-        for i in 0...(hay.count - needle.count) where hay[i] == needle[0] && Array(hay[i..<(i + needle.count)]) == needle { return i }
-        return nil
     }
 
     private static func nowMs() -> Int64 {

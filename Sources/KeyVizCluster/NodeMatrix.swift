@@ -40,32 +40,94 @@ public struct NodeMatrix: Sendable, Equatable {
         self.eventsDropped = eventsDropped
     }
 
-    /// Decodes a matrix body; the error says which part is wrong.
-    public static func decode(_ body: [UInt8]) throws -> NodeMatrix {
-        let w = try JSONDecoder().decode(Wire.self, from: Data(body))
-        func key(_ s: String, _ what: String) throws -> [UInt8] {
-            guard let d = Data(base64Encoded: s) else { throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "\(what) is not base64")) }
+    /// What one answer may hold: checked while decoding, so a peer's answer costs memory in
+    /// proportion to what it sent and never more than these allow.
+    public struct Limits: Sendable, Equatable {
+        /// Columns in one answer (a node's finest tier holds at most
+        /// `HeatMatrixSamplerConfiguration.maxHistoryColumns`).
+        public var maxColumns: Int
+        /// Rows in one answer (the fan-out asks for `rows=1024`).
+        public var maxRows: Int
+        /// Events in one answer (a node's change log keeps at most 1 000 000).
+        public var maxEvents: Int
+
+        public init(maxColumns: Int = HeatMatrixSamplerConfiguration.maxHistoryColumns, maxRows: Int = 1024, maxEvents: Int = 10_000) {
+            self.maxColumns = maxColumns
+            self.maxRows = maxRows
+            self.maxEvents = maxEvents
+        }
+    }
+
+    /// Why a matrix answer is refused, in words for the `nodes[].error` field.
+    public struct DecodeError: Error, Sendable, Equatable, CustomStringConvertible {
+        public var message: String
+        public init(_ message: String) { self.message = message }
+        public var description: String { message }
+    }
+
+    /// Decodes a matrix body and checks it against what the merge assumes: a step in
+    /// 1…`maxTierStepMilliseconds`, column stamps within ``UnixTime/validMilliseconds`` and
+    /// strictly ascending, one value per column in every row and in `unrouted`, route counts of
+    /// 0…2^32 (a node has fewer routes than ids), a row's end after its start, and counts of
+    /// columns, rows and events within `limits`. The error says which part is wrong.
+    public static func decode(_ body: [UInt8], limits: Limits = Limits()) throws -> NodeMatrix {
+        let w: Wire
+        do {
+            w = try JSONDecoder().decode(Wire.self, from: Data(body))
+        } catch {
+            throw DecodeError("not a matrix answer: \(error)")
+        }
+        func key(_ s: String, _ what: String) throws(DecodeError) -> [UInt8] {
+            guard let d = Data(base64Encoded: s) else { throw DecodeError("\(what) is not base64") }
             return Array(d)
         }
+        guard w.step_ms > 0, w.step_ms <= HeatMatrixSamplerConfiguration.maxTierStepMilliseconds else {
+            throw DecodeError("step_ms \(w.step_ms) is not in 1…\(HeatMatrixSamplerConfiguration.maxTierStepMilliseconds)")
+        }
         let n = w.column_unix_ms.count
-        guard w.unrouted.count == n else { throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "unrouted has \(w.unrouted.count) values for \(n) columns")) }
+        guard n <= max(0, limits.maxColumns) else { throw DecodeError("\(n) columns, over the cap of \(limits.maxColumns)") }
+        guard w.rows.count <= max(0, limits.maxRows) else { throw DecodeError("\(w.rows.count) rows, over the cap of \(limits.maxRows)") }
+        guard (w.events?.count ?? 0) <= max(0, limits.maxEvents) else { throw DecodeError("\(w.events?.count ?? 0) events, over the cap of \(limits.maxEvents)") }
+        var previous: Int64?
+        for t in w.column_unix_ms {
+            guard UnixTime.validMilliseconds.contains(t) else { throw DecodeError("column stamp \(t) is out of range") }
+            if let p = previous, t <= p { throw DecodeError("column stamps not ascending (\(t) after \(p))") }
+            previous = t
+        }
+        guard w.unrouted.count == n else { throw DecodeError("unrouted has \(w.unrouted.count) values for \(n) columns") }
         var rows: [Row] = []
+        rows.reserveCapacity(w.rows.count)
         for r in w.rows {
-            guard r.values.count == n else { throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "row \(r.row_id) has \(r.values.count) values for \(n) columns")) }
-            rows.append(Row(start: try key(r.start, "a row start"), end: try key(r.end, "a row end"), routeCount: r.route_count, values: r.values))
+            guard r.values.count == n else { throw DecodeError("row \(r.row_id.prefix(80)) has \(r.values.count) values for \(n) columns") }
+            guard r.route_count >= 0, r.route_count <= Int(RouteID.limit.rawValue) else {
+                throw DecodeError("row \(r.row_id.prefix(80)) has route_count \(r.route_count)")
+            }
+            let start = try key(r.start, "a row start"), end = try key(r.end, "a row end")
+            guard end.isEmpty || start.lexicographicallyPrecedes(end) else { throw DecodeError("row \(r.row_id.prefix(80)) ends before it starts") }
+            rows.append(Row(start: start, end: end, routeCount: r.route_count, values: r.values))
         }
         var events: [RouteChangeEvent] = []
         for e in w.events ?? [] {
             guard let kind = RouteChangeEvent.Kind(rawValue: e.kind) else { continue }
-            func routes(_ list: [Wire.EventRoute]) throws -> [Route] {
-                try list.map { Route(id: RouteID($0.route_id), start: try key($0.start, "an event key"), end: try key($0.end, "an event key"), group: 0) }
+            guard UnixTime.validMilliseconds.contains(e.unix_ms) else { throw DecodeError("event stamp \(e.unix_ms) is out of range") }
+            guard e.before.count <= RouteChangeEvent.maxListedRoutes, e.after.count <= RouteChangeEvent.maxListedRoutes,
+                  e.before_count >= e.before.count, e.after_count >= e.after.count else {
+                throw DecodeError("an event lists \(e.before.count)/\(e.after.count) routes for counts \(e.before_count)/\(e.after_count)")
+            }
+            func routes(_ list: [Wire.EventRoute]) throws(DecodeError) -> [Route] {
+                var out: [Route] = []
+                for r in list {
+                    guard r.route_id < RouteID.limit.rawValue else { throw DecodeError("event route id \(r.route_id) is out of range") }
+                    out.append(Route(id: RouteID(r.route_id), start: try key(r.start, "an event key"), end: try key(r.end, "an event key"), group: 0))
+                }
+                return out
             }
             events.append(RouteChangeEvent(kind: kind, unixMs: e.unix_ms, catalogVersion: e.catalog_version,
                                            before: try routes(e.before), beforeCount: e.before_count,
                                            after: try routes(e.after), afterCount: e.after_count))
         }
-        return NodeMatrix(series: w.series, generatedAt: w.generated_at ?? "", stepMs: w.step_ms, columnUnixMs: w.column_unix_ms, unrouted: w.unrouted, rows: rows,
-                          events: events, eventsDropped: w.events_dropped ?? 0)
+        return NodeMatrix(series: w.series, generatedAt: String(w.generated_at?.prefix(64) ?? ""), stepMs: w.step_ms, columnUnixMs: w.column_unix_ms,
+                          unrouted: w.unrouted, rows: rows, events: events, eventsDropped: w.events_dropped ?? 0)
     }
 
     // The JSON's own spelling, for the decoder.

@@ -37,62 +37,88 @@ public final class PrometheusView: ClusterMatrixSource {
         self.fetcher = fetcher
     }
 
+    /// Series accepted in one answer: more is refused (a bucket budget is at most 4 096 per
+    /// node; this leaves room for many nodes and label changes, not for an unbounded grid).
+    public static let maxSeries = 65_536
+    /// Columns at most: a wider range gets a coarser step.
+    public static let maxColumns = 1440
+
     public func clusterMatrix(query: [String: String], localBody: [UInt8]) -> [UInt8] {
         let series = query["series"].flatMap(Series.init(wireName:)) ?? .writes
         let local = try? NodeMatrix.decode(localBody)
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
-        let end = query["to_unix_ms"].flatMap(Int64.init).flatMap { $0 > 0 ? $0 : nil } ?? now
-        var start = query["from_unix_ms"].flatMap(Int64.init).flatMap { $0 > 0 ? $0 : nil }
+        // Every time below is within UnixTime.validMilliseconds, so no sum or difference traps.
+        let valid = UnixTime.validMilliseconds
+        func bound(_ name: String) -> Int64? {
+            query[name].flatMap { Int64($0) }.flatMap { $0 > 0 ? min($0, valid.upperBound) : nil }
+        }
+        let end = bound("to_unix_ms") ?? UnixTime.nowMilliseconds()
+        var start = bound("from_unix_ms")
             ?? local?.columnUnixMs.first.map { $0 - (local?.stepMs ?? 0) } ?? (end - 15 * 60_000)
-        // At most 1 440 columns: a wider range gets a coarser step.
-        let step = max(stepMs, (end - start + 1439) / 1440)
+        start = max(valid.lowerBound, start)
+        // At most maxColumns columns: a wider range gets a coarser step.
+        let columnsWanted = Int64(Self.maxColumns)
+        let step = max(stepMs, (end - start + columnsWanted - 1) / columnsWanted)
         start = min(start, end - step)
-        var rows: [HeatMatrixRow] = []
-        var columns: [Int64] = []
+        let first = start + step
+        let gridCount = end >= first ? Int((end - first) / step) + 1 : 0
+        var rows: [(start: [UInt8], total: UInt64, values: [(column: Int, value: UInt64)])] = []
+        var used = [Bool](repeating: false, count: gridCount)
         var error: String?
         do {
             let metric = "keyviz_bucket_\(series.rawValue)_total"
             let cells = try result(path: "/api/v1/query_range", params: [
-                ("query", "sum by (bucket) (increase(\(metric)[\(step)ms]))"), ("start", seconds(start + step)),
+                ("query", "sum by (bucket) (increase(\(metric)[\(step)ms]))"), ("start", seconds(first)),
                 ("end", seconds(end)), ("step", seconds(step))])
             let info = try result(path: "/api/v1/query", params: [
                 ("query", "max by (bucket, axis, start) (last_over_time(keyviz_bucket_info[\(end - start + step)ms]))"), ("time", seconds(end))])
+            guard cells.count <= Self.maxSeries, info.count <= Self.maxSeries else {
+                throw PeerFetchError("Prometheus answered \(max(cells.count, info.count)) series, over the cap of \(Self.maxSeries)")
+            }
             var axis: [String: (axis: String, start: String)] = [:]
             for r in info { if let b = r.metric["bucket"] { axis[b] = (r.metric["axis"] ?? "", r.metric["start"] ?? b) } }
-            var times = Set<Int64>()
-            for r in cells { for v in r.values ?? [] { times.insert(v.ms) } }
-            columns = times.sorted()
-            var index: [Int64: Int] = [:]
-            for (j, t) in columns.enumerated() { index[t] = j }
             let ordered = cells.compactMap { r -> (axis: String, start: String, bucket: String, values: [(ms: Int64, v: Double)])? in
                 guard let b = r.metric["bucket"] else { return nil }
                 let a = axis[b] ?? ("~", b)   // no info: after every known bucket
                 return (a.axis, a.start, b, r.values ?? [])
             }.sorted { ($0.axis, $0.bucket) < ($1.axis, $1.bucket) }
-            let starts = ordered.map { Self.key(fromLabel: $0.start) }
-            for (i, r) in ordered.enumerated() {
-                let end = starts[(i + 1)...].first { starts[i].lexicographicallyPrecedes($0) } ?? []
-                var values = [UInt64](repeating: 0, count: columns.count)
-                for v in r.values where v.v.isFinite && v.v > 0 { values[index[v.ms]!] = UInt64(v.v.rounded()) }
-                rows.append(HeatMatrixRow(rowID: "range:\(i)", start: starts[i], end: end, aggregate: false, routeIDs: [],
-                                          routeIDsTruncated: true, routeCount: 1, values: values))
+            for r in ordered {
+                // Only samples on the asked grid count: a column per grid point, never one per
+                // timestamp an answer chose, so columns stay within maxColumns whatever it sent.
+                var values: [(column: Int, value: UInt64)] = []
+                var total: UInt64 = 0
+                for v in r.values {
+                    guard v.ms >= first, v.ms <= end, (v.ms - first) % step == 0, let count = Self.count(v.v) else { continue }
+                    let j = Int((v.ms - first) / step)
+                    used[j] = true
+                    values.append((j, count))
+                    total &+= count
+                }
+                rows.append((Self.key(fromLabel: r.start), total, values))
             }
         } catch let e {
             error = (e as? PeerFetchError)?.message ?? "\(e)"
+            rows = []
         }
+        var columnOf = [Int](repeating: -1, count: gridCount)
+        var columns: [Int64] = []
+        for j in 0..<gridCount where used[j] {
+            columnOf[j] = columns.count
+            columns.append(first + Int64(j) * step)
+        }
+        // A row ends where the next row with a later start begins; rows then merge to the budget
+        // on their totals, and only the output rows get values.
         let starts = AdjacentRowMerger.groups(totals: rows.map(\.total), budget: KeyVizHTTPHandler.rowBudget(query: query))
         var out: [HeatMatrixRow] = []
-        for (g, first) in starts.enumerated() {
-            let last = g + 1 < starts.count ? starts[g + 1] : rows.count
-            var row = rows[first]
-            for k in (first + 1)..<last {
-                row.aggregate = true
-                row.routeCount += 1
-                row.end = rows[k].end
-                for (j, v) in rows[k].values.enumerated() { row.values[j] &+= v }
-            }
-            row.rowID = "range:\(g)"
-            out.append(row)
+        out.reserveCapacity(starts.count)
+        for (g, firstRow) in starts.enumerated() {
+            let lastRow = g + 1 < starts.count ? starts[g + 1] : rows.count
+            var values = [UInt64](repeating: 0, count: columns.count)
+            for k in firstRow..<lastRow { for v in rows[k].values { values[columnOf[v.column]] &+= v.value } }
+            let rowStart = rows[firstRow].start
+            let lastStart = rows[lastRow - 1].start
+            let rowEnd = rows[lastRow...].first { lastStart.lexicographicallyPrecedes($0.start) }?.start ?? []
+            out.append(HeatMatrixRow(rowID: "range:\(g)", start: rowStart, end: rowEnd, aggregate: lastRow - firstRow > 1, routeIDs: [],
+                                     routeIDsTruncated: true, routeCount: lastRow - firstRow, values: values))
         }
         let m = HeatMatrix(series: series, columnUnixMs: columns, rows: out, unrouted: columns.map { _ in 0 })
         var extra: [UInt8] = Array(#","scope":"prometheus","nodes":[{"node":"#.utf8)
@@ -101,6 +127,14 @@ public final class PrometheusView: ClusterMatrixSource {
         if let error { MatrixJSON.string(error, &extra) } else { extra.append(contentsOf: "null".utf8) }
         extra.append(contentsOf: #","columns":\#(columns.count)}]"#.utf8)
         return MatrixJSON.encode(m, generatedAt: local?.generatedAt ?? "", stepMs: step, events: [], eventsDropped: 0, extra: extra)
+    }
+
+    /// A sample value as a count: `increase` is a non-negative float; NaN, infinities and
+    /// negatives are no count, and a value past 2^64 - 1 is that.
+    static func count(_ v: Double) -> UInt64? {
+        guard v.isFinite, v > 0 else { return nil }
+        let r = v.rounded()
+        return r >= 18_446_744_073_709_551_615.0 ? UInt64.max : UInt64(r)
     }
 
     /// A bucket's `start` label as key bytes: `(begin)` is the empty key, `0x…` hex, else the text.
@@ -158,9 +192,13 @@ public final class PrometheusView: ClusterMatrixSource {
             throw PeerFetchError("HTTP \(response.status): not a Prometheus API answer")
         }
         guard a.status == "success", let data = a.data else { throw PeerFetchError("Prometheus: \(a.error ?? "HTTP \(response.status)")") }
+        // A time is checked before it becomes an integer (1e300 seconds is not an Int64).
+        let valid = UnixTime.validMilliseconds
         func pair(_ s: [Sample]) -> (ms: Int64, v: Double)? {
             guard s.count == 2, case .time(let t) = s[0], case .text(let v) = s[1] else { return nil }
-            return (Int64((t * 1000).rounded()), Double(v) ?? .nan)
+            let ms = (t * 1000).rounded()
+            guard ms.isFinite, ms >= Double(valid.lowerBound), ms <= Double(valid.upperBound) else { return nil }
+            return (Int64(ms), Double(v) ?? .nan)
         }
         return data.result.map { s in
             Result_(metric: s.metric, values: s.values.map { $0.compactMap(pair) } ?? s.value.flatMap(pair).map { [$0] })

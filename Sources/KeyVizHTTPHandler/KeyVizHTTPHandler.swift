@@ -118,8 +118,9 @@ public final class KeyVizHTTPHandler: Sendable {
         var bounds: [Int64?] = []
         for name in ["from_unix_ms", "to_unix_ms"] {
             guard let raw = request.query[name], !raw.isEmpty else { bounds.append(nil); continue }
-            guard let v = Int64(raw), v >= 0 else {
-                return .json(400, MatrixJSON.error(code: "invalid_query", message: "\(name) must be a non-negative integer of Unix milliseconds"))
+            guard let v = Int64(raw), v >= 0, v <= UnixTime.validMilliseconds.upperBound else {
+                return .json(400, MatrixJSON.error(code: "invalid_query",
+                                                   message: "\(name) must be an integer of Unix milliseconds in 0…\(UnixTime.validMilliseconds.upperBound)"))
             }
             bounds.append(v == 0 ? nil : v)
         }
@@ -156,7 +157,12 @@ public final class KeyVizHTTPHandler: Sendable {
         // The step of the tier the columns come from (the flush step for the finest).
         let stepMs = max(1, m.stepMilliseconds > 0 ? m.stepMilliseconds : matrix.configuration.stepMilliseconds)
         // Events over the columns' span: from the first column's window start unless asked.
-        let events = matrix.routeChanges.events(fromUnixMs: bounds[0] ?? m.columnUnixMs.first.map { $0 - stepMs }, toUnixMs: bounds[1])
+        // Stamps come from flushes and restored files; a host's own extreme flush stamp must not trap here.
+        let firstWindowStart = m.columnUnixMs.first.flatMap { t in
+            let (v, overflow) = t.subtractingReportingOverflow(stepMs)
+            return overflow ? nil : v
+        }
+        let events = matrix.routeChanges.events(fromUnixMs: bounds[0] ?? firstWindowStart, toUnixMs: bounds[1])
         let body = MatrixJSON.encode(m, generatedAt: Self.rfc3339(UnixTime.nowMilliseconds()), stepMs: stepMs,
                                      events: events, eventsDropped: matrix.routeChanges.droppedCount)
         if let merged { return .json(200, merged.clusterMatrix(query: request.query, localBody: body)) }

@@ -70,7 +70,7 @@ private func columnTotals(_ obj: [String: Any]) -> [Int] {
         #expect(nodes.map { $0["ok"] as? Bool } == [true, true, false, false, false])
         #expect((nodes[2]["error"] as? String)?.contains("timed out") == true)
         #expect((nodes[3]["error"] as? String)?.hasPrefix("HTTP 401") == true)
-        #expect((nodes[4]["error"] as? String)?.hasPrefix("bad matrix JSON") == true)
+        #expect((nodes[4]["error"] as? String)?.hasPrefix("bad matrix answer") == true)
         #expect((merged["rows"] as? [Any])?.count ?? 99 <= 3)
         // Never recursive: peers are asked for their local view with every row; the key range passes on encoded.
         let asked = fetcher.asked.withLock { $0 }

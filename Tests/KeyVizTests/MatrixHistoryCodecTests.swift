@@ -37,12 +37,36 @@ private func busySampler(seed: UInt64, flushes: Int) -> HeatMatrixSampler {
     @Test func extremeValuesRoundTrip() throws {
         let route = Route(id: RouteID(RouteID.limit.rawValue - 1), start: [], end: Array(repeating: 0xff, count: 300), group: ShardGroupID(UInt64.max))
         let big = OpCounts(reads: .max, writes: .max - 1, readBytes: 1 << 63, writeBytes: 0)
+        let coarsest = HeatMatrixSamplerConfiguration.maxTierStepMilliseconds
+        let lastWindow = UnixTime.validMilliseconds.upperBound / coarsest * coarsest
         let history = MatrixHistory(tiers: [
-            .init(stepMilliseconds: 1, columns: [MatrixColumn(unixMs: Int64.min, routes: [route], counts: [big], unrouted: big),
+            .init(stepMilliseconds: 1, columns: [MatrixColumn(unixMs: UnixTime.validMilliseconds.lowerBound, routes: [route], counts: [big], unrouted: .zero),
                                                  MatrixColumn(unixMs: -1, routes: [], counts: [], unrouted: .zero)]),
-            .init(stepMilliseconds: Int64.max, columns: [], pending: MatrixColumn(unixMs: Int64.max, routes: [route, route], counts: [big, .zero], unrouted: .zero)),
+            .init(stepMilliseconds: coarsest, columns: [], pending: MatrixColumn(unixMs: lastWindow, routes: [route, route], counts: [.zero, .zero], unrouted: .zero)),
         ])
         #expect(try MatrixHistoryCodec.decode(MatrixHistoryCodec.encode(history)) == history)
+    }
+
+    /// A file that decodes but breaks what the matrix relies on is refused like a corrupt one
+    /// (the node then sets it aside instead of restoring a column that traps a later request).
+    @Test(arguments: [
+        ("a stamp of Int64.min", MatrixHistory(tiers: [.init(stepMilliseconds: 1_000, columns: [MatrixColumn(unixMs: .min, routes: [], counts: [], unrouted: .zero)])])),
+        ("a stamp after year 9999", MatrixHistory(tiers: [.init(stepMilliseconds: 1_000, columns: [MatrixColumn(unixMs: UnixTime.validMilliseconds.upperBound + 1, routes: [], counts: [], unrouted: .zero)])])),
+        ("a step of Int64.max", MatrixHistory(tiers: [.init(stepMilliseconds: .max, columns: [])])),
+        ("tiers not coarser", MatrixHistory(tiers: [.init(stepMilliseconds: 2_000, columns: []), .init(stepMilliseconds: 1_000, columns: [])])),
+        ("a coarser column off its window", MatrixHistory(tiers: [.init(stepMilliseconds: 1_000, columns: []), .init(stepMilliseconds: 60_000, columns: [MatrixColumn(unixMs: 61_000, routes: [], counts: [], unrouted: .zero)])])),
+        ("coarser columns out of order", MatrixHistory(tiers: [.init(stepMilliseconds: 1_000, columns: []), .init(stepMilliseconds: 60_000, columns: [
+            MatrixColumn(unixMs: 120_000, routes: [], counts: [], unrouted: .zero), MatrixColumn(unixMs: 60_000, routes: [], counts: [], unrouted: .zero)])])),
+        ("a pending column before the ring", MatrixHistory(tiers: [.init(stepMilliseconds: 1_000, columns: []), .init(stepMilliseconds: 60_000, columns: [
+            MatrixColumn(unixMs: 120_000, routes: [], counts: [], unrouted: .zero)], pending: MatrixColumn(unixMs: 120_000, routes: [], counts: [], unrouted: .zero))])),
+        ("counts summing past 64 bits", MatrixHistory(tiers: [.init(stepMilliseconds: 1_000, columns: [
+            MatrixColumn(unixMs: 1_000, routes: [], counts: [], unrouted: OpCounts(reads: .max, writes: 0, readBytes: 0, writeBytes: 0)),
+            MatrixColumn(unixMs: 2_000, routes: [], counts: [], unrouted: OpCounts(reads: 1, writes: 0, readBytes: 0, writeBytes: 0))])])),
+        ("a route ending before it starts", MatrixHistory(tiers: [.init(stepMilliseconds: 1_000, columns: [
+            MatrixColumn(unixMs: 1_000, routes: [Route(id: 1, start: [9], end: [1], group: 0)], counts: [.zero], unrouted: .zero)])])),
+    ] as [(String, MatrixHistory)])
+    func aHistoryBreakingAnInvariantIsRefused(what: String, history: MatrixHistory) {
+        #expect(throws: MatrixHistoryCodecError.self, "\(what)") { try MatrixHistoryCodec.decode(MatrixHistoryCodec.encode(history)) }
     }
 
     /// Decoded routes are shared between the columns that name them (memory stays what the
