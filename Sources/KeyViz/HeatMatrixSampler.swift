@@ -142,6 +142,20 @@ public final class HeatMatrixSampler: Sampler, RouteCountsSharing {
         }
     }
 
+    /// Puts a saved history back straight from its bytes (``MatrixHistoryCodec``), one column at
+    /// a time: the bytes are checked whole first, then each column is read and fed into the
+    /// tiers, so memory is the bytes, the route table and this sampler's own history (bounded
+    /// by its tiers), never a decoded copy of the whole file. Only into an empty history: nil
+    /// and nothing changed otherwise; the columns read and the newest stamp when restored.
+    public func restore(encoded bytes: [UInt8]) throws(MatrixHistoryCodecError) -> (columns: Int, newestUnixMs: Int64?)? {
+        let layout = try MatrixHistoryCodec.layout(bytes)
+        return try history.withLock { h throws(MatrixHistoryCodecError) -> (columns: Int, newestUnixMs: Int64?)? in
+            guard h.tiers.isEmpty else { return nil }
+            try MatrixHistoryCodec.forEachColumnOldestFirst(bytes, layout) { step, column in h.tiers.restore(column, savedStep: step) }
+            return (layout.columnCount, layout.newestUnixMs)
+        }
+    }
+
     /// The matrix of `series` over the columns stamped in `[fromUnixMs, toUnixMs)` (nil =
     /// unbounded), from one tier: the finest whose step is at least `resolutionMs` (nil: the
     /// finest), or a coarser one while that tier no longer holds `fromUnixMs`; coarser than the

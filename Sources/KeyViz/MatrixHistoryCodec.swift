@@ -70,6 +70,47 @@ public enum MatrixHistoryCodec {
     }
 
     public static func decode(_ bytes: [UInt8]) throws(MatrixHistoryCodecError) -> MatrixHistory {
+        var tiers: [MatrixHistory.Tier] = []
+        _ = try walk(bytes) { t, step, column, pending in
+            if t == tiers.count { tiers.append(MatrixHistory.Tier(stepMilliseconds: step, columns: [])) }
+            if pending { tiers[t].pending = column } else { tiers[t].columns.append(column) }
+        } tier: { t, step in
+            if t == tiers.count { tiers.append(MatrixHistory.Tier(stepMilliseconds: step, columns: [])) }
+        }
+        return MatrixHistory(tiers: tiers)
+    }
+
+    /// What a checked payload holds, without its columns: where each tier starts, so a restore
+    /// can read the tiers in the order it needs one column at a time.
+    package struct Layout {
+        var routes: [Route]
+        var tiers: [(step: Int64, offset: Int)]
+        package var columnCount = 0
+        package var newestUnixMs: Int64?
+    }
+
+    /// Checks every byte of `bytes` (header, CRC, structure, invariants) without keeping any
+    /// column: memory is the route table. Then ``forEachColumnOldestFirst(_:_:_:)`` reads them.
+    package static func layout(_ bytes: [UInt8]) throws(MatrixHistoryCodecError) -> Layout {
+        try walk(bytes, column: nil, tier: { _, _ in })
+    }
+
+    /// Every column of a checked payload, oldest first (coarsest tier first, each tier's pending
+    /// column after its complete ones), with its tier's step, one at a time.
+    package static func forEachColumnOldestFirst(_ bytes: [UInt8], _ layout: Layout,
+                                                 _ body: (_ step: Int64, _ column: MatrixColumn) -> Void) throws(MatrixHistoryCodecError) {
+        var sum = CheckedTotals()
+        for (t, tier) in layout.tiers.enumerated().reversed() {
+            var r = Reader(bytes: bytes[headerLength...])
+            r.position = r.bytes.startIndex + tier.offset
+            try readTier(&r, index: t, step: tier.step, routes: layout.routes, sum: &sum) { c, _ in body(tier.step, c) }
+        }
+    }
+
+    /// The one decoder: header, routes, then each tier's step and columns, every invariant
+    /// checked as it is read. `column` (nil: checked and dropped) gets each column as read.
+    private static func walk(_ bytes: [UInt8], column: ((_ tier: Int, _ step: Int64, _ column: MatrixColumn, _ pending: Bool) -> Void)?,
+                             tier: (_ tier: Int, _ step: Int64) -> Void) throws(MatrixHistoryCodecError) -> Layout {
         guard bytes.count >= headerLength else { throw .tooShort(bytes.count) }
         guard Array(bytes[0..<8]) == magic else { throw .badMagic }
         func readLE(_ at: Int, _ n: Int) -> UInt64 {
@@ -101,7 +142,30 @@ public enum MatrixHistoryCodec {
         }
         let tierCount = try r.count("tier count", minimumBytesEach: 3)
         guard tierCount >= 1, tierCount <= maxTiers else { throw .invalid(what: "tier count \(tierCount)", offset: r.offset) }
+        var layout = Layout(routes: routes, tiers: [])
         var sum = CheckedTotals()
+        for t in 0..<tierCount {
+            let at = r.offset
+            let step = unzigzag(try r.varint("tier step"))
+            guard step > 0, step <= HeatMatrixSamplerConfiguration.maxTierStepMilliseconds else { throw .invalid(what: "tier step \(step)", offset: at) }
+            if let finer = layout.tiers.last?.step, step <= finer { throw .invalid(what: "tier step \(step) not above the finer tier's \(finer)", offset: at) }
+            layout.tiers.append((step, r.offset))
+            tier(t, step)
+            var newest: Int64?
+            try readTier(&r, index: t, step: step, routes: routes, sum: &sum) { c, pending in
+                layout.columnCount += 1
+                newest = c.unixMs
+                column?(t, step, c, pending)
+            }
+            if layout.newestUnixMs == nil { layout.newestUnixMs = newest }
+        }
+        guard r.offset == payload.count else { throw .invalid(what: "trailing \(payload.count - r.offset) bytes", offset: r.offset) }
+        return layout
+    }
+
+    /// One tier's columns and pending column, from its column count on.
+    private static func readTier(_ r: inout Reader, index t: Int, step: Int64, routes: [Route], sum: inout CheckedTotals,
+                                 _ body: (MatrixColumn, _ pending: Bool) -> Void) throws(MatrixHistoryCodecError) {
         func column() throws(MatrixHistoryCodecError) -> MatrixColumn {
             let stampAt = r.offset
             let stamp = unzigzag(try r.varint("column stamp"))
@@ -123,44 +187,31 @@ public enum MatrixHistoryCodec {
             }
             return c
         }
-        var tiers: [MatrixHistory.Tier] = []
-        for t in 0..<tierCount {
-            let at = r.offset
-            let step = unzigzag(try r.varint("tier step"))
-            guard step > 0, step <= HeatMatrixSamplerConfiguration.maxTierStepMilliseconds else { throw .invalid(what: "tier step \(step)", offset: at) }
-            if let finer = tiers.last?.stepMilliseconds, step <= finer { throw .invalid(what: "tier step \(step) not above the finer tier's \(finer)", offset: at) }
-            let n = try r.count("tier column count", minimumBytesEach: 6)
-            var columns: [MatrixColumn] = []
-            columns.reserveCapacity(n)
-            // The finest tier's stamps are flush times (the clock may have gone back between
-            // two); a coarser tier's are its windows' ends, in time order.
-            var previous: Int64?
-            func windowed(_ c: MatrixColumn, _ what: String, _ at: Int) throws(MatrixHistoryCodecError) {
-                guard t > 0 else { return }
-                guard TieredHistory.windowEnd(c.unixMs, step: step) == c.unixMs else { throw .invalid(what: "\(what) stamp \(c.unixMs) off its \(step) ms window", offset: at) }
-                if let p = previous, c.unixMs <= p { throw .invalid(what: "\(what) stamp \(c.unixMs) not after \(p)", offset: at) }
-                previous = c.unixMs
-            }
-            for _ in 0..<n {
-                let at = r.offset
-                let c = try column()
-                try windowed(c, "column", at)
-                columns.append(c)
-            }
-            let flagAt = r.offset
-            let flag = try r.byte("pending flag")
-            guard flag <= 1 else { throw .invalid(what: "pending flag \(flag)", offset: flagAt) }
-            var pending: MatrixColumn?
-            if flag == 1 {
-                let at = r.offset
-                let c = try column()
-                try windowed(c, "pending column", at)
-                pending = c
-            }
-            tiers.append(MatrixHistory.Tier(stepMilliseconds: step, columns: columns, pending: pending))
+        let n = try r.count("tier column count", minimumBytesEach: 6)
+        // The finest tier's stamps are flush times (the clock may have gone back between
+        // two); a coarser tier's are its windows' ends, in time order.
+        var previous: Int64?
+        func windowed(_ c: MatrixColumn, _ what: String, _ at: Int) throws(MatrixHistoryCodecError) {
+            guard t > 0 else { return }
+            guard TieredHistory.windowEnd(c.unixMs, step: step) == c.unixMs else { throw .invalid(what: "\(what) stamp \(c.unixMs) off its \(step) ms window", offset: at) }
+            if let p = previous, c.unixMs <= p { throw .invalid(what: "\(what) stamp \(c.unixMs) not after \(p)", offset: at) }
+            previous = c.unixMs
         }
-        guard r.offset == payload.count else { throw .invalid(what: "trailing \(payload.count - r.offset) bytes", offset: r.offset) }
-        return MatrixHistory(tiers: tiers)
+        for _ in 0..<n {
+            let at = r.offset
+            let c = try column()
+            try windowed(c, "column", at)
+            body(c, false)
+        }
+        let flagAt = r.offset
+        let flag = try r.byte("pending flag")
+        guard flag <= 1 else { throw .invalid(what: "pending flag \(flag)", offset: flagAt) }
+        if flag == 1 {
+            let at = r.offset
+            let c = try column()
+            try windowed(c, "pending column", at)
+            body(c, true)
+        }
     }
 
     // MARK: encoding helpers
@@ -241,7 +292,7 @@ public enum MatrixHistoryCodec {
 }
 
 /// Per-counter sums that say when one would pass 64 bits.
-private struct CheckedTotals {
+struct CheckedTotals {
     var sums = OpCounts()
 
     mutating func add(_ c: OpCounts) -> Bool {

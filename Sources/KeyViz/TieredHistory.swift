@@ -212,12 +212,14 @@ package struct TieredHistory {
     /// layout's windows when it differs from the saved one.
     mutating func restore(_ saved: MatrixHistory) {
         for t in saved.tiers.reversed() {
-            let target = finestTier(atLeast: t.stepMilliseconds)
-            var columns = t.columns
-            if let p = t.pending { columns.append(p) }
-            for c in columns {
-                if target == 0 { push(c, into: 0) } else { absorb(c, into: target) }
-            }
+            for c in t.columns { restore(c, savedStep: t.stepMilliseconds) }
+            if let p = t.pending { restore(p, savedStep: t.stepMilliseconds) }
         }
+    }
+
+    /// One saved column, fed in oldest first (see ``restore(_:)``).
+    mutating func restore(_ column: MatrixColumn, savedStep: Int64) {
+        let target = finestTier(atLeast: savedStep)
+        if target == 0 { push(column, into: 0) } else { absorb(column, into: target) }
     }
 }

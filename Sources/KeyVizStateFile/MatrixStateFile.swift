@@ -96,15 +96,21 @@ public final class MatrixStateFile: Sendable {
     // MARK: loading
 
     /// At start: reads the state file into `matrix`. A file that cannot be used is logged at
-    /// error level and renamed aside; the node then starts empty.
+    /// error level and renamed aside; the node then starts empty. The file is checked whole,
+    /// then restored one column at a time (``HeatMatrixSampler/restore(encoded:)``): memory is
+    /// the file's bytes, its route table and the matrix's own configured history.
     public func load(into matrix: HeatMatrixSampler) -> MatrixStateLoad {
-        let history: MatrixHistory
-        do {
-            guard let h = try Self.read(path: path) else {
+        let restored: (columns: Int, newestUnixMs: Int64?)?
+        do throws(StateFileError) {
+            guard let bytes = try Self.readBytes(path: path) else {
                 logger.info("no matrix state file yet; starting empty", metadata: ["path": "\(path)"])
                 return .absent
             }
-            history = h
+            do {
+                restored = try matrix.restore(encoded: bytes)
+            } catch {
+                throw .corrupt(path: path, error)
+            }
         } catch {
             let aside = path + ".corrupt-\(time(nil))"
             let moved = rename(path, aside) == 0
@@ -113,17 +119,27 @@ public final class MatrixStateFile: Sendable {
                          metadata: ["path": "\(path)", "reason": "\(reason)", "aside": "\(moved ? aside : "(rename failed: \(String(cString: strerror(errno))))")"])
             return .setAside(asidePath: moved ? aside : nil, reason: reason)
         }
-        guard matrix.restore(history) else {
+        guard let restored else {
             logger.warning("matrix already has columns; state file not restored", metadata: ["path": "\(path)"])
             return .samplerNotEmpty
         }
-        logger.info("matrix history restored", metadata: ["path": "\(path)", "columns": "\(history.columnCount)",
-                                                          "newest_unix_ms": "\(history.newestUnixMs.map(String.init) ?? "none")"])
-        return .restored(columns: history.columnCount, newestUnixMs: history.newestUnixMs)
+        logger.info("matrix history restored", metadata: ["path": "\(path)", "columns": "\(restored.columns)",
+                                                          "newest_unix_ms": "\(restored.newestUnixMs.map(String.init) ?? "none")"])
+        return .restored(columns: restored.columns, newestUnixMs: restored.newestUnixMs)
     }
 
     /// Reads and decodes a state file; nil when there is none.
     public static func read(path: String) throws(StateFileError) -> MatrixHistory? {
+        guard let bytes = try readBytes(path: path) else { return nil }
+        do {
+            return try MatrixHistoryCodec.decode(bytes)
+        } catch {
+            throw .corrupt(path: path, error)
+        }
+    }
+
+    /// A state file's bytes (at most ``maxFileBytes``); nil when there is none.
+    static func readBytes(path: String) throws(StateFileError) -> [UInt8]? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             if errno == ENOENT { return nil }
@@ -145,11 +161,7 @@ public final class MatrixStateFile: Sendable {
             if n == 0 { bytes.removeSubrange(done...); break }     // shrank while reading
             done += n
         }
-        do {
-            return try MatrixHistoryCodec.decode(bytes)
-        } catch {
-            throw .corrupt(path: path, error)
-        }
+        return bytes
     }
 
     private static func failure(_ call: String, _ path: String) -> StateFileError {

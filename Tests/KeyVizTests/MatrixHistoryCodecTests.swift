@@ -163,3 +163,37 @@ private func resealed(_ payload: [UInt8]) -> [UInt8] {
     for i in 0..<4 { out.append(UInt8(truncatingIfNeeded: c >> (8 * UInt32(i)))) }
     return out + payload
 }
+
+@Suite struct StreamingRestoreTests {
+    /// Restoring straight from the bytes, one column at a time, gives the very history that
+    /// restoring the decoded value gives: into the same tiers and into different ones.
+    @Test(arguments: [1, 2, 3, 4, 5] as [UInt64])
+    func restoringFromBytesEqualsRestoringTheDecodedHistory(seed: UInt64) throws {
+        let bytes = MatrixHistoryCodec.encode(busySampler(seed: seed, flushes: 25 + Int(seed) * 20).savedHistory())
+        let layouts: [HeatMatrixSamplerConfiguration] = [
+            .init(stepMilliseconds: 1_000, historyColumns: 6, stripes: 1,
+                  coarserTiers: [.init(stepMilliseconds: 3_000, columns: 4), .init(stepMilliseconds: 12_000, columns: 5)]),
+            .init(stepMilliseconds: 1_000, historyColumns: 3, stripes: 1, coarserTiers: [.init(stepMilliseconds: 6_000, columns: 2)]),
+            .init(stepMilliseconds: 2_000, historyColumns: 50, stripes: 1),
+        ]
+        for configuration in layouts {
+            let streamed = HeatMatrixSampler(configuration: configuration)
+            let whole = HeatMatrixSampler(configuration: configuration)
+            let restored = try #require(try streamed.restore(encoded: bytes))
+            let decoded = try MatrixHistoryCodec.decode(bytes)
+            #expect(whole.restore(decoded))
+            #expect(streamed.savedHistory() == whole.savedHistory(), "seed \(seed), \(configuration.effectiveTiers)")
+            #expect(restored.columns == decoded.columnCount && restored.newestUnixMs == decoded.newestUnixMs)
+            // Only into an empty history.
+            #expect(try streamed.restore(encoded: bytes) == nil)
+        }
+    }
+
+    @Test func aBadFileRestoresNothing() {
+        var bytes = MatrixHistoryCodec.encode(busySampler(seed: 9, flushes: 30).savedHistory())
+        bytes[bytes.count - 3] ^= 0x40
+        let s = HeatMatrixSampler(configuration: .init(stepMilliseconds: 1_000))
+        #expect(throws: MatrixHistoryCodecError.self) { try s.restore(encoded: bytes) }
+        #expect(s.savedHistory().columnCount == 0)
+    }
+}
