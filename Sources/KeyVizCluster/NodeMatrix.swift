@@ -73,7 +73,7 @@ public struct NodeMatrix: Sendable, Equatable {
     public static func decode(_ body: [UInt8], limits: Limits = Limits()) throws -> NodeMatrix {
         let w: Wire
         do {
-            w = try JSONDecoder().decode(Wire.self, from: Data(body))
+            w = try Wire.read(body, limits: limits)
         } catch {
             throw DecodeError("not a matrix answer: \(error)")
         }
@@ -99,19 +99,20 @@ public struct NodeMatrix: Sendable, Equatable {
         rows.reserveCapacity(w.rows.count)
         for r in w.rows {
             guard r.values.count == n else { throw DecodeError("row \(r.row_id.prefix(80)) has \(r.values.count) values for \(n) columns") }
-            guard r.route_count >= 0, r.route_count <= Int(RouteID.limit.rawValue) else {
+            guard r.route_count >= 0, r.route_count <= Int64(RouteID.limit.rawValue) else {
                 throw DecodeError("row \(r.row_id.prefix(80)) has route_count \(r.route_count)")
             }
             let start = try key(r.start, "a row start"), end = try key(r.end, "a row end")
             guard end.isEmpty || start.lexicographicallyPrecedes(end) else { throw DecodeError("row \(r.row_id.prefix(80)) ends before it starts") }
-            rows.append(Row(start: start, end: end, routeCount: r.route_count, values: r.values))
+            rows.append(Row(start: start, end: end, routeCount: Int(r.route_count), values: r.values))
         }
         var events: [RouteChangeEvent] = []
         for e in w.events ?? [] {
             guard let kind = RouteChangeEvent.Kind(rawValue: e.kind) else { continue }
             guard UnixTime.validMilliseconds.contains(e.unix_ms) else { throw DecodeError("event stamp \(e.unix_ms) is out of range") }
             guard e.before.count <= RouteChangeEvent.maxListedRoutes, e.after.count <= RouteChangeEvent.maxListedRoutes,
-                  e.before_count >= e.before.count, e.after_count >= e.after.count else {
+                  e.before_count >= Int64(e.before.count), e.after_count >= Int64(e.after.count),
+                  e.before_count <= Int64(RouteID.limit.rawValue), e.after_count <= Int64(RouteID.limit.rawValue) else {
                 throw DecodeError("an event lists \(e.before.count)/\(e.after.count) routes for counts \(e.before_count)/\(e.after_count)")
             }
             func routes(_ list: [Wire.EventRoute]) throws(DecodeError) -> [Route] {
@@ -123,43 +124,145 @@ public struct NodeMatrix: Sendable, Equatable {
                 return out
             }
             events.append(RouteChangeEvent(kind: kind, unixMs: e.unix_ms, catalogVersion: e.catalog_version,
-                                           before: try routes(e.before), beforeCount: e.before_count,
-                                           after: try routes(e.after), afterCount: e.after_count))
+                                           before: try routes(e.before), beforeCount: Int(e.before_count),
+                                           after: try routes(e.after), afterCount: Int(e.after_count)))
         }
         return NodeMatrix(series: w.series, generatedAt: String(w.generated_at?.prefix(64) ?? ""), stepMs: w.step_ms, columnUnixMs: w.column_unix_ms,
                           unrouted: w.unrouted, rows: rows, events: events, eventsDropped: w.events_dropped ?? 0)
     }
 
-    // The JSON's own spelling, for the decoder.
-    private struct Wire: Decodable {
-        struct WireRow: Decodable {
-            var row_id: String
-            var start: String
-            var end: String
-            var route_count: Int
-            var values: [UInt64]
+    // The JSON's own spelling, read by JSONReader with every count capped as it is read.
+    private struct Wire {
+        struct WireRow {
+            var row_id = ""
+            var start = ""
+            var end = ""
+            var route_count: Int64 = 0
+            var values: [UInt64] = []
         }
-        struct EventRoute: Decodable {
-            var route_id: UInt64
-            var start: String
-            var end: String
+        struct EventRoute {
+            var route_id: UInt64 = 0
+            var start = ""
+            var end = ""
         }
-        struct Event: Decodable {
-            var kind: String
-            var unix_ms: Int64
-            var catalog_version: UInt64
-            var before: [EventRoute]
-            var before_count: Int
-            var after: [EventRoute]
-            var after_count: Int
+        struct Event {
+            var kind = ""
+            var unix_ms: Int64 = 0
+            var catalog_version: UInt64 = 0
+            var before: [EventRoute] = []
+            var before_count: Int64 = 0
+            var after: [EventRoute] = []
+            var after_count: Int64 = 0
         }
-        var series: String
+        var series = ""
         var generated_at: String?
-        var step_ms: Int64
-        var column_unix_ms: [Int64]
-        var unrouted: [UInt64]
-        var rows: [WireRow]
+        var step_ms: Int64 = 0
+        var column_unix_ms: [Int64] = []
+        var unrouted: [UInt64] = []
+        var rows: [WireRow] = []
         var events: [Event]?
         var events_dropped: UInt64?
+
+        /// Longest string kept (keys are base64 of route bounds; a node's are far shorter).
+        static let maxString = 4 << 20
+
+        static func read(_ body: [UInt8], limits: Limits) throws -> Wire {
+            var r = JSONReader(body)
+            var w = Wire()
+            var seen = Set<String>()
+            let maxColumns = max(0, limits.maxColumns)
+            func numbers<T>(_ what: String, cap: Int, _ one: (inout JSONReader) throws -> T) throws -> [T] {
+                var out: [T] = []
+                var first = true
+                try r.beginArray()
+                while try r.nextElement(&first) {
+                    guard out.count < cap else { throw DecodeError("\(what): over the cap of \(cap)") }
+                    out.append(try one(&r))
+                }
+                return out
+            }
+            func routes(_ what: String) throws -> [EventRoute] {
+                var out: [EventRoute] = []
+                var first = true
+                try r.beginArray()
+                while try r.nextElement(&first) {
+                    guard out.count < RouteChangeEvent.maxListedRoutes else { throw DecodeError("\(what): over \(RouteChangeEvent.maxListedRoutes) routes") }
+                    var e = EventRoute(), f = true
+                    try r.beginObject()
+                    while let k = try r.nextMember(&f) {
+                        switch k {
+                        case "route_id": e.route_id = try r.uint64()
+                        case "start": e.start = try r.string(maxBytes: maxString)
+                        case "end": e.end = try r.string(maxBytes: maxString)
+                        default: try r.skipValue()
+                        }
+                    }
+                    out.append(e)
+                }
+                return out
+            }
+            var first = true
+            try r.beginObject()
+            while let key = try r.nextMember(&first) {
+                guard seen.insert(key).inserted else { throw DecodeError("duplicate member \(key)") }
+                switch key {
+                case "series": w.series = try r.string(maxBytes: 64)
+                case "generated_at": w.generated_at = r.null() ? nil : try r.string(maxBytes: 64)
+                case "step_ms": w.step_ms = try r.int64()
+                case "column_unix_ms": w.column_unix_ms = try numbers("columns", cap: maxColumns) { try $0.int64() }
+                case "unrouted": w.unrouted = try numbers("unrouted values", cap: maxColumns) { try $0.uint64() }
+                case "events_dropped": w.events_dropped = try r.uint64()
+                case "rows":
+                    var f = true
+                    try r.beginArray()
+                    while try r.nextElement(&f) {
+                        guard w.rows.count < max(0, limits.maxRows) else { throw DecodeError("rows: over the cap of \(limits.maxRows)") }
+                        var row = WireRow(), g = true
+                        try r.beginObject()
+                        while let k = try r.nextMember(&g) {
+                            switch k {
+                            case "row_id": row.row_id = try r.string(maxBytes: 256)
+                            case "start": row.start = try r.string(maxBytes: maxString)
+                            case "end": row.end = try r.string(maxBytes: maxString)
+                            case "route_count": row.route_count = try r.int64()
+                            case "values": row.values = try numbers("row values", cap: maxColumns) { try $0.uint64() }
+                            default: try r.skipValue()
+                            }
+                        }
+                        w.rows.append(row)
+                    }
+                case "events":
+                    if r.null() { continue }
+                    var events: [Event] = [], f = true
+                    try r.beginArray()
+                    while try r.nextElement(&f) {
+                        guard events.count < max(0, limits.maxEvents) else { throw DecodeError("events: over the cap of \(limits.maxEvents)") }
+                        var e = Event(), g = true
+                        try r.beginObject()
+                        while let k = try r.nextMember(&g) {
+                            switch k {
+                            case "kind": e.kind = try r.string(maxBytes: 64)
+                            case "unix_ms": e.unix_ms = try r.int64()
+                            case "catalog_version": e.catalog_version = try r.uint64()
+                            case "before": e.before = try routes("an event's before")
+                            case "before_count": e.before_count = try r.int64()
+                            case "after": e.after = try routes("an event's after")
+                            case "after_count": e.after_count = try r.int64()
+                            default: try r.skipValue()
+                            }
+                        }
+                        events.append(e)
+                    }
+                    w.events = events
+                default:
+                    try r.skipValue()
+                }
+            }
+            try r.end()
+            for required in ["series", "step_ms", "column_unix_ms", "unrouted", "rows"] where !seen.contains(required) {
+                throw DecodeError("no \(required)")
+            }
+            return w
+        }
     }
 }

@@ -71,9 +71,6 @@ public final class PrometheusView: ClusterMatrixSource {
                 ("end", seconds(end)), ("step", seconds(step))])
             let info = try result(path: "/api/v1/query", params: [
                 ("query", "max by (bucket, axis, start) (last_over_time(keyviz_bucket_info[\(end - start + step)ms]))"), ("time", seconds(end))])
-            guard cells.count <= Self.maxSeries, info.count <= Self.maxSeries else {
-                throw PeerFetchError("Prometheus answered \(max(cells.count, info.count)) series, over the cap of \(Self.maxSeries)")
-            }
             var axis: [String: (axis: String, start: String)] = [:]
             for r in info { if let b = r.metric["bucket"] { axis[b] = (r.metric["axis"] ?? "", r.metric["start"] ?? b) } }
             let ordered = cells.compactMap { r -> (axis: String, start: String, bucket: String, values: [(ms: Int64, v: Double)])? in
@@ -150,33 +147,15 @@ public final class PrometheusView: ClusterMatrixSource {
 
     private func seconds(_ ms: Int64) -> String { String(format: "%.3f", Double(ms) / 1000) }
 
-    private struct Series_: Decodable {
-        var metric: [String: String]
-        var values: [[Sample]]?
-        var value: [Sample]?
-    }
-
-    /// A sample's half: Prometheus writes `[<unix seconds>, "<value>"]`.
-    private enum Sample: Decodable {
-        case time(Double)
-        case text(String)
-        init(from decoder: Decoder) throws {
-            let c = try decoder.singleValueContainer()
-            if let d = try? c.decode(Double.self) { self = .time(d) } else { self = .text(try c.decode(String.self)) }
-        }
-    }
-
-    private struct Answer: Decodable {
-        struct Data: Decodable { var result: [Series_] }
-        var status: String
-        var data: Data?
-        var error: String?
-    }
-
     private struct Result_ {
-        var metric: [String: String]
+        var metric: [String: String] = [:]
         var values: [(ms: Int64, v: Double)]?
     }
+
+    /// Samples kept per series: Prometheus itself refuses a range query of more points.
+    static let maxSamplesPerSeries = 11_000
+    /// The only labels read; others are skipped, so a series costs its samples, not its labels.
+    static let labelsRead: Set<String> = ["bucket", "axis", "start"]
 
     private func result(path: String, params: [(String, String)]) throws -> [Result_] {
         var q = URLComponents()
@@ -188,20 +167,92 @@ public final class PrometheusView: ClusterMatrixSource {
         case .failure(let e): throw e
         case .success(let ok): response = ok
         }
-        guard let a = try? JSONDecoder().decode(Answer.self, from: Foundation.Data(response.body)) else {
-            throw PeerFetchError("HTTP \(response.status): not a Prometheus API answer")
+        let answer: (status: String, error: String?, result: [Result_]?)
+        do {
+            answer = try Self.answer(response.body)
+        } catch let e as PeerFetchError {
+            throw e
+        } catch {
+            throw PeerFetchError("HTTP \(response.status): not a Prometheus API answer (\(error))")
         }
-        guard a.status == "success", let data = a.data else { throw PeerFetchError("Prometheus: \(a.error ?? "HTTP \(response.status)")") }
-        // A time is checked before it becomes an integer (1e300 seconds is not an Int64).
+        guard answer.status == "success", let result = answer.result else {
+            throw PeerFetchError("Prometheus: \(answer.error ?? "HTTP \(response.status)")")
+        }
+        return result
+    }
+
+    /// An API answer, `{"status", "data": {"result": [{"metric", "values" | "value"}]}, "error"}`,
+    /// read with every count capped as it is read and every time checked before it becomes an
+    /// integer (1e300 seconds is not an Int64; such a sample is dropped).
+    private static func answer(_ body: [UInt8]) throws -> (status: String, error: String?, result: [Result_]?) {
+        var r = JSONReader(body)
+        var status = "", error: String?, result: [Result_]?
         let valid = UnixTime.validMilliseconds
-        func pair(_ s: [Sample]) -> (ms: Int64, v: Double)? {
-            guard s.count == 2, case .time(let t) = s[0], case .text(let v) = s[1] else { return nil }
+        func sample() throws -> (ms: Int64, v: Double)? {
+            var first = true
+            try r.beginArray()
+            guard try r.nextElement(&first) else { throw PeerFetchError("a sample is not [time, \"value\"]") }
+            let t = try r.double()
+            guard try r.nextElement(&first) else { throw PeerFetchError("a sample is not [time, \"value\"]") }
+            let v = try r.string(maxBytes: 64)
+            guard try !r.nextElement(&first) else { throw PeerFetchError("a sample is not [time, \"value\"]") }
             let ms = (t * 1000).rounded()
             guard ms.isFinite, ms >= Double(valid.lowerBound), ms <= Double(valid.upperBound) else { return nil }
             return (Int64(ms), Double(v) ?? .nan)
         }
-        return data.result.map { s in
-            Result_(metric: s.metric, values: s.values.map { $0.compactMap(pair) } ?? s.value.flatMap(pair).map { [$0] })
+        func series() throws -> [Result_] {
+            var out: [Result_] = []
+            var first = true
+            try r.beginArray()
+            while try r.nextElement(&first) {
+                guard out.count < maxSeries else { throw PeerFetchError("Prometheus answered over \(maxSeries) series, the cap") }
+                var s = Result_(), f = true
+                try r.beginObject()
+                while let key = try r.nextMember(&f) {
+                    switch key {
+                    case "metric":
+                        var g = true
+                        try r.beginObject()
+                        while let label = try r.nextMember(&g) {
+                            if labelsRead.contains(label) { s.metric[label] = try r.string(maxBytes: 65_536) } else { try r.skipValue() }
+                        }
+                    case "values":
+                        var values: [(ms: Int64, v: Double)] = [], g = true, n = 0
+                        try r.beginArray()
+                        while try r.nextElement(&g) {
+                            n += 1
+                            guard n <= maxSamplesPerSeries else { throw PeerFetchError("a series has over \(maxSamplesPerSeries) samples") }
+                            if let p = try sample() { values.append(p) }
+                        }
+                        s.values = values
+                    case "value":
+                        s.values = try sample().map { [$0] } ?? []
+                    default:
+                        try r.skipValue()
+                    }
+                }
+                out.append(s)
+            }
+            return out
         }
+        var first = true
+        try r.beginObject()
+        while let key = try r.nextMember(&first) {
+            switch key {
+            case "status": status = try r.string(maxBytes: 64)
+            case "error": error = r.null() ? nil : try r.string(maxBytes: 4096)
+            case "data":
+                if r.null() { continue }
+                var f = true
+                try r.beginObject()
+                while let k = try r.nextMember(&f) {
+                    if k == "result" { result = try series() } else { try r.skipValue() }
+                }
+            default:
+                try r.skipValue()
+            }
+        }
+        try r.end()
+        return (status, error, result)
     }
 }
