@@ -6,8 +6,19 @@ import Synchronization
 /// The fan-out behind `GET /api/v1/keyviz/matrix?scope=cluster`: asks every peer for its
 /// LOCAL matrix (`scope=local`, so a peer never fans out in turn), in parallel, each with a
 /// timeout and a body cap, and merges the answers with this node's by key range
-/// (``ClusterMatrixMerger``). A peer that fails (unreachable, slow, too large, not 200, bad
-/// JSON) is listed in `nodes` with its error and left out; the request itself never fails.
+/// (``ClusterMatrixMerger``). The request itself never fails.
+///
+/// Each node is counted once: nodes report their `node_id` (`KeyVizHTTPHandler(nodeID:)`), and
+/// an answer whose id was already counted (this node itself, or one node listed under two
+/// names) is listed with `duplicate_of` and left out. So every node can be given the same peer
+/// list, itself included.
+///
+/// A peer that fails (unreachable, slow, too large, not 200, a bad answer) is never silently
+/// dropped: its last good answer for the same series and key range, if it is at most
+/// `rememberMs` old, is merged instead (cut to the requested time range), and its `nodes` entry
+/// says `ok: false`, why, `stale: true`, since when it is missing and when it last answered.
+/// Without such an answer it is listed as missing with those times, so the page can say which
+/// key ranges lack a node's counts.
 public final class ClusterView: ClusterMatrixSource {
     public let selfName: String
     public let peers: [PeerAddress]
@@ -16,22 +27,54 @@ public final class ClusterView: ClusterMatrixSource {
     /// Columns of the merged answer at most (``ClusterMatrixMerger``): a wider grid is merged
     /// on a coarser step, so one request's output is at most 1 024 rows × this × 8 B.
     public let maxColumns: Int
+    /// How long a failed peer's last good answer stands in for it (0: never).
+    public let rememberMs: Int64
     private let fetcher: any PeerFetcher
+    private let now: @Sendable () -> Int64
+    private let memory = Mutex<[String: PeerMemory]>([:])
+
+    /// Answers kept per peer (one per series and key range asked), so memory is bounded by
+    /// peers × this × one answer.
+    public static let rememberedAnswersPerPeer = 4
+
+    private struct PeerMemory {
+        var answers: [String: (matrix: NodeMatrix, atUnixMs: Int64)] = [:]
+        var lastOkUnixMs: Int64?
+        var missingSinceUnixMs: Int64?
+    }
+
+    /// One `nodes` entry.
+    private struct NodeStatus {
+        var node: String
+        var nodeID: String?
+        var error: String?
+        var columns = 0
+        var duplicateOf: String?
+        var stale = false
+        var lastOkUnixMs: Int64?
+        var missingSinceUnixMs: Int64?
+    }
 
     /// - Parameters:
     ///   - selfName: how this node is named in `nodes` and on its events.
-    ///   - peers: the other nodes, asked in parallel.
+    ///   - peers: the other nodes (this one may be among them: it is counted once), asked in parallel.
     ///   - fetcher: the transport (``HTTPPeerFetcher`` by default).
     ///   - timeoutMs: per peer, connect to last byte (clamped 1…60 000).
     ///   - maxBodyBytes: per peer answer (clamped 1 KiB…1 GiB).
+    ///   - rememberMs: how long a failed peer's last good answer is merged in its place
+    ///     (clamped 0…7 days; default 1 hour).
+    ///   - now: the wall clock, Unix milliseconds (for the `nodes` times).
     public init(selfName: String, peers: [PeerAddress], fetcher: any PeerFetcher = HTTPPeerFetcher(),
-                timeoutMs: Int = 2000, maxBodyBytes: Int = 32 << 20, maxColumns: Int = ClusterMatrixMerger.defaultMaxColumns) {
+                timeoutMs: Int = 2000, maxBodyBytes: Int = 32 << 20, maxColumns: Int = ClusterMatrixMerger.defaultMaxColumns,
+                rememberMs: Int64 = 3_600_000, now: @escaping @Sendable () -> Int64 = UnixTime.nowMilliseconds) {
         self.selfName = selfName
         self.peers = peers
         self.fetcher = fetcher
         self.timeoutMs = min(60_000, max(1, timeoutMs))
         self.maxBodyBytes = min(1 << 30, max(1024, maxBodyBytes))
         self.maxColumns = min(HeatMatrixSamplerConfiguration.maxHistoryColumns, max(1, maxColumns))
+        self.rememberMs = min(7 * 86_400_000, max(0, rememberMs))
+        self.now = now
     }
 
     /// The path each peer is asked: the request's matrix parameters, all rows, `scope=local`.
@@ -56,36 +99,83 @@ public final class ClusterView: ClusterMatrixSource {
         // Each fetch keeps its own deadline; this bound only guards against a fetcher that does not.
         _ = group.wait(timeout: .now() + .milliseconds(timeoutMs + 1000))
         let fetched = results.withLock { $0 }
+        let nowMs = now()
+        // A remembered answer is for the same series and key range; its columns are cut to the time asked.
+        let answerKey = ["series", "start_key", "end_key"].map { query[$0] ?? "" }.joined(separator: "\u{1}")
+        let from = query["from_unix_ms"].flatMap { Int64($0) }.flatMap { $0 > 0 ? $0 : nil }
+        let to = query["to_unix_ms"].flatMap { Int64($0) }.flatMap { $0 > 0 ? $0 : nil }
+
         var nodes: [(node: String, matrix: NodeMatrix)] = []
-        var status: [(node: String, error: String?, columns: Int)] = []
+        var status: [NodeStatus] = []
+        var counted: [String: String] = [:]      // node id -> the name it was counted under
+        func count(_ name: String, _ m: NodeMatrix, into s: inout NodeStatus) {
+            s.nodeID = m.nodeID
+            if let id = m.nodeID {
+                if let first = counted[id] {
+                    s.duplicateOf = first
+                    return
+                }
+                counted[id] = name
+            }
+            nodes.append((name, m))
+            s.columns = m.columnUnixMs.count
+        }
         do {
             let local = try NodeMatrix.decode(localBody)
-            nodes.append((selfName, local))
-            status.append((selfName, nil, local.columnUnixMs.count))
+            var s = NodeStatus(node: selfName, lastOkUnixMs: nowMs)
+            count(selfName, local, into: &s)
+            status.append(s)
         } catch {
-            status.append((selfName, "this node's own matrix did not decode: \(error)", 0))
+            status.append(NodeStatus(node: selfName, error: "this node's own matrix did not decode: \(error)"))
         }
         for (i, peer) in peers.enumerated() {
             let name = peer.description
+            var answer: NodeMatrix?
+            var failure: String?
             switch fetched[i] {
             case nil:
-                status.append((name, "timed out", 0))
+                failure = "timed out"
             case .failure(let e)?:
-                status.append((name, e.message, 0))
+                failure = e.message
+            case .success(let r)? where r.status != 200:
+                let text = String(decoding: r.body.prefix(200), as: UTF8.self).split(separator: "\n").first.map(String.init) ?? ""
+                failure = "HTTP \(r.status)" + (text.isEmpty ? "" : ": \(text)")
             case .success(let r)?:
-                guard r.status == 200 else {
-                    let text = String(decoding: r.body.prefix(200), as: UTF8.self).split(separator: "\n").first.map(String.init) ?? ""
-                    status.append((name, "HTTP \(r.status)" + (text.isEmpty ? "" : ": \(text)"), 0))
-                    continue
-                }
                 do {
-                    let m = try NodeMatrix.decode(r.body)
-                    nodes.append((name, m))
-                    status.append((name, nil, m.columnUnixMs.count))
+                    answer = try NodeMatrix.decode(r.body)
                 } catch {
-                    status.append((name, "bad matrix answer: \(error)", 0))
+                    failure = "bad matrix answer: \(error)"
                 }
             }
+            var s = NodeStatus(node: name, error: failure)
+            let remembered: (matrix: NodeMatrix, atUnixMs: Int64)? = memory.withLock { all in
+                var m = all[name] ?? PeerMemory()
+                defer { all[name] = m }
+                if let answer {
+                    m.lastOkUnixMs = nowMs
+                    m.missingSinceUnixMs = nil
+                    if rememberMs > 0 {
+                        if m.answers[answerKey] == nil, m.answers.count >= Self.rememberedAnswersPerPeer,
+                           let oldest = m.answers.min(by: { $0.value.atUnixMs < $1.value.atUnixMs })?.key {
+                            m.answers[oldest] = nil
+                        }
+                        m.answers[answerKey] = (answer, nowMs)
+                    }
+                } else if m.missingSinceUnixMs == nil {
+                    m.missingSinceUnixMs = nowMs
+                }
+                s.lastOkUnixMs = m.lastOkUnixMs
+                s.missingSinceUnixMs = m.missingSinceUnixMs
+                guard answer == nil, let r = m.answers[answerKey], nowMs - r.atUnixMs <= rememberMs else { return nil }
+                return r
+            }
+            if let answer {
+                count(name, answer, into: &s)
+            } else if let remembered {
+                s.stale = true
+                count(name, remembered.matrix.restricted(fromUnixMs: from, toUnixMs: to), into: &s)
+            }
+            status.append(s)
         }
         let series = query["series"].flatMap(Series.init(wireName:)) ?? .writes
         // With history tiers nodes can answer at different steps (other tiers, or an older range
@@ -94,12 +184,17 @@ public final class ClusterView: ClusterMatrixSource {
         let merged = ClusterMatrixMerger.merge(nodes, series: series, stepMs: stepMs, rows: KeyVizHTTPHandler.rowBudget(query: query),
                                                maxColumns: maxColumns)
         var extra: [UInt8] = Array(#","scope":"cluster","nodes":["#.utf8)
+        func optional(_ v: Int64?) -> String { v.map(String.init) ?? "null" }
         for (i, s) in status.enumerated() {
             if i > 0 { extra.append(UInt8(ascii: ",")) }
             extra.append(contentsOf: #"{"node":"#.utf8); MatrixJSON.string(s.node, &extra)
+            extra.append(contentsOf: #","node_id":"#.utf8)
+            if let id = s.nodeID { MatrixJSON.string(id, &extra) } else { extra.append(contentsOf: "null".utf8) }
             extra.append(contentsOf: #","ok":\#(s.error == nil),"error":"#.utf8)
             if let e = s.error { MatrixJSON.string(e, &extra) } else { extra.append(contentsOf: "null".utf8) }
-            extra.append(contentsOf: #","columns":\#(s.columns)}"#.utf8)
+            extra.append(contentsOf: #","columns":\#(s.columns),"duplicate_of":"#.utf8)
+            if let d = s.duplicateOf { MatrixJSON.string(d, &extra) } else { extra.append(contentsOf: "null".utf8) }
+            extra.append(contentsOf: #","stale":\#(s.stale),"last_ok_unix_ms":\#(optional(s.lastOkUnixMs)),"missing_since_unix_ms":\#(optional(s.missingSinceUnixMs))}"#.utf8)
         }
         extra.append(UInt8(ascii: "]"))
         let generatedAt = nodes.first?.matrix.generatedAt ?? ""

@@ -19,6 +19,8 @@ public struct NodeMatrix: Sendable, Equatable {
     }
 
     public var series: String
+    /// The node's `node_id` (`KeyVizHTTPHandler(nodeID:)`): the cluster view counts each id once.
+    public var nodeID: String?
     /// The node's `generated_at`.
     public var generatedAt: String
     public var stepMs: Int64
@@ -29,8 +31,9 @@ public struct NodeMatrix: Sendable, Equatable {
     public var eventsDropped: UInt64
 
     public init(series: String, generatedAt: String = "", stepMs: Int64, columnUnixMs: [Int64], unrouted: [UInt64], rows: [Row],
-                events: [RouteChangeEvent] = [], eventsDropped: UInt64 = 0) {
+                events: [RouteChangeEvent] = [], eventsDropped: UInt64 = 0, nodeID: String? = nil) {
         self.series = series
+        self.nodeID = nodeID
         self.generatedAt = generatedAt
         self.stepMs = stepMs
         self.columnUnixMs = columnUnixMs
@@ -38,6 +41,21 @@ public struct NodeMatrix: Sendable, Equatable {
         self.rows = rows
         self.events = events
         self.eventsDropped = eventsDropped
+    }
+
+    /// The columns stamped in `[from, to)` (nil = unbounded) with their values, and the events
+    /// in that range: a remembered answer cut to what a later request asks.
+    public func restricted(fromUnixMs from: Int64?, toUnixMs to: Int64?) -> NodeMatrix {
+        guard from != nil || to != nil else { return self }
+        let keep = columnUnixMs.indices.filter { j in
+            (from.map { columnUnixMs[j] >= $0 } ?? true) && (to.map { columnUnixMs[j] < $0 } ?? true)
+        }
+        var m = self
+        m.columnUnixMs = keep.map { columnUnixMs[$0] }
+        m.unrouted = keep.map { unrouted[$0] }
+        for i in m.rows.indices { m.rows[i].values = keep.map { rows[i].values[$0] } }
+        m.events = events.filter { e in (from.map { e.unixMs >= $0 } ?? true) && (to.map { e.unixMs < $0 } ?? true) }
+        return m
     }
 
     /// What one answer may hold: checked while decoding, so a peer's answer costs memory in
@@ -68,7 +86,7 @@ public struct NodeMatrix: Sendable, Equatable {
     /// Decodes a matrix body and checks it against what the merge assumes: a step in
     /// 1…`maxTierStepMilliseconds`, column stamps within ``UnixTime/validMilliseconds`` and
     /// strictly ascending, one value per column in every row and in `unrouted`, route counts of
-    /// 0…2^32 (a node has fewer routes than ids), a row's end after its start, and counts of
+    /// 1…2^32 (a row covers a route; a node has fewer routes than ids), a row's end after its start, and counts of
     /// columns, rows and events within `limits`. The error says which part is wrong.
     public static func decode(_ body: [UInt8], limits: Limits = Limits()) throws -> NodeMatrix {
         let w: Wire
@@ -99,7 +117,7 @@ public struct NodeMatrix: Sendable, Equatable {
         rows.reserveCapacity(w.rows.count)
         for r in w.rows {
             guard r.values.count == n else { throw DecodeError("row \(r.row_id.prefix(80)) has \(r.values.count) values for \(n) columns") }
-            guard r.route_count >= 0, r.route_count <= Int64(RouteID.limit.rawValue) else {
+            guard r.route_count >= 1, r.route_count <= Int64(RouteID.limit.rawValue) else {
                 throw DecodeError("row \(r.row_id.prefix(80)) has route_count \(r.route_count)")
             }
             let start = try key(r.start, "a row start"), end = try key(r.end, "a row end")
@@ -128,7 +146,8 @@ public struct NodeMatrix: Sendable, Equatable {
                                            after: try routes(e.after), afterCount: Int(e.after_count)))
         }
         return NodeMatrix(series: w.series, generatedAt: String(w.generated_at?.prefix(64) ?? ""), stepMs: w.step_ms, columnUnixMs: w.column_unix_ms,
-                          unrouted: w.unrouted, rows: rows, events: events, eventsDropped: w.events_dropped ?? 0)
+                          unrouted: w.unrouted, rows: rows, events: events, eventsDropped: w.events_dropped ?? 0,
+                          nodeID: w.node_id.flatMap { $0.isEmpty ? nil : $0 })
     }
 
     // The JSON's own spelling, read by JSONReader with every count capped as it is read.
@@ -155,6 +174,7 @@ public struct NodeMatrix: Sendable, Equatable {
             var after_count: Int64 = 0
         }
         var series = ""
+        var node_id: String?
         var generated_at: String?
         var step_ms: Int64 = 0
         var column_unix_ms: [Int64] = []
@@ -207,6 +227,7 @@ public struct NodeMatrix: Sendable, Equatable {
                 guard seen.insert(key).inserted else { throw DecodeError("duplicate member \(key)") }
                 switch key {
                 case "series": w.series = try r.string(maxBytes: 64)
+                case "node_id": w.node_id = r.null() ? nil : try r.string(maxBytes: 256)
                 case "generated_at": w.generated_at = r.null() ? nil : try r.string(maxBytes: 64)
                 case "step_ms": w.step_ms = try r.int64()
                 case "column_unix_ms": w.column_unix_ms = try numbers("columns", cap: maxColumns) { try $0.int64() }

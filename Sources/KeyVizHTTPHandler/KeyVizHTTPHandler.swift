@@ -25,6 +25,9 @@ public final class KeyVizHTTPHandler: Sendable {
     let hotKeys: (any HotKeyReporting)?
     let cluster: (any ClusterMatrixSource)?
     let prometheus: (any ClusterMatrixSource)?
+    /// This node's stable id, written as `node_id` in its matrix answers so a cluster view
+    /// counts it once however many names reach it; nil writes none.
+    public let nodeID: String?
     public let httpMetrics = HTTPMetrics()
 
     /// - Parameters:
@@ -34,8 +37,11 @@ public final class KeyVizHTTPHandler: Sendable {
     ///   - cluster: answers `scope=cluster` matrix requests (a `KeyVizCluster.ClusterView`);
     ///     nil answers 400 there.
     ///   - prometheus: answers `scope=prometheus` (a `KeyVizCluster.PrometheusView`); nil answers 400.
+    ///   - nodeID: this node's stable id (a flag, a stored id, or its advertised address): the
+    ///     cluster view's de-duplication key.
     public init(metrics: any MetricsExposition, matrix: HeatMatrixSampler?, hotKeys: (any HotKeyReporting)? = nil,
-                cluster: (any ClusterMatrixSource)? = nil, prometheus: (any ClusterMatrixSource)? = nil) {
+                cluster: (any ClusterMatrixSource)? = nil, prometheus: (any ClusterMatrixSource)? = nil, nodeID: String? = nil) {
+        self.nodeID = nodeID.flatMap { $0.isEmpty ? nil : String($0.prefix(256)) }
         coalescer = RenderCoalescer(metrics: metrics)
         self.matrix = matrix
         self.hotKeys = hotKeys
@@ -163,8 +169,13 @@ public final class KeyVizHTTPHandler: Sendable {
             return overflow ? nil : v
         }
         let events = matrix.routeChanges.events(fromUnixMs: bounds[0] ?? firstWindowStart, toUnixMs: bounds[1])
+        var identity: [UInt8] = []
+        if let nodeID {
+            identity.append(contentsOf: #","node_id":"#.utf8)
+            MatrixJSON.string(nodeID, &identity)
+        }
         let body = MatrixJSON.encode(m, generatedAt: Self.rfc3339(UnixTime.nowMilliseconds()), stepMs: stepMs,
-                                     events: events, eventsDropped: matrix.routeChanges.droppedCount)
+                                     events: events.map { (nil, $0) }, eventsDropped: matrix.routeChanges.droppedCount, extra: identity)
         if let merged { return .json(200, merged.clusterMatrix(query: request.query, localBody: body)) }
         return .json(200, body)
     }

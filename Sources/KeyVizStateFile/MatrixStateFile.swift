@@ -93,6 +93,48 @@ public final class MatrixStateFile: Sendable {
         try result.get()
     }
 
+    // MARK: the node's id
+
+    /// This node's stable id, kept in `<directory>/node-id`: read when the file holds one, else
+    /// made (16 random hex digits) and written atomically. A cluster view counts each id once,
+    /// so the id must be the node's own: one node per directory, as for the state.
+    public func nodeID() throws(StateFileError) -> String {
+        let idPath = directory.hasSuffix("/") ? directory + "node-id" : directory + "/node-id"
+        let fd = open(idPath, O_RDONLY | O_CLOEXEC)
+        if fd >= 0 {
+            var buffer = [UInt8](repeating: 0, count: 256)
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) }
+            close(fd)
+            let text = String(decoding: buffer.prefix(max(0, n)), as: UTF8.self).trimmingWhitespace
+            if Self.isValidNodeID(text) { return text }
+            logger.warning("node-id file unusable; writing a new id", metadata: ["path": "\(idPath)"])
+        }
+        var rng = SystemRandomNumberGenerator()
+        let id = String(rng.next(), radix: 16).leftPadded(to: 16)
+        let tmp = idPath + ".tmp"
+        let out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard out >= 0 else { throw Self.failure("open", tmp) }
+        let bytes = Array((id + "\n").utf8)
+        let written = bytes.withUnsafeBytes { Glibc.write(out, $0.baseAddress!, $0.count) }
+        let synced = fsync(out) == 0
+        close(out)
+        guard written == bytes.count, synced, rename(tmp, idPath) == 0 else {
+            let e = Self.failure("write", idPath)
+            unlink(tmp)
+            throw e
+        }
+        return id
+    }
+
+    /// 1…128 characters of letters, digits, `.`, `_`, `-` and `:`: safe in JSON, logs and labels.
+    public static func isValidNodeID(_ id: String) -> Bool {
+        !id.isEmpty && id.utf8.count <= 128 && id.utf8.allSatisfy { b in
+            (b >= UInt8(ascii: "a") && b <= UInt8(ascii: "z")) || (b >= UInt8(ascii: "A") && b <= UInt8(ascii: "Z"))
+                || (b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9")) || b == UInt8(ascii: ".") || b == UInt8(ascii: "_")
+                || b == UInt8(ascii: "-") || b == UInt8(ascii: ":")
+        }
+    }
+
     // MARK: loading
 
     /// At start: reads the state file into `matrix`. A file that cannot be used is logged at
@@ -167,4 +209,15 @@ public final class MatrixStateFile: Sendable {
     private static func failure(_ call: String, _ path: String) -> StateFileError {
         .system(call: call, path: path, reason: String(cString: strerror(errno)))
     }
+}
+
+private extension String {
+    var trimmingWhitespace: String {
+        var s = Substring(self)
+        while let f = s.first, f.isWhitespace { s.removeFirst() }
+        while let l = s.last, l.isWhitespace { s.removeLast() }
+        return String(s)
+    }
+
+    func leftPadded(to n: Int) -> String { count >= n ? self : String(repeating: "0", count: n - count) + self }
 }
