@@ -47,7 +47,10 @@ python3 scripts/check-state-dir.py --demo .build/release/keyviz-demo
 echo "== heatmap page in headless chromium (screenshots kept in a temp dir, path printed)"
 python3 scripts/browser-test.py --demo .build/release/keyviz-demo
 
-echo "== cluster view: three demo nodes, one with --peers (and a dead port): merged column totals exact, failed peer reported, merged page"
+echo "== hostile inputs: a real node against bad peers, a bad Prometheus, extreme queries and a bad state file: it answers, stays up, memory bounded"
+python3 scripts/check-hostile-inputs.py --demo .build/release/keyviz-demo
+
+echo "== cluster view: three demo nodes with the same --peers (all three and a dead port): each node counted once, exact totals, a stopped node stale and in a banner, merged page"
 python3 scripts/cluster-test.py --demo .build/release/keyviz-demo
 
 echo "== Prometheus rules, rule unit tests and example config; Alertmanager config and its routing"
