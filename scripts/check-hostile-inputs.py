@@ -528,7 +528,8 @@ class Run:
             return
         server = HostileServer(answer)
         target = f"127.0.0.1:{server.port}" if server_flag == "--peers" else f"http://127.0.0.1:{server.port}"
-        node = Node(self.demo, self.workdir, name, [server_flag, target, *flags])
+        scoped = ["--prometheus-selector", '{job="keyviz"}'] if server_flag == "--prometheus-url" else []
+        node = Node(self.demo, self.workdir, name, [server_flag, target, *scoped, *flags])
         try:
             err = node.start()
             if err:

@@ -1,11 +1,16 @@
 #!/usr/bin/env python3
 """The cluster view with three demo nodes on 127.0.0.1, and its page in headless chromium.
 
-Nodes B and C run alone; node A runs with --peers B,C plus a port nothing listens on. All three
-run a bounded workload with churn (--duration) and then keep serving with their matrices frozen
-(--linger), so every answer below describes the same fixed data. Checks:
+All three nodes run with the same --peers list, naming all three plus a port nothing listens
+on (one config for every node). All three run a bounded workload with churn (--duration) and
+then keep serving with their matrices frozen (--linger), so every answer below describes the
+same fixed data. Checks:
 - A's ?scope=cluster answer matches the OpenAPI schema; the dead peer is reported (ok false,
-  an error) and the three live nodes answered;
+  an error) and the three live nodes answered; A itself, listed among its peers, is counted
+  once (duplicate_of);
+- B's and C's cluster totals equal A's: each node counts every node once;
+- after C is stopped, A's answer lists C as missing and stale (its last answer merged, since
+  when), with the same totals (the matrices are frozen), and the page shows a banner naming it;
 - every merged column's total equals the sum, over the three nodes' own local matrices, of the
   columns that fall on that step-grid point (exact, for reads and writes; unrouted too);
 - rows are in key order without overlap, within the row budget (also with rows=16, same totals);
@@ -80,9 +85,9 @@ def main():
     nodes = []
     browser = None
     try:
-        for name, port, seed, extra in (("b", pb, 2, []), ("c", pc, 3, []),
-                                        ("a", pa, 1, ["--peers", f"127.0.0.1:{pb},127.0.0.1:{pc},127.0.0.1:{dead}", "--peer-timeout", "5"])):
-            nodes.append(bt.Demo(args.demo, work, name, ["--seed", str(seed), "--listen", f"127.0.0.1:{port}"] + common + extra))
+        same_peers = ["--peers", f"127.0.0.1:{pa},127.0.0.1:{pb},127.0.0.1:{pc},127.0.0.1:{dead}", "--peer-timeout", "5"]
+        for name, port, seed in (("b", pb, 2), ("c", pc, 3), ("a", pa, 1)):
+            nodes.append(bt.Demo(args.demo, work, name, ["--seed", str(seed), "--listen", f"127.0.0.1:{port}"] + common + same_peers))
         for n in nodes:
             n.wait_frozen()
         b, c, a = nodes
@@ -121,6 +126,23 @@ def main():
             got_events = sorted((e["unix_ms"], e.get("node"), e["kind"]) for e in cl["events"])
             check(got_events == want_events and len(want_events) > 0,
                   f"{series}: the {len(got_events)} events are the three nodes' own, each named by its node")
+            me = [n for n in cl["nodes"] if n["node"] == names[a]]
+            check(len(me) == 2 and me[1].get("duplicate_of") == names[a] and me[0].get("node_id") == me[1].get("node_id"),
+                  f"{series}: A, listed in its own --peers, is counted once ({me})")
+            for x in (b, c):
+                other = get(base[x], f"/api/v1/keyviz/matrix?series={series}&scope=cluster")
+                got = sum(sum(r["values"]) for r in other["rows"])
+                check(got == sum(want_tot.values()), f"{series}: node {names[x]}, with the same --peers, counts the same {got} operations")
+
+        # C dies: A's view keeps C's last answer, marked stale, and says since when.
+        before = get(base[a], "/api/v1/keyviz/matrix?series=writes&scope=cluster")
+        c.stop()
+        after = get(base[a], "/api/v1/keyviz/matrix?series=writes&scope=cluster")
+        cs = {n["node"]: n for n in after["nodes"]}.get(names[c], {})
+        check(cs.get("ok") is False and cs.get("stale") is True and cs.get("missing_since_unix_ms") and cs.get("last_ok_unix_ms"),
+              f"after C stopped: A lists it missing and stale, with its times ({cs})")
+        check(grid_totals(after, after["step_ms"])[0] == grid_totals(before, after["step_ms"])[0],
+              "after C stopped: the totals are unchanged (its last answer stands in; no silent drop)")
 
         browser = bt.Chromium(work)
         browser.call("Browser.getVersion")
@@ -133,7 +155,12 @@ def main():
         listed = page.js("[...document.querySelectorAll('#nodes [data-node]')].map(e => [e.dataset.node, e.dataset.ok, e.textContent])")
         check([n[0] for n in listed] == [n["node"] for n in m["nodes"]] and any(n[0] == f"127.0.0.1:{dead}" and n[1] == "false" for n in listed),
               f"cluster page: lists every node and the failed peer ({listed})")
-        check(f"failed: 127.0.0.1:{dead}" in page.js("document.getElementById('status').textContent"), "cluster page: the status line names the failed peer")
+        status_line = page.js("document.getElementById('status').textContent")
+        check("failed: " in status_line and f"127.0.0.1:{dead}" in status_line.split("failed: ", 1)[-1],
+              f"cluster page: the status line names the failed peers ({status_line[:120]})")
+        banner = page.js("[document.getElementById('missing').hidden, document.getElementById('missing').textContent]")
+        check(banner[0] is False and names[c] in banner[1] and f"127.0.0.1:{dead}" in banner[1] and "since" in banner[1],
+              f"cluster page: a banner names the missing nodes and since when ({banner[1][:160]})")
         page.screenshot(os.path.join(artifacts, "cluster.png"))
         page.finish("cluster page: no console errors")
     except Exception as e:

@@ -17,8 +17,10 @@
 #  7. a query_range over the whole run of the heat map's own query returns one row per bucket
 #     label, in key order, each with points in (almost) every step its bucket existed; the
 #     info series number no more than the bucket labels.
-#  8. a third node with --prometheus-url answers ?scope=prometheus (the page's Prometheus view)
-#     with exactly Prometheus's own query_range of the bucket counters summed over both nodes.
+#  8. a third node with --prometheus-url and --prometheus-selector '{job="keyviz"}' answers
+#     ?scope=prometheus (the page's Prometheus view) with exactly Prometheus's own query_range of
+#     the bucket counters summed over both nodes of job keyviz, while the same Prometheus also
+#     scrapes another store (job "other", a third uniform node) whose counts must not leak in.
 # Everything is stopped and removed on exit, success or failure.
 # Usage: scripts/e2e-prometheus.sh [path/to/keyviz-demo]   (default: release build)
 set -euo pipefail
@@ -57,7 +59,8 @@ start_node() { # name, extra flags...; sets NODE_PORT (runs in this shell so cle
 }
 start_node hot --skew 40 --hotspot-period 86400; HOT=$NODE_PORT
 start_node cold --skew 1; COLD=$NODE_PORT
-echo "e2e: hot node on $HOT, cold node on $COLD"
+start_node other --skew 1 --rate 5000; OTHER=$NODE_PORT
+echo "e2e: hot node on $HOT, cold node on $COLD; another store (job other) on $OTHER"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 PROM_PORT=$(free_port)
@@ -77,6 +80,8 @@ alerting: {alertmanagers: [{static_configs: [{targets: ['127.0.0.1:$AM_PORT']}]}
 scrape_configs:
   - job_name: keyviz
     static_configs: [{targets: ['127.0.0.1:$HOT', '127.0.0.1:$COLD']}]
+  - job_name: other
+    static_configs: [{targets: ['127.0.0.1:$OTHER']}]
 YAML
 promtool check config "$WORK/prometheus.yml" >/dev/null || fail "generated config is invalid"
 prometheus --config.file="$WORK/prometheus.yml" --storage.tsdb.path="$WORK/data" \
@@ -301,7 +306,7 @@ print(f"e2e: over the run, {info:.0f} bucket info series for {counters:.0f} coun
 PY
 # 8. The page's Prometheus view: a node with --prometheus-url answers ?scope=prometheus with
 #    the same numbers Prometheus gives for the same query, one row per bucket, in axis order.
-start_node viewer --rate 0 --churn-period 0 --prometheus-url "$API" --prometheus-step 2; VIEWER=$NODE_PORT
+start_node viewer --rate 0 --churn-period 0 --prometheus-url "$API" --prometheus-selector '{job="keyviz"}' --prometheus-step 2; VIEWER=$NODE_PORT
 python3 - "$API" "$VIEWER" <<'PY'
 import json, math, sys, time, urllib.parse, urllib.request
 api, viewer = sys.argv[1], sys.argv[2]
@@ -315,9 +320,17 @@ frm = end - 30
 m = get(f"http://127.0.0.1:{viewer}/api/v1/keyviz/matrix?scope=prometheus&series=writes&from_unix_ms={frm * 1000}&to_unix_ms={end * 1000}")
 if m.get("scope") != "prometheus" or not m["nodes"][0]["ok"]:
     fail(f"the Prometheus view failed: {m.get('nodes')}")
-want = get(api + "/api/v1/query_range?" + urllib.parse.urlencode({"query": "sum by (bucket) (increase(keyviz_bucket_writes_total[2000ms]))",
-                                                                    "start": frm + 2, "end": end, "step": 2}))["data"]["result"]
-info = get(api + "/api/v1/query?" + urllib.parse.urlencode({"query": f"max by (bucket, axis, start) (last_over_time(keyviz_bucket_info[{(end - frm + 2) * 1000}ms]))", "time": end}))["data"]["result"]
+def cells(selector):
+    return get(api + "/api/v1/query_range?" + urllib.parse.urlencode({"query": f"sum by (bucket) (increase(keyviz_bucket_writes_total{selector}[2000ms]))",
+                                                                       "start": frm + 2, "end": end, "step": 2}))["data"]["result"]
+want = cells('{job="keyviz"}')
+everything = cells("")
+other = cells('{job="other"}')
+info = get(api + "/api/v1/query?" + urllib.parse.urlencode({"query": f'max by (bucket, axis, start) (last_over_time(keyviz_bucket_info{{job="keyviz"}}[{(end - frm + 2) * 1000}ms]))', "time": end}))["data"]["result"]
+def summed(result):
+    return sum(math.floor(float(v) + 0.5) for r in result for _, v in r["values"] if math.isfinite(float(v)) and float(v) > 0)
+if summed(other) <= 0:
+    fail("the other store (job other) has no writes in Prometheus, so the scope check would prove nothing")
 axis = {r["metric"]["bucket"]: r["metric"].get("axis", "") for r in info}
 want.sort(key=lambda r: (axis.get(r["metric"]["bucket"], "~"), r["metric"]["bucket"]))
 cols = sorted({int(round(float(t) * 1000)) for r in want for t, _ in r["values"]})
@@ -335,8 +348,10 @@ if got != rows:
 total = sum(map(sum, got))
 if total <= 0 or len(got) < 2:
     fail(f"the Prometheus view is empty ({len(got)} rows, total {total})")
-print(f"e2e: Prometheus view: {len(got)} bucket rows x {len(cols)} columns of 2 s, summed over both nodes ({total} writes), "
-      "equal to Prometheus's own query_range, rows in axis order")
+if total >= summed(everything):
+    fail(f"the Prometheus view's {total} writes are not fewer than every job's {summed(everything)}: the other store leaked in")
+print(f"e2e: Prometheus view: {len(got)} bucket rows x {len(cols)} columns of 2 s, summed over both nodes of job keyviz ({total} writes), "
+      f"equal to Prometheus's own query_range, rows in axis order; the other store's {summed(other)} writes (job other) are not in it")
 PY
 
 echo "e2e: passed in $(( $(date +%s) - START )) s"

@@ -111,7 +111,7 @@ def main():
     server.shutdown()
     body = prometheus_body()
     server = serve(body)
-    r = run(args.demo, ["--prometheus-url", f"http://127.0.0.1:{server.server_address[1]}"],
+    r = run(args.demo, ["--prometheus-url", f"http://127.0.0.1:{server.server_address[1]}", "--prometheus-selector", '{job="keyviz"}'],
             "/api/v1/keyviz/matrix?scope=prometheus&from_unix_ms=85000&to_unix_ms=4100000")
     print(f"Prometheus answer of {len(body) / 2**20:.1f} MiB: peak {r['VmHWM']} MiB")
     server.shutdown()

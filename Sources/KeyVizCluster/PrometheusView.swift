@@ -5,26 +5,30 @@ import KeyVizHTTPHandler
 /// The heatmap read from Prometheus (`GET /api/v1/keyviz/matrix?scope=prometheus`): the bucket
 /// counters of every scraped node, summed by bucket, as a matrix the page draws like its own.
 ///
-/// Two queries over `[start, end]` at `step`:
-/// `sum by (bucket) (increase(keyviz_bucket_<series>_total[<step>]))` (`query_range`) for the
-/// cells, and `max by (bucket, axis, start) (last_over_time(keyviz_bucket_info[<span>]))` at
+/// Two queries over `[start, end]` at `step`, both scoped by the store's ``PrometheusSelector``:
+/// `sum by (bucket) (increase(keyviz_bucket_<series>_total{…}[<step>]))` (`query_range`) for the
+/// cells, and `max by (bucket, axis, start) (last_over_time(keyviz_bucket_info{…}[<span>]))` at
 /// `end` for the rows' order (`axis`) and start keys (`start`). Rows are buckets in axis order;
 /// a row ends where the next starts. Cells are `increase` values rounded to integers, so they
 /// carry Prometheus's extrapolation: close to, not exactly, the nodes' counts.
 public final class PrometheusView: ClusterMatrixSource {
     public let server: PeerAddress
     public let pathPrefix: String
+    /// The store's label matchers, in both queries.
+    public let selector: PrometheusSelector
     public let stepMs: Int64
     public let timeoutMs: Int
     private let fetcher: any PeerFetcher
 
     /// - Parameters:
     ///   - url: `http://host:port[/prefix]` of the Prometheus server (plain HTTP).
+    ///   - selector: the store's label matchers (`{job="kv"}`), so the view shows this store
+    ///     only; ``PrometheusSelector/everything`` sums every store Prometheus scrapes.
     ///   - stepMs: the query step (clamped 1 s…1 h); a column per step. At least twice the
     ///     scrape interval, or `increase` has too few samples.
     ///   - timeoutMs: per query, connect to last byte.
     ///   - fetcher: the transport (``HTTPPeerFetcher`` by default).
-    public init(url: String, stepMs: Int64 = 15_000, timeoutMs: Int = 5000, fetcher: any PeerFetcher = HTTPPeerFetcher()) throws(PeerAddressError) {
+    public init(url: String, selector: PrometheusSelector, stepMs: Int64 = 15_000, timeoutMs: Int = 5000, fetcher: any PeerFetcher = HTTPPeerFetcher()) throws(PeerAddressError) {
         guard url.hasPrefix("http://") else { throw PeerAddressError(text: url, reason: "want http://host:port (https is not supported)") }
         let rest = url.dropFirst("http://".count)
         let slash = rest.firstIndex(of: "/") ?? rest.endIndex
@@ -32,6 +36,7 @@ public final class PrometheusView: ClusterMatrixSource {
         var prefix = String(rest[slash...])
         while prefix.hasSuffix("/") { prefix.removeLast() }
         pathPrefix = prefix
+        self.selector = selector
         self.stepMs = min(3_600_000, max(1000, stepMs))
         self.timeoutMs = min(60_000, max(1, timeoutMs))
         self.fetcher = fetcher
@@ -67,10 +72,11 @@ public final class PrometheusView: ClusterMatrixSource {
         do {
             let metric = "keyviz_bucket_\(series.rawValue)_total"
             let cells = try result(path: "/api/v1/query_range", params: [
-                ("query", "sum by (bucket) (increase(\(metric)[\(step)ms]))"), ("start", seconds(first)),
+                ("query", "sum by (bucket) (increase(\(selector.selecting(metric))[\(step)ms]))"), ("start", seconds(first)),
                 ("end", seconds(end)), ("step", seconds(step))])
             let info = try result(path: "/api/v1/query", params: [
-                ("query", "max by (bucket, axis, start) (last_over_time(keyviz_bucket_info[\(end - start + step)ms]))"), ("time", seconds(end))])
+                ("query", "max by (bucket, axis, start) (last_over_time(\(selector.selecting("keyviz_bucket_info"))[\(end - start + step)ms]))"),
+                ("time", seconds(end))])
             var axis: [String: (axis: String, start: String)] = [:]
             for r in info { if let b = r.metric["bucket"] { axis[b] = (r.metric["axis"] ?? "", r.metric["start"] ?? b) } }
             let ordered = cells.compactMap { r -> (axis: String, start: String, bucket: String, values: [(ms: Int64, v: Double)])? in

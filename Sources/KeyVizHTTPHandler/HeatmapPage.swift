@@ -74,6 +74,8 @@ enum HeatmapPage {
     .hint{color:var(--dim);font-size:11px;margin-top:14px}
     #nodes{font-size:12px}
     #nodes .bad{color:var(--bad)}
+    #nodes .dup{color:var(--dim)}
+    #missing{background:rgba(248,81,73,.12);color:var(--bad);border-bottom:1px solid var(--bad);padding:6px 16px;font-size:13px}
     .ev{display:inline-block;width:0;height:0;border-left:5px solid transparent;border-right:5px solid transparent;border-bottom:8px solid;vertical-align:middle;margin:0 3px 0 8px}
     </style>
     </head><body>
@@ -91,6 +93,7 @@ enum HeatmapPage {
         <option value="0" selected>finest tier</option><option value="900000">15 min</option><option value="3600000">1 h</option><option value="86400000">1 day</option><option value="604800000">1 week</option></select></div>
       <div class="grp"><button id="reset" disabled title="or double-click the heatmap">Reset zoom</button><button id="png">Download PNG</button></div>
     </header>
+    <div id="missing" role="alert" hidden></div>
     <main>
       <div id="plotbox"><canvas id="heat"></canvas><canvas id="overlay"></canvas><div id="tip"></div></div>
       <aside>
@@ -390,10 +393,22 @@ enum HeatmapPage {
       box.hidden = nodes.length === 0;
       list.textContent = '';
       for (const n of nodes) {
-        const d = line(list, n.ok ? '' : 'bad', n.node + (n.ok ? ': ' + n.columns + ' columns' : ': failed, ' + n.error));
+        const text = n.duplicate_of ? ': the same node as ' + n.duplicate_of + ' (counted once)'
+          : n.ok ? ': ' + n.columns + ' columns'
+          : ': failed, ' + n.error + (n.stale ? ' (showing its answer from ' + hms(n.last_ok_unix_ms) + ')' : '');
+        const d = line(list, n.duplicate_of ? 'dup' : n.ok ? '' : 'bad', n.node + text);
         d.dataset.node = n.node;
         d.dataset.ok = String(n.ok);
       }
+      // Missing nodes are loud: a banner says whose counts the view lacks, and since when.
+      const missing = st.m && st.m.scope === 'cluster' ? nodes.filter((n) => !n.ok && !n.duplicate_of) : [];
+      const banner = $('missing');
+      banner.hidden = missing.length === 0;
+      banner.textContent = missing.length === 0 ? '' : 'Missing from the cluster view: ' + missing.map((n) =>
+        n.node + (n.missing_since_unix_ms ? ' since ' + hms(n.missing_since_unix_ms) : '') +
+        (n.stale ? ' (its last answer, from ' + hms(n.last_ok_unix_ms) + ', is shown; later columns lack its counts)'
+          : n.last_ok_unix_ms ? ' (last answered ' + hms(n.last_ok_unix_ms) + '; its counts are not shown)' : ' (never answered; its counts are not shown)')).join('; ') + '.';
+      banner.dataset.missing = missing.map((n) => n.node).join(',');
     }
 
     function setStatus() {
@@ -410,8 +425,8 @@ enum HeatmapPage {
       const C = m.column_unix_ms.length;
       const span = C ? hms(m.column_unix_ms[0] - m.step_ms) + ' – ' + hms(m.column_unix_ms[C - 1]) : 'no columns';
       const unrouted = m.unrouted.reduce((a, b) => a + b, 0);
-      const failed = (m.nodes || []).filter((n) => !n.ok);
-      const where = m.scope === 'cluster' ? 'cluster of ' + (m.nodes.length - failed.length) + '/' + m.nodes.length + ' nodes' + (failed.length ? ' (failed: ' + failed.map((n) => n.node).join(', ') + ')' : '') + ' · '
+      const failed = (m.nodes || []).filter((n) => !n.ok), distinct = (m.nodes || []).filter((n) => !n.duplicate_of);
+      const where = m.scope === 'cluster' ? 'cluster of ' + (distinct.length - failed.length) + '/' + distinct.length + ' nodes' + (failed.length ? ' (failed: ' + failed.map((n) => n.node).join(', ') + ')' : '') + ' · '
         : m.scope === 'prometheus' ? 'from ' + m.nodes[0].node + (failed.length ? ' (failed: ' + failed[0].error + ')' : '') + ' · ' : '';
       s.textContent = where + NAME[m.series] + ' · ' + routes + (m.scope === 'cluster' ? ' node routes in ' : m.scope === 'prometheus' ? ' buckets in ' : ' routes in ') + m.rows.length + ' rows · ' + C + ' columns of ' + (m.step_ms / 1000) + ' s (' + span + ')' +
         (unrouted ? ' · unrouted ' + int(unrouted) : '') + (zoomed() ? ' · zoomed' : '') + ' · updated ' + hms(Date.now()) +

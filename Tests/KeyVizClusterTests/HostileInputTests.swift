@@ -87,7 +87,7 @@ import Testing
     ])
     func prometheusSamplesOfAnySizeGiveACountOrNone(sample: String, values: [UInt64]) throws {
         let fake = CannedPrometheus(rangeResult: #"[{"metric":{"bucket":"a"},"values":[\#(sample)]}]"#)
-        let view = try PrometheusView(url: "http://127.0.0.1:1", stepMs: 15_000, fetcher: fake)
+        let view = try PrometheusView(url: "http://127.0.0.1:1", selector: .everything, stepMs: 15_000, fetcher: fake)
         let obj = try json(view.clusterMatrix(query: ["from_unix_ms": "85000", "to_unix_ms": "115000"], localBody: []))
         let rows = obj["rows"] as? [[String: Any]] ?? []
         #expect((obj["nodes"] as? [[String: Any]])?.first?["ok"] as? Bool == true)
@@ -100,7 +100,7 @@ import Testing
         let m = HeatMatrixSampler(configuration: .init(stepMilliseconds: 1000))
         m.apply(.evenlySplit(count: 4, groups: 1))
         m.flush(atUnixMs: 1_800_000_000_000)
-        let view = try PrometheusView(url: "http://127.0.0.1:1", fetcher: CannedPrometheus(rangeResult: "[]"))
+        let view = try PrometheusView(url: "http://127.0.0.1:1", selector: .everything, fetcher: CannedPrometheus(rangeResult: "[]"))
         let handler = KeyVizHTTPHandler(metrics: PrometheusSampler(wrapping: m), matrix: m, prometheus: view)
         for query in [["to_unix_ms": "9223372036854775807"], ["to_unix_ms": "9223372036854775807", "from_unix_ms": "1"],
                       ["from_unix_ms": "9223372036854775807"], ["to_unix_ms": "253402300800000"]] {
@@ -151,7 +151,7 @@ import Testing
     // 8. Many Prometheus series at distinct timestamps: columns are the asked grid, rows the budget.
     @Test func manyPrometheusSeriesAtDistinctTimesStayWithinTheGridAndBudget() throws {
         let series = (0..<20_000).map { i in #"{"metric":{"bucket":"b\#(i)"},"values":[[\#(100 + Double(i) / 1000),"1"],[115,"1"]]}"# }
-        let view = try PrometheusView(url: "http://127.0.0.1:1", stepMs: 15_000, fetcher: CannedPrometheus(rangeResult: "[" + series.joined(separator: ",") + "]"))
+        let view = try PrometheusView(url: "http://127.0.0.1:1", selector: .everything, stepMs: 15_000, fetcher: CannedPrometheus(rangeResult: "[" + series.joined(separator: ",") + "]"))
         let obj = try json(view.clusterMatrix(query: ["from_unix_ms": "85000", "to_unix_ms": "115000", "rows": "100"], localBody: []))
         #expect(obj["column_unix_ms"] as? [Int] == [100_000, 115_000])
         let rows = try #require(obj["rows"] as? [[String: Any]])

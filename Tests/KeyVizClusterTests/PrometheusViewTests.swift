@@ -30,7 +30,7 @@ private final class FakePrometheus: PeerFetcher {
 @Suite struct PrometheusViewTests {
     @Test func bucketsBecomeRowsInAxisOrderWithColumnsPerStep() throws {
         let fake = FakePrometheus()
-        let view = try PrometheusView(url: "http://127.0.0.1:9090/prom/", stepMs: 15_000, fetcher: fake)
+        let view = try PrometheusView(url: "http://127.0.0.1:9090/prom/", selector: try PrometheusSelector(parsing: #"{job="kv"}"#), stepMs: 15_000, fetcher: fake)
         let body = view.clusterMatrix(query: ["series": "reads", "from_unix_ms": "85000", "to_unix_ms": "115000"], localBody: [])
         let obj = try #require(try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any])
         #expect(obj["scope"] as? String == "prometheus")
@@ -43,19 +43,33 @@ private final class FakePrometheus: PeerFetcher {
         #expect(nodes.first?["ok"] as? Bool == true)
         let asked = fake.asked.withLock { $0 }
         let range = try #require(asked.first { $0.contains("query_range") }.flatMap { URLComponents(string: $0)?.queryItems })
-        #expect(range.first { $0.name == "query" }?.value == "sum by (bucket) (increase(keyviz_bucket_reads_total[15000ms]))")
+        #expect(range.first { $0.name == "query" }?.value == #"sum by (bucket) (increase(keyviz_bucket_reads_total{job="kv"}[15000ms]))"#)
+        let info = try #require(asked.first { !$0.contains("query_range") }.flatMap { URLComponents(string: $0)?.queryItems })
+        #expect(info.first { $0.name == "query" }?.value?.contains(#"last_over_time(keyviz_bucket_info{job="kv"}["#) == true)
         #expect(range.first { $0.name == "step" }?.value == "15.000")
         #expect(range.first { $0.name == "start" }?.value == "100.000" && range.first { $0.name == "end" }?.value == "115.000")
     }
 
     @Test func anUnreachableOrFailingPrometheusIsReportedNotFatal() throws {
         let fake = FakePrometheus()
-        let view = try PrometheusView(url: "http://127.0.0.1:9090/elsewhere", fetcher: fake)
+        let view = try PrometheusView(url: "http://127.0.0.1:9090/elsewhere", selector: .everything, fetcher: fake)
         let obj = try #require(try JSONSerialization.jsonObject(with: Data(view.clusterMatrix(query: [:], localBody: []))) as? [String: Any])
         let node = try #require((obj["nodes"] as? [[String: Any]])?.first)
         #expect(node["ok"] as? Bool == false && (node["error"] as? String)?.contains("404") == true)
         #expect((obj["rows"] as? [Any])?.isEmpty == true)
-        #expect(throws: PeerAddressError.self) { try PrometheusView(url: "https://127.0.0.1:9090") }
-        #expect(throws: PeerAddressError.self) { try PrometheusView(url: "http://127.0.0.1") }
+        #expect(throws: PeerAddressError.self) { try PrometheusView(url: "https://127.0.0.1:9090", selector: .everything) }
+        #expect(throws: PeerAddressError.self) { try PrometheusView(url: "http://127.0.0.1", selector: .everything) }
+    }
+
+    /// Selectors are parsed once, written back in one spelling, and refused with the reason.
+    @Test func selectorsParseToOneSpellingOrSayWhy() throws {
+        #expect(try PrometheusSelector(parsing: #" { job = "kv" , instance=~"10\\.0\\..*", env!="dev",x!~"a\"b" } "#).description
+                == #"{job="kv",instance=~"10\\.0\\..*",env!="dev",x!~"a\"b"}"#)
+        #expect(try PrometheusSelector(parsing: "{}") == .everything)
+        #expect(try PrometheusSelector(parsing: #"{job="kv",}"#).matchers.count == 1)
+        #expect(PrometheusSelector.everything.selecting("m") == "m{}")
+        for bad in ["", "job=\"kv\"", "{job=kv}", "{job=\"kv\"", "{1job=\"x\"}", "{job==\"x\"}", "{job=\"x\"} extra", "{job=\"x\" env=\"y\"}", "{job=\"\\q\"}"] {
+            #expect(throws: PrometheusSelectorError.self, "\(bad)") { try PrometheusSelector(parsing: bad) }
+        }
     }
 }
