@@ -61,6 +61,8 @@ public final class ClusterView: ClusterMatrixSource {
     ///   - fetcher: the transport (``HTTPPeerFetcher`` by default).
     ///   - timeoutMs: per peer, connect to last byte (clamped 1…60 000).
     ///   - maxBodyBytes: per peer answer (clamped 1 KiB…1 GiB).
+    ///   - maxColumns: columns of the merged answer at most (clamped 1…100 000); a wider grid is
+    ///     merged on a coarser step.
     ///   - rememberMs: how long a failed peer's last good answer is merged in its place
     ///     (clamped 0…7 days; default 1 hour).
     ///   - now: the wall clock, Unix milliseconds (for the `nodes` times).

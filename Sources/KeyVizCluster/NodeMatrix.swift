@@ -84,7 +84,7 @@ public struct NodeMatrix: Sendable, Equatable {
     }
 
     /// Decodes a matrix body and checks it against what the merge assumes: a step in
-    /// 1…`maxTierStepMilliseconds`, column stamps within ``UnixTime/validMilliseconds`` and
+    /// 1…`maxTierStepMilliseconds`, column stamps within `UnixTime.validMilliseconds` and
     /// strictly ascending, one value per column in every row and in `unrouted`, route counts of
     /// 1…2^32 (a row covers a route; a node has fewer routes than ids), a row's end after its start, and counts of
     /// columns, rows and events within `limits`. The error says which part is wrong.

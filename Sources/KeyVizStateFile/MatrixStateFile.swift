@@ -139,7 +139,7 @@ public final class MatrixStateFile: Sendable {
 
     /// At start: reads the state file into `matrix`. A file that cannot be used is logged at
     /// error level and renamed aside; the node then starts empty. The file is checked whole,
-    /// then restored one column at a time (``HeatMatrixSampler/restore(encoded:)``): memory is
+    /// then restored one column at a time (`HeatMatrixSampler.restore(encoded:)`): memory is
     /// the file's bytes, its route table and the matrix's own configured history.
     public func load(into matrix: HeatMatrixSampler) -> MatrixStateLoad {
         let restored: (columns: Int, newestUnixMs: Int64?)?
