@@ -140,15 +140,11 @@ public final class PrometheusView: ClusterMatrixSource {
         return r >= 18_446_744_073_709_551_615.0 ? UInt64.max : UInt64(r)
     }
 
-    /// A bucket's `start` label as key bytes: `(begin)` is the empty key, `0x…` hex, else the text.
+    /// A bucket's `start` label as key bytes, read by the rule that wrote it (`KeyPreview`):
+    /// `(begin)` is the empty key, `0x…` hex, a truncated label (`…~hash`) the bytes its head
+    /// spells (every key of that bucket starts with them), anything else its text.
     static func key(fromLabel label: String) -> [UInt8] {
-        if label == KeyPreview.keySpaceStart { return [] }
-        if label.hasPrefix("0x") {
-            let hex = Array(label.utf8.dropFirst(2))
-            let bytes = stride(from: 0, to: hex.count - 1, by: 2).compactMap { i in UInt8(String(decoding: hex[i..<(i + 2)], as: UTF8.self), radix: 16) }
-            if hex.count % 2 == 0, bytes.count == hex.count / 2 { return bytes }
-        }
-        return Array(label.utf8)
+        KeyPreview.read(label).bytes
     }
 
     private func seconds(_ ms: Int64) -> String { String(format: "%.3f", Double(ms) / 1000) }

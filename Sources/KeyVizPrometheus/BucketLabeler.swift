@@ -2,8 +2,9 @@ import KeyViz
 
 /// Spells the `bucket` label (and the info series' key previews) from key bytes.
 ///
-/// Preview rule, at most 32 characters, derived from the start key (and the layout seed) alone
-/// so that a label means the same key range on every node and across layout changes:
+/// The spelling is `KeyPreview`'s, the one the matrix API and the Prometheus view use, at most
+/// 32 characters, derived from the start key (and the layout seed) alone so that a label means
+/// the same key range on every node and across layout changes:
 /// - the empty key (the start of the key space) is `(begin)`;
 /// - a key of at most 32 bytes of printable ASCII without `~`, not starting with `(` or `0x`,
 ///   is itself; any other key of at most 15 bytes is `0x` + lowercase hex;
@@ -39,32 +40,12 @@ enum BucketLabeler {
 
     /// Whether the spelling of `key` is truncated (and so carries its hash).
     static func needsHash(_ key: [UInt8], maxLength: Int) -> Bool {
-        !key.isEmpty && !(rawable(key, maxLength: maxLength) || key.count * 2 + 2 <= maxLength)
+        KeyPreview.isTruncated(key, maxLength: maxLength)
     }
 
-    @inline(__always)
-    private static func textByte(_ b: UInt8) -> Bool { b >= 0x20 && b < 0x7f && b != UInt8(ascii: "~") }
-
-    private static func startsPlain(_ key: [UInt8]) -> Bool {
-        key.first != UInt8(ascii: "(") && !(key.count >= 2 && key[0] == UInt8(ascii: "0") && key[1] == UInt8(ascii: "x"))
-    }
-
-    private static func rawable(_ key: [UInt8], maxLength: Int) -> Bool {
-        key.count <= maxLength && startsPlain(key) && key.allSatisfy(textByte)
-    }
-
+    /// The one key spelling (`KeyPreview`), with the layout's hash.
     static func preview(_ key: [UInt8], hash: UInt64, maxLength: Int, hashDigits: Int) -> String {
-        if key.isEmpty { return "(begin)" }
-        if rawable(key, maxLength: maxLength) { return String(decoding: key, as: UTF8.self) }
-        if key.count * 2 + 2 <= maxLength { return "0x" + KeyPreview.hex(key) }
-        let keep = maxLength - 1 - hashDigits
-        let head: String
-        if key.count >= keep, startsPlain(key), key[..<keep].allSatisfy(textByte) {
-            head = String(decoding: key[..<keep], as: UTF8.self)
-        } else {
-            head = String(("0x" + KeyPreview.hex(key.prefix(keep / 2))).prefix(keep))
-        }
-        return head + "~" + String(hex64(hash).prefix(hashDigits))
+        KeyPreview.spell(key, fullCount: key.count, maxLength: maxLength, hashDigits: hashDigits) { hash }
     }
 
     /// Labels for bucket start keys given in key order, unique within one layout: a collision
@@ -99,8 +80,5 @@ enum BucketLabeler {
         return String(label.prefix(maxLength - 4)) + "~\(attempt)"
     }
 
-    static func hex64(_ v: UInt64) -> String {
-        let s = String(v, radix: 16)
-        return String(repeating: "0", count: 16 - s.count) + s
-    }
+    static func hex64(_ v: UInt64) -> String { KeyPreview.hex64(v) }
 }

@@ -11,19 +11,9 @@ import KeyViz
 ///   cannot tell which keys become boundaries.
 enum KeyHash {
     static func hash(_ key: [UInt8], seed: UInt64 = 0) -> UInt64 {
-        seed == 0 ? fnv(key) : sip13(key, k0: seed, k1: SplitMix64.mix(seed))
+        seed == 0 ? KeyPreview.hash(key) : sip13(key, k0: seed, k1: SplitMix64.mix(seed))
     }
 
-    private static func fnv(_ key: [UInt8]) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        key.withUnsafeBufferPointer { p in
-            for b in p {
-                h ^= UInt64(b)
-                h &*= 0x0000_0100_0000_01b3
-            }
-        }
-        return SplitMix64.mix(h)
-    }
 
     /// SipHash-1-3 (one compression round, three finalisation rounds), little-endian words.
     static func sip13(_ key: [UInt8], k0: UInt64, k1: UInt64) -> UInt64 {

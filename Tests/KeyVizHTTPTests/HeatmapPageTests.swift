@@ -72,7 +72,7 @@ import Testing
         let (_, obj) = try matrix(r, [:])
         let rows = try #require(obj["rows"] as? [[String: Any]])
         let preview = try #require(rows[1]["start_preview"] as? String)
-        #expect(preview.count == MatrixJSON.previewLength && preview.hasSuffix("…") && preview.hasPrefix("kkk"))
+        #expect(preview.count == MatrixJSON.previewLength && preview.contains("~") && preview.hasPrefix("kkk"))
         #expect(Data(base64Encoded: rows[1]["start"] as! String)?.count == 100_000)
     }
 

@@ -114,10 +114,17 @@ private func r(_ id: RouteID, _ start: String, _ end: String, group: ShardGroupI
         #expect(KeyPreview.renderRange(start: [UInt8](), end: Array("m".utf8)) == "[(begin), m)")
     }
 
-    @Test func aHugeKeyIsCutAndCostsOnlyItsPreview() {
+    /// Cut to a head and 8 hex digits of the key's hash (the exporter's label rule), so two long
+    /// keys with one head still spell apart.
+    @Test func aHugeKeyIsCutToAHeadAndItsHash() {
         let huge = [UInt8](repeating: 0xab, count: 10_000_000)
         let p = KeyPreview.render(huge, maxLength: 16)
-        #expect(p.count == 16 && p.hasPrefix("0xabab") && p.hasSuffix("…"))
-        #expect(KeyPreview.render(Array("abcdefghijklmnopqrstuvwxyz".utf8), maxLength: 10) == "abcdefghi…")
+        #expect(p.count == 16 && p.hasPrefix("0xabab") && p.contains("~"))
+        #expect(KeyPreview.render(Array("abcdefghijklmnopqrstuvwxyz".utf8), maxLength: 16) == "abcdefg~" + String(String(KeyPreview.hash(Array("abcdefghijklmnopqrstuvwxyz".utf8)), radix: 16).leftPadded.prefix(8)))
+        #expect(KeyPreview.render(Array("abcdefghijklmnopqrstuvwxyz".utf8), maxLength: 16) != KeyPreview.render(Array("abcdefghijklmnopqrstuvwxyZ".utf8), maxLength: 16))
     }
+}
+
+private extension String {
+    var leftPadded: String { String(repeating: "0", count: max(0, 16 - count)) + self }
 }
