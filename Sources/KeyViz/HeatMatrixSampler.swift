@@ -126,7 +126,9 @@ public final class HeatMatrixSampler: Sampler, RouteCountsSharing {
     /// only to copy the rings' references.
     public func savedHistory() -> MatrixHistory {
         let tiers = history.withLock { $0.tiers }
-        return tiers.history
+        var saved = tiers.history
+        saved.events = routeChanges.events()
+        return saved
     }
 
     /// Puts a saved history back, re-cut to this sampler's tiers when they differ from the saved
@@ -135,11 +137,13 @@ public final class HeatMatrixSampler: Sampler, RouteCountsSharing {
     /// ``flushedTotals``, which count this process's flushes.
     @discardableResult
     public func restore(_ saved: MatrixHistory) -> Bool {
-        history.withLock { h in
+        let restored = history.withLock { h in
             guard h.tiers.isEmpty else { return false }
             h.tiers.restore(saved)
             return true
         }
+        if restored { routeChanges.restore(saved.events) }
+        return restored
     }
 
     /// Puts a saved history back straight from its bytes (``MatrixHistoryCodec``), one column at
@@ -149,11 +153,13 @@ public final class HeatMatrixSampler: Sampler, RouteCountsSharing {
     /// and nothing changed otherwise; the columns read and the newest stamp when restored.
     public func restore(encoded bytes: [UInt8]) throws(MatrixHistoryCodecError) -> (columns: Int, newestUnixMs: Int64?)? {
         let layout = try MatrixHistoryCodec.layout(bytes)
-        return try history.withLock { h throws(MatrixHistoryCodecError) -> (columns: Int, newestUnixMs: Int64?)? in
+        let restored = try history.withLock { h throws(MatrixHistoryCodecError) -> (columns: Int, newestUnixMs: Int64?)? in
             guard h.tiers.isEmpty else { return nil }
             try MatrixHistoryCodec.forEachColumnOldestFirst(bytes, layout) { step, column in h.tiers.restore(column, savedStep: step) }
             return (layout.columnCount, layout.newestUnixMs)
         }
+        if restored != nil { routeChanges.restore(layout.events) }
+        return restored
     }
 
     /// The matrix of `series` over the columns stamped in `[fromUnixMs, toUnixMs)` (nil =

@@ -22,9 +22,13 @@ public struct MatrixHistory: Sendable, Equatable {
 
     /// Finest first (so newest data first); within a tier, oldest column first.
     public var tiers: [Tier]
+    /// The route changes the matrix reported beside its columns (splits and merges on the
+    /// page's time axis), oldest first, so they survive a restart with the columns.
+    public var events: [RouteChangeEvent]
 
-    public init(tiers: [Tier]) {
+    public init(tiers: [Tier], events: [RouteChangeEvent] = []) {
         self.tiers = tiers
+        self.events = events
     }
 
     /// Every column, oldest first: coarsest tier first, each tier's pending column after its

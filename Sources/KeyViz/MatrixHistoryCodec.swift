@@ -1,11 +1,13 @@
 /// A compact binary form of a ``MatrixHistory``, for keeping the heat matrix across restarts.
 ///
-/// Layout (little endian): `KVZHIST1` magic (8 bytes), format version (u32, 1), payload length
-/// (u64), CRC-32 of the payload (u32, IEEE), then the payload: the route table (count, then per
-/// route id, group, start and end keys, each key length-prefixed), then the tiers (count, then
-/// per tier its step, its complete columns and an optional pending column; a column is its
-/// stamp, unrouted counts and `(route index, four counts)` entries). Integers in the payload
-/// are LEB128 varints (stamps and steps zigzag), so small counts take a byte.
+/// Layout (little endian): `KVZHIST1` magic (8 bytes), format version (u32, 2; 1 is still read),
+/// payload length (u64), CRC-32 of the payload (u32, IEEE), then the payload: the route table
+/// (count, then per route id, group, start and end keys, each key length-prefixed), then the
+/// tiers (count, then per tier its step, its complete columns and an optional pending column; a
+/// column is its stamp, unrouted counts and `(route index, four counts)` entries), then (version
+/// 2) the route change events (count, then per event its kind, stamp, catalog version, the
+/// routes that left and came as counts and route indices). Integers in the payload are LEB128
+/// varints (stamps and steps zigzag), so small counts take a byte.
 ///
 /// Decoding trusts nothing: every length is checked against the bytes left before anything is
 /// allocated for it, so any input, however long or mangled, gives a history or a
@@ -18,7 +20,11 @@
 /// history within 64 bits. So nothing restored from a file can make later arithmetic trap.
 public enum MatrixHistoryCodec {
     public static let magic: [UInt8] = Array("KVZHIST1".utf8)
-    public static let version: UInt32 = 1
+    public static let version: UInt32 = 2
+    /// Versions this build reads: 1 has no events.
+    public static let readableVersions: ClosedRange<UInt32> = 1...2
+    /// Most events accepted (a change log keeps at most 1 000 000).
+    public static let maxEvents = 1_000_000
     static let headerLength = 24
     /// Longest key accepted (1 MiB): a real route bound is far shorter.
     public static let maxKeyLength = 1 << 20
@@ -34,6 +40,12 @@ public enum MatrixHistoryCodec {
                     routeIndex[r] = routes.count
                     routes.append(r)
                 }
+            }
+        }
+        for e in history.events {
+            for r in e.before + e.after where routeIndex[r] == nil {
+                routeIndex[r] = routes.count
+                routes.append(r)
             }
         }
         var p: [UInt8] = []
@@ -60,6 +72,17 @@ public enum MatrixHistoryCodec {
             for c in t.columns { column(c) }
             if let pending = t.pending { p.append(1); column(pending) } else { p.append(0) }
         }
+        varint(UInt64(history.events.count), &p)
+        for e in history.events {
+            p.append(UInt8(RouteChangeEvent.Kind.allCases.firstIndex(of: e.kind)!))
+            varint(zigzag(e.unixMs), &p)
+            varint(e.catalogVersion, &p)
+            for (listed, count) in [(e.before, e.beforeCount), (e.after, e.afterCount)] {
+                varint(UInt64(max(0, count)), &p)
+                varint(UInt64(listed.count), &p)
+                for r in listed { varint(UInt64(routeIndex[r]!), &p) }
+            }
+        }
         var out = magic
         out.reserveCapacity(headerLength + p.count)
         le(UInt64(version), 4, &out)
@@ -71,13 +94,13 @@ public enum MatrixHistoryCodec {
 
     public static func decode(_ bytes: [UInt8]) throws(MatrixHistoryCodecError) -> MatrixHistory {
         var tiers: [MatrixHistory.Tier] = []
-        _ = try walk(bytes) { t, step, column, pending in
+        let layout = try walk(bytes) { t, step, column, pending in
             if t == tiers.count { tiers.append(MatrixHistory.Tier(stepMilliseconds: step, columns: [])) }
             if pending { tiers[t].pending = column } else { tiers[t].columns.append(column) }
         } tier: { t, step in
             if t == tiers.count { tiers.append(MatrixHistory.Tier(stepMilliseconds: step, columns: [])) }
         }
-        return MatrixHistory(tiers: tiers)
+        return MatrixHistory(tiers: tiers, events: layout.events)
     }
 
     /// What a checked payload holds, without its columns: where each tier starts, so a restore
@@ -85,6 +108,8 @@ public enum MatrixHistoryCodec {
     package struct Layout {
         var routes: [Route]
         var tiers: [(step: Int64, offset: Int)]
+        /// The route change events (few, bounded by the log's capacity): kept whole.
+        package var events: [RouteChangeEvent] = []
         package var columnCount = 0
         package var newestUnixMs: Int64?
     }
@@ -119,7 +144,7 @@ public enum MatrixHistoryCodec {
             return v
         }
         let v = UInt32(readLE(8, 4))
-        guard v == version else { throw .unsupportedVersion(v) }
+        guard readableVersions.contains(v) else { throw .unsupportedVersion(v) }
         let length = readLE(12, 8)
         guard length == UInt64(bytes.count - headerLength) else { throw .lengthMismatch(header: length, present: bytes.count - headerLength) }
         let crc = UInt32(readLE(20, 4))
@@ -158,6 +183,38 @@ public enum MatrixHistoryCodec {
                 column?(t, step, c, pending)
             }
             if layout.newestUnixMs == nil { layout.newestUnixMs = newest }
+        }
+        if v >= 2 {
+            let n = try r.count("event count", minimumBytesEach: 7)
+            guard n <= maxEvents else { throw .invalid(what: "event count \(n)", offset: r.offset) }
+            layout.events.reserveCapacity(n)
+            for _ in 0..<n {
+                let at = r.offset
+                let kindByte = try r.byte("event kind")
+                guard Int(kindByte) < RouteChangeEvent.Kind.allCases.count else { throw .invalid(what: "event kind \(kindByte)", offset: at) }
+                let stamp = unzigzag(try r.varint("event stamp"))
+                guard UnixTime.validMilliseconds.contains(stamp) else { throw .invalid(what: "event stamp \(stamp)", offset: at) }
+                let catalogVersion = try r.varint("event catalog version")
+                var sides: [(listed: [Route], count: Int)] = []
+                for _ in 0..<2 {
+                    let countAt = r.offset
+                    let count = try r.varint("event route count")
+                    let listed = try r.count("event listed routes", minimumBytesEach: 1)
+                    guard listed <= RouteChangeEvent.maxListedRoutes, UInt64(listed) <= count, count <= RouteID.limit.rawValue else {
+                        throw .invalid(what: "event lists \(listed) of \(count) routes", offset: countAt)
+                    }
+                    var routesListed: [Route] = []
+                    for _ in 0..<listed {
+                        let i = try r.varint("event route index")
+                        guard i < UInt64(routes.count) else { throw .invalid(what: "event route index \(i) of \(routes.count)", offset: countAt) }
+                        routesListed.append(routes[Int(i)])
+                    }
+                    sides.append((routesListed, Int(count)))
+                }
+                layout.events.append(RouteChangeEvent(kind: RouteChangeEvent.Kind.allCases[Int(kindByte)], unixMs: stamp, catalogVersion: catalogVersion,
+                                                      before: sides[0].listed, beforeCount: sides[0].count,
+                                                      after: sides[1].listed, afterCount: sides[1].count))
+            }
         }
         guard r.offset == payload.count else { throw .invalid(what: "trailing \(payload.count - r.offset) bytes", offset: r.offset) }
         return layout

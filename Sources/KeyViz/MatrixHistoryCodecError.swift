@@ -19,7 +19,7 @@ public enum MatrixHistoryCodecError: Error, Sendable, Equatable, CustomStringCon
         switch self {
         case .tooShort(let n): "not a matrix history: \(n) bytes, shorter than the 24-byte header"
         case .badMagic: "not a matrix history: bad magic (want KVZHIST1)"
-        case .unsupportedVersion(let v): "matrix history format version \(v) is not supported (this build reads 1)"
+        case .unsupportedVersion(let v): "matrix history format version \(v) is not supported (this build reads 1 and 2)"
         case .lengthMismatch(let h, let p): "truncated or extended matrix history: the header says \(h) payload bytes, \(p) are present"
         case .checksumMismatch(let h, let c): "corrupt matrix history: payload CRC-32 is \(c), the header says \(h)"
         case .truncated(let what, let o): "corrupt matrix history: ends inside \(what) at payload byte \(o)"

@@ -47,6 +47,20 @@ public final class RouteChangeLog: Sendable {
         }
     }
 
+    /// Puts saved events (oldest first) back before the ones recorded since: what a restored
+    /// history brings. Past ``capacity`` the oldest are dropped and counted.
+    package func restore(_ saved: [RouteChangeEvent]) {
+        guard !saved.isEmpty else { return }
+        state.withLock { s in
+            let current = (0..<s.ring.count).map { s.ring[(s.head + $0) % s.ring.count] }
+            let all = saved + current
+            let kept = all.suffix(capacity)
+            s.dropped &+= UInt64(all.count - kept.count)
+            s.ring = Array(kept)
+            s.head = 0
+        }
+    }
+
     /// The kept events stamped in `[fromUnixMs, toUnixMs)` (nil = unbounded), oldest first.
     public func events(fromUnixMs: Int64? = nil, toUnixMs: Int64? = nil) -> [RouteChangeEvent] {
         state.withLock { s in

@@ -197,3 +197,34 @@ private func resealed(_ payload: [UInt8]) -> [UInt8] {
         #expect(s.savedHistory().columnCount == 0)
     }
 }
+
+@Suite struct SavedEventsTests {
+    /// Splits and merges survive a restart with the columns: saved, restored, and listed again.
+    @Test func routeChangesAreSavedAndRestoredWithTheColumns() throws {
+        let s = busySampler(seed: 21, flushes: 40)
+        let saved = s.savedHistory()
+        #expect(!saved.events.isEmpty)
+        let bytes = MatrixHistoryCodec.encode(saved)
+        #expect(try MatrixHistoryCodec.decode(bytes).events == saved.events)
+        let streamed = HeatMatrixSampler(configuration: s.configuration)
+        _ = try streamed.restore(encoded: bytes)
+        #expect(streamed.routeChanges.events() == s.routeChanges.events())
+        let whole = HeatMatrixSampler(configuration: s.configuration)
+        #expect(whole.restore(saved))
+        #expect(whole.routeChanges.events() == s.routeChanges.events())
+    }
+
+    /// A file of format version 1 (before events were saved) still loads, with no events.
+    @Test func aVersionOneFileStillLoads() throws {
+        var history = busySampler(seed: 22, flushes: 20).savedHistory()
+        history.events = []
+        var bytes = MatrixHistoryCodec.encode(history)
+        #expect(bytes.last == 0)                 // the empty event list: version 2's only addition
+        var payload = Array(bytes[24...].dropLast())
+        bytes = resealed(payload)
+        bytes[8] = 1                             // version 1
+        #expect(try MatrixHistoryCodec.decode(bytes) == history)
+        payload.append(0)
+        #expect(throws: MatrixHistoryCodecError.self) { try MatrixHistoryCodec.decode(resealed(payload).enumerated().map { $0.offset == 8 ? 1 : $0.element }) }
+    }
+}
