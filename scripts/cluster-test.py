@@ -134,6 +134,15 @@ def main():
                 got = sum(sum(r["values"]) for r in other["rows"])
                 check(got == sum(want_tot.values()), f"{series}: node {names[x]}, with the same --peers, counts the same {got} operations")
 
+        # Hot keys in cluster scope: every node's sketch merged, each node once.
+        hk = get(base[a], "/api/v1/keyviz/hot-keys?scope=cluster&op=write")
+        hk_root = dict(api_spec)
+        hk_root["$ref"] = "#/components/schemas/HotKeys"
+        errs = sorted(jsonschema.Draft202012Validator(hk_root).iter_errors(hk), key=str)
+        counted = [n["node"] for n in hk.get("nodes", []) if n["ok"] and not n["duplicate_of"]]
+        check(not errs and hk.get("scope") == "cluster" and sorted(counted) == sorted(names.values()),
+              f"cluster hot keys: schema-valid, merged from the three nodes once each ({counted}{'; ' + errs[0].message[:120] if errs else ''})")
+
         # C dies: A's view keeps C's last answer, marked stale, and says since when.
         before = get(base[a], "/api/v1/keyviz/matrix?series=writes&scope=cluster")
         c.stop()
@@ -158,6 +167,8 @@ def main():
         status_line = page.js("document.getElementById('status').textContent")
         check("failed: " in status_line and f"127.0.0.1:{dead}" in status_line.split("failed: ", 1)[-1],
               f"cluster page: the status line names the failed peers ({status_line[:120]})")
+        title = page.js("document.getElementById('hotkeystitle').textContent")
+        check(title.startswith("Hot keys · cluster ("), f"cluster page: the hot-keys panel says its scope ({title})")
         banner = page.js("[document.getElementById('missing').hidden, document.getElementById('missing').textContent]")
         check(banner[0] is False and names[c] in banner[1] and f"127.0.0.1:{dead}" in banner[1] and "since" in banner[1],
               f"cluster page: a banner names the missing nodes and since when ({banner[1][:160]})")

@@ -19,7 +19,7 @@ import Synchronization
 /// says `ok: false`, why, `stale: true`, since when it is missing and when it last answered.
 /// Without such an answer it is listed as missing with those times, so the page can say which
 /// key ranges lack a node's counts.
-public final class ClusterView: ClusterMatrixSource {
+public final class ClusterView: ClusterMatrixSource, ClusterHotKeysSource {
     public let selfName: String
     public let peers: [PeerAddress]
     public let timeoutMs: Int
@@ -88,8 +88,8 @@ public final class ClusterView: ClusterMatrixSource {
         return "/api/v1/keyviz/matrix?" + parts.joined(separator: "&")
     }
 
-    public func clusterMatrix(query: [String: String], localBody: [UInt8]) -> [UInt8] {
-        let path = Self.peerPath(query: query)
+    /// Every peer's answer to `path`, asked in parallel (nil: no answer within the timeout).
+    private func fetchAll(_ path: String) -> [Result<PeerResponse, PeerFetchError>?] {
         let results = Mutex([Result<PeerResponse, PeerFetchError>?](repeating: nil, count: peers.count))
         let group = DispatchGroup()
         for (i, peer) in peers.enumerated() {
@@ -100,7 +100,84 @@ public final class ClusterView: ClusterMatrixSource {
         }
         // Each fetch keeps its own deadline; this bound only guards against a fetcher that does not.
         _ = group.wait(timeout: .now() + .milliseconds(timeoutMs + 1000))
-        let fetched = results.withLock { $0 }
+        return results.withLock { $0 }
+    }
+
+    /// Why a fetched answer is no answer, or nil when it is a 200.
+    private static func failure(_ r: Result<PeerResponse, PeerFetchError>?) -> String? {
+        switch r {
+        case nil: return "timed out"
+        case .failure(let e)?: return e.message
+        case .success(let r)? where r.status != 200:
+            let text = String(decoding: r.body.prefix(200), as: UTF8.self).split(separator: "\n").first.map(String.init) ?? ""
+            return "HTTP \(r.status)" + (text.isEmpty ? "" : ": \(text)")
+        case .success?: return nil
+        }
+    }
+
+    /// `GET /api/v1/keyviz/hot-keys?scope=cluster`: every peer's hot keys (`scope=local`, same
+    /// `op`) merged with this node's by ``NodeHotKeys/merge(_:limit:)``, each node counted once
+    /// by its `node_id`, with a `nodes` list as the matrix has (no stale answers: hot keys are a
+    /// view of now).
+    public func clusterHotKeys(query: [String: String], localBody: [UInt8]) -> [UInt8] {
+        var path = "/api/v1/keyviz/hot-keys?scope=local"
+        if let op = query["op"], !op.isEmpty { path += "&op=" + Self.percentEncoded(op) }
+        let fetched = fetchAll(path)
+        var answers: [NodeHotKeys] = []
+        var status: [NodeStatus] = []
+        var counted: [String: String] = [:]
+        func count(_ name: String, _ a: NodeHotKeys, into s: inout NodeStatus) {
+            s.nodeID = a.nodeID
+            if let id = a.nodeID {
+                if let first = counted[id] { s.duplicateOf = first; return }
+                counted[id] = name
+            }
+            answers.append(a)
+            s.columns = a.keys.count
+        }
+        var local: NodeHotKeys?
+        do {
+            let a = try NodeHotKeys.decode(localBody)
+            local = a
+            var s = NodeStatus(node: selfName)
+            count(selfName, a, into: &s)
+            status.append(s)
+        } catch {
+            status.append(NodeStatus(node: selfName, error: "this node's own hot keys did not decode: \(error)"))
+        }
+        for (i, peer) in peers.enumerated() {
+            var s = NodeStatus(node: peer.description, error: Self.failure(fetched[i]))
+            if s.error == nil, case .success(let r)? = fetched[i] {
+                do {
+                    count(peer.description, try NodeHotKeys.decode(r.body), into: &s)
+                } catch {
+                    s.error = "bad hot-keys answer: \(error)"
+                }
+            }
+            status.append(s)
+        }
+        let keys = NodeHotKeys.merge(answers, limit: NodeHotKeys.maxKeys)
+        var extra: [UInt8] = Array(#","scope":"cluster","nodes":["#.utf8)
+        for (i, s) in status.enumerated() {
+            if i > 0 { extra.append(UInt8(ascii: ",")) }
+            extra.append(contentsOf: #"{"node":"#.utf8); MatrixJSON.string(s.node, &extra)
+            extra.append(contentsOf: #","node_id":"#.utf8)
+            if let id = s.nodeID { MatrixJSON.string(id, &extra) } else { extra.append(contentsOf: "null".utf8) }
+            extra.append(contentsOf: #","ok":\#(s.error == nil),"error":"#.utf8)
+            if let e = s.error { MatrixJSON.string(e, &extra) } else { extra.append(contentsOf: "null".utf8) }
+            extra.append(contentsOf: #","keys":\#(s.columns),"duplicate_of":"#.utf8)
+            if let d = s.duplicateOf { MatrixJSON.string(d, &extra) } else { extra.append(contentsOf: "null".utf8) }
+            extra.append(UInt8(ascii: "}"))
+        }
+        extra.append(UInt8(ascii: "]"))
+        let taken = answers.reduce(UInt64(0)) { $0 &+ $1.samplesTaken }, dropped = answers.reduce(UInt64(0)) { $0 &+ $1.samplesDropped }
+        return HotKeysJSON.encode(keys, route: nil, sampleEvery: local?.sampleEvery ?? 0, samples: (taken, dropped),
+                                  generatedAt: KeyVizHTTPHandler.rfc3339Now(), extra: extra)
+    }
+
+    public func clusterMatrix(query: [String: String], localBody: [UInt8]) -> [UInt8] {
+        let path = Self.peerPath(query: query)
+        let fetched = fetchAll(path)
         let nowMs = now()
         // A remembered answer is for the same series and key range; its columns are cut to the time asked.
         let answerKey = ["series", "start_key", "end_key"].map { query[$0] ?? "" }.joined(separator: "\u{1}")
@@ -133,16 +210,8 @@ public final class ClusterView: ClusterMatrixSource {
         for (i, peer) in peers.enumerated() {
             let name = peer.description
             var answer: NodeMatrix?
-            var failure: String?
-            switch fetched[i] {
-            case nil:
-                failure = "timed out"
-            case .failure(let e)?:
-                failure = e.message
-            case .success(let r)? where r.status != 200:
-                let text = String(decoding: r.body.prefix(200), as: UTF8.self).split(separator: "\n").first.map(String.init) ?? ""
-                failure = "HTTP \(r.status)" + (text.isEmpty ? "" : ": \(text)")
-            case .success(let r)?:
+            var failure = Self.failure(fetched[i])
+            if failure == nil, case .success(let r)? = fetched[i] {
                 do {
                     answer = try NodeMatrix.decode(r.body)
                 } catch {

@@ -101,7 +101,7 @@ enum HeatmapPage {
         <div id="legend"><span id="lmin">0</span><canvas id="lbar" width="160" height="10"></canvas><span id="lmax">–</span></div>
         <h2 style="margin-top:16px">Hottest key ranges</h2>
         <table><thead><tr><th>#</th><th>Key range</th><th class="n">Total</th><th class="n">Share</th></tr></thead><tbody id="top"></tbody></table>
-        <div id="hotkeysbox" hidden><h2 style="margin-top:16px">Hot keys</h2>
+        <div id="hotkeysbox" hidden><h2 style="margin-top:16px" id="hotkeystitle">Hot keys · this node</h2>
         <table><thead><tr><th>#</th><th>Key</th><th class="n">Route</th><th class="n">Share</th></tr></thead><tbody id="hotkeys"></tbody></table>
         <p class="hint" id="hotkeysnote"></p></div>
         <div id="nodesbox" hidden><h2 style="margin-top:16px">Cluster nodes</h2><div id="nodes"></div></div>
@@ -472,11 +472,15 @@ enum HeatmapPage {
     async function loadHotKeys() {
       const op = st.series.startsWith('read') ? 'read' : 'write';
       try {
-        const resp = await fetch(location.origin + '/api/v1/keyviz/hot-keys?op=' + op, {credentials: 'same-origin', cache: 'no-store'});
+        // In the cluster view the panel merges every node's keys; otherwise it is this node's, and says so.
+        const cluster = st.scope === 'cluster';
+        const resp = await fetch(location.origin + '/api/v1/keyviz/hot-keys?op=' + op + (cluster ? '&scope=cluster' : ''), {credentials: 'same-origin', cache: 'no-store'});
         if (!resp.ok) return;
         const h = await resp.json();
         const box = $('hotkeysbox'), body = $('hotkeys');
         box.hidden = !(h.sample_every > 0);
+        const counted = (h.nodes || []).filter((n) => n.ok && !n.duplicate_of).length;
+        $('hotkeystitle').textContent = h.scope === 'cluster' ? 'Hot keys · cluster (' + counted + ' node' + (counted === 1 ? '' : 's') + ')' : 'Hot keys · this node';
         body.textContent = '';
         h.keys.slice(0, 10).forEach((k, i) => {
           const tr = document.createElement('tr');

@@ -7,6 +7,13 @@ import KeyViz
 public enum HotKeysJSON {
     public static func encode(_ keys: [HotKey], route: RouteID?, sampleEvery: Int, samples: (taken: UInt64, dropped: UInt64),
                               generatedAt: String) -> [UInt8] {
+        encode(keys, route: route, sampleEvery: sampleEvery, samples: samples, generatedAt: generatedAt, extra: [])
+    }
+
+    /// The same with `extra` (`,"name":value…`, already JSON) appended at the top level: the
+    /// scope and node id of a node's answer, the nodes of a cluster answer.
+    package static func encode(_ keys: [HotKey], route: RouteID?, sampleEvery: Int, samples: (taken: UInt64, dropped: UInt64),
+                               generatedAt: String, extra: [UInt8]) -> [UInt8] {
         var o: [UInt8] = Array(#"{"generated_at":"#.utf8)
         MatrixJSON.string(generatedAt, &o)
         o.append(contentsOf: #","route_id":"#.utf8); o.append(contentsOf: (route.map { String($0.rawValue) } ?? "null").utf8)
@@ -26,7 +33,9 @@ public enum HotKeysJSON {
             o.append(contentsOf: #","share_error_bound":"#.utf8); o.append(contentsOf: number(k.shareErrorBound).utf8)
             o.append(UInt8(ascii: "}"))
         }
-        o.append(contentsOf: "]}".utf8)
+        o.append(UInt8(ascii: "]"))
+        o.append(contentsOf: extra)
+        o.append(UInt8(ascii: "}"))
         return o
     }
 

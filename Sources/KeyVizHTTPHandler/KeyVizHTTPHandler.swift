@@ -183,11 +183,19 @@ public final class KeyVizHTTPHandler: Sendable {
     /// The hottest keys: of one route (`route=<id>`) or across tracked routes, of both ops or
     /// `op=read|write`, hottest first.
     private func serveHotKeys(_ request: KeyVizHTTPRequest) -> KeyVizHTTPResponse {
-        // Without a sampler the answer is an empty list with sample_every 0 (not an error: the
-        // page asks every node, and a page should not log failures for a feature that is off).
-        guard let hotKeys else {
-            return .json(200, HotKeysJSON.encode([], route: nil, sampleEvery: 0, samples: (0, 0),
-                                                 generatedAt: Self.rfc3339(UnixTime.nowMilliseconds())))
+        let scope = request.query["scope"] ?? ""
+        guard scope == "" || scope == "local" || scope == "cluster" else {
+            return .json(400, MatrixJSON.error(code: "invalid_query", message: "scope must be local or cluster"))
+        }
+        var merged: (any ClusterHotKeysSource)?
+        if scope == "cluster" {
+            guard let source = cluster as? any ClusterHotKeysSource else {
+                return .json(400, MatrixJSON.error(code: "invalid_query", message: "scope=cluster: this node has no cluster view (no peers configured)"))
+            }
+            guard (request.query["route"] ?? "").isEmpty else {
+                return .json(400, MatrixJSON.error(code: "invalid_query", message: "route ids are per node: no route filter with scope=cluster"))
+            }
+            merged = source
         }
         var op: Op?
         if let raw = request.query["op"], !raw.isEmpty {
@@ -203,15 +211,29 @@ public final class KeyVizHTTPHandler: Sendable {
             }
             route = RouteID(id)
         }
-        let keys: [HotKey]
-        if let route {
-            keys = hotKeys.hotKeys(route: route, op: op)
-        } else {
-            keys = (op.map { [$0] } ?? Op.allCases).flatMap { hotKeys.hottestKeys(op: $0, limit: nil) }
+        var identity: [UInt8] = Array(#","scope":"local""#.utf8)
+        if let nodeID {
+            identity.append(contentsOf: #","node_id":"#.utf8)
+            MatrixJSON.string(nodeID, &identity)
         }
-        let sampleEvery = keys.first?.sampleEvery ?? hotKeys.sampleEvery
-        return .json(200, HotKeysJSON.encode(keys, route: route, sampleEvery: sampleEvery, samples: hotKeys.sampleCounts,
-                                             generatedAt: Self.rfc3339(UnixTime.nowMilliseconds())))
+        // Without a sampler the answer is an empty list with sample_every 0 (not an error: the
+        // page asks every node, and a page should not log failures for a feature that is off).
+        var keys: [HotKey] = []
+        var sampleEvery = 0
+        var samples: (taken: UInt64, dropped: UInt64) = (0, 0)
+        if let hotKeys {
+            if let route {
+                keys = hotKeys.hotKeys(route: route, op: op)
+            } else {
+                keys = (op.map { [$0] } ?? Op.allCases).flatMap { hotKeys.hottestKeys(op: $0, limit: nil) }
+            }
+            sampleEvery = keys.first?.sampleEvery ?? hotKeys.sampleEvery
+            samples = hotKeys.sampleCounts
+        }
+        let body = HotKeysJSON.encode(keys, route: route, sampleEvery: sampleEvery, samples: samples,
+                                      generatedAt: Self.rfc3339(UnixTime.nowMilliseconds()), extra: identity)
+        if let merged { return .json(200, merged.clusterHotKeys(query: request.query, localBody: body)) }
+        return .json(200, body)
     }
 
     /// The row budget a matrix request asks for, once its `rows` is known to be an integer (or
@@ -221,6 +243,9 @@ public final class KeyVizHTTPHandler: Sendable {
         if let raw = query["rows"], let v = Int(raw), v > 0 { return min(1024, v) }
         return 1024
     }
+
+    /// Now, as the answers' `generated_at` spell it.
+    package static func rfc3339Now() -> String { rfc3339(UnixTime.nowMilliseconds()) }
 
     static func rfc3339(_ ms: Int64) -> String {
         var t = time_t(ms / 1000)

@@ -117,3 +117,42 @@ private func total(_ obj: [String: Any]) -> Int {
         #expect(back["ok"] as? Bool == true && back["missing_since_unix_ms"] is NSNull && back["stale"] as? Bool == false)
     }
 }
+
+@Suite struct ClusterHotKeysTests {
+    /// The hot-keys panel in cluster scope: every node's sketch merged (counts add up per key),
+    /// each node once, and a route filter refused (route ids are per node).
+    @Test func clusterHotKeysAddUpPerKeyAcrossNodesCountingEachOnce() throws {
+        let fetcher = InProcessPeers()
+        let names = ["10.0.0.1:1", "10.0.0.2:1"]
+        var samplers: [HotKeySampler<PrometheusSampler<HeatMatrixSampler>>] = []
+        for (i, name) in names.enumerated() {
+            let matrix = HeatMatrixSampler(configuration: .init(stepMilliseconds: 1_000))
+            let prometheus = PrometheusSampler(wrapping: matrix)
+            let hot = HotKeySampler(wrapping: prometheus, configuration: .init(sampleEvery: 1, topKeys: 4))
+            hot.apply(.evenlySplit(count: 2, groups: 1))
+            let view = ClusterView(selfName: name, peers: try names.map { try PeerAddress(parsing: $0) }, fetcher: fetcher)
+            let h = KeyVizHTTPHandler(metrics: prometheus, matrix: matrix, hotKeys: hot, cluster: view, nodeID: "n\(i)")
+            fetcher.handlers.withLock { $0[name] = h }
+            samplers.append(hot)
+        }
+        for (s, counts) in zip(samplers, [[("key/a", 6), ("key/b", 2)], [("key/a", 4), ("key/c", 5)]]) {
+            for (key, n) in counts { for _ in 0..<n { s.observe(route: 1, op: .write, key: Array(key.utf8), valueLength: 0) } }
+        }
+        let a = try #require(fetcher.handlers.withLock { $0[names[0]] })
+        let r = a.handle(KeyVizHTTPRequest(method: "GET", path: "/api/v1/keyviz/hot-keys", query: ["scope": "cluster", "op": "write"]))
+        #expect(r.status == 200)
+        let obj = try #require(try JSONSerialization.jsonObject(with: Data(r.body)) as? [String: Any])
+        #expect(obj["scope"] as? String == "cluster")
+        let keys = try #require(obj["keys"] as? [[String: Any]])
+        #expect(keys.map { $0["key_preview"] as? String } == ["key/a", "key/c", "key/b"])
+        #expect(keys.map { $0["estimated_operations"] as? Int } == [10, 5, 2])
+        // key/a: 10 of the two routes' 8 + 9 operations.
+        #expect(abs((keys[0]["share"] as? Double ?? 0) - 10.0 / 17.0) < 1e-6)
+        let nodes = try #require(obj["nodes"] as? [[String: Any]])
+        #expect(nodes.map { $0["duplicate_of"] as? String } == [nil, "10.0.0.1:1", nil])
+        let filtered = a.handle(KeyVizHTTPRequest(method: "GET", path: "/api/v1/keyviz/hot-keys", query: ["scope": "cluster", "route": "1"]))
+        #expect(filtered.status == 400)
+        let local = try #require(try JSONSerialization.jsonObject(with: Data(a.handle(KeyVizHTTPRequest(method: "GET", path: "/api/v1/keyviz/hot-keys", query: [:])).body)) as? [String: Any])
+        #expect(local["scope"] as? String == "local" && local["node_id"] as? String == "n0")
+    }
+}

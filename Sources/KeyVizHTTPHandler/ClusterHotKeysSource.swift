@@ -1,0 +1,6 @@
+/// What answers `GET /api/v1/keyviz/hot-keys?scope=cluster`: given the request's query and this
+/// node's own hot-keys body, the cluster's hot keys (the peers' sketches merged). A
+/// `KeyVizCluster.ClusterView` is one; a cluster source that is not answers 400 there.
+public protocol ClusterHotKeysSource: Sendable {
+    func clusterHotKeys(query: [String: String], localBody: [UInt8]) -> [UInt8]
+}
