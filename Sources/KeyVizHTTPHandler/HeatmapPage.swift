@@ -99,6 +99,7 @@ enum HeatmapPage {
       <aside>
         <h2>Colour</h2>
         <div id="legend"><span id="lmin">0</span><canvas id="lbar" width="160" height="10"></canvas><span id="lmax">–</span></div>
+        <p class="hint" id="absentlegend" style="margin-top:0"><span style="display:inline-block;width:10px;height:10px;background:#0d1117;border:1px solid var(--line);vertical-align:middle"></span> background: no operations in that cell, which includes times before its route existed or after it left (split, merged or removed: the markers below the time axis say when).</p>
         <h2 style="margin-top:16px">Hottest key ranges</h2>
         <table><thead><tr><th>#</th><th>Key range</th><th class="n">Total</th><th class="n">Share</th></tr></thead><tbody id="top"></tbody></table>
         <div id="hotkeysbox" hidden><h2 style="margin-top:16px" id="hotkeystitle">Hot keys · this node</h2>

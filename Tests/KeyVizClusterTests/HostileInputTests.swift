@@ -175,3 +175,14 @@ private final class CannedPrometheus: PeerFetcher {
         return .success(PeerResponse(status: 200, body: Array(#"{"status":"success","data":{"resultType":"matrix","result":\#(result)}}"#.utf8)))
     }
 }
+
+@Suite struct PeerAddressResolutionTests {
+    /// `localhost` may resolve to ::1 first while a peer listens on 127.0.0.1 only: every
+    /// resolved address is tried, so the peer answers whichever order the resolver gives.
+    @Test func aPeerNamedLocalhostIsReachedOnWhicheverAddressItListens() throws {
+        let peer = try HostilePeer(answer: rawAnswer(["HTTP/1.0 200 OK", "Content-Length: 2"], body: "{}"))
+        defer { peer.stop() }
+        let r = HTTPPeerFetcher().get(PeerAddress(host: "localhost", port: peer.port), path: "/", timeoutMs: 3000, maxBodyBytes: 1024)
+        #expect(try r.get() == PeerResponse(status: 200, body: Array("{}".utf8)))
+    }
+}
