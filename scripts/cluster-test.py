@@ -167,6 +167,9 @@ def main():
         status_line = page.js("document.getElementById('status').textContent")
         check("failed: " in status_line and f"127.0.0.1:{dead}" in status_line.split("failed: ", 1)[-1],
               f"cluster page: the status line names the failed peers ({status_line[:120]})")
+        marks = page.js(f"(() => {{ const all = window.keyviz.state.marks.length; const box = document.querySelector('#nodes input[data-events=\"{names[b]}\"]');"
+                        f" box.click(); const fewer = window.keyviz.state.marks.length; box.click(); return [all, fewer, window.keyviz.state.marks.length]; }})()")
+        check(marks[0] > marks[1] and marks[2] == marks[0], f"cluster page: a node's route changes can be hidden and shown again ({marks} markers)")
         title = page.js("document.getElementById('hotkeystitle').textContent")
         check(title.startswith("Hot keys · cluster ("), f"cluster page: the hot-keys panel says its scope ({title})")
         banner = page.js("[document.getElementById('missing').hidden, document.getElementById('missing').textContent]")

@@ -132,7 +132,7 @@ enum HeatmapPage {
       for (let c = 0; c < 3; c++) LUT[i * 3 + c] = Math.round(a[c + 1] + (b[c + 1] - a[c + 1]) * f);
     }
     const st = {
-      series: 'writes', scale: 'log', scope: 'local', marks: [], bright: 1, paused: false, every: 2000, range: 0,
+      series: 'writes', scale: 'log', scope: 'local', marks: [], bright: 1, paused: false, every: 2000, range: 0, hiddenEventNodes: new Set(),
       view: {from: null, to: null, startKey: '', endKey: ''},
       m: null, max: 0, totals: [], seq: 0, fetches: 0, lastURL: '', timer: null, fetchMs: 0,
       plot: {x: 0, y: 0, w: 0, h: 0}, dpr: 1, drag: null, hover: null, highlight: -1, error: null, renders: 0, ready: false,
@@ -298,7 +298,7 @@ enum HeatmapPage {
       if (!m || !m.rows.length || !m.column_unix_ms.length) return;
       const R = m.rows.length, C = m.column_unix_ms.length, rh = P.h / R, cw = P.w / C;
       // Route change events: a faint line through the plot and a triangle under the time axis.
-      for (const e of (m.events || [])) {
+      for (const e of shownEvents(m)) {
         const x = eventX(e.unix_ms), col = EVC[e.kind] || '#d2a8ff';
         st.marks.push({x: x, event: e});
         ctx.strokeStyle = col; ctx.globalAlpha = 0.35; ctx.lineWidth = 1; ctx.setLineDash([3, 3]);
@@ -324,6 +324,11 @@ enum HeatmapPage {
       }
     }
 
+    // In the cluster view each node's route changes can be hidden (the node list's checkboxes).
+    function shownEvents(m) {
+      return (m.events || []).filter((e) => !(e.node && st.hiddenEventNodes.has(e.node)));
+    }
+
     function cellAt(x, y) {
       const P = st.plot, m = st.m;
       if (!m || !m.rows.length || !m.column_unix_ms.length) return null;
@@ -345,7 +350,7 @@ enum HeatmapPage {
       line(tip, 'v', int(v) + ' ' + UNIT[st.series]).dataset.k = 'value';
       line(tip, '', NAME[st.series] + ', ' + short(v / (m.step_ms / 1000)) + ' ' + UNIT[st.series] + '/s; row total ' + int(st.totals[cell.row])).dataset.k = 'rate';
       const lo = cell.col > 0 ? m.column_unix_ms[cell.col - 1] : t - m.step_ms;
-      const inCol = (m.events || []).filter((e) => e.unix_ms > lo && e.unix_ms <= t);
+      const inCol = shownEvents(m).filter((e) => e.unix_ms > lo && e.unix_ms <= t);
       if (inCol.length) line(tip, '', inCol.length + ' route change' + (inCol.length > 1 ? 's' : '') + ' in this column: ' + inCol.map((e) => e.kind).join(', ')).dataset.k = 'events';
       placeTip(tip, x, y);
     }
@@ -400,6 +405,18 @@ enum HeatmapPage {
         const d = line(list, n.duplicate_of ? 'dup' : n.ok ? '' : 'bad', n.node + text);
         d.dataset.node = n.node;
         d.dataset.ok = String(n.ok);
+        if (st.m.scope === 'cluster' && !n.duplicate_of) {
+          const box = document.createElement('input');
+          box.type = 'checkbox';
+          box.checked = !st.hiddenEventNodes.has(n.node);
+          box.title = 'show this node\'s route changes under the time axis';
+          box.dataset.events = n.node;
+          box.addEventListener('change', () => {
+            if (box.checked) st.hiddenEventNodes.delete(n.node); else st.hiddenEventNodes.add(n.node);
+            drawOverlay();
+          });
+          d.prepend(box);
+        }
       }
       // Missing nodes are loud: a banner says whose counts the view lacks, and since when.
       const missing = st.m && st.m.scope === 'cluster' ? nodes.filter((n) => !n.ok && !n.duplicate_of) : [];
