@@ -45,9 +45,19 @@ final class ServerContext: Sendable {
 /// threads and reaches only the router, which is thread-safe by construction.
 ///
 /// Policy is the configuration's alone (`RequestPolicy`): on the first call, with only the
-/// headers read, a request is refused for malformed headers (400), credentials (401) or any
-/// body (405/413), so no body is ever read; the scrape and matrix limits apply when it is
-/// answered. libmicrohttpd runs in its strict mode (HTTP/1.1 without Host is 400).
+/// headers read, a request is refused for its size (414/431), malformed headers (400),
+/// credentials (401) or any body (405/413), so no body is ever read; the scrape and matrix
+/// limits apply when it is answered. libmicrohttpd runs in its strict mode (HTTP/1.1 without
+/// Host is 400).
+///
+/// Request size: libmicrohttpd keeps a request's head and a record of each header field and
+/// query parameter in one fixed block per connection (`connectionMemoryLimit`), and answers
+/// from what is left of it. Raising the block does not help, because its read buffer grows
+/// into all of it; so KeyViz refuses targets over a quarter of it and heads over half of it
+/// (``MetricsServerConfiguration/requestHeadLimit``) itself, with its own body, and stops
+/// libmicrohttpd from recording the parameters of a target it refuses: 500 parameters used to
+/// exhaust the block and drop the connection unanswered. Heads that do not fit the block at all
+/// get libmicrohttpd's own 414 or 431.
 ///
 /// Logging: libmicrohttpd's messages (refused connections among them) and deadline closes go
 /// to `logger` at warning level, at most 20 lines per 10 s plus one line saying how many were
@@ -82,17 +92,19 @@ public final class MetricsServer: Sendable {
         var flags = MHD_USE_POLL_INTERNAL_THREAD.rawValue | MHD_USE_THREAD_PER_CONNECTION.rawValue
             | MHD_USE_ERROR_LOG.rawValue | MHD_USE_ITC.rawValue
         if tls { flags |= MHD_USE_TLS.rawValue }
-        let timeout = max(1, configuration.connectionTimeoutSeconds)
-        deadlines = RequestDeadlines(seconds: Double(timeout))
+        let limits = configuration.effective
+        let timeout = limits.connectionTimeoutSeconds, headerTimeout = limits.headerTimeoutSeconds
+        deadlines = RequestDeadlines(seconds: Double(timeout), headerSeconds: Double(headerTimeout))
         log = RateLimitedLog(logger: logger)
-        let ctx = Unmanaged.passRetained(ServerContext(router: router, policy: RequestPolicy(configuration),
+        let ctx = Unmanaged.passRetained(ServerContext(router: router, policy: RequestPolicy(limits),
                                                        deadlines: deadlines, log: log)).toOpaque()
-        let d = keyviz_mhd_start(flags, fd, 0, UInt32(max(1, configuration.connectionLimit)),
-                                 UInt32(timeout), max(4096, configuration.connectionMemoryLimit), 1,
-                                 configuration.tlsKeyPEM, configuration.tlsCertificatePEM,
+        let d = keyviz_mhd_start(flags, fd, 0, UInt32(limits.connectionLimit), UInt32(limits.connectionLimitPerClient ?? 0),
+                                 UInt32(timeout), limits.connectionMemoryLimit, 1,
+                                 limits.tlsKeyPEM, limits.tlsCertificatePEM,
                                  unsafeBitCast(accessHandler, to: UnsafeMutableRawPointer.self),
                                  unsafeBitCast(connectionNotifier, to: UnsafeMutableRawPointer.self),
                                  unsafeBitCast(completionNotifier, to: UnsafeMutableRawPointer.self),
+                                 unsafeBitCast(targetScreen, to: UnsafeMutableRawPointer.self),
                                  unsafeBitCast(logLine, to: UnsafeMutableRawPointer.self), ctx)
         guard let d else {
             log.flush(force: true)
@@ -105,7 +117,12 @@ public final class MetricsServer: Sendable {
         let thread = Thread { [deadlines, reaper, log] in
             while reaper.running.load(ordering: .relaxed) {
                 let n = deadlines.reap()
-                if n > 0 { log.warning("closed \(n) connection(s) whose request was not complete within \(timeout) s") }
+                if n.withoutHeaders > 0 {
+                    log.warning("closed \(n.withoutHeaders) new connection(s) whose request headers were not complete within \(headerTimeout) s")
+                }
+                if n.closed > n.withoutHeaders {
+                    log.warning("closed \(n.closed - n.withoutHeaders) connection(s) whose request was not complete within \(timeout) s")
+                }
                 log.flush()
                 usleep(250_000)
             }
@@ -115,7 +132,8 @@ public final class MetricsServer: Sendable {
         thread.start()
     }
 
-    /// Connections closed because their request exchange was not complete in time.
+    /// Connections closed because their request exchange (or a new connection's first headers)
+    /// was not complete in time.
     public var connectionsTimedOut: Int { deadlines.reapedCount }
 
     deinit { stop() }
@@ -200,9 +218,20 @@ public final class MetricsServer: Sendable {
 }
 
 /// Per-request state in libmicrohttpd's `*con_cls`: headers screened and accepted (answer on
-/// the next call, which keeps keep-alive), or already answered with a refusal.
+/// the next call, which keeps keep-alive), or already answered with a refusal. Before the first
+/// call it holds `targetMarker` plus the target screen's verdict (0 accepted, 1 too long, 2 too
+/// many parameters).
 private let screenedMarker = 1
 private let refusedMarker = 2
+private let targetMarker = 3
+
+/// The URI log callback: runs on the request line, before libmicrohttpd records the query.
+private let targetScreen: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?, OpaquePointer?) -> UnsafeMutableRawPointer? = { cls, target, _ in
+    guard let cls else { return nil }
+    let policy = Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue().policy
+    let verdict = keyviz_mhd_screen_target(target, policy.targetLimit, UInt32(policy.parameterLimit))
+    return UnsafeMutableRawPointer(bitPattern: targetMarker + Int(verdict))
+}
 
 /// libmicrohttpd's access handler. A plain C function (no captures, not main-actor code): it
 /// runs on libmicrohttpd's threads.
@@ -216,15 +245,20 @@ private let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, m
     }
     let path = String(cString: url)
     let methodName = String(cString: method)
-    if conCls.pointee == nil {
+    let state = Int(bitPattern: conCls.pointee)
+    if state == 0 || state >= targetMarker {
         // First call: only the headers are in. Every refusal is decided here, before any body.
+        let raw = UnsafeMutableRawPointer(connection)
+        context.deadlines.headersComplete(connection: Int(bitPattern: raw))
         func header(_ name: String) -> String? {
             MHD_lookup_connection_value(connection, .HEADER_KIND, name).map { String(cString: $0) }
         }
         // A Content-Length that is not a number counts as a body (refused); "0" or "00" is none.
         let length = header("content-length")
         let hasBody = length.map { UInt64($0) != 0 } == true || header("transfer-encoding") != nil
-        let refusal = context.policy.screen(method: methodName, headerProblem: keyviz_mhd_header_problem(UnsafeMutableRawPointer(connection)),
+        let headCost = keyviz_mhd_head_cost(raw)
+        let refusal = context.policy.screen(method: methodName, targetProblem: Int32(max(0, state - targetMarker)), headCost: headCost,
+                                            headerProblem: keyviz_mhd_header_problem(raw),
                                             authorization: header("authorization"), hasBody: hasBody)
         guard let refusal else {
             conCls.pointee = UnsafeMutableRawPointer(bitPattern: screenedMarker)
@@ -259,6 +293,15 @@ private let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, m
     return queue(response, on: connection)
 }
 
+/// An answer as bytes to write to the socket, for when libmicrohttpd cannot.
+private func directAnswer(_ response: KeyVizHTTPResponse) -> [UInt8] {
+    let reason = String(cString: MHD_get_reason_phrase_for(UInt32(response.status)))
+    var text = "HTTP/1.1 \(response.status) \(reason)\r\n"
+    for h in response.headers { text += "\(h.name): \(h.value)\r\n" }
+    text += "Content-Length: \(response.body.count)\r\nConnection: close\r\n\r\n"
+    return Array(text.utf8) + response.body
+}
+
 private func queue(_ response: KeyVizHTTPResponse, on connection: OpaquePointer) -> MHD_Result {
     let mhdResponse = response.body.withUnsafeBytes { body in
         MHD_create_response_from_buffer(body.count, UnsafeMutableRawPointer(mutating: body.baseAddress), .RESPMEM_MUST_COPY)
@@ -290,10 +333,23 @@ private let connectionNotifier: MHD_NotifyConnectionCallback = { cls, connection
 
 /// A request finished: the connection now waits (with its deadline) for the next one. One that
 /// ended any other way than served (timeout, error, client gone) is reset when it closes.
+///
+/// A request whose head left libmicrohttpd too little of the connection's memory to build the
+/// queued answer in (a refused head that nearly fills it) would be closed unanswered: a 431 (or
+/// 414) is written directly instead, and the socket is not reset, which could discard it.
 private let completionNotifier: MHD_RequestCompletedCallback = { cls, connection, _, termination in
     guard let cls, let connection else { return }
     let context = Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue()
-    let key = Int(bitPattern: UnsafeRawPointer(connection))
-    if termination != .REQUEST_TERMINATED_COMPLETED_OK { context.deadlines.abandoned(connection: key) }
+    let raw = UnsafeMutableRawPointer(connection)
+    let key = Int(bitPattern: raw)
+    let lost = termination == .REQUEST_TERMINATED_WITH_ERROR ? keyviz_mhd_lost_answer_status(raw) : 0
+    if lost != 0 {
+        let answer = context.policy.lostAnswer(status: Int(lost))
+        context.log.warning("libmicrohttpd had no memory left to answer a request in: answered \(answer.status) directly")
+        let bytes = directAnswer(answer)
+        _ = bytes.withUnsafeBytes { keyviz_mhd_send_directly(raw, $0.baseAddress, $0.count) }
+    } else if termination != .REQUEST_TERMINATED_COMPLETED_OK {
+        context.deadlines.abandoned(connection: key)
+    }
     context.deadlines.requestCompleted(connection: key)
 }

@@ -12,21 +12,35 @@ import Synchronization
 /// which makes libmicrohttpd close the connection (with a reset, so a slow reader cannot keep
 /// draining a full send buffer). The shutdown happens under the same lock as
 /// the close notification, so it never touches a descriptor that has been closed and reused.
+///
+/// A new connection has a shorter deadline, `headerSeconds`, for its first request's headers:
+/// clients that connect and never finish a request would otherwise each hold a connection for
+/// the whole deadline, and a few hosts reconnecting so could keep every connection taken.
 final class RequestDeadlines: Sendable {
     private struct Entry {
         var fd: Int32
         var waitingSince: Double?     // nil once shut down
+        var headersSeen = false       // a first request's headers have been complete
     }
 
     private let entries = Mutex<[Int: Entry]>([:])
     let seconds: Double
+    let headerSeconds: Double
     private let reaped = Atomic<Int>(0)
 
-    init(seconds: Double) { self.seconds = seconds }
+    init(seconds: Double, headerSeconds: Double) {
+        self.seconds = seconds
+        self.headerSeconds = min(headerSeconds, seconds)
+    }
 
     func opened(connection: Int, fd: Int32) {
         let now = monotonicSeconds()
         entries.withLock { $0[connection] = Entry(fd: fd, waitingSince: now) }
+    }
+
+    /// The access handler's first call for a request: its headers are complete.
+    func headersComplete(connection: Int) {
+        entries.withLock { $0[connection]?.headersSeen = true }
     }
 
     func closed(connection: Int) {
@@ -54,23 +68,24 @@ final class RequestDeadlines: Sendable {
         setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
     }
 
-    /// Shuts down the connections past their deadline; returns how many.
+    /// Shuts down the connections past their deadline; returns how many, and how many of
+    /// them were new connections past the header deadline.
     @discardableResult
-    func reap() -> Int {
+    func reap() -> (closed: Int, withoutHeaders: Int) {
         let now = monotonicSeconds()
-        let n = entries.withLock { all -> Int in
-            var n = 0
+        return entries.withLock { all in
+            var closed = 0, withoutHeaders = 0
             for (key, e) in all {
-                guard let since = e.waitingSince, now - since > seconds else { continue }
+                guard let since = e.waitingSince, now - since > (e.headersSeen ? seconds : headerSeconds) else { continue }
                 reaped.wrappingAdd(1, ordering: .relaxed)     // counted before the peer can see it
                 Self.resetOnClose(e.fd)
                 shutdown(e.fd, Int32(SHUT_RDWR))
                 all[key]?.waitingSince = nil
-                n += 1
+                closed += 1
+                if !e.headersSeen { withoutHeaders += 1 }
             }
-            return n
+            return (closed, withoutHeaders)
         }
-        return n
     }
 
     var reapedCount: Int { reaped.load(ordering: .relaxed) }

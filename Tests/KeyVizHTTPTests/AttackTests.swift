@@ -66,6 +66,7 @@ import Testing
     @Test func sixtyFourSlowBodyClientsDoNotKeepHealthzFromAnsweringWithinASecond() throws {
         for withAuth in [false, true] {
             var config = ephemeral()      // the default connection limit: 64
+            config.connectionLimitPerClient = 64   // all 64 come from 127.0.0.1 (ClientLimitTests covers the per-client limit)
             if withAuth { config.basicAuth = try BasicAuthUsers(fileContents: authFile) }
             let live = try LiveServer(configuration: config)
             defer { live.server.stop() }

@@ -74,7 +74,8 @@ import Testing
 
     @Test func thirtyTwoConcurrentScrapesWhileObservationsRunAreCompleteAndClean() throws {
         // A limit above 32, so every scrape is served (the 503 path has its own test).
-        let live = try LiveServer(routes: 2000, buckets: 256, configuration: ephemeral(.init(maxConcurrentScrapes: 64)))
+        // All 32 scrapers come from 127.0.0.1: past the default per-client limit of 16.
+        let live = try LiveServer(routes: 2000, buckets: 256, configuration: ephemeral(.init(maxConcurrentScrapes: 64, connectionLimitPerClient: 64)))
         defer { live.server.stop() }
         let stop = Atomic<Bool>(false)
         let bodies = Mutex<[[UInt8]]>([])

@@ -9,11 +9,20 @@ import Glibc
 final class TestConnection {
     let fd: Int32
 
-    init(port: UInt16, timeoutSeconds: Int = 5) throws {
+    /// `from`: the local IPv4 address to connect from (any of 127.0.0.0/8 works on loopback),
+    /// so that one test can act as several client hosts.
+    init(port: UInt16, timeoutSeconds: Int = 5, from source: String? = nil) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw TestError("socket: \(errno)") }
         var tv = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        if let source {
+            var local = sockaddr_in()
+            local.sin_family = sa_family_t(AF_INET)
+            inet_pton(AF_INET, source, &local.sin_addr)
+            let bound = withUnsafePointer(to: &local) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            guard bound == 0 else { close(fd); throw TestError("bind to \(source): \(String(cString: strerror(errno)))") }
+        }
         var sa = sockaddr_in()
         sa.sin_family = sa_family_t(AF_INET)
         sa.sin_port = port.bigEndian
@@ -72,6 +81,14 @@ final class TestConnection {
             guard let more = readChunk() else { throw TestError("connection ended before a response") }
             pending += more
         }
+    }
+
+    /// True when the peer has closed or reset the connection, without waiting; data waiting to
+    /// be read is left there.
+    var peerHasClosed: Bool {
+        var byte: UInt8 = 0
+        let n = recv(fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
+        return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
     }
 
     /// True when the peer has closed (EOF) within the receive timeout.
