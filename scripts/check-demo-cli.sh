@@ -37,8 +37,14 @@ bad --tiers 60:10,90:10          # not a multiple of the tier before
 bad --step 7                     # the default tiers' 60 s is not a multiple of 7 s
 bad --state-save-every 0
 bad --state-dir ""
+bad --max-connections-per-client 0
+bad --node-id ""
+bad --node-id "has space"
+bad --peer-remember -1
+bad --prometheus-url http://127.0.0.1:9090          # no --prometheus-selector
+bad --prometheus-url http://127.0.0.1:9090 --prometheus-selector 'job="kv"'
 help=$("$demo" --help); rc=$?
-for flag in --routes --groups --rate --keys --versions --step --buckets --hot-key-sample-every --listen --basic-auth-file --peers --peer-timeout --peer-max-body --peer-credentials-file --tiers --state-dir --state-save-every --check-state; do
+for flag in --routes --groups --rate --keys --versions --step --buckets --hot-key-sample-every --listen --max-connections --max-connections-per-client --basic-auth-file --peers --peer-timeout --peer-max-body --peer-credentials-file --peer-remember --node-id --prometheus-url --prometheus-selector --tiers --state-dir --state-save-every --check-state; do
   if [ "$rc" = 0 ] && grep -q -- "$flag" <<<"$help"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "demo-cli: FAIL: --help lacks $flag" >&2; fi
 done
 echo "demo-cli: $passed passed, $failed failed"

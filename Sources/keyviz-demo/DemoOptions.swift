@@ -1,5 +1,6 @@
 import ArgumentParser
 import KeyVizCluster
+import KeyVizStateFile
 import Foundation
 import KeyViz
 
@@ -26,8 +27,8 @@ struct DemoOptions: ParsableCommand, Sendable {
     var seed: UInt64 = 1
     @Option(help: "Seconds between hotspot moves (0.001…86400).")
     var hotspotPeriod = 30.0
-    @Option(help: "Workload skew exponent (1 = uniform, …100).")
-    var skew = 6.0
+    @Option(help: "Workload skew exponent (1 = uniform, …100); the default makes one route take about 70-78% of the traffic, so the hot-route alert fires clearly.")
+    var skew = 16.0
     @Option(help: "Distinct keys the workload uses, spread over the key space; bounds the store (1…100000000).")
     var keys = 10_000
     @Option(help: "Versions the store keeps per key (1…1000); with --keys, bounds the store.")
@@ -71,6 +72,8 @@ struct DemoOptions: ParsableCommand, Sendable {
     var listen = "127.0.0.1:9477"
     @Option(help: "Open HTTP connections at most, one thread each (1…10000).")
     var maxConnections = 64
+    @Option(help: "Open HTTP connections from one client IP address at most, so one host cannot take them all (1…10000; --max-connections when larger).")
+    var maxConnectionsPerClient = 16
     @Option(help: "Seconds an HTTP connection may sit idle or take to send a request (1…3600).")
     var connectionTimeout = 10
     @Option(help: "Concurrent /metrics requests before 503 (1…1024).")
@@ -92,10 +95,16 @@ struct DemoOptions: ParsableCommand, Sendable {
     var peerMaxBody = 32 << 20
     @Option(help: "File with one 'user:password' line sent to every peer as basic auth.")
     var peerCredentialsFile: String?
+    @Option(help: "Seconds a failed peer's last good answer is merged in its place, marked stale (0…604800; 0 = never).")
+    var peerRemember = 3600.0
+    @Option(help: "This node's id in cluster answers (letters, digits, . _ - :; at most 128): each id is counted once, so every node may list every node in --peers, itself included. Default: the id kept in --state-dir (made once), else a random id per start.")
+    var nodeID: String?
     @Option(help: "http://host:port of a Prometheus that scrapes the nodes: enables ?scope=prometheus (the page's Prometheus view).")
     var prometheusURL: String?
     @Option(help: "Step of the Prometheus view in seconds, at least twice the scrape interval (1…3600).")
     var prometheusStep = 15.0
+    @Option(help: "Label matchers of this store's series in that Prometheus, e.g. '{job=\"keyviz\"}'; required with --prometheus-url, since a Prometheus may scrape other stores ('{}' sums them all).")
+    var prometheusSelector: String?
 
     func validate() throws {
         try Self.check("--routes", routes, 1...1_000_000)
@@ -122,17 +131,32 @@ struct DemoOptions: ParsableCommand, Sendable {
         try Self.check("--status-every", statusEvery, 0.1...3600)
         try Self.check("--linger", linger, 0...86_400)
         try Self.check("--max-connections", maxConnections, 1...10_000)
+        try Self.check("--max-connections-per-client", maxConnectionsPerClient, 1...10_000)
         try Self.check("--connection-timeout", connectionTimeout, 1...3600)
         try Self.check("--max-scrapes", maxScrapes, 1...1024)
         if listen.isEmpty { throw ValidationError("bad value '' for --listen: want HOST:PORT") }
         try Self.check("--peer-timeout", peerTimeout, 0.001...60)
         try Self.check("--peer-max-body", peerMaxBody, 1024...1 << 30)
+        try Self.check("--peer-remember", peerRemember, 0...604_800)
+        if let id = nodeID, !MatrixStateFile.isValidNodeID(id) {
+            throw ValidationError("bad value '\(id)' for --node-id: want 1…128 letters, digits, '.', '_', '-' or ':'")
+        }
         try Self.check("--prometheus-step", prometheusStep, 1...3600)
         if let url = prometheusURL {
             do {
-                _ = try PrometheusView(url: url)
+                _ = try PrometheusView(url: url, selector: .everything)
             } catch {
                 throw ValidationError("bad value '\(url)' for --prometheus-url: \(error.reason) (want http://host:port)")
+            }
+            guard prometheusSelector != nil else {
+                throw ValidationError("--prometheus-url needs --prometheus-selector (e.g. '{job=\"keyviz\"}'): a Prometheus may scrape other stores")
+            }
+        }
+        if let text = prometheusSelector {
+            do {
+                _ = try PrometheusSelector(parsing: text)
+            } catch {
+                throw ValidationError("bad value '\(text)' for --prometheus-selector: \(error.reason)")
             }
         }
         if !peers.isEmpty {

@@ -4,7 +4,7 @@ import KeyVizHTTP
 import Logging
 
 /// Builds the HTTP server from the demo's flags: reads the auth file and TLS PEMs, binds.
-func makeServer(options: DemoOptions, node: DemoNode) throws -> MetricsServer {
+func makeServer(options: DemoOptions, node: DemoNode, nodeID: String) throws -> MetricsServer {
     let listen = try ListenAddress(parsing: options.listen)
     var auth: BasicAuthUsers?
     if let path = options.basicAuthFile {
@@ -13,7 +13,7 @@ func makeServer(options: DemoOptions, node: DemoNode) throws -> MetricsServer {
     if (options.tlsCert == nil) != (options.tlsKey == nil) { throw ServerError.tlsNeedsBoth }
     let configuration = MetricsServerConfiguration(
         listen: listen, maxConcurrentScrapes: options.maxScrapes, connectionLimit: options.maxConnections,
-        connectionTimeoutSeconds: options.connectionTimeout, basicAuth: auth,
+        connectionLimitPerClient: options.maxConnectionsPerClient, connectionTimeoutSeconds: options.connectionTimeout, basicAuth: auth,
         tlsCertificatePEM: try options.tlsCert.map(readText), tlsKeyPEM: try options.tlsKey.map(readText))
     // Every demo node answers ?scope=cluster: with no --peers, its own matrix in the cluster shape.
     var credentials: (user: String, password: String)?
@@ -26,12 +26,13 @@ func makeServer(options: DemoOptions, node: DemoNode) throws -> MetricsServer {
     }
     let cluster = ClusterView(selfName: options.listen, peers: options.peers.isEmpty ? [] : try PeerAddress.parseList(options.peers),
                               fetcher: HTTPPeerFetcher(basicAuth: credentials), timeoutMs: Int((options.peerTimeout * 1000).rounded()),
-                              maxBodyBytes: options.peerMaxBody)
+                              maxBodyBytes: options.peerMaxBody, rememberMs: Int64((options.peerRemember * 1000).rounded()))
     let prometheusView = try options.prometheusURL.map {
-        try PrometheusView(url: $0, stepMs: Int64((options.prometheusStep * 1000).rounded()), fetcher: HTTPPeerFetcher())
+        try PrometheusView(url: $0, selector: try PrometheusSelector(parsing: options.prometheusSelector ?? "{}"),
+                           stepMs: Int64((options.prometheusStep * 1000).rounded()), fetcher: HTTPPeerFetcher())
     }
     let router = KeyVizHTTPHandler(metrics: node.prometheus, matrix: node.memSampler, hotKeys: node.hotKeys, cluster: cluster,
-                                   prometheus: prometheusView)
+                                   prometheus: prometheusView, nodeID: nodeID)
     // swift-log's default handler: the server's warnings (refused connections, rate-limited)
     // go to stderr beside the node's own lines.
     return try MetricsServer(router: router, configuration: configuration, logger: Logger(label: "keyviz-demo.http"))

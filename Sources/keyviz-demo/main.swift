@@ -59,9 +59,17 @@ if let dir = options.stateDir {
     }
     _ = stateFile?.load(into: node.memSampler)
 }
+// The id a cluster view counts this node by: the flag, the id kept in --state-dir, or one per start.
+let nodeID: String
+do {
+    var rng = SystemRandomNumberGenerator()
+    nodeID = try options.nodeID ?? stateFile?.nodeID() ?? String(rng.next(), radix: 16)
+} catch {
+    fail("--state-dir: \(error)")
+}
 let server: MetricsServer
 do {
-    server = try makeServer(options: options, node: node)
+    server = try makeServer(options: options, node: node, nodeID: nodeID)
 } catch {
     fail("\(error)")
 }
@@ -69,6 +77,7 @@ var threads = node.start()
 if let stateFile { threads.append(node.startStateSaver(stateFile, every: options.stateSaveEvery)) }
 let scheme = options.tlsCert == nil ? "http" : "https"
 FileHandle.standardError.write(Data("keyviz-demo: \(options.routes) routes, \(options.groups) groups, \(options.rate) ops/s, seed \(options.seed), \(options.buckets) buckets\n".utf8))
+FileHandle.standardError.write(Data("keyviz-demo: node id \(nodeID)\n".utf8))
 FileHandle.standardError.write(Data("keyviz-demo: serving \(scheme)://\(server.boundAddress)/metrics\n".utf8))
 FileHandle.standardError.write(Data("keyviz-demo: heatmap page at \(scheme)://\(server.boundAddress)/\n".utf8))
 
