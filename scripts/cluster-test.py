@@ -170,6 +170,24 @@ def main():
         marks = page.js(f"(() => {{ const all = window.keyviz.state.marks.length; const box = document.querySelector('#nodes input[data-events=\"{names[b]}\"]');"
                         f" box.click(); const fewer = window.keyviz.state.marks.length; box.click(); return [all, fewer, window.keyviz.state.marks.length]; }})()")
         check(marks[0] > marks[1] and marks[2] == marks[0], f"cluster page: a node's route changes can be hidden and shown again ({marks} markers)")
+        # Hover a cell: after a rest the tip adds the cell's per-node breakdown, each node's part of it.
+        R, C = len(m["rows"]), len(m["column_unix_ms"])
+        hr, hc = max(((i, j) for i in range(R) for j in range(C)), key=lambda rc: m["rows"][rc[0]]["values"][rc[1]])
+        x, y = bt.cell_center(g, hr, hc, R, C)
+        page.mouse("mouseMoved", g["left"] + x, g["top"] + y)
+        page.wait("!!document.querySelector('#tip [data-k=nodes]')", "the cell's per-node breakdown")
+        parts = page.js("document.querySelector('#tip [data-k=nodes]').textContent")
+        row, t = m["rows"][hr], m["column_unix_ms"][hc]
+        q = {"series": "writes", "scope": "cluster", "rows": "1", "from_unix_ms": str(t - m["step_ms"] + 1), "to_unix_ms": str(t + 1)}
+        if row["start"]:
+            q["start_key"] = row["start"]
+        if row["end"]:
+            q["end_key"] = row["end"]
+        cell = get(base[a], "/api/v1/keyviz/matrix?" + bt.urllib.parse.urlencode(q))
+        node_sum = sum(n["total"] for n in cell["nodes"] if n.get("total") is not None)
+        check(node_sum == sum(sum(rr["values"]) for rr in cell["rows"]) and node_sum > 0 and names[a] in parts and names[b] in parts,
+              f"cluster page: hovering a cell shows its per-node breakdown, the parts adding up to the cell ({parts[:140]}; {node_sum})")
+        page.mouse("mouseMoved", 1, 1)
         title = page.js("document.getElementById('hotkeystitle').textContent")
         check(title.startswith("Hot keys · cluster ("), f"cluster page: the hot-keys panel says its scope ({title})")
         banner = page.js("[document.getElementById('missing').hidden, document.getElementById('missing').textContent]")

@@ -49,6 +49,8 @@ public final class ClusterView: ClusterMatrixSource, ClusterHotKeysSource {
         var nodeID: String?
         var error: String?
         var columns = 0
+        /// The node's operations in the answer (its values summed): a cell's per-node breakdown.
+        var total: UInt64?
         var duplicateOf: String?
         var stale = false
         var lastOkUnixMs: Int64?
@@ -198,6 +200,7 @@ public final class ClusterView: ClusterMatrixSource, ClusterHotKeysSource {
             }
             nodes.append((name, m))
             s.columns = m.columnUnixMs.count
+            s.total = m.rows.reduce(UInt64(0)) { sum, row in row.values.reduce(sum, &+) }
         }
         do {
             let local = try NodeMatrix.decode(localBody)
@@ -265,7 +268,7 @@ public final class ClusterView: ClusterMatrixSource, ClusterHotKeysSource {
             if let e = s.error { MatrixJSON.string(e, &extra) } else { extra.append(contentsOf: "null".utf8) }
             extra.append(contentsOf: #","columns":\#(s.columns),"duplicate_of":"#.utf8)
             if let d = s.duplicateOf { MatrixJSON.string(d, &extra) } else { extra.append(contentsOf: "null".utf8) }
-            extra.append(contentsOf: #","stale":\#(s.stale),"last_ok_unix_ms":\#(optional(s.lastOkUnixMs)),"missing_since_unix_ms":\#(optional(s.missingSinceUnixMs))}"#.utf8)
+            extra.append(contentsOf: #","total":\#(s.total.map(String.init) ?? "null"),"stale":\#(s.stale),"last_ok_unix_ms":\#(optional(s.lastOkUnixMs)),"missing_since_unix_ms":\#(optional(s.missingSinceUnixMs))}"#.utf8)
         }
         extra.append(UInt8(ascii: "]"))
         let generatedAt = nodes.first?.matrix.generatedAt ?? ""

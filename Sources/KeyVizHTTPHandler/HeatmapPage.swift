@@ -353,6 +353,32 @@ enum HeatmapPage {
       const inCol = shownEvents(m).filter((e) => e.unix_ms > lo && e.unix_ms <= t);
       if (inCol.length) line(tip, '', inCol.length + ' route change' + (inCol.length > 1 ? 's' : '') + ' in this column: ' + inCol.map((e) => e.kind).join(', ')).dataset.k = 'events';
       placeTip(tip, x, y);
+      if (m.scope === 'cluster') loadBreakdown(cell, x, y);
+    }
+
+    // In the cluster view a cell's per-node breakdown: the same cell asked again (one row, that
+    // column's window, that row's keys), whose nodes[].total is each node's part. Asked once the
+    // pointer rests on a cell, never more than one at a time.
+    function loadBreakdown(cell, x, y) {
+      clearTimeout(st.breakdownTimer);
+      const m = st.m, r = m.rows[cell.row], t = m.column_unix_ms[cell.col], seq = st.seq;
+      st.breakdownTimer = setTimeout(async () => {
+        const q = new URLSearchParams({series: st.series, scope: 'cluster', rows: '1',
+          from_unix_ms: String(Math.max(0, t - m.step_ms + 1)), to_unix_ms: String(t + 1)});
+        if (r.start) q.set('start_key', r.start);
+        if (r.end) q.set('end_key', r.end);
+        try {
+          const resp = await fetch(location.origin + '/api/v1/keyviz/matrix?' + q.toString(), {credentials: 'same-origin', cache: 'no-store'});
+          if (!resp.ok) return;
+          const b = await resp.json();
+          if (!st.hover || st.hover.row !== cell.row || st.hover.col !== cell.col || st.seq !== seq) return;
+          const tip = $('tip');
+          const parts = (b.nodes || []).filter((n) => !n.duplicate_of).map((n) =>
+            n.node + ': ' + (n.total === null || n.total === undefined ? 'missing' : int(n.total) + (n.stale ? ' (its last answer)' : '')));
+          line(tip, '', 'per node: ' + parts.join(' · ')).dataset.k = 'nodes';
+          placeTip(tip, x, y);
+        } catch (_) { /* the breakdown is optional */ }
+      }, 250);
     }
 
     function showEventTip(mark, x, y) {
