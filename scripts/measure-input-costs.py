@@ -13,15 +13,16 @@ Cases (sizes are the defaults below):
               restored into the default tiers (an hour of 1 s columns)
 Every server is on 127.0.0.1; each node runs at most 60 s and is killed at the end.
 """
-import argparse, http.server, os, random, socket, struct, subprocess, tempfile, threading, time, urllib.request, zlib
+import argparse, http.server, importlib.util, os, random, struct, subprocess, tempfile, threading, time, urllib.request, zlib
 
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+HERE = os.path.dirname(os.path.abspath(__file__))
+spec = importlib.util.spec_from_file_location("cluster_test", os.path.join(HERE, "cluster-test.py"))
+cluster_test = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(cluster_test)
+spec = importlib.util.spec_from_file_location("hostile", os.path.join(HERE, "check-hostile-inputs.py"))
+hostile = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(hostile)
+free_port, varint = cluster_test.free_port, hostile.varint
 
 
 def peer_body(rows=1024, columns=15000):
@@ -35,15 +36,6 @@ def prometheus_body(series=1000, samples=4000):
     values = ",".join('[%d,"1"]' % (100 + i) for i in range(samples))
     result = ",".join('{"metric":{"bucket":"b%d"},"values":[%s]}' % (j, values) for j in range(series))
     return ('{"status":"success","data":{"resultType":"matrix","result":[%s]}}' % result).encode()
-
-
-def varint(v):
-    out = bytearray()
-    while v >= 0x80:
-        out.append((v & 0x7F) | 0x80)
-        v >>= 7
-    out.append(v)
-    return bytes(out)
 
 
 def state_file(routes=20000, columns=20000, entries=100):

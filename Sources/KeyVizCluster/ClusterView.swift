@@ -43,8 +43,51 @@ public final class ClusterView: ClusterMatrixSource, ClusterHotKeysSource {
         var missingSinceUnixMs: Int64?
     }
 
+    /// The node ids counted so far in one answer, and the name each was counted under.
+    private struct CountedNodes {
+        private var names: [String: String] = [:]
+
+        /// Whether the answer of `name` (reporting `id`) is counted: not when its id was
+        /// counted already, and then `status` says under which name.
+        mutating func admit(_ name: String, id: String?, into status: inout NodeStatus) -> Bool {
+            status.nodeID = id
+            guard let id else { return true }
+            if let first = names[id] {
+                status.duplicateOf = first
+                return false
+            }
+            names[id] = name
+            return true
+        }
+    }
+
     /// One `nodes` entry.
     private struct NodeStatus {
+        /// `,"scope":"cluster","nodes":[…]` for an answer's top level: every entry's node, id,
+        /// outcome, what it gave (`countName`) and duplicate; with `withTimes`, its total, whether
+        /// stale, and when it last answered and went missing.
+        static func scopeAndNodes(_ status: [NodeStatus], countName: String, withTimes: Bool) -> [UInt8] {
+            var o: [UInt8] = Array(#","scope":"cluster","nodes":["#.utf8)
+            func optional(_ v: (some BinaryInteger)?) -> String { v.map { String($0) } ?? "null" }
+            func string(_ v: String?) {
+                if let v { MatrixJSON.string(v, &o) } else { o.append(contentsOf: "null".utf8) }
+            }
+            for (i, s) in status.enumerated() {
+                if i > 0 { o.append(UInt8(ascii: ",")) }
+                o.append(contentsOf: #"{"node":"#.utf8); string(s.node)
+                o.append(contentsOf: #","node_id":"#.utf8); string(s.nodeID)
+                o.append(contentsOf: #","ok":\#(s.error == nil),"error":"#.utf8); string(s.error)
+                o.append(contentsOf: #","\#(countName)":\#(s.columns),"duplicate_of":"#.utf8); string(s.duplicateOf)
+                if withTimes {
+                    o.append(contentsOf: #","total":\#(optional(s.total)),"stale":\#(s.stale),"last_ok_unix_ms":\#(optional(s.lastOkUnixMs)),"#.utf8)
+                    o.append(contentsOf: #""missing_since_unix_ms":\#(optional(s.missingSinceUnixMs))"#.utf8)
+                }
+                o.append(UInt8(ascii: "}"))
+            }
+            o.append(UInt8(ascii: "]"))
+            return o
+        }
+
         var node: String
         var nodeID: String?
         var error: String?
@@ -127,13 +170,9 @@ public final class ClusterView: ClusterMatrixSource, ClusterHotKeysSource {
         let fetched = fetchAll(path)
         var answers: [NodeHotKeys] = []
         var status: [NodeStatus] = []
-        var counted: [String: String] = [:]
+        var counted = CountedNodes()
         func count(_ name: String, _ a: NodeHotKeys, into s: inout NodeStatus) {
-            s.nodeID = a.nodeID
-            if let id = a.nodeID {
-                if let first = counted[id] { s.duplicateOf = first; return }
-                counted[id] = name
-            }
+            guard counted.admit(name, id: a.nodeID, into: &s) else { return }
             answers.append(a)
             s.columns = a.keys.count
         }
@@ -159,19 +198,7 @@ public final class ClusterView: ClusterMatrixSource, ClusterHotKeysSource {
             status.append(s)
         }
         let keys = NodeHotKeys.merge(answers, limit: NodeHotKeys.maxKeys)
-        var extra: [UInt8] = Array(#","scope":"cluster","nodes":["#.utf8)
-        for (i, s) in status.enumerated() {
-            if i > 0 { extra.append(UInt8(ascii: ",")) }
-            extra.append(contentsOf: #"{"node":"#.utf8); MatrixJSON.string(s.node, &extra)
-            extra.append(contentsOf: #","node_id":"#.utf8)
-            if let id = s.nodeID { MatrixJSON.string(id, &extra) } else { extra.append(contentsOf: "null".utf8) }
-            extra.append(contentsOf: #","ok":\#(s.error == nil),"error":"#.utf8)
-            if let e = s.error { MatrixJSON.string(e, &extra) } else { extra.append(contentsOf: "null".utf8) }
-            extra.append(contentsOf: #","keys":\#(s.columns),"duplicate_of":"#.utf8)
-            if let d = s.duplicateOf { MatrixJSON.string(d, &extra) } else { extra.append(contentsOf: "null".utf8) }
-            extra.append(UInt8(ascii: "}"))
-        }
-        extra.append(UInt8(ascii: "]"))
+        let extra = NodeStatus.scopeAndNodes(status, countName: "keys", withTimes: false)
         let taken = answers.reduce(UInt64(0)) { $0 &+ $1.samplesTaken }, dropped = answers.reduce(UInt64(0)) { $0 &+ $1.samplesDropped }
         return HotKeysJSON.encode(keys, route: nil, sampleEvery: local?.sampleEvery ?? 0, samples: (taken, dropped),
                                   generatedAt: KeyVizHTTPHandler.rfc3339Now(), extra: extra)
@@ -188,16 +215,9 @@ public final class ClusterView: ClusterMatrixSource, ClusterHotKeysSource {
 
         var nodes: [(node: String, matrix: NodeMatrix)] = []
         var status: [NodeStatus] = []
-        var counted: [String: String] = [:]      // node id -> the name it was counted under
+        var counted = CountedNodes()
         func count(_ name: String, _ m: NodeMatrix, into s: inout NodeStatus) {
-            s.nodeID = m.nodeID
-            if let id = m.nodeID {
-                if let first = counted[id] {
-                    s.duplicateOf = first
-                    return
-                }
-                counted[id] = name
-            }
+            guard counted.admit(name, id: m.nodeID, into: &s) else { return }
             nodes.append((name, m))
             s.columns = m.columnUnixMs.count
             s.total = m.rows.reduce(UInt64(0)) { sum, row in row.values.reduce(sum, &+) }
@@ -257,20 +277,7 @@ public final class ClusterView: ClusterMatrixSource, ClusterHotKeysSource {
         let stepMs = nodes.map(\.matrix.stepMs).max() ?? 1000
         let merged = ClusterMatrixMerger.merge(nodes, series: series, stepMs: stepMs, rows: KeyVizHTTPHandler.rowBudget(query: query),
                                                maxColumns: maxColumns)
-        var extra: [UInt8] = Array(#","scope":"cluster","nodes":["#.utf8)
-        func optional(_ v: Int64?) -> String { v.map(String.init) ?? "null" }
-        for (i, s) in status.enumerated() {
-            if i > 0 { extra.append(UInt8(ascii: ",")) }
-            extra.append(contentsOf: #"{"node":"#.utf8); MatrixJSON.string(s.node, &extra)
-            extra.append(contentsOf: #","node_id":"#.utf8)
-            if let id = s.nodeID { MatrixJSON.string(id, &extra) } else { extra.append(contentsOf: "null".utf8) }
-            extra.append(contentsOf: #","ok":\#(s.error == nil),"error":"#.utf8)
-            if let e = s.error { MatrixJSON.string(e, &extra) } else { extra.append(contentsOf: "null".utf8) }
-            extra.append(contentsOf: #","columns":\#(s.columns),"duplicate_of":"#.utf8)
-            if let d = s.duplicateOf { MatrixJSON.string(d, &extra) } else { extra.append(contentsOf: "null".utf8) }
-            extra.append(contentsOf: #","total":\#(s.total.map(String.init) ?? "null"),"stale":\#(s.stale),"last_ok_unix_ms":\#(optional(s.lastOkUnixMs)),"missing_since_unix_ms":\#(optional(s.missingSinceUnixMs))}"#.utf8)
-        }
-        extra.append(UInt8(ascii: "]"))
+        let extra = NodeStatus.scopeAndNodes(status, countName: "columns", withTimes: true)
         let generatedAt = nodes.first?.matrix.generatedAt ?? ""
         return MatrixJSON.encode(merged.matrix, generatedAt: generatedAt, stepMs: merged.stepMs, events: merged.events,
                                  eventsDropped: merged.eventsDropped, extra: extra)
