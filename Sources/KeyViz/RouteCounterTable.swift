@@ -33,6 +33,13 @@ import Synchronization
 /// drain lands either in this drain or the next: nothing is lost or counted twice (a carry is
 /// written before its add's dirty-bit check, so the same holds for it).
 ///
+/// *Dirty bits in two levels.* A slot's dirty bit says it was touched since the last drain; a
+/// summary bit per 64 dirty words (4 096 slots) says one of them is set, so a drain reads the
+/// summary and only the words it marks: its cost follows the touched slots, not the table's
+/// size. The thread that sets a dirty bit sets the summary bit after it, and a drain clears a
+/// summary bit before the words it marks, so a bit set during a drain is either taken by it or
+/// left marked for the next.
+///
 /// *Dirty bits.* Each slot also has one bit in a bitmap, set by the hot path when it finds it
 /// clear (one more load per observation, a locked `or` only on the first add to a slot since
 /// the last drain). ``drainDirty(_:)`` visits only slots whose bit is set, so a drain costs
@@ -62,6 +69,8 @@ package final class RouteCounterTable: @unchecked Sendable {
     static let slotChunkBits = CounterStorage.slotChunkBits
     static let slotChunkSize = 1 << slotChunkBits
     package static let maxSlots = slotChunkSize << 12
+    /// The dirty bitmap (a bit per slot) and its summary (a bit per 64-slot word) in one mapping.
+    static let dirtyWords = CounterStorage.summaryOffset + (maxSlots >> 12)
     static let countersPerSlot = CounterStorage.countersPerSlot
     static let wordsPerSlot = CounterStorage.wordsPerSlot
 
@@ -69,7 +78,8 @@ package final class RouteCounterTable: @unchecked Sendable {
     private let stripeMask: Int
     private let directory: UnsafeMutablePointer<Atomic<Int>>   // addresses of id chunks, 0 = none
     private let slotChunks: UnsafeMutablePointer<Atomic<Int>>  // addresses of slot chunks, 0 = none
-    private let dirty: UnsafeMutablePointer<Atomic<UInt64>>     // one bit per slot (untouched pages cost nothing)
+    private let dirty: UnsafeMutablePointer<Atomic<UInt64>>     // one bit per slot (untouched pages cost nothing), then the summary
+    private var summary: UnsafeMutablePointer<Atomic<UInt64>> { dirty + CounterStorage.summaryOffset }  // one bit per dirty word
     private let carries: UnsafeMutablePointer<Atomic<Int>>      // carries ever made (0: drains skip the carry region)
     static let slotChunkCount = maxSlots >> slotChunkBits
     private let allocated = Atomic<Int>(1)                     // slot 0 (unrouted) always exists
@@ -85,7 +95,8 @@ package final class RouteCounterTable: @unchecked Sendable {
         directory = Self.zeroedAtomics(Self.idTopCount)
         // One entry past the chunk addresses counts the carries (the carry path finds it there).
         slotChunks = Self.zeroedAtomics(Self.slotChunkCount + 1)
-        dirty = Self.zeroedAtomics(Self.maxSlots >> 6)
+        assert(CounterStorage.summaryOffset == Self.maxSlots >> 6, "the summary starts after a bit per slot")
+        dirty = Self.zeroedAtomics(Self.dirtyWords)
         carries = slotChunks + Self.slotChunkCount
         storage = CounterStorage(directory: directory, slotChunks: slotChunks, dirty: dirty,
                                  stripeMask: n - 1, stripeKey: ThreadStripe.key)
@@ -103,7 +114,7 @@ package final class RouteCounterTable: @unchecked Sendable {
         }
         Self.unmap(UnsafeMutableRawPointer(directory), Self.idTopCount * MemoryLayout<Atomic<Int>>.stride)
         Self.unmap(UnsafeMutableRawPointer(slotChunks), (Self.slotChunkCount + 1) * MemoryLayout<Atomic<Int>>.stride)
-        Self.unmap(UnsafeMutableRawPointer(dirty), (Self.maxSlots >> 6) * MemoryLayout<Atomic<UInt64>>.stride)
+        Self.unmap(UnsafeMutableRawPointer(dirty), Self.dirtyWords * MemoryLayout<Atomic<UInt64>>.stride)
     }
 
     // MARK: hot path
@@ -190,14 +201,20 @@ package final class RouteCounterTable: @unchecked Sendable {
         precondition(operations < 1 << CounterStorage.countBits && bytes <= CounterStorage.bytesMask)
         storage.slotWords(slot: slot, stripe: stripe)[Int(op.rawValue)]
             .store(operations << CounterStorage.bytesBits | bytes, ordering: .sequentiallyConsistent)
-        dirty[slot >> 6].bitwiseOr(UInt64(1) << UInt64(slot & 63), ordering: .sequentiallyConsistent)
+        storage.markDirty(slot: slot)
     }
 
     /// Slots whose dirty bit is set now (an estimate: bits set meanwhile are not counted), so a
     /// drain's caller can size its output once. One population count per 64 slots.
     package func dirtySlotCount() -> Int {
         var n = 0
-        for w in 0..<((allocatedSlots + 63) >> 6) { n += dirty[w].load(ordering: .relaxed).nonzeroBitCount }
+        for sw in 0..<((allocatedSlots + 4095) >> 12) {
+            var marked = summary[sw].load(ordering: .relaxed)
+            while marked != 0 {
+                n += dirty[sw << 6 | marked.trailingZeroBitCount].load(ordering: .relaxed).nonzeroBitCount
+                marked &= marked &- 1
+            }
+        }
         return n
     }
 
@@ -208,17 +225,23 @@ package final class RouteCounterTable: @unchecked Sendable {
     @discardableResult @inline(__always)
     package func drainDirty(_ body: (_ slot: Int, _ delta: OpCounts) -> Void) -> Int {
         var visited = 0
-        let words = (allocatedSlots + 63) >> 6
-        for w in 0..<words {
-            guard dirty[w].load(ordering: .relaxed) != 0 else { continue }
-            var bits = dirty[w].exchange(0, ordering: .sequentiallyConsistent)
-            let carried = carries.pointee.load(ordering: .sequentiallyConsistent) != 0
-            while bits != 0 {
-                let slot = w << 6 | bits.trailingZeroBitCount
-                bits &= bits &- 1
-                visited += 1
-                let delta = drain(slot: slot, carried: carried)
-                if !delta.isZero { body(slot, delta) }
+        for sw in 0..<((allocatedSlots + 4095) >> 12) {
+            guard summary[sw].load(ordering: .relaxed) != 0 else { continue }
+            // The summary bit before the words it marks (see the type's note on dirty bits).
+            var marked = summary[sw].exchange(0, ordering: .sequentiallyConsistent)
+            while marked != 0 {
+                let w = sw << 6 | marked.trailingZeroBitCount
+                marked &= marked &- 1
+                var bits = dirty[w].exchange(0, ordering: .sequentiallyConsistent)
+                guard bits != 0 else { continue }
+                let carried = carries.pointee.load(ordering: .sequentiallyConsistent) != 0
+                while bits != 0 {
+                    let slot = w << 6 | bits.trailingZeroBitCount
+                    bits &= bits &- 1
+                    visited += 1
+                    let delta = drain(slot: slot, carried: carried)
+                    if !delta.isZero { body(slot, delta) }
+                }
             }
         }
         return visited
@@ -292,6 +315,8 @@ package struct CounterStorage: @unchecked Sendable {
     @inlinable static var bytesMask: UInt64 { (1 << 40) - 1 }
     @inlinable static var countBits: UInt64 { 64 - bytesBits }
     @inlinable static var idLimit: UInt64 { 1 << 32 }
+    /// Where the dirty summary starts in the dirty mapping: after a bit per slot (2^24 slots).
+    @inlinable static var summaryOffset: Int { 1 << 18 }
 
     /// Adds one operation of `op` with `bytes` to the route's counters, or to the unrouted
     /// slot when the route is not mapped, and marks the slot dirty.
@@ -310,7 +335,25 @@ package struct CounterStorage: @unchecked Sendable {
         let bit = UInt64(1) &<< UInt64(slot & 63)
         if dirty[slot &>> 6].load(ordering: .sequentiallyConsistent) & bit == 0 {
             dirty[slot &>> 6].bitwiseOr(bit, ordering: .sequentiallyConsistent)
+            Self.markSummary(dirty: dirty, word: slot &>> 6)
         }
+    }
+
+    /// Sets the summary bit of dirty word `word`, after that word's bit was set (the first touch
+    /// of a slot since the last drain: off the common path).
+    @inlinable @inline(__always)
+    static func markSummary(dirty: UnsafeMutablePointer<Atomic<UInt64>>, word: Int) {
+        let summary = dirty + summaryOffset + (word &>> 6)
+        let bit = UInt64(1) &<< UInt64(word & 63)
+        if summary.pointee.load(ordering: .sequentiallyConsistent) & bit == 0 {
+            summary.pointee.bitwiseOr(bit, ordering: .sequentiallyConsistent)
+        }
+    }
+
+    /// Marks `slot` dirty, word and summary (outside the hot path: tests, preloads).
+    func markDirty(slot: Int) {
+        dirty[slot >> 6].bitwiseOr(UInt64(1) << UInt64(slot & 63), ordering: .sequentiallyConsistent)
+        Self.markSummary(dirty: dirty, word: slot >> 6)
     }
 
     /// The slot a route id maps to, 0 when unmapped.
