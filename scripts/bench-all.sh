@@ -31,8 +31,10 @@ step() { echo "bench: $* ($(( $(date +%s) - START )) s)" >&2; }
 
 if [ "$QUICK" = 1 ]; then
   HOT_REPS=3; HOT_RUN_US=2000; RENDER_REPS=3; RENDER_ROUTES=10000; MEM_SIZES="10000 100000"; HTTP_SECONDS=2
+  TOUCHED_SIZES="10000 100000 1000000"
 else
   HOT_REPS=101; HOT_RUN_US=10000; RENDER_REPS=101; RENDER_ROUTES=100000; MEM_SIZES="10000 100000 1000000"; HTTP_SECONDS=10
+  TOUCHED_SIZES="10000 100000 1000000 10000000"
 fi
 
 step "building Benchmarks/Host (release)"
@@ -47,6 +49,10 @@ python3 scripts/bench-doc.py callgrind "$BIN" "$OUT/callgrind.json"
 
 step "render: $RENDER_REPS repetitions, $RENDER_ROUTES routes"
 "$BIN" render "$RENDER_REPS" "$RENDER_ROUTES" > "$OUT/render.json"
+
+step "render with 1 000 routes touched, catalogs of $TOUCHED_SIZES routes"
+# shellcheck disable=SC2086
+"$BIN" render-touched 1000 "$RENDER_REPS" $TOUCHED_SIZES > "$OUT/render-touched.jsonl"
 
 step "memory per route: $MEM_SIZES"
 : > "$OUT/memory.jsonl"

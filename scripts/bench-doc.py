@@ -189,6 +189,22 @@ def render_tables(res):
     return "\n".join(out)
 
 
+def render_touched_table(rows):
+    """How a render with the same number of routes changed grows with the catalog."""
+    if not rows:
+        return "(not measured in this run)"
+    base = rows[0]["median_ns"]
+    out = ["| routes in the catalog | routes touched before the render | KeyViz render min / median (256 buckets) | median / the smallest catalog's |",
+           "| --- | --- | --- | --- |"]
+    for r in rows:
+        out.append(f"| {num(r['routes'])} | {num(r['touched'])} | {us(r['min_ns'])} / {us(r['median_ns'])} | {r['median_ns'] / base:.2f}× |")
+    last = rows[-1]
+    out.append("")
+    out.append(f"Target (issue 23): from {num(rows[0]['routes'])} to {num(last['routes'])} routes the cost grows at most 2×: "
+               f"{last['median_ns'] / base:.2f}×, {verdict(last['median_ns'] <= 2 * base)}.")
+    return "\n".join(out) + "\n"
+
+
 def memory_tables(res):
     rows = res["memory"]
     get = {(r["kind"], r["routes"], r["threads"]): r["bytes"] / r["routes"] for r in rows}
@@ -259,6 +275,10 @@ def write(outdir, docpath):
     doc = replace_block(doc, "meta", meta_block(meta))
     doc = replace_block(doc, "hotpath", hotpath_tables(res))
     doc = replace_block(doc, "render", render_tables(render))
+    touched = outdir / "render-touched.jsonl"
+    if touched.exists() and "<!-- bench:render-touched:begin -->" in doc:
+        doc = replace_block(doc, "render-touched", render_touched_table(
+            [json.loads(l) for l in touched.read_text().splitlines() if l.strip()]))
     doc = replace_block(doc, "memory", memory_tables(memory))
     doc = replace_block(doc, "instructions-ci", ci_record_table())
     http = outdir / "http.md"

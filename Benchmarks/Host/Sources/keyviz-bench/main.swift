@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import KeyViz
 
@@ -8,6 +9,8 @@ import KeyViz
 //   keyviz-bench memory ROUTES KIND THREADS      resident bytes of decorator|matrix|chain (JSON)
 //   keyviz-bench render-only BUCKETS STRIDE REPS  REPS KeyViz renders of 100 000 routes, every STRIDE-th
 //                                                touched before each (for profiling under callgrind)
+//   keyviz-bench render-touched TOUCHED REPS ROUTES...  median ns of a 256-bucket render with TOUCHED
+//                                                routes touched before each, per catalog size (JSON)
 // scripts/bench-all.sh runs them all and writes the tables of docs/performance.md.
 
 func usage() -> Never {
@@ -17,6 +20,7 @@ func usage() -> Never {
            keyviz-bench render [REPS] [ROUTES]
            keyviz-bench memory ROUTES decorator|matrix|chain THREADS
            keyviz-bench render-only BUCKETS STRIDE REPS
+           keyviz-bench render-touched TOUCHED REPS ROUTES...
     """)
     exit(2)
 }
@@ -83,6 +87,22 @@ case .some(let first) where first == "count" || first.contains("/"):
     c.body(0, c.perThread)
 case "render":
     Render.run(routes: intArg(2, 100_000), buckets: [256, 4096], reps: intArg(1, 31))
+case "render-touched":
+    // How a render's cost grows with the catalog when the same number of routes changed.
+    let touched = intArg(1, 1000), reps = intArg(2, 21)
+    let sizes = args.dropFirst(3).compactMap { Int($0) }
+    for routes in sizes.isEmpty ? [10_000, 100_000, 1_000_000, 10_000_000] : sizes {
+        let c = Render.keyviz(routes: routes, buckets: 256, stride: max(1, routes / touched))
+        var times: [UInt64] = []
+        for _ in 0..<reps {
+            c.prepare()
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            _ = c.render()
+            times.append(DispatchTime.now().uptimeNanoseconds - t0)
+        }
+        times.sort()
+        print("{\"routes\": \(routes), \"touched\": \(c.touched), \"median_ns\": \(times[times.count / 2]), \"min_ns\": \(times[0])}")
+    }
 case "render-only":
     let c = Render.keyviz(routes: 100_000, buckets: intArg(1, 256), stride: intArg(2, 100))
     for _ in 0..<intArg(3, 10) {
