@@ -7,7 +7,7 @@ private func matrixTotal(_ m: HeatMatrix) -> UInt64 {
     m.rows.reduce(0) { $0 &+ $1.total } &+ m.unrouted.reduce(0, &+)
 }
 
-@Suite struct MemSamplerTests {
+@Suite struct HeatMatrixSamplerTests {
     @Test func observationsLandInTheirRouteRowAfterAFlush() throws {
         let clock = ManualClock()
         let s = HeatMatrixSampler(configuration: .init(stepMilliseconds: 1000, now: clock.function))
