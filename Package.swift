@@ -73,6 +73,11 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Coverage-guided fuzzing (docs/fuzzing.md): one target per trust boundary as a function of
+        // bytes, a libFuzzer entry point / corpus replayer, and plain-test replay of Fuzz/.
+        .target(name: "KeyVizFuzzTargets", dependencies: ["KeyViz", "KeyVizPrometheus", "KeyVizHTTPHandler", "KeyVizCluster", "KeyVizHTTP"]),
+        .executableTarget(name: "keyviz-fuzz", dependencies: ["KeyVizFuzzTargets"]),
+        .testTarget(name: "KeyVizFuzzTargetsTests", dependencies: ["KeyVizFuzzTargets"]),
         .testTarget(name: "KeyVizTests", dependencies: ["KeyViz", "KeyVizTestKit"]),
         .testTarget(name: "KeyVizPrometheusTests", dependencies: ["KeyVizPrometheus", "KeyViz", "KeyVizTestKit", "ShardKV",
                                                                  .product(name: "Logging", package: "swift-log")], exclude: ["Golden"]),

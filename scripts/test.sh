@@ -16,6 +16,9 @@ bash scripts/check-docs.sh
 echo "== swift test"
 swift test --skip-build
 
+echo "== fuzzing: each trust boundary's libFuzzer target 10 s (sanitized), its corpus's answers against docs/openapi.yaml (docs/fuzzing.md)"
+bash scripts/fuzz.sh --seconds-each 10
+
 echo "== release build of the demo node"
 swift build -c release --product keyviz-demo -Xswiftc -warnings-as-errors
 

@@ -137,7 +137,12 @@ public struct NodeMatrix: Sendable, Equatable {
                 var out: [Route] = []
                 for r in list {
                     guard r.route_id < RouteID.limit.rawValue else { throw DecodeError("event route id \(r.route_id) is out of range") }
-                    out.append(Route(id: RouteID(r.route_id), start: try key(r.start, "an event key"), end: try key(r.end, "an event key"), group: 0))
+                    let start = try key(r.start, "an event key"), end = try key(r.end, "an event key")
+                    // As for rows (and the state file's routes): a route ends after it starts.
+                    guard end.isEmpty || start.lexicographicallyPrecedes(end) else {
+                        throw DecodeError("event route \(r.route_id) ends before it starts")
+                    }
+                    out.append(Route(id: RouteID(r.route_id), start: start, end: end, group: 0))
                 }
                 return out
             }

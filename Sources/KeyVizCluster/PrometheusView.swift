@@ -59,7 +59,9 @@ public final class PrometheusView: ClusterMatrixSource {
         let end = bound("to_unix_ms") ?? UnixTime.nowMilliseconds()
         var start = bound("from_unix_ms")
             ?? local?.columnUnixMs.first.map { $0 - (local?.stepMs ?? 0) } ?? (end - 15 * 60_000)
-        start = max(valid.lowerBound, start)
+        // Not before 1970: the matrix API's stamps are not negative (a grid there would be
+        // written as columns all stamped 0; fuzzed: Fuzz/Regressions/query).
+        start = max(0, start)
         // At most maxColumns columns: a wider range gets a coarser step.
         let columnsWanted = Int64(Self.maxColumns)
         let step = max(stepMs, (end - start + columnsWanted - 1) / columnsWanted)
@@ -118,7 +120,10 @@ public final class PrometheusView: ClusterMatrixSource {
             var values = [UInt64](repeating: 0, count: columns.count)
             for k in firstRow..<lastRow { for v in rows[k].values { values[columnOf[v.column]] &+= v.value } }
             let rowStart = rows[firstRow].start
-            let lastStart = rows[lastRow - 1].start
+            // The group's latest start (its last, unless the labels' axis order and start keys
+            // disagree): the end is after every start in the group, its own included (fuzzed:
+            // Fuzz/Regressions/prometheus-answer).
+            let lastStart = rows[firstRow..<lastRow].lazy.map(\.start).max { $0.lexicographicallyPrecedes($1) } ?? rowStart
             let rowEnd = rows[lastRow...].first { lastStart.lexicographicallyPrecedes($0.start) }?.start ?? []
             out.append(HeatMatrixRow(rowID: "range:\(g)", start: rowStart, end: rowEnd, aggregate: lastRow - firstRow > 1, routeIDs: [],
                                      routeIDsTruncated: true, routeCount: lastRow - firstRow, values: values))
