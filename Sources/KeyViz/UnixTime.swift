@@ -16,8 +16,9 @@ public enum UnixTime {
 }
 
 extension UnixTime {
-    /// The stamps KeyViz accepts from outside (a peer, a state file, a query, Prometheus): years
-    /// 1 to 9999, as RFC 3339 writes them. Any stamp in it minus any tier step (at most a year)
-    /// is still an `Int64`, so arithmetic on a checked stamp cannot trap.
-    public static let validMilliseconds: ClosedRange<Int64> = -62_135_596_800_000...253_402_300_799_999
+    /// The stamps KeyViz accepts from outside (a peer, a state file, a query, Prometheus): 1970
+    /// to the end of 9999, what the matrix API writes (its stamps are not negative) and RFC 3339
+    /// spells. Any stamp in it minus any tier step (at most a year) is still an `Int64`, so
+    /// arithmetic on a checked stamp cannot trap.
+    public static let validMilliseconds: ClosedRange<Int64> = 0...253_402_300_799_999
 }

@@ -41,7 +41,7 @@ private func busySampler(seed: UInt64, flushes: Int) -> HeatMatrixSampler {
         let lastWindow = UnixTime.validMilliseconds.upperBound / coarsest * coarsest
         let history = MatrixHistory(tiers: [
             .init(stepMilliseconds: 1, columns: [MatrixColumn(unixMs: UnixTime.validMilliseconds.lowerBound, routes: [route], counts: [big], unrouted: .zero),
-                                                 MatrixColumn(unixMs: -1, routes: [], counts: [], unrouted: .zero)]),
+                                                 MatrixColumn(unixMs: 1, routes: [], counts: [], unrouted: .zero)]),
             .init(stepMilliseconds: coarsest, columns: [], pending: MatrixColumn(unixMs: lastWindow, routes: [route, route], counts: [.zero, .zero], unrouted: .zero)),
         ])
         #expect(try MatrixHistoryCodec.decode(MatrixHistoryCodec.encode(history)) == history)
