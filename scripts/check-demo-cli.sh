@@ -43,6 +43,7 @@ bad --node-id "has space"
 bad --peer-remember -1
 bad --prometheus-url http://127.0.0.1:9090          # no --prometheus-selector
 bad --prometheus-url http://127.0.0.1:9090 --prometheus-selector 'job="kv"'
+bad --prometheus-selector '{job="kv"}'           # a selector without the URL it scopes
 help=$("$demo" --help); rc=$?
 for flag in --routes --groups --rate --keys --versions --step --buckets --hot-key-sample-every --listen --max-connections --max-connections-per-client --basic-auth-file --peers --peer-timeout --peer-max-body --peer-credentials-file --peer-remember --node-id --prometheus-url --prometheus-selector --tiers --state-dir --state-save-every --check-state; do
   if [ "$rc" = 0 ] && grep -q -- "$flag" <<<"$help"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "demo-cli: FAIL: --help lacks $flag" >&2; fi

@@ -105,7 +105,7 @@ enum HeatmapPage {
         <div id="hotkeysbox" hidden><h2 style="margin-top:16px" id="hotkeystitle">Hot keys · this node</h2>
         <table><thead><tr><th>#</th><th>Key</th><th class="n">Route</th><th class="n">Share</th></tr></thead><tbody id="hotkeys"></tbody></table>
         <p class="hint" id="hotkeysnote"></p></div>
-        <div id="nodesbox" hidden><h2 style="margin-top:16px">Cluster nodes</h2><div id="nodes"></div></div>
+        <div id="nodesbox" hidden><h2 style="margin-top:16px" id="nodestitle">Cluster nodes</h2><div id="nodes"></div></div>
         <p class="hint" id="evlegend">Under the time axis, route changes:<br><span class="ev" style="color:#58a6ff"></span>split<span class="ev" style="color:#f0883e"></span>merge<span class="ev" style="color:#3fb950"></span>add<span class="ev" style="color:#f85149"></span>remove<span class="ev" style="color:#d2a8ff"></span>reshape. Hover a marker for the routes.</p>
         <p class="hint">Drag on the heatmap to zoom into a time and key range; double-click to reset. Click a range above to zoom into its keys.</p>
         <noscript><p>This page needs JavaScript. The data: <a href="/api/v1/keyviz/matrix">/api/v1/keyviz/matrix</a>.</p></noscript>
@@ -220,7 +220,8 @@ enum HeatmapPage {
       if (!m || m.rows.length === 0 || m.column_unix_ms.length === 0) {
         ctx.fillStyle = '#8b949e';
         ctx.textAlign = 'center';
-        ctx.fillText(m ? 'no columns yet: the first flush comes after one step' : 'loading…', P.x + P.w / 2, P.y + P.h / 2);
+        const failed = m && m.scope === 'prometheus' ? (m.nodes || []).find((n) => !n.ok) : null;
+        ctx.fillText(failed ? 'no data from Prometheus: ' + failed.error : m ? 'no columns yet: the first flush comes after one step' : 'loading…', P.x + P.w / 2, P.y + P.h / 2);
         drawLegend();
         st.renders++;
         return;
@@ -423,6 +424,7 @@ enum HeatmapPage {
     function renderNodes() {
       const box = $('nodesbox'), list = $('nodes'), nodes = (st.m && st.m.nodes) || [];
       box.hidden = nodes.length === 0;
+      $('nodestitle').textContent = st.m && st.m.scope === 'prometheus' ? 'Prometheus' : 'Cluster nodes';
       list.textContent = '';
       for (const n of nodes) {
         const text = n.duplicate_of ? ': the same node as ' + n.duplicate_of + ' (counted once)'
@@ -447,6 +449,13 @@ enum HeatmapPage {
       // Missing nodes are loud: a banner says whose counts the view lacks, and since when.
       const missing = st.m && st.m.scope === 'cluster' ? nodes.filter((n) => !n.ok && !n.duplicate_of) : [];
       const banner = $('missing');
+      const promFailed = st.m && st.m.scope === 'prometheus' ? nodes.filter((n) => !n.ok) : [];
+      if (promFailed.length) {
+        banner.hidden = false;
+        banner.textContent = 'The Prometheus view has no data: ' + promFailed[0].node + ' answered: ' + promFailed[0].error + '.';
+        banner.dataset.missing = promFailed[0].node;
+        return;
+      }
       banner.hidden = missing.length === 0;
       banner.textContent = missing.length === 0 ? '' : 'Missing from the cluster view: ' + missing.map((n) =>
         n.node + (n.missing_since_unix_ms ? ' since ' + hms(n.missing_since_unix_ms) : '') +

@@ -107,7 +107,10 @@ public final class MatrixStateFile: Sendable {
             close(fd)
             let text = String(decoding: buffer.prefix(max(0, n)), as: UTF8.self).trimmingWhitespace
             if Self.isValidNodeID(text) { return text }
-            logger.warning("node-id file unusable; writing a new id", metadata: ["path": "\(idPath)"])
+            let aside = idPath + ".corrupt-\(time(nil))"
+            let moved = rename(idPath, aside) == 0
+            logger.warning("node-id file does not hold an id (1…128 letters, digits, '.', '_', '-' or ':'); set aside, writing a new id",
+                           metadata: ["path": "\(idPath)", "aside": "\(moved ? aside : "(rename failed)")"])
         }
         var rng = SystemRandomNumberGenerator()
         let id = String(rng.next(), radix: 16).leftPadded(to: 16)

@@ -146,13 +146,14 @@ struct DemoOptions: ParsableCommand, Sendable {
             do {
                 _ = try PrometheusView(url: url, selector: .everything)
             } catch {
-                throw ValidationError("bad value '\(url)' for --prometheus-url: \(error.reason) (want http://host:port)")
+                throw ValidationError("bad value '\(url)' for --prometheus-url: \(error.reason)")
             }
             guard prometheusSelector != nil else {
                 throw ValidationError("--prometheus-url needs --prometheus-selector (e.g. '{job=\"keyviz\"}'): a Prometheus may scrape other stores")
             }
         }
         if let text = prometheusSelector {
+            guard prometheusURL != nil else { throw ValidationError("--prometheus-selector needs --prometheus-url (it scopes that Prometheus's queries)") }
             do {
                 _ = try PrometheusSelector(parsing: text)
             } catch {
