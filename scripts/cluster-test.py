@@ -195,6 +195,18 @@ def main():
               f"cluster page: a banner names the missing nodes and since when ({banner[1][:160]})")
         page.screenshot(os.path.join(artifacts, "cluster.png"))
         page.finish("cluster page: no console errors")
+
+        # A node whose Prometheus does not answer: the page says so, in a banner and in the plot.
+        viewer = bt.Demo(args.demo, work, "viewer", ["--rate", "0", "--churn-period", "0", "--prometheus-url", f"http://127.0.0.1:{dead}",
+                                                      "--prometheus-selector", '{job="keyviz"}'])
+        nodes.append(viewer)
+        page = bt.Page(browser)
+        page.call("Page.navigate", {"url": f"http://127.0.0.1:{viewer.port}/#scope=prometheus"})
+        page.wait("window.keyviz && window.keyviz.state.ready && !document.getElementById('missing').hidden", "the Prometheus view's banner")
+        text = page.js("document.getElementById('missing').textContent")
+        check("Prometheus view has no data" in text and "refused" in text, f"Prometheus page: a banner says why the view is empty ({text[:120]})")
+        page.screenshot(os.path.join(artifacts, "prometheus-down.png"))
+        page.finish("Prometheus page: no console errors")
     except Exception as e:
         bt.FAILURES.append(f"{type(e).__name__}: {e}")
         print(f"FAIL {type(e).__name__}: {e}", flush=True)
