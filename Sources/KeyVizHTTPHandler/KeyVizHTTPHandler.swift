@@ -28,6 +28,8 @@ public final class KeyVizHTTPHandler: Sendable {
     /// This node's stable id, written as `node_id` in its matrix answers so a cluster view
     /// counts it once however many names reach it; nil writes none.
     public let nodeID: String?
+    /// `,"node_id":…` for a local answer (empty without an id): written once, added to every answer.
+    private let nodeIDMember: [UInt8]
     public let httpMetrics = HTTPMetrics()
 
     /// - Parameters:
@@ -41,7 +43,14 @@ public final class KeyVizHTTPHandler: Sendable {
     ///     cluster view's de-duplication key.
     public init(metrics: any MetricsExposition, matrix: HeatMatrixSampler?, hotKeys: (any HotKeyReporting)? = nil,
                 cluster: (any ClusterMatrixSource)? = nil, prometheus: (any ClusterMatrixSource)? = nil, nodeID: String? = nil) {
-        self.nodeID = nodeID.flatMap { $0.isEmpty ? nil : String($0.prefix(256)) }
+        let id = nodeID.flatMap { $0.isEmpty ? nil : String($0.prefix(256)) }
+        self.nodeID = id
+        var member: [UInt8] = []
+        if let id {
+            member.append(contentsOf: #","node_id":"#.utf8)
+            MatrixJSON.string(id, &member)
+        }
+        nodeIDMember = member
         coalescer = RenderCoalescer(metrics: metrics)
         self.matrix = matrix
         self.hotKeys = hotKeys
@@ -169,13 +178,8 @@ public final class KeyVizHTTPHandler: Sendable {
             return overflow ? nil : v
         }
         let events = matrix.routeChanges.events(fromUnixMs: bounds[0] ?? firstWindowStart, toUnixMs: bounds[1])
-        var identity: [UInt8] = []
-        if let nodeID {
-            identity.append(contentsOf: #","node_id":"#.utf8)
-            MatrixJSON.string(nodeID, &identity)
-        }
-        let body = MatrixJSON.encode(m, generatedAt: Self.rfc3339(UnixTime.nowMilliseconds()), stepMs: stepMs,
-                                     events: events.map { (nil, $0) }, eventsDropped: matrix.routeChanges.droppedCount, extra: identity)
+        let body = MatrixJSON.encode(m, generatedAt: Self.rfc3339Now(), stepMs: stepMs,
+                                     events: events.map { (nil, $0) }, eventsDropped: matrix.routeChanges.droppedCount, extra: nodeIDMember)
         if let merged { return .json(200, merged.clusterMatrix(query: request.query, localBody: body)) }
         return .json(200, body)
     }
@@ -211,11 +215,6 @@ public final class KeyVizHTTPHandler: Sendable {
             }
             route = RouteID(id)
         }
-        var identity: [UInt8] = Array(#","scope":"local""#.utf8)
-        if let nodeID {
-            identity.append(contentsOf: #","node_id":"#.utf8)
-            MatrixJSON.string(nodeID, &identity)
-        }
         // Without a sampler the answer is an empty list with sample_every 0 (not an error: the
         // page asks every node, and a page should not log failures for a feature that is off).
         var keys: [HotKey] = []
@@ -231,7 +230,7 @@ public final class KeyVizHTTPHandler: Sendable {
             samples = hotKeys.sampleCounts
         }
         let body = HotKeysJSON.encode(keys, route: route, sampleEvery: sampleEvery, samples: samples,
-                                      generatedAt: Self.rfc3339(UnixTime.nowMilliseconds()), extra: identity)
+                                      generatedAt: Self.rfc3339Now(), extra: Array(#","scope":"local""#.utf8) + nodeIDMember)
         if let merged { return .json(200, merged.clusterHotKeys(query: request.query, localBody: body)) }
         return .json(200, body)
     }

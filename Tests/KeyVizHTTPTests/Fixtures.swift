@@ -5,6 +5,7 @@ import KeyVizPrometheus
 import KeyVizTestKit
 import Logging
 import Synchronization
+import Testing
 
 /// A metrics source with a fixed body, or a slow one: for tests of the transport itself.
 final class FixedExposition: MetricsExposition {
@@ -53,4 +54,17 @@ func basic(_ user: String, _ password: String) -> String {
 }
 
 let prometheusAccept = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+
+/// A self-signed certificate for 127.0.0.1 made by openssl in a temporary directory, removed
+/// after `body`: the TLS tests' server certificate and the curl CA file in one.
+func withSelfSignedCertificate<T>(_ body: (_ certPath: String, _ keyPath: String) throws -> T) throws -> T {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("keyviz-tls-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let key = dir.appendingPathComponent("key.pem").path, cert = dir.appendingPathComponent("cert.pem").path
+    let made = try run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                        "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"])
+    #expect(made.status == 0, "\(String(decoding: made.output, as: UTF8.self))")
+    return try body(cert, key)
+}
 

@@ -145,32 +145,27 @@ import Testing
     }
 
     @Test func overTLSTooAnOversizedHeadIsAnswered() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("keyviz-tls-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let key = dir.appendingPathComponent("key.pem").path, cert = dir.appendingPathComponent("cert.pem").path
-        let made = try run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
-                            "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"])
-        #expect(made.status == 0)
-        var config = ephemeral()
-        config.tlsCertificatePEM = try String(contentsOfFile: cert, encoding: .utf8)
-        config.tlsKeyPEM = try String(contentsOfFile: key, encoding: .utf8)
-        let live = try LiveServer(configuration: config)
-        defer { live.server.stop() }
-        func status(padding: Int) throws -> String {
-            let out = try run(["curl", "-sS", "--max-time", "10", "--cacert", cert, "-o", "/dev/null", "-w", "%{http_code}",
-                               "-H", "X-Pad: " + String(repeating: "a", count: padding), "https://127.0.0.1:\(live.port)/healthz"])
-            return String(decoding: out.output, as: UTF8.self)
+        try withSelfSignedCertificate { cert, key in
+            var config = ephemeral()
+            config.tlsCertificatePEM = try String(contentsOfFile: cert, encoding: .utf8)
+            config.tlsKeyPEM = try String(contentsOfFile: key, encoding: .utf8)
+            let live = try LiveServer(configuration: config)
+            defer { live.server.stop() }
+            func status(padding: Int) throws -> String {
+                let out = try run(["curl", "-sS", "--max-time", "10", "--cacert", cert, "-o", "/dev/null", "-w", "%{http_code}",
+                                   "-H", "X-Pad: " + String(repeating: "a", count: padding), "https://127.0.0.1:\(live.port)/healthz"])
+                return String(decoding: out.output, as: UTF8.self)
+            }
+            #expect(try status(padding: 100) == "200")
+            #expect(try status(padding: 20_000) == "431")      // queued through libmicrohttpd
+            #expect(try status(padding: 40_000) == "431")      // libmicrohttpd's own
+            // Around the 32 KiB some are written directly (too little memory left), through the
+            // connection's TLS session.
+            var unanswered: [Int] = []
+            for padding in stride(from: 32_000, through: 32_800, by: 16) where try status(padding: padding) != "431" {
+                unanswered.append(padding)
+            }
+            #expect(unanswered.isEmpty, "\(unanswered)")
         }
-        #expect(try status(padding: 100) == "200")
-        #expect(try status(padding: 20_000) == "431")      // queued through libmicrohttpd
-        #expect(try status(padding: 40_000) == "431")      // libmicrohttpd's own
-        // Around the 32 KiB some are written directly (too little memory left), through the
-        // connection's TLS session.
-        var unanswered: [Int] = []
-        for padding in stride(from: 32_000, through: 32_800, by: 16) where try status(padding: padding) != "431" {
-            unanswered.append(padding)
-        }
-        #expect(unanswered.isEmpty, "\(unanswered)")
     }
 }

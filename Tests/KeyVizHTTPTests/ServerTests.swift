@@ -189,28 +189,23 @@ import Testing
     }
 
     @Test func tlsScrapesWorkAndPlainHTTPToTheTLSPortFailsCleanly() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("keyviz-tls-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let key = dir.appendingPathComponent("key.pem").path, cert = dir.appendingPathComponent("cert.pem").path
-        let made = try run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
-                            "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"])
-        #expect(made.status == 0, "\(String(decoding: made.output, as: UTF8.self))")
-        var config = ephemeral()
-        config.tlsCertificatePEM = try String(contentsOfFile: cert, encoding: .utf8)
-        config.tlsKeyPEM = try String(contentsOfFile: key, encoding: .utf8)
-        let live = try LiveServer(configuration: config)
-        defer { live.server.stop() }
-        let url = "https://127.0.0.1:\(live.port)/metrics"
-        let scraped = try run(["curl", "-sS", "--max-time", "10", "--cacert", cert, url])
-        #expect(scraped.status == 0)
-        #expect(try promtoolClean(scraped.output))
-        // Plain HTTP to the TLS port: no HTTP response, the connection just ends.
-        let plain = try TestConnection(port: live.port, timeoutSeconds: 5)
-        plain.send(TestConnection.request("GET", "/metrics", keepAlive: false))
-        let reply = plain.readChunk()
-        #expect(reply.map { !String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 200") } ?? true)
-        // And the server is unaffected.
-        #expect(try run(["curl", "-sS", "--max-time", "10", "--cacert", cert, "https://127.0.0.1:\(live.port)/healthz"]).output == Array("ok\n".utf8))
+        try withSelfSignedCertificate { cert, key in
+            var config = ephemeral()
+            config.tlsCertificatePEM = try String(contentsOfFile: cert, encoding: .utf8)
+            config.tlsKeyPEM = try String(contentsOfFile: key, encoding: .utf8)
+            let live = try LiveServer(configuration: config)
+            defer { live.server.stop() }
+            let url = "https://127.0.0.1:\(live.port)/metrics"
+            let scraped = try run(["curl", "-sS", "--max-time", "10", "--cacert", cert, url])
+            #expect(scraped.status == 0)
+            #expect(try promtoolClean(scraped.output))
+            // Plain HTTP to the TLS port: no HTTP response, the connection just ends.
+            let plain = try TestConnection(port: live.port, timeoutSeconds: 5)
+            plain.send(TestConnection.request("GET", "/metrics", keepAlive: false))
+            let reply = plain.readChunk()
+            #expect(reply.map { !String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 200") } ?? true)
+            // And the server is unaffected.
+            #expect(try run(["curl", "-sS", "--max-time", "10", "--cacert", cert, "https://127.0.0.1:\(live.port)/healthz"]).output == Array("ok\n".utf8))
+        }
     }
 }
