@@ -134,6 +134,12 @@ int keyviz_mhd_lost_answer_status(void *connection) {
     return info ? (int)info->http_status : 431;
 }
 
+int keyviz_mhd_queued_status(void *connection) {
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info((struct MHD_Connection *)connection, MHD_CONNECTION_INFO_HTTP_STATUS);
+    return info ? (int)info->http_status : 0;
+}
+
 typedef ssize_t (*record_send_fn)(void *session, const void *data, size_t size);
 
 long keyviz_mhd_send_directly(void *connection, const void *bytes, size_t count) {

@@ -21,11 +21,14 @@ final class ServerContext: Sendable {
     let policy: RequestPolicy
     let deadlines: RequestDeadlines
     let log: RateLimitedLog
-    init(router: KeyVizHTTPHandler, policy: RequestPolicy, deadlines: RequestDeadlines, log: RateLimitedLog) {
+    let lingering: LingeringClose
+    init(router: KeyVizHTTPHandler, policy: RequestPolicy, deadlines: RequestDeadlines, log: RateLimitedLog,
+         lingering: LingeringClose) {
         self.router = router
         self.policy = policy
         self.deadlines = deadlines
         self.log = log
+        self.lingering = lingering
     }
 }
 
@@ -71,6 +74,7 @@ public final class MetricsServer: Sendable {
     private let listenFD: Int32
     private let context: Int                 // retained ServerContext handed to libmicrohttpd
     private let deadlines: RequestDeadlines
+    private let lingering = LingeringClose()
     private let reaper = ReaperControl()
     private let log: RateLimitedLog
 
@@ -97,7 +101,8 @@ public final class MetricsServer: Sendable {
         deadlines = RequestDeadlines(seconds: Double(timeout), headerSeconds: Double(headerTimeout))
         log = RateLimitedLog(logger: logger)
         let ctx = Unmanaged.passRetained(ServerContext(router: router, policy: RequestPolicy(limits),
-                                                       deadlines: deadlines, log: log)).toOpaque()
+                                                       deadlines: deadlines, log: log,
+                                                       lingering: lingering)).toOpaque()
         let d = keyviz_mhd_start(flags, fd, 0, UInt32(limits.connectionLimit), UInt32(limits.connectionLimitPerClient ?? 0),
                                  UInt32(timeout), limits.connectionMemoryLimit, 1,
                                  limits.tlsKeyPEM, limits.tlsCertificatePEM,
@@ -114,8 +119,9 @@ public final class MetricsServer: Sendable {
         }
         context = Int(bitPattern: ctx)
         daemon.store(Int(bitPattern: d), ordering: .releasing)
-        let thread = Thread { [deadlines, reaper, log] in
+        let thread = Thread { [deadlines, lingering, reaper, log] in
             while reaper.running.load(ordering: .relaxed) {
+                lingering.drainReady()
                 let n = deadlines.reap()
                 if n.withoutHeaders > 0 {
                     log.warning("closed \(n.withoutHeaders) new connection(s) whose request headers were not complete within \(headerTimeout) s")
@@ -124,8 +130,9 @@ public final class MetricsServer: Sendable {
                     log.warning("closed \(n.closed - n.withoutHeaders) connection(s) whose request was not complete within \(timeout) s")
                 }
                 log.flush()
-                usleep(250_000)
+                usleep(lingering.count > 0 ? 20_000 : 250_000)
             }
+            lingering.resetAll()
             reaper.done.signal()
         }
         thread.name = "keyviz-http-deadlines"
@@ -326,8 +333,9 @@ private let connectionNotifier: MHD_NotifyConnectionCallback = { cls, connection
     let key = Int(bitPattern: UnsafeRawPointer(connection))
     if code == .CONNECTION_NOTIFY_STARTED {
         context.deadlines.opened(connection: key, fd: keyviz_mhd_connection_fd(UnsafeMutableRawPointer(connection)))
-    } else {
-        context.deadlines.closed(connection: key)
+    } else if let fd = context.deadlines.closed(connection: key) {
+        // Just before libmicrohttpd closes the socket (on its accepting thread: no waiting here).
+        context.lingering.adopt(fd)
     }
 }
 
@@ -336,7 +344,9 @@ private let connectionNotifier: MHD_NotifyConnectionCallback = { cls, connection
 ///
 /// A request whose head left libmicrohttpd too little of the connection's memory to build the
 /// queued answer in (a refused head that nearly fills it) would be closed unanswered: a 431 (or
-/// 414) is written directly instead, and the socket is not reset, which could discard it.
+/// 414) is written directly instead. A request that ended with an error but was answered (by
+/// libmicrohttpd's own 4xx or that direct answer) is not reset either: its connection lingers
+/// on close, so a client still sending the rest of it reads the answer.
 private let completionNotifier: MHD_RequestCompletedCallback = { cls, connection, _, termination in
     guard let cls, let connection else { return }
     let context = Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue()
@@ -348,6 +358,9 @@ private let completionNotifier: MHD_RequestCompletedCallback = { cls, connection
         context.log.warning("libmicrohttpd had no memory left to answer a request in: answered \(answer.status) directly")
         let bytes = directAnswer(answer)
         _ = bytes.withUnsafeBytes { keyviz_mhd_send_directly(raw, $0.baseAddress, $0.count) }
+        context.deadlines.lingerOnClose(connection: key)
+    } else if termination == .REQUEST_TERMINATED_WITH_ERROR && keyviz_mhd_queued_status(raw) != 0 {
+        context.deadlines.lingerOnClose(connection: key)
     } else if termination != .REQUEST_TERMINATED_COMPLETED_OK {
         context.deadlines.abandoned(connection: key)
     }

@@ -21,6 +21,7 @@ final class RequestDeadlines: Sendable {
         var fd: Int32
         var waitingSince: Double?     // nil once shut down
         var headersSeen = false       // a first request's headers have been complete
+        var lingers = false           // answered before its request was read: drain on close
     }
 
     private let entries = Mutex<[Int: Entry]>([:])
@@ -43,8 +44,20 @@ final class RequestDeadlines: Sendable {
         entries.withLock { $0[connection]?.headersSeen = true }
     }
 
-    func closed(connection: Int) {
-        entries.withLock { $0[connection] = nil }
+    /// Forgets a closing connection. Returns its socket when it is to be drained before
+    /// libmicrohttpd closes it (``lingerOnClose(connection:)``, and not shut down since).
+    func closed(connection: Int) -> Int32? {
+        entries.withLock { all in
+            guard let e = all.removeValue(forKey: connection), e.lingers, e.waitingSince != nil else { return nil }
+            return e.fd
+        }
+    }
+
+    /// A request was answered with an error before it was read to the end (its head too
+    /// large, say): when the connection closes, what the client still sends is read and
+    /// discarded first (``LingeringClose``), so the answer is not lost to a reset.
+    func lingerOnClose(connection: Int) {
+        entries.withLock { $0[connection]?.lingers = true }
     }
 
     func requestCompleted(connection: Int) {

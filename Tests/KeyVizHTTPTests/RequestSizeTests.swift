@@ -1,6 +1,6 @@
 import Foundation
 import KeyViz
-import KeyVizHTTP
+@testable import KeyVizHTTP
 import KeyVizTestKit
 import Testing
 
@@ -144,6 +144,52 @@ import Testing
         #expect(try fetch(live.port, "GET", "/healthz").status == 200)
     }
 
+    @Test func aClientStillSendingAfterItsHeadWasRefusedCanFinishAndReadThe431() throws {
+        let live = try LiveServer()
+        defer { live.server.stop() }
+        // 40 000 bytes of head: libmicrohttpd reads 32 KiB, answers 431 and closes. The client
+        // sends 10 000 bytes more after the answer is out, as a slow client would. Closing with
+        // those bytes unread reset the connection: the second write failed (broken pipe) and a
+        // client such as curl gave up without reading the answer. The server now reads and
+        // discards them first (docs/operations.md, Lingering close).
+        let c = try TestConnection(port: live.port, timeoutSeconds: 10)
+        let first = head(costing: 40_000)
+        #expect(c.send(Array(first.dropLast(2))))
+        usleep(300_000)
+        let rest = Array(repeating: UInt8(ascii: "a"), count: 10_000) + Array("\r\n".utf8)
+        let sentTheRest = c.send(rest)
+        #expect(sentTheRest, "the second write was reset")
+        let r = try c.readResponse()
+        #expect(r.status == 431)
+        #expect(c.waitForClose())
+        #expect(try fetch(live.port, "GET", "/healthz").status == 200)
+    }
+
+    @Test func aLingeringSocketIsResetPastItsTimeAndItsCountIsBounded() throws {
+        let lingering = LingeringClose(seconds: 0.2, maxBytes: 1 << 20, capacity: 2)
+        var pairs: [[Int32]] = []
+        for _ in 0..<3 {
+            var fds: [Int32] = [0, 0]
+            #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds) == 0)
+            pairs.append(fds)
+        }
+        defer { for p in pairs { close(p[1]) } }
+        #expect(lingering.adopt(pairs[0][0]))
+        #expect(lingering.adopt(pairs[1][0]))
+        #expect(!lingering.adopt(pairs[2][0]), "a third socket past the capacity of 2")
+        for p in pairs { close(p[0]) }          // the owner closes; the copies keep the sockets open
+        // A client that closes is let go at the next drain; one that does not, after 0.2 s.
+        #expect(write(pairs[0][1], "rest", 4) == 4)
+        close(pairs[0][1]); pairs[0][1] = -1
+        lingering.drainReady()
+        #expect(lingering.count == 1)
+        usleep(250_000)
+        lingering.drainReady()
+        #expect(lingering.count == 0)
+        var byte: UInt8 = 0
+        #expect(read(pairs[1][1], &byte, 1) == 0, "the lingering copy was closed")
+    }
+
     @Test func overTLSTooAnOversizedHeadIsAnswered() throws {
         try withSelfSignedCertificate { cert, key in
             var config = ephemeral()
@@ -158,19 +204,20 @@ import Testing
             }
             #expect(try status(padding: 100) == "200")
             #expect(try status(padding: 20_000) == "431")      // queued through libmicrohttpd
-            #expect(try status(padding: 40_000) == "431")      // libmicrohttpd's own
+            // libmicrohttpd's own answer, before all of the head is read: curl is often still
+            // sending when it comes. Closing at once reset the connection under curl's write
+            // (a broken pipe, no status) in up to 1 of 8 requests on a loaded machine; the
+            // lingering close reads the rest first. Repeated, since the race was a race.
+            var lost: [String] = []
+            for _ in 0..<40 { let s = try status(padding: 40_000); if s != "431" { lost.append(s) } }
+            #expect(lost.isEmpty, "\(lost)")
             // Around the 32 KiB some are written directly (too little memory left), through the
             // connection's TLS session.
             var unanswered: [Int] = []
             for padding in stride(from: 32_000, through: 32_800, by: 16) where try status(padding: padding) != "431" {
                 unanswered.append(padding)
             }
-            // Known, intermittent: over TLS one size in this sweep is now and then closed
-            // unanswered (32 752 bytes in 1 of 4 fresh-clone runs; plain HTTP never is). Recorded,
-            // not hidden: the expectation stands and fails as a known issue until it is fixed.
-            withKnownIssue("over TLS a head just under libmicrohttpd's 32 KiB block is sometimes closed unanswered", isIntermittent: true) {
-                #expect(unanswered.isEmpty, "\(unanswered)")
-            }
+            #expect(unanswered.isEmpty, "\(unanswered)")
         }
     }
 }

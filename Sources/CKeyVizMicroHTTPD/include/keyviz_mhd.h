@@ -43,6 +43,10 @@ size_t keyviz_mhd_head_cost(void *connection);
 /// the calling thread, set by the logger.
 int keyviz_mhd_lost_answer_status(void *connection);
 
+/// The status of the response libmicrohttpd queued for a connection's current request (its own
+/// error answers included), or 0 when none was queued.
+int keyviz_mhd_queued_status(void *connection);
+
 /// Writes `count` bytes of a complete response straight to the connection (TLS through its
 /// GnuTLS session), bypassing libmicrohttpd, then ends the sending side. Only for a request
 /// libmicrohttpd has written nothing for and is closing. Returns the bytes written, or -1.
