@@ -17,6 +17,7 @@ let package = Package(
         .executableTarget(name: "keyviz-bench", dependencies: [
             .product(name: "KeyViz", package: "KeyViz"),
             .product(name: "KeyVizPrometheus", package: "KeyViz"),
+            .product(name: "KeyVizHTTPHandler", package: "KeyViz"),
             .product(name: "KeyVizTestKit", package: "KeyViz"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),

@@ -19,6 +19,8 @@ public final class HeatMatrixSampler: Sampler, RouteCountsSharing {
     private struct History: ~Copyable {
         var tiers: TieredHistory      // the finest ring and the coarser tiers (TieredHistory.swift)
         var catalog: RouteCatalog?
+        /// Per counter slot, the table reference its route had at the last flush (a hint).
+        var slotRefs: [UInt32] = []
         var routedTotal = OpCounts()
         var unroutedTotal = OpCounts()
     }
@@ -70,17 +72,25 @@ public final class HeatMatrixSampler: Sampler, RouteCountsSharing {
     /// Moves the counters into a new column stamped `unixMs`.
     public func flush(atUnixMs unixMs: Int64) {
         history.withLock { h in
-            var column = MatrixColumn(unixMs: unixMs, routes: [], counts: [], unrouted: .zero)
-            column.unrouted = slots.collect(consumer: consumer, nowMs: unixMs, reserve: { n in
-                column.routes.reserveCapacity(n)
-                column.counts.reserveCapacity(n)
+            var routed = OpCounts()
+            var refs: [UInt32] = [], counts: [OpCounts] = []
+            let unrouted = slots.collect(consumer: consumer, nowMs: unixMs, reserve: { n in
+                refs.reserveCapacity(n)
+                counts.reserveCapacity(n)
             }) { slot, _, delta, owners in
-                column.routes.append(owners.route(ofSlot: slot)!)
-                column.counts.append(delta)
-                h.routedTotal += delta
+                if slot >= h.slotRefs.count {
+                    h.slotRefs.append(contentsOf: repeatElement(.max, count: max(slot + 1, 2 * h.slotRefs.count) - h.slotRefs.count))
+                }
+                let hint = h.slotRefs[slot]
+                let ref = h.tiers.retain(owners.route(ofSlot: slot)!, hint: hint)
+                h.slotRefs[slot] = ref
+                refs.append(ref)
+                counts.append(delta)
+                routed += delta
             }
-            h.unroutedTotal += column.unrouted
-            h.tiers.append(column)
+            h.tiers.append(StoredColumn(unixMs: unixMs, refs: refs, counts: counts, unrouted: unrouted))
+            h.routedTotal += routed
+            h.unroutedTotal += unrouted
         }
     }
 
@@ -119,6 +129,15 @@ public final class HeatMatrixSampler: Sampler, RouteCountsSharing {
     /// Everything that left the coarsest tier, routed and unrouted (with ``flushedTotals``, what
     /// the conservation test checks: every count flushed is in one column of one tier, or here).
     package var droppedTotals: (routed: OpCounts, unrouted: OpCounts) { history.withLock { $0.tiers.dropped } }
+
+    /// The history's route table: whether each route's use count is the number of column
+    /// entries referring to it, and how many routes it holds (for the invariant tests).
+    package var historyRouteTable: (consistent: Bool, routes: Int, entries: Int, entryBytes: Int) {
+        history.withLock { h in
+            let storage = h.tiers.entryStorage
+            return (h.tiers.tableIsConsistent, h.tiers.table.count, storage.entries, storage.bytes)
+        }
+    }
 
     // MARK: saving and restoring
 
@@ -180,36 +199,39 @@ public final class HeatMatrixSampler: Sampler, RouteCountsSharing {
     public func snapshot(series: Series, fromUnixMs: Int64? = nil, toUnixMs: Int64? = nil, rows: Int = 1024,
                          keys: (start: [UInt8], end: [UInt8])? = nil, resolutionMs: Int64? = nil) -> HeatMatrix {
         let budget = min(1024, max(1, rows))
-        let (tiers, catalogRoutes): (TieredHistory, [Route]) = history.withLock { h in (h.tiers, h.catalog?.routes ?? []) }
+        let (tiers, catalogRoutes, slotRefs) = history.withLock { h in (h.tiers, h.catalog?.routes ?? [], h.slotRefs) }
         let view = tiers.view(resolution: resolutionMs, from: fromUnixMs)
         let columns = tiers.columns(view: view, from: fromUnixMs, to: toUnixMs)
-        // Distinct routes and their totals over the selected columns. A route is its id and key
-        // range: ids are per process, so a restored history may use an id for another range.
-        var index: [RouteID: Int] = [:]
-        index.reserveCapacity(catalogRoutes.count)
-        var routes: [Route] = []
-        var sameID: [Int] = []          // next route index with the same id, -1 at the end
-        var totals: [UInt64] = []
-        func routeIndex(_ route: Route) -> Int {
-            var last = -1
-            if var i = index[route.id] {
-                while true {
-                    if routes[i].start == route.start && routes[i].end == route.end { return i }
-                    guard sameID[i] >= 0 else { last = i; break }
-                    i = sameID[i]
+        // Routes: the history's table (by reference), then catalog routes no column refers to.
+        // A route is its id and key range: ids are per process, so a restored history may use
+        // an id for another range; the table keeps those apart.
+        var routes = tiers.table.routes
+        let stored = routes.count
+        var totals = [UInt64](repeating: 0, count: stored)
+        var listed = [Bool](repeating: false, count: stored)
+        totals.withUnsafeMutableBufferPointer { totals in
+            for c in columns {
+                c.refs.withUnsafeBufferPointer { refs in
+                    c[series].add(into: totals, at: refs)
+                    for r in refs { listed[Int(r)] = true }
                 }
             }
-            if last >= 0 { sameID[last] = routes.count } else { index[route.id] = routes.count }
-            routes.append(route)
-            sameID.append(-1)
-            totals.append(0)
-            return routes.count - 1
         }
-        for route in catalogRoutes { _ = routeIndex(route) }
-        for c in columns {
-            for (route, counts) in zip(c.routes, c.counts) { totals[routeIndex(route)] &+= counts[series] }
+        for route in catalogRoutes {
+            let slot = slots.counters.slot(of: route.id)
+            let hint = slot < slotRefs.count ? slotRefs[slot] : .max
+            if tiers.table.holds(route, at: hint) {
+                listed[Int(hint)] = true
+            } else if let r = tiers.table.find(route) {
+                listed[Int(r)] = true
+            } else {
+                routes.append(route)
+                totals.append(0)
+                listed.append(true)
+            }
         }
         let order = routes.indices.filter { i in
+            guard listed[i] else { return false }
             guard let keys else { return true }
             let r = routes[i]
             return (r.end.isEmpty || keys.start.lexicographicallyPrecedes(r.end))
@@ -220,7 +242,7 @@ public final class HeatMatrixSampler: Sampler, RouteCountsSharing {
             return ra.id < rb.id
         }
         let starts = AdjacentRowMerger.groups(totals: order.map { totals[$0] }, budget: budget)
-        // Output rows, without values yet; rowOf maps a route index to its row (-1: filtered out).
+        // Output rows, without values yet; rowOf maps a route reference to its row (-1: not shown).
         var rowOf = [Int32](repeating: -1, count: routes.count)
         var table: [HeatMatrixRow] = []
         table.reserveCapacity(starts.count)
@@ -233,14 +255,21 @@ public final class HeatMatrixSampler: Sampler, RouteCountsSharing {
                 rowOf[order[k]] = Int32(g)
             }
             if row.aggregate, let id = row.routeIDs.first { row.rowID = "aggregate:\(id)+\(row.routeCount)" }
-            row.values = Array(repeating: 0, count: columns.count)
             table.append(row)
         }
-        for (j, c) in columns.enumerated() {
-            for (route, counts) in zip(c.routes, c.counts) {
-                let row = Int(rowOf[routeIndex(route)])
-                if row >= 0 { table[row].values[j] &+= counts[series] }
+        // Cells column by column (a column's rows are adjacent), then handed out row by row.
+        let rowCount = table.count
+        var cells = [UInt64](repeating: 0, count: rowCount * columns.count)
+        cells.withUnsafeMutableBufferPointer { cells in
+            rowOf.withUnsafeBufferPointer { rowOf in
+                for (j, c) in columns.enumerated() {
+                    let column = UnsafeMutableBufferPointer(rebasing: cells[(j * rowCount)..<((j + 1) * rowCount)])
+                    c.refs.withUnsafeBufferPointer { refs in c[series].add(into: column, slots: rowOf, at: refs) }
+                }
             }
+        }
+        for g in 0..<rowCount {
+            table[g].values = (0..<columns.count).map { j in cells[j * rowCount + g] }
         }
         return HeatMatrix(series: series, columnUnixMs: columns.map(\.unixMs), rows: table,
                           unrouted: columns.map { $0.unrouted[series] }, stepMilliseconds: tiers.tiers[view].step)

@@ -7,14 +7,18 @@
 /// (counted in `dropped`). So the tiers never overlap in time, oldest to newest: coarsest ring,
 /// its pending column, the next finer ring, …, the finest ring; and every count flushed is in
 /// exactly one place: a column of some tier, or `dropped`.
+///
+/// Columns refer to their routes through one ``RouteTable`` (``StoredColumn``): a snapshot sums
+/// by array index, with no hashing or reference counting per cell.
 package struct TieredHistory {
     struct Tier {
         let step: Int64
         let capacity: Int
-        var ring: [MatrixColumn] = []
+        var ring: [StoredColumn] = []
         var head = 0                          // index of the oldest column once the ring is full
-        var pending: MatrixColumn?
-        var pendingIndex = ColumnIndex()
+        /// The pending column while `hasPending` (its route map is kept between windows).
+        var sum = ColumnSum(unixMs: 0)
+        var hasPending = false
         /// A column has left this tier's ring: older times are no longer at this resolution.
         var evicted = false
 
@@ -23,40 +27,19 @@ package struct TieredHistory {
             self.capacity = capacity
         }
 
-        var oldest: MatrixColumn? { ring.isEmpty ? nil : ring[head] }
-        var newest: MatrixColumn? { ring.isEmpty ? nil : ring[(head + ring.count - 1) % ring.count] }
+        var pendingUnixMs: Int64? { hasPending ? sum.unixMs : nil }
+        var oldestUnixMs: Int64? { ring.isEmpty ? pendingUnixMs : ring[head].unixMs }
+        var newest: StoredColumn? { ring.isEmpty ? nil : ring[(head + ring.count - 1) % ring.count] }
 
         /// The ring oldest first.
-        var ordered: [MatrixColumn] {
+        var ordered: [StoredColumn] {
             guard head > 0 else { return ring }
             return Array(ring[head...]) + ring[..<head]
         }
     }
 
-    /// Where each route is in a column being summed. Keyed by id (cheap to hash) and checked
-    /// against the whole route, which within a process is one-to-one with its id; a restored
-    /// history can use an id for another key range, and those routes go by their whole value.
-    struct ColumnIndex {
-        var byID: [RouteID: Int] = [:]
-        var others: [Route: Int] = [:]
-
-        init() {}
-
-        init(_ c: MatrixColumn) {
-            for (i, r) in c.routes.enumerated() where position(of: r, in: c) == nil { insert(r, at: i) }
-        }
-
-        func position(of route: Route, in sum: MatrixColumn) -> Int? {
-            guard let i = byID[route.id] else { return nil }
-            return sum.routes[i] == route ? i : others[route]
-        }
-
-        mutating func insert(_ route: Route, at i: Int) {
-            if byID[route.id] == nil { byID[route.id] = i } else { others[route] = i }
-        }
-    }
-
     private(set) var tiers: [Tier]
+    private(set) var table = RouteTable()
     /// Everything that left the coarsest tier.
     private(set) var dropped = (routed: OpCounts(), unrouted: OpCounts())
 
@@ -64,7 +47,7 @@ package struct TieredHistory {
         tiers = layout.map { Tier(step: max(1, $0.stepMilliseconds), capacity: max(1, $0.columns)) }
     }
 
-    var isEmpty: Bool { tiers.allSatisfy { $0.ring.isEmpty && $0.pending == nil } }
+    var isEmpty: Bool { tiers.allSatisfy { $0.ring.isEmpty && !$0.hasPending } }
 
     /// The end of the window holding `unixMs` at `step`: the smallest multiple of `step` at or
     /// after it (windows are `(end - step, end]`, as a flushed column covers the time before its stamp).
@@ -75,13 +58,29 @@ package struct TieredHistory {
         return overflow ? (k > 0 ? Int64.max / step * step : Int64.min / step * step) : end
     }
 
-    /// A newly flushed column, into the finest ring.
-    mutating func append(_ column: MatrixColumn) {
+    /// One more use of `route` by a column about to be appended (see ``RouteTable/retain(_:hint:)``).
+    mutating func retain(_ route: Route, hint: UInt32) -> UInt32 {
+        table.retain(route, hint: hint)
+    }
+
+    /// A newly flushed column whose references were retained (``retain(_:hint:)``), into the finest ring.
+    mutating func append(_ column: StoredColumn) {
         push(column, into: 0)
     }
 
-    private mutating func push(_ column: MatrixColumn, into t: Int) {
-        var evicted: MatrixColumn?
+    /// A newly flushed column, into the finest ring.
+    mutating func append(_ column: MatrixColumn) {
+        push(stored(column), into: 0)
+    }
+
+    /// `column` with its routes retained in the table.
+    private mutating func stored(_ column: MatrixColumn) -> StoredColumn {
+        StoredColumn(unixMs: column.unixMs, refs: column.routes.map { table.retain($0) }, counts: column.counts,
+                     unrouted: column.unrouted)
+    }
+
+    private mutating func push(_ column: StoredColumn, into t: Int) {
+        var evicted: StoredColumn?
         if tiers[t].ring.count < tiers[t].capacity {
             tiers[t].ring.append(column)
         } else {
@@ -94,48 +93,41 @@ package struct TieredHistory {
         if t + 1 < tiers.count {
             absorb(evicted, into: t + 1)
         } else {
-            for c in evicted.counts { dropped.routed += c }
+            dropped.routed += evicted.routedTotal
             dropped.unrouted += evicted.unrouted
         }
+        for r in evicted.refs { table.release(r) }
     }
 
     /// Adds `column` into tier `t`'s pending column (t ≥ 1), first completing the pending column
     /// when `column` belongs to a later window. A column of an earlier window (the clock went
-    /// back) joins the pending one: sums stay exact, stamps never go back.
-    mutating func absorb(_ column: MatrixColumn, into t: Int) {
+    /// back) joins the pending one: sums stay exact, stamps never go back. The caller keeps its
+    /// own uses of `column`'s routes (the sum retains those it adds).
+    private mutating func absorb(_ column: StoredColumn, into t: Int) {
         let end = Self.windowEnd(column.unixMs, step: tiers[t].step)
-        if let p = tiers[t].pending, end > p.unixMs {
-            tiers[t].pending = nil
-            tiers[t].pendingIndex = ColumnIndex()
-            push(p, into: t)
+        if tiers[t].hasPending, end > tiers[t].sum.unixMs {
+            tiers[t].hasPending = false
+            let complete = tiers[t].sum.take()
+            push(complete, into: t)
         }
-        if tiers[t].pending == nil {
-            tiers[t].pending = MatrixColumn(unixMs: end, routes: [], counts: [], unrouted: .zero)
+        if !tiers[t].hasPending {
+            tiers[t].hasPending = true
+            tiers[t].sum.unixMs = end
         }
-        var sum = tiers[t].pending!, index = tiers[t].pendingIndex
-        tiers[t].pending = nil                  // keep `sum` and `index` uniquely referenced
-        tiers[t].pendingIndex = ColumnIndex()
-        Self.add(column, to: &sum, index: &index)
-        tiers[t].pending = sum
-        tiers[t].pendingIndex = index
-    }
-
-    /// Adds `column`'s counts into `sum`, route by route (`index`: route → position in `sum`).
-    static func add(_ column: MatrixColumn, to sum: inout MatrixColumn, index: inout ColumnIndex) {
-        sum.unrouted += column.unrouted
-        for (route, counts) in zip(column.routes, column.counts) {
-            if let i = index.position(of: route, in: sum) {
-                sum.counts[i] += counts
-            } else {
-                index.insert(route, at: sum.routes.count)
-                sum.routes.append(route)
-                sum.counts.append(counts)
-            }
-        }
+        var sum = tiers[t].sum
+        tiers[t].sum = ColumnSum(unixMs: 0)     // keep `sum` uniquely referenced
+        sum.add(column) { table.retain($0) }
+        tiers[t].sum = sum
     }
 
     /// The newest column of the finest ring.
-    var newest: MatrixColumn? { tiers[0].newest }
+    var newest: MatrixColumn? { tiers[0].newest.map(matrixColumn) }
+
+    /// A stored column as a value with whole routes.
+    func matrixColumn(_ c: StoredColumn) -> MatrixColumn {
+        MatrixColumn(unixMs: c.unixMs, routes: c.refs.map { table.routes[Int($0)] },
+                     counts: (0..<c.count).map(c.counts(at:)), unrouted: c.unrouted)
+    }
 
     /// The view (tier index) a snapshot should use: the finest tier whose step is at least
     /// `resolution` (nil: the finest; the coarsest when none is), or a coarser one while the
@@ -156,54 +148,62 @@ package struct TieredHistory {
     /// column exists anywhere (nothing left it, no coarser tier has columns: e.g. after a
     /// restore), else when its oldest column's window starts at or before `from`.
     func covers(_ v: Int, from: Int64) -> Bool {
-        let olderElsewhere = tiers[v].evicted || tiers[(v + 1)...].contains { !$0.ring.isEmpty || $0.pending != nil }
+        let olderElsewhere = tiers[v].evicted || tiers[(v + 1)...].contains { !$0.ring.isEmpty || $0.hasPending }
         guard olderElsewhere else { return true }
-        guard let oldest = tiers[v].oldest ?? tiers[v].pending else { return false }
-        return oldest.unixMs &- tiers[v].step <= from
+        guard let oldest = tiers[v].oldestUnixMs else { return false }
+        return oldest &- tiers[v].step <= from
     }
 
     /// The columns of view `v` stamped in `[from, to)`, oldest first: tier `v`'s ring and pending
     /// column, then every finer tier's columns summed into tier `v`'s windows (the newest of
-    /// which may still be filling). View 0 is the finest ring as flushed.
-    func columns(view v: Int, from: Int64?, to: Int64?) -> [MatrixColumn] {
+    /// which may still be filling). View 0 is the finest ring as flushed. Their references are
+    /// into ``table``; sums made here retain nothing (they live as long as this copy).
+    func columns(view v: Int, from: Int64?, to: Int64?) -> [StoredColumn] {
         func keep(_ t: Int64) -> Bool { (from.map { t >= $0 } ?? true) && (to.map { t < $0 } ?? true) }
         if v == 0 { return tiers[0].ordered.filter { keep($0.unixMs) } }
         let step = tiers[v].step
-        var out: [MatrixColumn] = tiers[v].ordered.filter { keep($0.unixMs) }
-        var sources: [MatrixColumn] = []
-        if let p = tiers[v].pending { sources.append(p) }
+        var out: [StoredColumn] = tiers[v].ordered.filter { keep($0.unixMs) }
+        var sources: [StoredColumn] = []
+        if tiers[v].hasPending { sources.append(tiers[v].sum.column) }
         for t in stride(from: v - 1, through: 0, by: -1) {
             sources.append(contentsOf: tiers[t].ordered)
-            if t > 0, let p = tiers[t].pending { sources.append(p) }
+            if t > 0, tiers[t].hasPending { sources.append(tiers[t].sum.column) }
         }
-        var current: MatrixColumn?
-        var index = ColumnIndex()
+        var current: StoredColumn?       // a source that is one whole window by itself
+        var sum = ColumnSum(unixMs: 0)
+        var summing = false
+        func finish() {
+            if let c = current { out.append(c); current = nil }
+            if summing { out.append(sum.take()); summing = false }
+        }
         for c in sources {
             let end = Self.windowEnd(c.unixMs, step: step)
             guard keep(end) else { continue }
-            if let cur = current, cur.unixMs != end {
-                out.append(cur)
+            let open = current?.unixMs ?? (summing ? sum.unixMs : nil)
+            if let open, open != end { finish() }
+            if current == nil && !summing {
+                if c.unixMs == end { current = c; continue }   // already one whole window: no copy
+                sum.unixMs = end
+                summing = true
+            } else if let whole = current {
+                sum.unixMs = end
+                sum.add(whole)
                 current = nil
-                index = ColumnIndex()
+                summing = true
             }
-            if current == nil {
-                if c.unixMs == end {
-                    current = c         // already one whole window (or the start of one): no copy
-                    index = ColumnIndex(c)
-                    continue
-                }
-                current = MatrixColumn(unixMs: end, routes: [], counts: [], unrouted: .zero)
-            }
-            Self.add(c, to: &current!, index: &index)
+            sum.add(c)
         }
-        if let current { out.append(current) }
+        finish()
         return out
     }
 
     // MARK: saving and restoring
 
     var history: MatrixHistory {
-        MatrixHistory(tiers: tiers.map { MatrixHistory.Tier(stepMilliseconds: $0.step, columns: $0.ordered, pending: $0.pending) })
+        MatrixHistory(tiers: tiers.map { t in
+            MatrixHistory.Tier(stepMilliseconds: t.step, columns: t.ordered.map(matrixColumn),
+                               pending: t.hasPending ? matrixColumn(t.sum.column) : nil)
+        })
     }
 
     /// Feeds a saved history in, oldest first: each saved tier's columns enter the finest tier
@@ -220,6 +220,35 @@ package struct TieredHistory {
     /// One saved column, fed in oldest first (see ``restore(_:)``).
     mutating func restore(_ column: MatrixColumn, savedStep: Int64) {
         let target = finestTier(atLeast: savedStep)
-        if target == 0 { push(column, into: 0) } else { absorb(column, into: target) }
+        let c = stored(column)
+        if target == 0 {
+            push(c, into: 0)
+        } else {
+            absorb(c, into: target)
+            for r in c.refs { table.release(r) }
+        }
+    }
+
+    // MARK: checks
+
+    /// Storage bytes of every column's entries, and how many entries (for the memory figure).
+    package var entryStorage: (bytes: Int, entries: Int) {
+        var bytes = 0, entries = 0
+        for t in tiers {
+            for c in t.ring { bytes += c.entryBytes; entries += c.count }
+            if t.hasPending { entries += t.sum.refs.count; bytes += t.sum.refs.count * 36 }
+        }
+        return (bytes, entries)
+    }
+
+    /// Whether every route's use count is the number of column entries that refer to it (the
+    /// table's invariant, for tests).
+    package var tableIsConsistent: Bool {
+        var uses = [UInt32](repeating: 0, count: table.useCounts.count)
+        for t in tiers {
+            for c in t.ring { for r in c.refs { uses[Int(r)] += 1 } }
+            if t.hasPending { for r in t.sum.refs { uses[Int(r)] += 1 } }
+        }
+        return uses == table.useCounts
     }
 }

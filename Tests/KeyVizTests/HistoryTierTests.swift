@@ -65,6 +65,37 @@ private func model(_ flushed: [Cell], _ layout: [HistoryTier]) -> (tiers: [(ring
 }
 
 @Suite struct HistoryTierTests {
+    /// Columns refer to routes through one table; a route no column uses any more is forgotten,
+    /// so a catalog that keeps splitting and merging does not grow the history's memory.
+    @Test func routesThatLeaveEveryColumnAreForgottenSoChurnDoesNotGrowTheHistory() throws {
+        let config = HeatMatrixSamplerConfiguration(stepMilliseconds: 1000, historyColumns: 4, stripes: 1,
+                                                    coarserTiers: [HistoryTier(stepMilliseconds: 4000, columns: 2)])
+        let s = HeatMatrixSampler(configuration: config)
+        var catalog = RouteCatalog.evenlySplit(count: 4, groups: 1)
+        s.apply(catalog)
+        var now: Int64 = 1_700_000_000_000
+        var most = 0
+        for i in 0..<300 {
+            // Split the first route and merge it back: two new ids and a new merged one each time.
+            let first = catalog.routes[0]
+            catalog = try catalog.splitting(first.id, at: Array("key/1".utf8) + [UInt8(1 + i % 200)])
+            s.apply(catalog)
+            for r in catalog.routes { s.observe(route: r.id, op: .read, keyLength: 1, valueLength: 1) }
+            catalog = try catalog.merging(catalog.routes[0].id, catalog.routes[1].id)
+            s.apply(catalog)
+            for r in catalog.routes { s.observe(route: r.id, op: .write, keyLength: 1, valueLength: 1) }
+            now += 1000
+            s.flush(atUnixMs: now)
+            let table = s.historyRouteTable
+            #expect(table.consistent, "flush \(i)")
+            most = max(most, table.routes)
+        }
+        // Each flush brings 3 new routes (two halves, one merged) beside 3 that stay. The history
+        // holds 16 flushes (4 in the finest ring; 2 coarser columns and the pending one, of 4
+        // flushes each), so at most 16 × 3 + 3 = 51 routes, where 300 flushes made over 900.
+        #expect(most <= 16 * 3 + 3, "\(most) routes in the table")
+    }
+
     /// Randomized against the batch model above: after every flush each tier's ring and pending
     /// column equal the model's, and every count flushed is in exactly one column of one tier or
     /// has left the last tier (per route, per counter, and unrouted).
@@ -120,6 +151,10 @@ private func model(_ flushed: [Cell], _ layout: [HistoryTier]) -> (tiers: [(ring
                     }
                 }
             }
+            let table = s.historyRouteTable
+            #expect(table.consistent, "seed \(seed), flush \(step): a route's use count is not its column entries")
+            let distinct = Set(saved.tiers.flatMap { $0.columns + ($0.pending.map { [$0] } ?? []) }.flatMap(\.routes))
+            #expect(table.routes == distinct.count, "seed \(seed), flush \(step): the table holds routes no column uses")
             let kept = saved.totals, dropped = s.droppedTotals, all = s.flushedTotals
             #expect(kept.routed + dropped.routed == all.routed, "seed \(seed), flush \(step): routed")
             #expect(kept.unrouted + dropped.unrouted == all.unrouted, "seed \(seed), flush \(step): unrouted")

@@ -11,6 +11,8 @@ import KeyViz
 //                                                touched before each (for profiling under callgrind)
 //   keyviz-bench render-touched TOUCHED REPS ROUTES...  median ns of a 256-bucket render with TOUCHED
 //                                                routes touched before each, per catalog size (JSON)
+//   keyviz-bench matrix ROUTES COLUMNS REPS      the matrix API over ROUTES × COLUMNS dense history:
+//                                                bytes per entry, page/default request, snapshot (JSON)
 // scripts/bench-all.sh runs them all and writes the tables of docs/performance.md.
 
 func usage() -> Never {
@@ -21,6 +23,7 @@ func usage() -> Never {
            keyviz-bench memory ROUTES decorator|matrix|chain THREADS
            keyviz-bench render-only BUCKETS STRIDE REPS
            keyviz-bench render-touched TOUCHED REPS ROUTES...
+           keyviz-bench matrix ROUTES COLUMNS REPS
     """)
     exit(2)
 }
@@ -87,6 +90,11 @@ case .some(let first) where first == "count" || first.contains("/"):
     c.body(0, c.perThread)
 case "render":
     Render.run(routes: intArg(2, 100_000), buckets: [256, 4096], reps: intArg(1, 31))
+case "matrix":
+    let r = MatrixScale.run(routes: intArg(1, 100_000), columns: intArg(2, 1_440), reps: intArg(3, 5))
+    let enc = JSONEncoder()
+    enc.outputFormatting = [.sortedKeys]
+    print(String(decoding: try! enc.encode(r), as: UTF8.self))
 case "render-touched":
     // How a render's cost grows with the catalog when the same number of routes changed.
     let touched = intArg(1, 1000), reps = intArg(2, 21)
