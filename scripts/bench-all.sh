@@ -5,7 +5,8 @@
 # Measures from Benchmarks/Host (a host package using only KeyViz's public API, so it measures
 # whatever the branch holds): the hot path with its independent-atomics ceiling and
 # swift-prometheus peers, instructions per observation under callgrind, renders at 100 000 routes
-# against swift-prometheus `emit`, resident bytes per route; then /metrics over HTTP against
+# against swift-prometheus `emit`, the matrix API over dense histories of 10 000 to 1 M routes
+# (about 4 GB resident at 100 000 x 1 440), resident bytes per route; then /metrics over HTTP against
 # prometheus-cpp (scripts/bench-http.sh). Raw results stay in OUTDIR; scripts/bench-doc.py writes
 # the tables between the `<!-- bench:NAME:begin/end -->` markers of docs/performance.md.
 # --quick: few repetitions, 10 000-route renders, no 1M-route memory, 2 s of HTTP; writes
@@ -32,9 +33,11 @@ step() { echo "bench: $* ($(( $(date +%s) - START )) s)" >&2; }
 if [ "$QUICK" = 1 ]; then
   HOT_REPS=3; HOT_RUN_US=2000; RENDER_REPS=3; RENDER_ROUTES=10000; MEM_SIZES="10000 100000"; HTTP_SECONDS=2
   TOUCHED_SIZES="10000 100000 1000000"
+  MATRIX_SIZES="10000x60 100000x60"; MATRIX_REPS=3
 else
   HOT_REPS=101; HOT_RUN_US=10000; RENDER_REPS=101; RENDER_ROUTES=100000; MEM_SIZES="10000 100000 1000000"; HTTP_SECONDS=10
   TOUCHED_SIZES="10000 100000 1000000 10000000"
+  MATRIX_SIZES="10000x1440 100000x1440 1000000x60"; MATRIX_REPS=5
 fi
 
 step "building Benchmarks/Host (release)"
@@ -53,6 +56,12 @@ step "render: $RENDER_REPS repetitions, $RENDER_ROUTES routes"
 step "render with 1 000 routes touched, catalogs of $TOUCHED_SIZES routes"
 # shellcheck disable=SC2086
 "$BIN" render-touched 1000 "$RENDER_REPS" $TOUCHED_SIZES > "$OUT/render-touched.jsonl"
+
+step "matrix API over dense history: $MATRIX_SIZES (routes x columns), $MATRIX_REPS requests each"
+: > "$OUT/matrix.jsonl"
+for size in $MATRIX_SIZES; do
+  "$BIN" matrix "${size%x*}" "${size#*x}" "$MATRIX_REPS" >> "$OUT/matrix.jsonl"
+done
 
 step "memory per route: $MEM_SIZES"
 : > "$OUT/memory.jsonl"

@@ -205,6 +205,28 @@ def render_touched_table(rows):
     return "\n".join(out) + "\n"
 
 
+def matrix_table(rows):
+    """The matrix API over dense histories (keyviz-bench matrix), with issue 23's targets."""
+    if not rows:
+        return "(not measured in this run)"
+    out = ["| routes × columns (dense) | resident bytes per entry | page request (`rows=400`) | default request (1 024 rows) | snapshot alone | history built in | load (1 min) |",
+           "| --- | --- | --- | --- | --- | --- | --- |"]
+    for r in rows:
+        out.append(f"| {num(r['routes'])} × {num(r['columns'])} | {r['resident_bytes_per_entry']:.1f} | "
+                   f"{r['page_request_seconds']:.3f} s | {r['default_request_seconds']:.3f} s | {r['snapshot_1024_seconds']:.3f} s | "
+                   f"{r['build_seconds']:.1f} s | {r['load1']:.2f} |")
+    out += ["", "| target (issue 23), medians | measured in this run | |", "| --- | --- | --- |"]
+    for r in rows:
+        if (r["routes"], r["columns"]) == (100_000, 1_440):
+            out.append(f"| 100 000 × 1 440: page request ≤ 0.5 s | {r['page_request_seconds']:.3f} s | {verdict(r['page_request_seconds'] <= 0.5)} |")
+            out.append(f"| 100 000 × 1 440: default request ≤ 1 s | {r['default_request_seconds']:.3f} s | {verdict(r['default_request_seconds'] <= 1)} |")
+            out.append(f"| 100 000 × 1 440: ≤ 32 B per dense history entry (resident) | {r['resident_bytes_per_entry']:.1f} B | {verdict(r['resident_bytes_per_entry'] <= 32)} |")
+        if (r["routes"], r["columns"]) == (1_000_000, 60):
+            worst = max(r["page_request_seconds"], r["default_request_seconds"])
+            out.append(f"| 1 000 000 × 60: page and default request ≤ 1 s | {worst:.3f} s | {verdict(worst <= 1)} |")
+    return "\n".join(out) + "\n"
+
+
 def memory_tables(res):
     rows = res["memory"]
     get = {(r["kind"], r["routes"], r["threads"]): r["bytes"] / r["routes"] for r in rows}
@@ -279,6 +301,10 @@ def write(outdir, docpath):
     if touched.exists() and "<!-- bench:render-touched:begin -->" in doc:
         doc = replace_block(doc, "render-touched", render_touched_table(
             [json.loads(l) for l in touched.read_text().splitlines() if l.strip()]))
+    matrix = outdir / "matrix.jsonl"
+    if matrix.exists() and "<!-- bench:matrix:begin -->" in doc:
+        doc = replace_block(doc, "matrix", matrix_table(
+            [json.loads(l) for l in matrix.read_text().splitlines() if l.strip()]))
     doc = replace_block(doc, "memory", memory_tables(memory))
     doc = replace_block(doc, "instructions-ci", ci_record_table())
     http = outdir / "http.md"
