@@ -71,8 +71,41 @@ package final class HotKeySampleQueue: @unchecked Sendable {
         if stored != true { dropped.wrappingAdd(1, ordering: .relaxed) }
     }
 
-    /// Takes every queued sample out of every ring (waiting for each ring's lock: this is the
-    /// background step, not the hot path).
+    /// Hands every queued sample to `body` and empties the rings. Each ring is copied into
+    /// `scratch` under its lock (a memcpy, so producers are kept out only that long) and read
+    /// from there; the key is a view into `scratch`, valid during the call only. Nothing is
+    /// allocated once `scratch` has grown to one ring. Returns how many samples there were.
+    @discardableResult
+    package func drain(scratch: inout [UInt8],
+                       _ body: (_ route: RouteID, _ op: Op, _ key: UnsafeRawBufferPointer, _ truncated: Bool) -> Void) -> Int {
+        let size = recordSize
+        if scratch.count < capacity * size { scratch = [UInt8](repeating: 0, count: capacity * size) }
+        var n = 0
+        for i in 0..<stripeCount {
+            let taken = (rings + i).pointee.withLock { (ring: inout Ring) -> Int in
+                let count = ring.count
+                ring.bytes.withUnsafeBytes { from in
+                    scratch.withUnsafeMutableBytes { to in to.baseAddress!.copyMemory(from: from.baseAddress!, byteCount: count * size) }
+                }
+                ring.count = 0
+                return count
+            }
+            scratch.withUnsafeBytes { buffer in
+                for r in 0..<taken {
+                    let record = buffer.baseAddress! + r * size
+                    let length = Int(record.loadUnaligned(fromByteOffset: 10, as: UInt16.self))
+                    body(RouteID(record.loadUnaligned(as: UInt64.self)),
+                         Op(rawValue: record.load(fromByteOffset: 8, as: UInt8.self)) ?? .read,
+                         UnsafeRawBufferPointer(start: record + Self.headerSize, count: length),
+                         record.load(fromByteOffset: 9, as: UInt8.self) != 0)
+                }
+            }
+            n += taken
+        }
+        return n
+    }
+
+    /// Takes every queued sample out of every ring, as values (for tests).
     package func drain() -> [Sample] {
         var out: [Sample] = []
         let size = recordSize

@@ -21,25 +21,7 @@ public final class HotKeySampler<Inner: Sampler>: Sampler {
     public let sampleEvery: Int
     @usableFromInline let countdown: SampleCountdown
     private let queue: HotKeySampleQueue
-    private let state: Mutex<State>
-
-    private struct RouteOp: Hashable, Sendable {
-        var route: RouteID
-        var op: Op
-    }
-
-    private struct SampledKey: Hashable, Sendable {
-        var bytes: [UInt8]
-        var truncated: Bool
-    }
-
-    private struct State: ~Copyable {
-        var routes: SpaceSavingSketch<RouteOp>
-        var keys: [RouteOp: SpaceSavingSketch<SampledKey>] = [:]
-        var lastHalvingMs: Int64
-        var liveRoutes: Set<RouteID>?
-        var samples: UInt64 = 0
-    }
+    private let tracker: HotKeyTracker
 
     public init(wrapping inner: Inner, configuration: HotKeySamplerConfiguration = .init()) {
         self.inner = inner
@@ -48,8 +30,7 @@ public final class HotKeySampler<Inner: Sampler>: Sampler {
         countdown = SampleCountdown(every: configuration.effectiveSampleEvery)
         queue = HotKeySampleQueue(stripes: countdown.stripeCount, capacity: configuration.effectiveQueueCapacity,
                                   maxKeyBytes: configuration.effectiveMaxKeyBytes)
-        state = Mutex(State(routes: SpaceSavingSketch(capacity: configuration.effectiveTrackedRoutes),
-                            lastHalvingMs: configuration.now()))
+        tracker = HotKeyTracker(configuration: configuration, queue: queue)
     }
 
     deinit {
@@ -79,8 +60,7 @@ public final class HotKeySampler<Inner: Sampler>: Sampler {
     /// Forwards the catalog; sketches of routes that left it are dropped at the next drain.
     public func apply(_ catalog: RouteCatalog) {
         inner.apply(catalog)
-        let live = Set(catalog.routes.map(\.id))
-        state.withLock { $0.liveRoutes = live }
+        tracker.keepOnly(Set(catalog.routes.map(\.id)))
     }
 
     // MARK: the background step
@@ -88,36 +68,7 @@ public final class HotKeySampler<Inner: Sampler>: Sampler {
     /// Feeds queued samples to the sketches and halves counts when a window has passed.
     /// Called by ``runDrainer(everyMilliseconds:)``, and by every read below.
     public func drain() {
-        let samples = queue.drain()
-        let now = configuration.now()
-        let window = configuration.windowMilliseconds
-        let capacity = configuration.effectiveSketchCapacity
-        state.withLock { s in
-            if let live = s.liveRoutes {
-                for pair in s.keys.keys where !live.contains(pair.route) {
-                    s.keys[pair] = nil
-                    s.routes.remove(pair)
-                }
-                s.liveRoutes = nil
-            }
-            for sample in samples {
-                let pair = RouteOp(route: sample.route, op: sample.op)
-                if let evicted = s.routes.add(pair) { s.keys[evicted] = nil }
-                s.keys[pair, default: SpaceSavingSketch(capacity: capacity)]
-                    .add(SampledKey(bytes: sample.key, truncated: sample.truncated))
-            }
-            s.samples &+= UInt64(samples.count)
-            if window > 0, now - s.lastHalvingMs >= window {
-                s.lastHalvingMs = now
-                s.routes.halve()
-                let tracked = Set(s.routes.entries.map(\.item))
-                s.keys = s.keys.filter { tracked.contains($0.key) }
-                for pair in Array(s.keys.keys) {
-                    s.keys[pair]!.halve()
-                    if s.keys[pair]!.isEmpty { s.keys[pair] = nil }
-                }
-            }
-        }
+        tracker.drain()
     }
 
     /// Drains every `everyMilliseconds` until the task is cancelled.
@@ -138,45 +89,29 @@ public final class HotKeySampler<Inner: Sampler>: Sampler {
     /// ``HotKeySamplerConfiguration/topKeys`` per op. Empty for a route without a sketch.
     public func hotKeys(route: RouteID, op: Op? = nil) -> [HotKey] {
         drain()
-        return state.withLock { s in
-            Op.allCases.filter { op == nil || $0 == op }.flatMap { o in
-                hotKeys(of: RouteOp(route: route, op: o), in: s)
-            }
-        }
+        return tracker.hotKeys(route: route, op: op)
     }
 
     /// The hottest keys of `op` across every tracked route, hottest first (by samples), at most
     /// `limit` (default ``HotKeySamplerConfiguration/topKeys``).
     public func hottestKeys(op: Op, limit: Int? = nil) -> [HotKey] {
         drain()
-        let k = max(0, limit ?? configuration.effectiveTopKeys)
-        return state.withLock { s in
-            let all = s.keys.keys.filter { $0.op == op }.flatMap { hotKeys(of: $0, in: s) }
-            return Array(all.sorted { $0.sampledCount != $1.sampledCount ? $0.sampledCount > $1.sampledCount
-                                                                         : $0.key.lexicographicallyPrecedes($1.key) }
-                .prefix(k))
-        }
+        return tracker.hottestKeys(op: op, limit: limit ?? configuration.effectiveTopKeys)
     }
 
     /// Routes (and ops) that have a key sketch now, hottest first.
     public func trackedRoutes() -> [(route: RouteID, op: Op, samples: UInt64)] {
         drain()
-        return state.withLock { s in s.routes.top(s.routes.capacity).map { ($0.item.route, $0.item.op, $0.count) } }
+        return tracker.trackedRoutes()
     }
 
     /// Samples taken into the sketches so far, and samples dropped (queue full or busy).
     public var sampleCounts: (taken: UInt64, dropped: UInt64) {
-        let taken = state.withLock { $0.samples }
-        return (taken, queue.droppedCount)
+        (tracker.samplesTaken, queue.droppedCount)
     }
 
-    private func hotKeys(of pair: RouteOp, in s: borrowing State) -> [HotKey] {
-        guard let sketch = s.keys[pair] else { return [] }
-        return sketch.top(configuration.effectiveTopKeys).map { e in
-            HotKey(route: pair.route, op: pair.op, key: e.item.bytes, truncated: e.item.truncated,
-                   sampledCount: e.count, sampledError: e.error, routeSamples: sketch.total, sampleEvery: sampleEvery)
-        }
-    }
+    /// Key sketches allocated, tracked and pooled (bounded by the tracked routes).
+    package var keySketchesAllocated: Int { tracker.sketchesAllocated }
 }
 
 extension HotKeySampler: RouteCountsSharing {

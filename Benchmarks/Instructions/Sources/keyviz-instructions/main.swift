@@ -32,7 +32,7 @@ func run(_ sampler: some Sampler, count: Int, keyed: Bool) {
 
 let args = CommandLine.arguments
 guard args.count == 3, let count = Int(args[2]), count >= 0 else {
-    print("usage: keyviz-instructions memsampler|chain|chain-keyed|chain-hotkeys-1024 COUNT")
+    print("usage: keyviz-instructions memsampler|chain|chain-keyed|chain-hotkeys-1024|chain-hotkeys-default COUNT")
     exit(2)
 }
 switch args[1] {
@@ -53,6 +53,18 @@ case "chain-hotkeys-1024":
                           configuration: .init(sampleEvery: 1024, queueCapacity: 65_536))
     s.apply(catalog)
     run(s, count: count, keyed: true)
+case "chain-hotkeys-default":
+    // The default configuration (1 in 64, 16 routes × 64 keys), drained every 16 384
+    // observations inside the loop as a host's drainer would: the sketches' cost is included.
+    let s = HotKeySampler(wrapping: PrometheusSampler(wrapping: HeatMatrixSampler(), configuration: .init(processMetrics: false)))
+    s.apply(catalog)
+    var done = 0
+    while done < count {
+        let n = min(16_384, count - done)
+        run(s, count: n, keyed: true)
+        s.drain()
+        done += n
+    }
 default:
     print("unknown case \(args[1])")
     exit(2)

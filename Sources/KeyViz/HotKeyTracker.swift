@@ -1,0 +1,172 @@
+import Synchronization
+
+/// A route and an op: what the hot-key sketches are kept per.
+struct RouteOp: Hashable, Sendable {
+    var route: RouteID
+    var op: Op
+}
+
+/// The background half of a ``HotKeySampler``: the sketches its samples are fed to, and what
+/// reads them. Not generic, so its code is compiled for its concrete types once (inside the
+/// generic sampler it ran unspecialized: generic metadata lookups were most of a drain).
+///
+/// Memory and allocation: one space-saving sketch over (route, op) pairs picks the hottest
+/// ``HotKeySamplerConfiguration/trackedRoutes``; each has a ``KeySketch`` from a pool, reset and
+/// reused when its pair stops being tracked, so draining allocates nothing once the pool and
+/// the scratch buffer have grown (at most one sketch per tracked pair).
+final class HotKeyTracker: Sendable {
+    /// A (route, op) pair the space-saving sketch over pairs tracks, and its key sketch.
+    private struct Tracked {
+        var pair: RouteOp
+        var count: UInt64
+        var error: UInt64
+        var sketch: Int             // index into `sketches`
+    }
+
+    private struct State: ~Copyable {
+        /// The space-saving sketch over pairs (capacity ``HotKeySamplerConfiguration/trackedRoutes``),
+        /// searched linearly: it is small, and hashing a pair cost more than scanning 16 of them.
+        var tracked: [Tracked] = []
+        var sketches: [KeySketch] = []
+        var free: [Int] = []
+        var lastHalvingMs: Int64
+        var liveRoutes: Set<RouteID>?
+        var samples: UInt64 = 0
+
+        /// A reset key sketch from the pool (a new one only while fewer than the tracked pairs exist).
+        mutating func takeSketch(capacity: Int, maxKeyBytes: Int) -> Int {
+            if let i = free.popLast() { return i }
+            sketches.append(KeySketch(capacity: capacity, maxKeyBytes: maxKeyBytes))
+            return sketches.count - 1
+        }
+
+        mutating func release(_ sketch: Int) {
+            sketches[sketch].reset()
+            free.append(sketch)
+        }
+
+        /// Stops tracking entry `i` (swapped with the last).
+        mutating func untrack(_ i: Int) {
+            release(tracked[i].sketch)
+            tracked.swapAt(i, tracked.count - 1)
+            tracked.removeLast()
+        }
+
+        func index(of pair: RouteOp) -> Int? {
+            tracked.firstIndex { $0.pair == pair }
+        }
+    }
+
+    private let configuration: HotKeySamplerConfiguration
+    private let queue: HotKeySampleQueue
+    private let state: Mutex<State>
+    private let scratch = Mutex<[UInt8]>([])
+    let sampleEvery: Int
+
+    init(configuration: HotKeySamplerConfiguration, queue: HotKeySampleQueue) {
+        self.configuration = configuration
+        self.queue = queue
+        sampleEvery = configuration.effectiveSampleEvery
+        state = Mutex(State(lastHalvingMs: configuration.now()))
+    }
+
+    /// Routes that left the catalog lose their sketches at the next drain.
+    func keepOnly(_ live: Set<RouteID>) {
+        state.withLock { $0.liveRoutes = live }
+    }
+
+    /// Feeds queued samples to the sketches and halves counts when a window has passed.
+    func drain() {
+        let now = configuration.now()
+        let window = configuration.windowMilliseconds
+        let capacity = configuration.effectiveSketchCapacity, maxKey = configuration.effectiveMaxKeyBytes
+        let trackedRoutes = configuration.effectiveTrackedRoutes
+        scratch.withLock { scratch in
+            state.withLock { s in
+                if let live = s.liveRoutes {
+                    var i = 0
+                    while i < s.tracked.count {
+                        if live.contains(s.tracked[i].pair.route) { i += 1 } else { s.untrack(i) }
+                    }
+                    s.liveRoutes = nil
+                }
+                let n = queue.drain(scratch: &scratch) { route, op, key, truncated in
+                    let pair = RouteOp(route: route, op: op)
+                    // Space-saving over pairs: count a tracked pair, else track it, evicting
+                    // the smallest count (the newcomer inherits it as its possible overcount).
+                    let m: Int
+                    if let i = s.index(of: pair) {
+                        s.tracked[i].count &+= 1
+                        m = i
+                    } else if s.tracked.count < trackedRoutes {
+                        s.tracked.append(Tracked(pair: pair, count: 1, error: 0,
+                                                 sketch: s.takeSketch(capacity: capacity, maxKeyBytes: maxKey)))
+                        m = s.tracked.count - 1
+                    } else {
+                        var low = 0
+                        for i in 1..<s.tracked.count where s.tracked[i].count < s.tracked[low].count { low = i }
+                        let floor = s.tracked[low].count
+                        s.sketches[s.tracked[low].sketch].reset()       // the evicted pair's keys
+                        s.tracked[low] = Tracked(pair: pair, count: floor &+ 1, error: floor, sketch: s.tracked[low].sketch)
+                        m = low
+                    }
+                    s.sketches[s.tracked[m].sketch].add(key, cut: truncated)
+                }
+                s.samples &+= UInt64(n)
+                if window > 0, now - s.lastHalvingMs >= window {
+                    s.lastHalvingMs = now
+                    var i = 0
+                    while i < s.tracked.count {
+                        s.tracked[i].count /= 2
+                        s.tracked[i].error /= 2
+                        if s.tracked[i].count == 0 {
+                            s.untrack(i)
+                        } else {
+                            s.sketches[s.tracked[i].sketch].halve()
+                            i += 1
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The hottest keys of `route` (of both ops, or of `op`), hottest first.
+    func hotKeys(route: RouteID, op: Op?) -> [HotKey] {
+        state.withLock { s in
+            Op.allCases.filter { op == nil || $0 == op }.flatMap { o in hotKeys(of: RouteOp(route: route, op: o), in: s) }
+        }
+    }
+
+    /// The hottest keys of `op` across every tracked route, hottest first, at most `limit`.
+    func hottestKeys(op: Op, limit: Int) -> [HotKey] {
+        state.withLock { s in
+            let all = s.tracked.filter { $0.pair.op == op }.flatMap { hotKeys(of: $0.pair, in: s) }
+            return Array(all.sorted { $0.sampledCount != $1.sampledCount ? $0.sampledCount > $1.sampledCount
+                                                                         : $0.key.lexicographicallyPrecedes($1.key) }
+                .prefix(max(0, limit)))
+        }
+    }
+
+    /// Routes (and ops) that have a key sketch now, hottest first.
+    func trackedRoutes() -> [(route: RouteID, op: Op, samples: UInt64)] {
+        state.withLock { s in
+            s.tracked.sorted { $0.count != $1.count ? $0.count > $1.count : $0.error < $1.error }
+                .map { ($0.pair.route, $0.pair.op, $0.count) }
+        }
+    }
+
+    var samplesTaken: UInt64 { state.withLock { $0.samples } }
+
+    /// Key sketches allocated (tracked and pooled): at most the tracked routes, whatever the traffic.
+    var sketchesAllocated: Int { state.withLock { $0.sketches.count } }
+
+    private func hotKeys(of pair: RouteOp, in s: borrowing State) -> [HotKey] {
+        guard let i = s.index(of: pair) else { return [] }
+        let sketch = s.sketches[s.tracked[i].sketch]
+        return sketch.top(configuration.effectiveTopKeys).map { e in
+            HotKey(route: pair.route, op: pair.op, key: e.key, truncated: e.truncated,
+                   sampledCount: e.count, sampledError: e.error, routeSamples: sketch.total, sampleEvery: sampleEvery)
+        }
+    }
+}
