@@ -49,6 +49,13 @@ public final class HeatMatrixSampler: Sampler, RouteCountsSharing {
         hotPath.record(route: route, op: op, bytes: Self.observedBytes(keyLength: keyLength, valueLength: valueLength))
     }
 
+    /// From a decorator that read the thread's stripe: counted with it.
+    @inlinable @inline(__always)
+    public func observe(route: RouteID, op: Op, key: UnsafeRawBufferPointer, valueLength: Int, thread: CallingThread) {
+        hotPath.record(route: route, op: op, bytes: Self.observedBytes(keyLength: key.count, valueLength: valueLength),
+                       stripe: thread.stripe)
+    }
+
     // MARK: RouteCatalogObserver
 
     public func apply(_ catalog: RouteCatalog) {

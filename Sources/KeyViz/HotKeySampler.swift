@@ -46,10 +46,17 @@ public final class HotKeySampler<Inner: Sampler>: Sampler {
 
     /// Inlinable so a host in another module gets it specialized for its chain: the forward
     /// is a direct call and the countdown a few inlined instructions.
-    @inlinable
+    /// The thread's stripe is read once, here, for the countdown and for every sampler inside.
+    @inlinable @inline(__always)
     public func observe(route: RouteID, op: Op, key: UnsafeRawBufferPointer, valueLength: Int) {
-        inner.observe(route: route, op: op, key: key, valueLength: valueLength)
-        if let stripe = countdown.tick() { sample(stripe: stripe, route: route, op: op, key: key) }
+        observe(route: route, op: op, key: key, valueLength: valueLength,
+                thread: CallingThread(stripe: ThreadStripe.current(key: countdown.key)))
+    }
+
+    @inlinable @inline(__always)
+    public func observe(route: RouteID, op: Op, key: UnsafeRawBufferPointer, valueLength: Int, thread: CallingThread) {
+        inner.observe(route: route, op: op, key: key, valueLength: valueLength, thread: thread)
+        if let stripe = countdown.tick(stripe: thread.stripe) { sample(stripe: stripe, route: route, op: op, key: key) }
     }
 
     @usableFromInline @inline(never)

@@ -322,9 +322,15 @@ package struct CounterStorage: @unchecked Sendable {
     /// slot when the route is not mapped, and marks the slot dirty.
     @inlinable @inline(__always)
     package func record(route: RouteID, op: Op, bytes: UInt64) {
+        record(route: route, op: op, bytes: bytes, stripe: ThreadStripe.current(key: stripeKey))
+    }
+
+    /// The same with the calling thread's stripe already read (unmasked; see ``CallingThread``).
+    @inlinable @inline(__always)
+    package func record(route: RouteID, op: Op, bytes: UInt64, stripe: Int) {
         let slot = slot(of: route)
         let index = Int(op.rawValue)
-        let words = slotWords(slot: slot, stripe: ThreadStripe.current(key: stripeKey) & stripeMask)
+        let words = slotWords(slot: slot, stripe: stripe & stripeMask)
         let low = bytes & Self.bytesMask
         let old = words[index].wrappingAdd(1 &<< Self.bytesBits | low, ordering: .sequentiallyConsistent).oldValue
         // A field overflowed: the count was full (it fell off the word), the bytes carried into

@@ -38,8 +38,14 @@ struct SampleCountdown: @unchecked Sendable {
     /// the thread's R-th (to be sampled), else nil.
     @inlinable @inline(__always)
     func tick() -> Int? {
-        let stripe = ThreadStripe.current(key: key) & mask
-        let countdown = base + stripe * Self.stride
+        tick(stripe: ThreadStripe.current(key: key))
+    }
+
+    /// The same with the thread's stripe already read (unmasked).
+    @inlinable @inline(__always)
+    func tick(stripe unmasked: Int) -> Int? {
+        let stripe = unmasked & mask
+        let countdown = base + stripe &* Self.stride
         let left = countdown.pointee.load(ordering: .relaxed) &- 1
         if left > 0 {
             countdown.pointee.store(left, ordering: .relaxed)

@@ -23,12 +23,23 @@ public protocol Sampler: RouteCatalogObserver {
     /// sampler unchanged. Hosts call this form when the key is at hand; the bytes are valid only
     /// for the call (copy what you keep).
     func observe(route: RouteID, op: Op, key: UnsafeRawBufferPointer, valueLength: Int)
+
+    /// The key-carrying observation from a decorator that has read the calling thread's stripe
+    /// already (``CallingThread``): a sampler that stripes its counters uses it instead of
+    /// reading thread-specific storage again, and a decorator passes it on. The default ignores
+    /// it and calls ``observe(route:op:key:valueLength:)``. Hosts never call this form.
+    func observe(route: RouteID, op: Op, key: UnsafeRawBufferPointer, valueLength: Int, thread: CallingThread)
 }
 
 extension Sampler {
     @inlinable @inline(__always)
     public func observe(route: RouteID, op: Op, key: UnsafeRawBufferPointer, valueLength: Int) {
         observe(route: route, op: op, keyLength: key.count, valueLength: valueLength)
+    }
+
+    @inlinable @inline(__always)
+    public func observe(route: RouteID, op: Op, key: UnsafeRawBufferPointer, valueLength: Int, thread: CallingThread) {
+        observe(route: route, op: op, key: key, valueLength: valueLength)
     }
 
     /// Observes with the key of a byte array (the key-carrying form, without unsafe code).

@@ -82,6 +82,16 @@ public final class PrometheusSampler<Inner: Sampler>: Sampler {
         inner.observe(route: route, op: op, key: key, valueLength: valueLength)
     }
 
+    /// From a decorator that read the thread's stripe: counted with it, and passed on.
+    @inlinable @inline(__always)
+    public func observe(route: RouteID, op: Op, key: UnsafeRawBufferPointer, valueLength: Int, thread: CallingThread) {
+        if countsOwn {
+            hotPath.record(route: route, op: op, bytes: Self.observedBytes(keyLength: key.count, valueLength: valueLength),
+                           stripe: thread.stripe)
+        }
+        inner.observe(route: route, op: op, key: key, valueLength: valueLength, thread: thread)
+    }
+
     // MARK: RouteCatalogObserver
 
     /// Maps the catalog's routes to counters (so observations count at once) and passes the

@@ -80,6 +80,9 @@ final class ModelRun: @unchecked Sendable {
     private let clock = ManualClock()
     private let mem: HeatMatrixSampler
     private let p: PrometheusSampler<HeatMatrixSampler>
+    /// The same chain under a hot-key sampler: it reads the thread's stripe once and hands it
+    /// down (`observe(…, thread:)`), a second path into the same counters.
+    private let hot: HotKeySampler<PrometheusSampler<HeatMatrixSampler>>
     private let config: PrometheusSamplerConfiguration
     private let memConfig: HeatMatrixSamplerConfiguration
     private let keyPool: [[UInt8]]
@@ -130,6 +133,7 @@ final class ModelRun: @unchecked Sendable {
         memConfig = mc
         mem = HeatMatrixSampler(configuration: mc)
         p = PrometheusSampler(wrapping: mem, configuration: cfg)
+        hot = HotKeySampler(wrapping: p, configuration: .init(sampleEvery: 3))
 
         var pool: [[UInt8]] = []
         for _ in 0..<24 {
@@ -209,8 +213,13 @@ final class ModelRun: @unchecked Sendable {
             let id = x % 10 < 8 ? catalog.routes[Int((x >> 8) % UInt64(catalog.routes.count))].id : ids[Int((x >> 8) % UInt64(ids.count))]
             let op: Op = (x >> 20) & 1 == 0 ? .read : .write
             let k = Int((x >> 24) % 40) - 5, v = Int((x >> 32) % 300) - 5
-            if k >= 0 && (x >> 60) & 1 == 0 {   // the key-carrying form
-                p.observe(route: id, op: op, key: [UInt8](repeating: UInt8(truncatingIfNeeded: x), count: k), valueLength: v)
+            if k >= 0 && (x >> 60) & 1 == 0 {   // the key-carrying form, directly or through the hot-key sampler
+                let key = [UInt8](repeating: UInt8(truncatingIfNeeded: x), count: k)
+                if (x >> 61) & 1 == 0 {
+                    p.observe(route: id, op: op, key: key, valueLength: v)
+                } else {
+                    hot.observe(route: id, op: op, key: key, valueLength: v)
+                }
             } else {
                 p.observe(route: id, op: op, keyLength: k, valueLength: v)
             }
@@ -228,7 +237,7 @@ final class ModelRun: @unchecked Sendable {
         let total = Mutex(OpCounts())
         let seeds = (rng.next(), rng.next())
         let started = Atomic<Int>(0)
-        let body: @Sendable (UInt64) -> Void = { [p] s in
+        let body: @Sendable (UInt64) -> Void = { [p, hot] s in
             var r = SplitMix64(seed: s)
             var local = OpCounts()
             started.wrappingAdd(1, ordering: .relaxed)
@@ -237,7 +246,11 @@ final class ModelRun: @unchecked Sendable {
                 let id = x % 10 < 8 ? live[Int((x >> 8) % UInt64(live.count))] : ids[Int((x >> 8) % UInt64(ids.count))]
                 let op: Op = (x >> 20) & 1 == 0 ? .read : .write
                 let k = Int((x >> 24) % 16), v = Int((x >> 32) % 100)
-                p.observe(route: id, op: op, keyLength: k, valueLength: v)
+                if (x >> 60) & 1 == 0 {
+                    p.observe(route: id, op: op, keyLength: k, valueLength: v)
+                } else {
+                    hot.observe(route: id, op: op, key: [UInt8](repeating: UInt8(truncatingIfNeeded: x), count: k), valueLength: v)
+                }
                 local.record(op: op, bytes: UInt64(k + v))
             }
             total.withLock { $0 += local }

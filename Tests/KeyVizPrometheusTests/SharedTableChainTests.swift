@@ -1,5 +1,6 @@
 import KeyViz
 import Logging
+import Synchronization
 @testable import KeyVizPrometheus
 import KeyVizTestKit
 import Testing
@@ -102,5 +103,52 @@ import Testing
         kept.apply(try shrunk.adding(Route(id: 9, start: first.routes[3].start, end: [], group: 1)))
         #expect(m.sharedRouteSlots!.slotCount == slotsBefore, "the new route took the freed slot")
         #expect(m.flushedTotals.routed.writes == 1 && kept.bucketTotals().values.reduce(OpCounts(), +).writes == 1)
+    }
+}
+
+/// A hot-key sampler reads the calling thread's stripe once and hands it to the samplers it
+/// wraps: through that path every observation is still counted exactly once, whether the
+/// decorator counts itself or shares the matrix's table.
+@Suite struct CallingThreadChainTests {
+    private static func observeFromThreads(_ s: some Sampler, routes: Int) -> OpCounts {
+        let total = Mutex(OpCounts())
+        ConcurrentRunner.run((0..<4).map { t in
+            { @Sendable in
+                var rng = SplitMix64(seed: UInt64(t) &+ 1)
+                var local = OpCounts()
+                for _ in 0..<5_000 {
+                    let x = rng.next()
+                    let op: Op = x & 1 == 0 ? .read : .write
+                    let k = Int((x >> 8) % 20), v = Int((x >> 16) % 50)
+                    s.observe(route: RouteID(1 + (x >> 32) % UInt64(routes)), op: op,
+                              key: [UInt8](repeating: UInt8(truncatingIfNeeded: x), count: k), valueLength: v)
+                    local.record(op: op, bytes: UInt64(k + v))
+                }
+                total.withLock { $0 += local }
+            }
+        })
+        return total.withLock { $0 }
+    }
+
+    @Test func aDecoratorThatCountsItselfCountsEveryObservationPassedThroughAHotKeySampler() {
+        let p = PrometheusSampler(wrapping: RecordingSampler(), configuration: .init(processMetrics: false))
+        #expect(p.countsOwn)
+        let hot = HotKeySampler(wrapping: p, configuration: .init(sampleEvery: 2))
+        hot.apply(RouteCatalog.evenlySplit(count: 16, groups: 2))
+        let observed = Self.observeFromThreads(hot, routes: 16)
+        #expect(p.bucketTotals().values.reduce(OpCounts(), +) == observed)
+        #expect(p.inner.observations.count == 20_000, "every call forwarded once")
+    }
+
+    @Test func theHeatMatrixUnderAHotKeySamplerCountsEveryObservation() {
+        let clock = ManualClock()
+        let m = HeatMatrixSampler(configuration: .init(stepMilliseconds: 1000, now: clock.function))
+        let p = PrometheusSampler(wrapping: m, configuration: .init(processMetrics: false, now: clock.function))
+        let hot = HotKeySampler(wrapping: p, configuration: .init(sampleEvery: 2))
+        hot.apply(RouteCatalog.evenlySplit(count: 16, groups: 2))
+        let observed = Self.observeFromThreads(hot, routes: 16)
+        m.flush()
+        #expect(m.flushedTotals.routed == observed)
+        #expect(p.bucketTotals().values.reduce(OpCounts(), +) == observed)
     }
 }

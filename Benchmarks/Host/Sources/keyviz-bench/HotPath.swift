@@ -60,6 +60,22 @@ enum HotPath {
                 chain.apply(catalog)
                 return { th, c in observeKeyedLoop(chain, ids.buffer, from: ids.start(thread: th), count: c) }
             }
+            // The hot-key sampler at its defaults around the chain, drained every 16 384
+            // observations by thread 0 inside the timed loop (as a host's drainer would), so
+            // the sketches' cost is counted.
+            add("chain-hotkeys/\(pattern)", perThread: n) {
+                let chain = HotKeySampler(wrapping: PrometheusSampler(wrapping: HeatMatrixSampler(), configuration: .init(processMetrics: false)))
+                chain.apply(catalog)
+                return { th, c in
+                    var done = 0
+                    while done < c {
+                        let step = min(16_384, c - done)
+                        observeKeyedLoop(chain, ids.buffer, from: ids.start(thread: th) &+ done, count: step)
+                        if th == 0 { chain.drain() }
+                        done += step
+                    }
+                }
+            }
             // swift-prometheus 2.4.1 at its best: a counter per route created up front.
             add("swift-prometheus-counter/\(pattern)", perThread: n) {
                 let registry = PrometheusCollectorRegistry()
