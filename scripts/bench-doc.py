@@ -270,7 +270,8 @@ def ci_record_table():
     record = json.loads((ROOT / "Benchmarks" / "Instructions" / "instructions.json").read_text())
     labels = {"memsampler": "`HeatMatrixSampler` alone", "chain": "chain `PrometheusSampler<HeatMatrixSampler>`",
               "chain-keyed": "chain, key-carrying call", "chain-hotkeys-1024": "`HotKeySampler` (R = 1 024) around the chain",
-              "chain-hotkeys-default": "`HotKeySampler` at its defaults (R = 64, 16 routes × 64 keys) around the chain, drained every 16 384"}
+              "chain-hotkeys-default": "`HotKeySampler` at its defaults (R = 64, 16 routes × 64 keys) around the chain, drained every 16 384",
+              "render-changed": "chain over 10 000 routes, each observed once, then a `/metrics` render (256 buckets): per changed route, observe + render"}
     out = ["| case (CI record, `Benchmarks/Instructions/instructions.json`) | instructions per observation |", "| --- | --- |"]
     for k, v in record.items():
         out.append(f"| {labels.get(k, k)} | {v} |")

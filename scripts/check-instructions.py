@@ -25,7 +25,7 @@ import sys
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "Benchmarks" / "Instructions"
 RECORD = PACKAGE / "instructions.json"
-CASES = ["memsampler", "chain", "chain-keyed", "chain-hotkeys-1024", "chain-hotkeys-default"]
+CASES = ["memsampler", "chain", "chain-keyed", "chain-hotkeys-1024", "chain-hotkeys-default", "render-changed"]
 LOW, HIGH = 100_000, 300_000
 TOLERANCE = 1.10
 

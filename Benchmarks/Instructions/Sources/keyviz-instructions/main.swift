@@ -32,7 +32,7 @@ func run(_ sampler: some Sampler, count: Int, keyed: Bool) {
 
 let args = CommandLine.arguments
 guard args.count == 3, let count = Int(args[2]), count >= 0 else {
-    print("usage: keyviz-instructions memsampler|chain|chain-keyed|chain-hotkeys-1024|chain-hotkeys-default COUNT")
+    print("usage: keyviz-instructions memsampler|chain|chain-keyed|chain-hotkeys-1024|chain-hotkeys-default|render-changed COUNT")
     exit(2)
 }
 switch args[1] {
@@ -63,6 +63,21 @@ case "chain-hotkeys-default":
         let n = min(16_384, count - done)
         run(s, count: n, keyed: true)
         s.drain()
+        done += n
+    }
+case "render-changed":
+    // Every route of the catalog observed once, then one `/metrics` render (256 buckets), COUNT
+    // observations in all: per observation, the chain's cost plus the render's per changed route.
+    let s = PrometheusSampler(wrapping: HeatMatrixSampler(configuration: .init(historyColumns: 1)),
+                              configuration: .init(bucketBudget: 256, processMetrics: false))
+    s.apply(catalog)
+    _ = s.render(format: .prometheusText)
+    let ids = catalog.routes.map(\.id)
+    var done = 0
+    while done < count {
+        let n = min(ids.count, count - done)
+        for i in 0..<n { s.observe(route: ids[i], op: .write, keyLength: 16, valueLength: 64) }
+        _ = s.render(format: .prometheusText)
         done += n
     }
 default:
