@@ -35,6 +35,14 @@ sys.exit(0 if pair == (3, 2) else "(writes, reads) = %s" % (pair,))
 PY'
 check "OpenMetrics body ends with # EOF" '[ "$(tail -n1 "$work/om")" = "# EOF" ]'
 check "the matrix API answers JSON" 'curl -sf "$base/api/v1/keyviz/matrix?rows=4" | python3 -c "import json,sys; d=json.load(sys.stdin); assert d[\"series\"]==\"writes\" and len(d[\"rows\"])<=4"'
+# Every endpoint KeyViz has (the host logs KeyVizEndpoint.allCases) answers through the adapter.
+endpoints=$(grep 'keyviz endpoint' "$work/log" | grep -o 'path=/[^ ]*' | sed 's/path=//')
+check "the host lists KeyViz's endpoints" '[ "$(echo "$endpoints" | wc -w)" -ge 5 ]'
+for p in $endpoints; do
+  check "GET $p is mounted (not 404)" '[ "$(curl -s -o /dev/null -w "%{http_code}" "$base$p")" != 404 ]'
+  check "HEAD $p is mounted (not 404)" '[ "$(curl -s -I -o /dev/null -w "%{http_code}" "$base$p")" != 404 ]'
+done
+check "the hot-keys API answers JSON through the adapter" 'curl -s "$base/api/v1/keyviz/hot-keys" | python3 -c "import json,sys; json.load(sys.stdin)"'
 check "the page is mounted at /keyviz" '[ "$(curl -s -o /dev/null -w "%{http_code} %{content_type}" "$base/keyviz")" = "200 text/html; charset=utf-8" ]'
 check "the Hummingbird host links no libmicrohttpd, libcrypt or zlib (the handler has no C)" '! ldd Examples/HummingbirdHost/.build/release/HummingbirdHost | grep -Eq "libmicrohttpd|libcrypt|libz\."'
 check "logs go through the host's Logger" 'grep -q "info hummingbird-host: .*serving" "$work/log"'

@@ -62,10 +62,10 @@ final class RequestPolicy: Sendable {
 
     /// The response when `handler` is at its concurrency limit, or nil when it has none.
     func gate(for handler: String) -> (gate: ConcurrencyGate, refusal: KeyVizHTTPResponse)? {
-        switch handler {
-        case "metrics":
+        switch KeyVizEndpoint(rawValue: handler) {
+        case .metrics:
             (scrapes, .text(503, "too many concurrent scrapes (limit \(scrapes.limit))", extra: [("Retry-After", "1")]))
-        case "matrix":
+        case .matrix:
             (matrixRequests, KeyVizHTTPResponse(status: 503, headers: [("Content-Type", "application/json; charset=utf-8"), ("Retry-After", "1")],
                                           body: MatrixJSON.error(code: "too_many_requests", message: "too many concurrent matrix requests (limit \(matrixRequests.limit))")))
         default:

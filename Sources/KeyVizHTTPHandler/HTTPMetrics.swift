@@ -7,7 +7,7 @@ public final class HTTPMetrics: MetricsCollector {
     static let bounds: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
     /// The `le` label of each bound, spelled once (Double.description is not cheap).
     static let boundLabels: [String] = bounds.map(ExpositionWriter.boundLabel)
-    static let handlers = ["healthz", "hot_keys", "index", "matrix", "metrics", "other"]
+    static let handlers = (KeyVizEndpoint.allCases.map(\.handlerLabel) + ["other"]).sorted()
 
     private struct Histogram {
         var buckets = [UInt64](repeating: 0, count: HTTPMetrics.bounds.count)
@@ -17,7 +17,7 @@ public final class HTTPMetrics: MetricsCollector {
 
     private struct State {
         // The codes promhttp pre-initialises for its handler, so alerts see them from the start.
-        var requests: [String: [Int: UInt64]] = ["metrics": [200: 0, 500: 0, 503: 0]]
+        var requests: [String: [Int: UInt64]] = [KeyVizEndpoint.metrics.handlerLabel: [200: 0, 500: 0, 503: 0]]
         var durations: [String: Histogram] = [:]
     }
 

@@ -73,30 +73,23 @@ public final class KeyVizHTTPHandler: Sendable {
         return response
     }
 
+    /// The `handler` label for a request to `path`: its endpoint's, or `other` (a 404).
     package static func handlerName(_ path: String) -> String {
-        switch path {
-        case "/metrics": "metrics"
-        case "/api/v1/keyviz/matrix": "matrix"
-        case "/api/v1/keyviz/hot-keys": "hot_keys"
-        case "/healthz": "healthz"
-        case "/": "index"
-        default: "other"
-        }
+        KeyVizEndpoint(path: path)?.handlerLabel ?? "other"
     }
 
     /// The response for a request, without accounting: one switch on the exact path.
     package func route(_ request: KeyVizHTTPRequest, started: Double) -> KeyVizHTTPResponse {
-        let handler = Self.handlerName(request.path)
-        guard handler != "other" else { return .text(404, "not found: \(request.path)") }
-        guard request.method == "GET" || request.method == "HEAD" else {
-            return .text(405, "method \(request.method) not allowed", extra: [("Allow", "GET, HEAD")])
+        guard let endpoint = KeyVizEndpoint(path: request.path) else { return .text(404, "not found: \(request.path)") }
+        guard KeyVizEndpoint.methods.contains(request.method) else {
+            return .text(405, "method \(request.method) not allowed", extra: [("Allow", KeyVizEndpoint.methods.joined(separator: ", "))])
         }
-        switch handler {
-        case "metrics": return serveMetrics(request, started: started)
-        case "matrix": return serveMatrix(request)
-        case "hot_keys": return serveHotKeys(request)
-        case "healthz": return .text(200, "ok")
-        default: return HeatmapPage.response
+        switch endpoint {
+        case .metrics: return serveMetrics(request, started: started)
+        case .matrix: return serveMatrix(request)
+        case .hotKeys: return serveHotKeys(request)
+        case .healthz: return .text(200, "ok")
+        case .page: return HeatmapPage.response
         }
     }
 

@@ -172,3 +172,26 @@ import Testing
         #expect(dummy != "$2b$08$v1hcQXJONFko260e2i./BeSu8/Z0g73pQnMLQZvULwpenjEnha8We")
     }
 }
+
+/// One list of endpoints: each answers at its path with GET and HEAD and is counted under its
+/// own handler label; a path that is not one of them is a 404 counted as `other`.
+@Suite struct EndpointListTests {
+    @Test func everyEndpointAnswersAtItsPathAndIsCountedUnderItsLabel() {
+        let handler = KeyVizHTTPHandler(metrics: PrometheusSampler(wrapping: HeatMatrixSampler(), configuration: .init(processMetrics: false)),
+                                        matrix: HeatMatrixSampler())
+        for endpoint in KeyVizEndpoint.allCases {
+            #expect(KeyVizEndpoint(path: endpoint.path) == endpoint)
+            for method in KeyVizEndpoint.methods {
+                let r = handler.handle(KeyVizHTTPRequest(method: method, path: endpoint.path))
+                #expect(r.status != 404 && r.status != 405, "\(method) \(endpoint.path): \(r.status)")
+            }
+            #expect(handler.handle(KeyVizHTTPRequest(method: "POST", path: endpoint.path)).status == 405)
+        }
+        #expect(handler.handle(KeyVizHTTPRequest(method: "GET", path: "/api/v1/keyviz/nothing")).status == 404)
+        let exposition = String(decoding: handler.handle(KeyVizHTTPRequest(method: "GET", path: "/metrics")).body, as: UTF8.self)
+        for endpoint in KeyVizEndpoint.allCases {
+            #expect(exposition.contains("handler=\"\(endpoint.handlerLabel)\""), "no series for \(endpoint.handlerLabel)")
+        }
+        #expect(Set(KeyVizEndpoint.allCases.map(\.handlerLabel)).count == KeyVizEndpoint.allCases.count)
+    }
+}

@@ -43,7 +43,11 @@ router.get("kv/:key") { _, context -> Response in
     guard let value = try coordinator.get(key: key) else { return Response(status: .notFound) }
     return Response(status: .ok, body: ResponseBody(byteBuffer: ByteBuffer(bytes: value)))
 }
-router.addKeyViz(KeyVizHTTPHandler(metrics: prometheus, matrix: matrix))
+router.addKeyViz(KeyVizHTTPHandler(metrics: prometheus, matrix: matrix), pagePath: "/keyviz")
+// What KeyViz serves (scripts/check-hummingbird-host.sh requests each path listed here).
+for endpoint in KeyVizEndpoint.allCases {
+    logger.info("keyviz endpoint", metadata: ["path": "\(endpoint == .page ? "/keyviz" : endpoint.path)"])
+}
 
 let port = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 0 : 0
 let app = Application(

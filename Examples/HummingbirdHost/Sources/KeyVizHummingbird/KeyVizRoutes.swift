@@ -3,9 +3,10 @@ import HTTPTypes
 import Hummingbird
 import KeyVizHTTPHandler
 
-/// Mounts KeyViz's transport-neutral handler on a Hummingbird router: `/metrics` (KeyViz's
-/// families plus whatever collectors the host registered, e.g. its swift-metrics), the matrix
-/// API, and the heat map page at `pagePath` (KeyViz serves it at `/`; a host usually owns `/`).
+/// Mounts KeyViz's transport-neutral handler on a Hummingbird router: every ``KeyVizEndpoint``
+/// at its path — `/metrics` (KeyViz's families plus whatever collectors the host registered,
+/// e.g. its swift-metrics), the matrix and hot-keys APIs, `/healthz` — and the heat map page at
+/// `pagePath` (KeyViz serves it at `/`; a host usually owns `/`).
 ///
 /// The handler renders synchronously (a scrape or a matrix snapshot is CPU work of a few
 /// milliseconds), so each request is answered from a Dispatch worker, never on the event loop.
@@ -20,11 +21,12 @@ extension RouterMethods {
             }
             return KeyVizRequestConversion.hummingbirdResponse(answer)
         }
-        for path in ["/metrics", "/api/v1/keyviz/matrix", "/healthz"] {
-            on(RouterPath(path), method: .get) { request, _ in await respond(request, path) }
-            on(RouterPath(path), method: .head) { request, _ in await respond(request, path) }
+        for endpoint in KeyVizEndpoint.allCases {
+            let path = endpoint.path, mounted = endpoint == .page ? pagePath : path
+            for method in KeyVizEndpoint.methods {
+                on(RouterPath(mounted), method: HTTPRequest.Method(method)!) { request, _ in await respond(request, path) }
+            }
         }
-        on(RouterPath(pagePath), method: .get) { request, _ in await respond(request, "/") }
         return self
     }
 }
