@@ -67,7 +67,7 @@ public final class HotKeySampler<Inner: Sampler>: Sampler {
     /// Forwards the catalog; sketches of routes that left it are dropped at the next drain.
     public func apply(_ catalog: RouteCatalog) {
         inner.apply(catalog)
-        tracker.keepOnly(Set(catalog.routes.map(\.id)))
+        tracker.apply(catalog)
     }
 
     // MARK: the background step
@@ -104,6 +104,35 @@ public final class HotKeySampler<Inner: Sampler>: Sampler {
     public func hottestKeys(op: Op, limit: Int? = nil) -> [HotKey] {
         drain()
         return tracker.hottestKeys(op: op, limit: limit ?? configuration.effectiveTopKeys)
+    }
+
+    /// Where to split the hottest routes of `op` (of both ops when nil: reads first), hottest
+    /// first, at most ``HotKeySamplerConfiguration/splitAdviceRoutes`` per op. Advice only:
+    /// nothing is split.
+    public func splitAdvice(op: Op? = nil) -> [SplitAdvice] {
+        drain()
+        return Op.allCases.filter { op == nil || $0 == op }.flatMap { tracker.splitAdvice(op: $0) }
+    }
+
+    /// The advice of ``splitAdvice(op:)`` every `everyMilliseconds`, for a host that acts on it
+    /// (its coordinator decides, with its own hysteresis; see docs/embedding.md). The sequence
+    /// ends when the consuming task is cancelled.
+    public func splitAdviceUpdates(everyMilliseconds: Int64 = 1_000) -> AsyncStream<[SplitAdvice]> {
+        let (stream, continuation) = AsyncStream.makeStream(of: [SplitAdvice].self, bufferingPolicy: .bufferingNewest(1))
+        let task = Task { [weak self] in
+            while !Task.isCancelled {
+                do {
+                    try await Task.sleep(for: .milliseconds(max(1, everyMilliseconds)))
+                } catch {
+                    break
+                }
+                guard let self else { break }
+                continuation.yield(self.splitAdvice())
+            }
+            continuation.finish()
+        }
+        continuation.onTermination = { _ in task.cancel() }
+        return stream
     }
 
     /// Routes (and ops) that have a key sketch now, hottest first.

@@ -28,21 +28,31 @@ final class HotKeyTracker: Sendable {
         /// searched linearly: it is small, and hashing a pair cost more than scanning 16 of them.
         var tracked: [Tracked] = []
         var sketches: [KeySketch] = []
+        /// Sampled keys per tracked pair for split advice, pooled with `sketches` (same index).
+        var reservoirs: [KeyReservoir] = []
         var free: [Int] = []
+        /// The catalog last applied: the tracked routes' ranges, for split advice.
+        var catalog: RouteCatalog?
         var lastHalvingMs: Int64
         var liveRoutes: Set<RouteID>?
         var samples: UInt64 = 0
 
         /// A reset key sketch from the pool (a new one only while fewer than the tracked pairs exist).
-        mutating func takeSketch(capacity: Int, maxKeyBytes: Int) -> Int {
+        mutating func takeSketch(capacity: Int, maxKeyBytes: Int, reservoirSize: Int) -> Int {
             if let i = free.popLast() { return i }
             sketches.append(KeySketch(capacity: capacity, maxKeyBytes: maxKeyBytes))
+            reservoirs.append(KeyReservoir(capacity: reservoirSize, maxKeyBytes: maxKeyBytes, seed: UInt64(sketches.count)))
             return sketches.count - 1
         }
 
         mutating func release(_ sketch: Int) {
-            sketches[sketch].reset()
+            reset(sketch)
             free.append(sketch)
+        }
+
+        mutating func reset(_ sketch: Int) {
+            sketches[sketch].reset()
+            reservoirs[sketch].reset()
         }
 
         /// Stops tracking entry `i` (swapped with the last).
@@ -70,9 +80,36 @@ final class HotKeyTracker: Sendable {
         state = Mutex(State(lastHalvingMs: configuration.now()))
     }
 
-    /// Routes that left the catalog lose their sketches at the next drain.
-    func keepOnly(_ live: Set<RouteID>) {
-        state.withLock { $0.liveRoutes = live }
+    /// Routes that left the catalog lose their sketches at the next drain; the catalog gives
+    /// split advice its routes' ranges.
+    func apply(_ catalog: RouteCatalog) {
+        let live = Set(catalog.routes.map(\.id))
+        state.withLock {
+            $0.liveRoutes = live
+            $0.catalog = catalog
+        }
+    }
+
+    /// Split advice for the hottest tracked routes of `op` (at most ``HotKeySamplerConfiguration/splitAdviceRoutes``),
+    /// hottest first. Routes not in the last applied catalog are skipped (their range is unknown).
+    func splitAdvice(op: Op) -> [SplitAdvice] {
+        let limit = configuration.effectiveSplitAdviceRoutes, minSamples = configuration.effectiveSplitMinSamples
+        return state.withLock { s in
+            guard let catalog = s.catalog else { return [] }
+            let ranked = s.tracked.filter { $0.pair.op == op }
+                .sorted { $0.count != $1.count ? $0.count > $1.count : $0.pair.route < $1.pair.route }
+            var out: [SplitAdvice] = []
+            for t in ranked {
+                guard out.count < limit else { break }
+                guard let route = catalog.route(id: t.pair.route) else { continue }
+                let c = SplitAdvisor.advise(keys: s.reservoirs[t.sketch].keys(), start: route.start, end: route.end,
+                                            minSamples: minSamples)
+                out.append(SplitAdvice(route: route.id, op: op, rank: out.count + 1, verdict: c.verdict, key: c.key,
+                                       truncated: c.truncated, leftShare: c.leftShare, leftShareErrorBound: c.errorBound,
+                                       samples: c.samples, routeStart: route.start, routeEnd: route.end))
+            }
+            return out
+        }
     }
 
     /// Feeds queued samples to the sketches and halves counts when a window has passed.
@@ -81,6 +118,7 @@ final class HotKeyTracker: Sendable {
         let window = configuration.windowMilliseconds
         let capacity = configuration.effectiveSketchCapacity, maxKey = configuration.effectiveMaxKeyBytes
         let trackedRoutes = configuration.effectiveTrackedRoutes
+        let reservoirSize = configuration.effectiveSplitReservoirSize
         scratch.withLock { scratch in
             state.withLock { s in
                 if let live = s.liveRoutes {
@@ -100,17 +138,19 @@ final class HotKeyTracker: Sendable {
                         m = i
                     } else if s.tracked.count < trackedRoutes {
                         s.tracked.append(Tracked(pair: pair, count: 1, error: 0,
-                                                 sketch: s.takeSketch(capacity: capacity, maxKeyBytes: maxKey)))
+                                                 sketch: s.takeSketch(capacity: capacity, maxKeyBytes: maxKey,
+                                                                      reservoirSize: reservoirSize)))
                         m = s.tracked.count - 1
                     } else {
                         var low = 0
                         for i in 1..<s.tracked.count where s.tracked[i].count < s.tracked[low].count { low = i }
                         let floor = s.tracked[low].count
-                        s.sketches[s.tracked[low].sketch].reset()       // the evicted pair's keys
+                        s.reset(s.tracked[low].sketch)                  // the evicted pair's keys
                         s.tracked[low] = Tracked(pair: pair, count: floor &+ 1, error: floor, sketch: s.tracked[low].sketch)
                         m = low
                     }
                     s.sketches[s.tracked[m].sketch].add(key, cut: truncated)
+                    s.reservoirs[s.tracked[m].sketch].add(key, cut: truncated)
                 }
                 s.samples &+= UInt64(n)
                 if window > 0, now - s.lastHalvingMs >= window {
@@ -123,6 +163,7 @@ final class HotKeyTracker: Sendable {
                             s.untrack(i)
                         } else {
                             s.sketches[s.tracked[i].sketch].halve()
+                            s.reservoirs[s.tracked[i].sketch].halve()
                             i += 1
                         }
                     }
