@@ -21,6 +21,9 @@ bad --step nan
 bad --duration inf
 bad --churn-removals 2
 bad --buckets 5000
+bad --auto-split-min-balance 0.2
+bad --auto-split-cooldown 0
+bad --skew 0
 bad --listen ""
 bad extra-argument
 bad --peers 127.0.0.1                 # no port
@@ -45,7 +48,7 @@ bad --prometheus-url http://127.0.0.1:9090          # no --prometheus-selector
 bad --prometheus-url http://127.0.0.1:9090 --prometheus-selector 'job="kv"'
 bad --prometheus-selector '{job="kv"}'           # a selector without the URL it scopes
 help=$("$demo" --help); rc=$?
-for flag in --routes --groups --rate --keys --versions --step --buckets --hot-key-sample-every --listen --max-connections --max-connections-per-client --basic-auth-file --peers --peer-timeout --peer-max-body --peer-credentials-file --peer-remember --node-id --prometheus-url --prometheus-selector --tiers --state-dir --state-save-every --check-state; do
+for flag in --routes --groups --rate --keys --versions --step --buckets --hot-key-sample-every --listen --max-connections --max-connections-per-client --basic-auth-file --peers --peer-timeout --peer-max-body --peer-credentials-file --peer-remember --node-id --prometheus-url --prometheus-selector --tiers --state-dir --state-save-every --check-state --auto-split --auto-split-cooldown --auto-split-min-balance; do
   if [ "$rc" = 0 ] && grep -q -- "$flag" <<<"$help"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "demo-cli: FAIL: --help lacks $flag" >&2; fi
 done
 echo "demo-cli: $passed passed, $failed failed"

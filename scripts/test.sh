@@ -50,6 +50,9 @@ python3 scripts/check-state-dir.py --demo .build/release/keyviz-demo
 echo "== heatmap page in headless chromium (screenshots kept in a temp dir, path printed)"
 python3 scripts/browser-test.py --demo .build/release/keyviz-demo
 
+echo "== split advice end to end: --auto-split splits the hot range at the advised key and spreads its load; a single hot key is unsplittable"
+python3 scripts/check-auto-split.py .build/release/keyviz-demo
+
 echo "== hostile inputs: a real node against bad peers, a bad Prometheus, extreme queries and a bad state file: it answers, stays up, memory bounded"
 python3 scripts/check-hostile-inputs.py --demo .build/release/keyviz-demo
 

@@ -5,6 +5,8 @@ public protocol HotKeyReporting: Sendable {
     func hottestKeys(op: Op, limit: Int?) -> [HotKey]
     /// The hottest keys of one route (both ops, or `op`), hottest first.
     func hotKeys(route: RouteID, op: Op?) -> [HotKey]
+    /// Where to split the hottest routes (of `op`, or of both ops), hottest first. Advice only.
+    func splitAdvice(op: Op?) -> [SplitAdvice]
     /// Samples taken into the sketches, and samples dropped (queue full or busy).
     var sampleCounts: (taken: UInt64, dropped: UInt64) { get }
     /// The sampling rate R: one key-carrying observation in R per thread is sampled.

@@ -8,6 +8,8 @@ public enum KeyVizEndpoint: String, CaseIterable, Sendable {
     case matrix
     /// The hottest keys of the hottest routes as JSON.
     case hotKeys = "hot_keys"
+    /// Where to split the hottest routes, as JSON (advice only).
+    case splitAdvice = "split_advice"
     /// Liveness: `ok`.
     case healthz
     /// The heat-map page. KeyViz serves it at `/`; an adapter may mount it elsewhere.
@@ -19,6 +21,7 @@ public enum KeyVizEndpoint: String, CaseIterable, Sendable {
         case .metrics: "/metrics"
         case .matrix: "/api/v1/keyviz/matrix"
         case .hotKeys: "/api/v1/keyviz/hot-keys"
+        case .splitAdvice: "/api/v1/keyviz/split-advice"
         case .healthz: "/healthz"
         case .page: "/"
         }

@@ -88,6 +88,7 @@ public final class KeyVizHTTPHandler: Sendable {
         case .metrics: return serveMetrics(request, started: started)
         case .matrix: return serveMatrix(request)
         case .hotKeys: return serveHotKeys(request)
+        case .splitAdvice: return serveSplitAdvice(request)
         case .healthz: return .text(200, "ok")
         case .page: return HeatmapPage.response
         }
@@ -226,6 +227,25 @@ public final class KeyVizHTTPHandler: Sendable {
                                       generatedAt: Self.rfc3339Now(), extra: Array(#","scope":"local""#.utf8) + nodeIDMember)
         if let merged { return .json(200, merged.clusterHotKeys(query: request.query, localBody: body)) }
         return .json(200, body)
+    }
+
+    /// Split advice of this node's hottest routes. Route ids and ranges are a node's own, so
+    /// there is no cluster scope. Without a hot-key sampler: an empty list, sample_every 0.
+    private func serveSplitAdvice(_ request: KeyVizHTTPRequest) -> KeyVizHTTPResponse {
+        let scope = request.query["scope"] ?? ""
+        guard scope == "" || scope == "local" else {
+            return .json(400, MatrixJSON.error(code: "invalid_query", message: "split advice is per node: scope must be local"))
+        }
+        var op: Op?
+        if let raw = request.query["op"], !raw.isEmpty {
+            guard let o = Op.allCases.first(where: { $0.description == raw }) else {
+                return .json(400, MatrixJSON.error(code: "invalid_query", message: "op must be read or write"))
+            }
+            op = o
+        }
+        let advice = hotKeys?.splitAdvice(op: op) ?? []
+        return .json(200, SplitAdviceJSON.encode(advice, sampleEvery: hotKeys?.sampleEvery ?? 0, generatedAt: Self.rfc3339Now(),
+                                                 extra: Array(#","scope":"local""#.utf8) + nodeIDMember))
     }
 
     /// The row budget a matrix request asks for, once its `rows` is known to be an integer (or

@@ -19,6 +19,7 @@ final class DemoNode: Sendable {
     private let churnEvents = Atomic<Int>(0)
     /// What the workload has had observed, summed as each worker stops.
     private let observed = Mutex(OpCounts())
+    private let autoSplits = Atomic<Int>(0)
 
     init(options: DemoOptions) {
         self.options = options
@@ -29,6 +30,7 @@ final class DemoNode: Sendable {
         prometheus = PrometheusSampler(wrapping: memSampler, configuration: .init(bucketBudget: options.buckets, hotRoutes: options.hotRoutes))
         hotKeys = HotKeySampler(wrapping: prometheus, configuration: .init(sampleEvery: options.hotKeySampleEvery))
         prometheus.register(HotKeyCollector(source: hotKeys, ranks: options.hotRoutes))
+        prometheus.register(SplitAdviceCollector(source: hotKeys, ranks: options.hotRoutes))
         engine = RouteEngine(catalog: .evenlySplit(count: options.routes, groups: options.groups))
         let groups = (1...options.groups).map { ShardGroup(id: ShardGroupID($0), retainedVersions: options.versions) }
         coordinator = ShardedCoordinator(engine: engine, groups: groups, sampler: hotKeys)
@@ -47,15 +49,16 @@ final class DemoNode: Sendable {
         var threads: [Thread] = []
         let perWorker = Double(options.rate) / Double(options.workers)
         let hotspotOps = max(1, Int(options.hotspotPeriod * Double(options.rate)))
-        let workload = Workload(seed: options.seed, skew: options.skew, hotspotPeriodOps: hotspotOps / options.workers,
+        let workload = Workload(seed: options.seed, skew: options.effectiveSkew, hotspotPeriodOps: hotspotOps / options.workers,
                                 keys: UInt64(options.keys))
         for w in 0..<options.workers {
             threads.append(Thread { [self] in runWorker(stream: workload.stream(worker: w), opsPerSecond: perWorker) })
         }
         threads.append(Thread { [self] in runFlusher() })
-        if options.churnPeriod > 0 {
+        if options.effectiveChurnPeriod > 0 {
             threads.append(Thread { [self] in runChurn() })
         }
+        if options.autoSplit { startAutoSplit() }
         for t in threads { t.start() }
         return threads
     }
@@ -87,12 +90,41 @@ final class DemoNode: Sendable {
         }
     }
 
+    private func log(_ line: String) {
+        FileHandle.standardError.write(Data("keyviz-demo: \(line)\n".utf8))
+    }
+
+    /// Splits acted on by --auto-split so far.
+    var autoSplitCount: Int { autoSplits.load(ordering: .relaxed) }
+
+    /// --auto-split: consumes the sampler's advice stream (the host hook of docs/embedding.md)
+    /// and splits through the coordinator, so data follows the catalog as with any split.
+    private func startAutoSplit() {
+        let stream = hotKeys.splitAdviceUpdates(everyMilliseconds: 1_000)
+        var policy = AutoSplitter(cooldownMs: Int64(options.autoSplitCooldown * 1000), minBalance: options.autoSplitMinBalance,
+                                  maxRoutes: max(64, options.routes * 8))
+        Task { [self] in
+            for await advice in stream {
+                if isStopping { break }
+                guard let a = policy.consider(advice, nowMs: UnixTime.nowMilliseconds(), routes: engine.catalog.routes.count) else { continue }
+                do {
+                    try coordinator.split(at: a.key)
+                    autoSplits.wrappingAdd(1, ordering: .relaxed)
+                    log("auto-split route \(a.route) \(KeyPreview.renderRange(start: a.routeStart, end: a.routeEnd)) at \(KeyPreview.render(a.key)) "
+                        + "(\(a.op) balance \(Int((a.balance * 100).rounded()))%, \(a.samples) samples)")
+                } catch {
+                    log("auto-split of route \(a.route) at \(KeyPreview.render(a.key)) refused: \(error)")
+                }
+            }
+        }
+    }
+
     /// Every churn period, splits a random route at a random key or merges two random
     /// neighbours, keeping the route count within [routes/2, routes*2].
     private func runChurn() {
         var rng = SplitMix64(seed: options.seed ^ 0xC0FFEE)
         while !isStopping {
-            sleepWhileRunning(options.churnPeriod)
+            sleepWhileRunning(options.effectiveChurnPeriod)
             if isStopping { break }
             if churnOnce(&rng) { churnEvents.wrappingAdd(1, ordering: .relaxed) }
         }
@@ -176,6 +208,6 @@ final class DemoNode: Sendable {
             }
         }
         let buckets = prometheus.currentLayout().buckets.count
-        return "keyviz-demo: ops/s=\(Int(opsPerSecond)) routes=\(routes) buckets=\(buckets) keys=\(storedKeys) churn=\(churnCount) hottest=\(hottest)"
+        return "keyviz-demo: ops/s=\(Int(opsPerSecond)) routes=\(routes) buckets=\(buckets) keys=\(storedKeys) churn=\(churnCount)\(options.autoSplit ? " auto_splits=\(autoSplitCount)" : "") hottest=\(hottest)"
     }
 }

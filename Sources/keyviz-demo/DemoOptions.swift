@@ -27,14 +27,14 @@ struct DemoOptions: ParsableCommand, Sendable {
     var seed: UInt64 = 1
     @Option(help: "Seconds between hotspot moves (0.001…86400).")
     var hotspotPeriod = 30.0
-    @Option(help: "Workload skew exponent (1 = uniform, …100); the default makes one route take about 70-78% of the traffic, so the hot-route alert fires clearly.")
-    var skew = 16.0
+    @Option(help: "Workload skew exponent (1 = uniform, …100). Default 16: one route takes about 70-78% of the traffic, so the hot-route alert fires clearly (and a third of it is one key, which no split spreads); 4 with --auto-split (a hot range that splits can spread).")
+    var skew: Double?
     @Option(help: "Distinct keys the workload uses, spread over the key space; bounds the store (1…100000000).")
     var keys = 10_000
     @Option(help: "Versions the store keeps per key (1…1000); with --keys, bounds the store.")
     var versions = 8
-    @Option(help: "Seconds between random splits/merges; 0 = none.")
-    var churnPeriod = 5.0
+    @Option(help: "Seconds between random splits/merges; 0 = none. Default 5; 0 with --auto-split (random merges would undo its splits).")
+    var churnPeriod: Double?
     @Option(help: "Fraction of churn events that remove the last route (dropping its data) or add it back (0…1).")
     var churnRemovals = 0.0
 
@@ -52,6 +52,12 @@ struct DemoOptions: ParsableCommand, Sendable {
     var hotRoutes = 5
     @Option(help: "Sample 1 in N keys per thread for the hot-key sketches (1…1048576).")
     var hotKeySampleEvery = 64
+    @Flag(help: "Split the hottest route at KeyViz's advised key (GET /api/v1/keyviz/split-advice) when the advice is stable, balanced and the cooldown has passed; without it the demo only shows the advice.")
+    var autoSplit = false
+    @Option(help: "With --auto-split: seconds between two splits (1…3600).")
+    var autoSplitCooldown = 5.0
+    @Option(help: "With --auto-split: the least predicted balance worth a split (0.5…1; 1 = exact halves).")
+    var autoSplitMinBalance = 0.8
     @Option(help: "Seconds between status lines on stderr (0.1…3600).")
     var statusEvery = 2.0
     @Option(help: "After --duration, seconds to keep serving with the workload stopped (prints the observed totals first).")
@@ -113,10 +119,12 @@ struct DemoOptions: ParsableCommand, Sendable {
         try Self.check("--workers", workers, 1...64)
         try Self.check("--duration", duration, 0...31_536_000)
         try Self.check("--hotspot-period", hotspotPeriod, 0.001...86_400)
-        try Self.check("--skew", skew, 1...100)
+        try Self.check("--skew", effectiveSkew, 1...100)
         try Self.check("--keys", keys, 1...100_000_000)
         try Self.check("--versions", versions, 1...1000)
-        try Self.check("--churn-period", churnPeriod, 0...86_400)
+        try Self.check("--churn-period", effectiveChurnPeriod, 0...86_400)
+        try Self.check("--auto-split-cooldown", autoSplitCooldown, 1...3600)
+        try Self.check("--auto-split-min-balance", autoSplitMinBalance, 0.5...1)
         try Self.check("--churn-removals", churnRemovals, 0...1)
         try Self.check("--step", step, 0.001...86_400)
         try Self.check("--history-columns", historyColumns, 1...100_000)
@@ -171,6 +179,11 @@ struct DemoOptions: ParsableCommand, Sendable {
             throw ValidationError("bad value '' for \(flag): want a path")
         }
     }
+
+    /// `--skew`, or its default (which depends on --auto-split).
+    var effectiveSkew: Double { skew ?? (autoSplit ? 4 : 16) }
+    /// `--churn-period`, or its default (which depends on --auto-split).
+    var effectiveChurnPeriod: Double { churnPeriod ?? (autoSplit ? 0 : 5) }
 
     /// `--tiers` as the sampler's coarser tiers; refused (not adjusted) when the sampler would
     /// have to change them (`HeatMatrixSamplerConfiguration.tierProblems` owns the rules).

@@ -46,3 +46,37 @@ import Testing
         #expect(info?.labels["key"]?.count == 16)
     }
 }
+
+@Suite struct SplitAdviceCollectorTests {
+    @Test func adviceIsExportedByOpAndRankWithItsKeyInAnInfoSeriesAndNoKeyBytesWhenHashed() throws {
+        for mode in [BucketLabelMode.keyPreview, .hashed] {
+            let prometheus = PrometheusSampler(wrapping: HeatMatrixSampler(), configuration: .init(bucketBudget: 16))
+            let hot = HotKeySampler(wrapping: prometheus, configuration: .init(sampleEvery: 1, splitMinSamples: 16))
+            let catalog = RouteCatalog.evenlySplit(count: 4, groups: 1)
+            hot.apply(catalog)
+            prometheus.register(SplitAdviceCollector(source: hot, ranks: 1, labelMode: mode))
+            let r = catalog.routes[1]
+            // 100 distinct keys evenly inside route 2: the advice splits near the 50th.
+            for i in 0..<100 { hot.observe(route: r.id, op: .write, key: r.start + Array("/\(1000 + i)".utf8), valueLength: 1) }
+            // Route 3 gets fewer writes (rank 2, left out by ranks: 1); no reads at all.
+            for i in 0..<40 { hot.observe(route: catalog.routes[2].id, op: .write, key: catalog.routes[2].start + [UInt8(i)], valueLength: 1) }
+            let advice = hot.splitAdvice(op: .write)
+            #expect(advice.map(\.rank) == [1, 2] && advice[0].route == r.id && advice[0].verdict == .split)
+            let body = prometheus.render(format: .prometheusText)
+            #expect(try promtoolComplaints(body) == nil)
+            let samples = TestExposition.samples(body)
+            let balance = samples.filter { $0.name == "keyviz_split_advice_balance" }
+            #expect(balance.count == 1 && balance[0].labels == ["op": "write", "rank": "1"])
+            #expect(abs(balance[0].number - advice[0].balance) < 1e-6 && balance[0].number >= 0.9)
+            let info = samples.filter { $0.name == "keyviz_split_advice_info" }
+            #expect(info.count == 1)
+            #expect(info.first?.labels["route"] == String(r.id.rawValue) && info.first?.labels["verdict"] == "split")
+            if mode == .hashed {
+                #expect(info.first?.labels["key"]?.count == 16)
+                #expect(!String(decoding: body, as: UTF8.self).contains("/10"))
+            } else {
+                #expect(info.first?.labels["key"] == BucketLabeler.infoPreview(advice[0].key))
+            }
+        }
+    }
+}
