@@ -103,6 +103,23 @@ def main():
         hot_params = {p["name"] for p in spec["paths"]["/api/v1/keyviz/hot-keys"]["get"]["parameters"]}
         check(hot_params <= read, f"every documented hot-keys parameter is one the server reads ({sorted(hot_params - read)} missing)")
 
+        split_schema = validator("SplitAdvice")
+        status, _, body = get(base, "/api/v1/keyviz/split-advice")
+        advice = json.loads(body)
+        valid(split_schema, advice, "split-advice: the answer matches the SplitAdvice schema")
+        check(status == 200 and advice["sample_every"] > 0 and len(advice["advice"]) > 0,
+              f"split-advice: {len(advice['advice'])} routes advised")
+        status, _, body = get(base, "/api/v1/keyviz/split-advice?op=read")
+        reads = json.loads(body)
+        valid(split_schema, reads, "split-advice?op=read: the answer matches the SplitAdvice schema")
+        check(all(a["op"] == "read" for a in reads["advice"]) and [a["rank"] for a in reads["advice"]] == list(range(1, len(reads["advice"]) + 1)),
+              "split-advice?op=read: only reads, ranked 1, 2, …")
+        for bad in ("op=delete", "scope=cluster"):
+            status, _, body = get(base, "/api/v1/keyviz/split-advice?" + bad)
+            check(status == 400, f"split-advice?{bad}: 400")
+        split_params = {p["name"] for p in spec["paths"]["/api/v1/keyviz/split-advice"]["get"]["parameters"]}
+        check(split_params <= read, f"every documented split-advice parameter is one the server reads ({sorted(split_params - read)} missing)")
+
         full = {}
         for series in ("reads", "writes", "read_bytes", "write_bytes"):
             status, headers, body = get(base, "/api/v1/keyviz/matrix?series=" + series)

@@ -1,5 +1,5 @@
 /// Every path KeyViz answers, in one place: the handler routes by it, the embedded server
-/// limits and counts by it, and an adapter mounts ``allCases`` on its router, so a new
+/// limits and counts by it, and an adapter mounts `allCases` on its router, so a new
 /// endpoint reaches every host without a second list to update.
 public enum KeyVizEndpoint: String, CaseIterable, Sendable {
     /// The Prometheus exposition (text or OpenMetrics, by `Accept`).

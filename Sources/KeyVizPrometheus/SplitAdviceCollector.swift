@@ -16,7 +16,7 @@ public struct SplitAdviceCollector: MetricsCollector {
     /// - Parameters:
     ///   - source: the hot-key sampler (any `HotKeyReporting`) to read at each render.
     ///   - ranks: routes exported per op, clamped to 0…100 where used (the sampler advises at
-    ///     most its ``HotKeySamplerConfiguration/splitAdviceRoutes``).
+    ///     most its configuration's `splitAdviceRoutes`).
     ///   - labelMode: `.hashed` exports a hash of each key instead of its bytes.
     public init(source: any HotKeyReporting, ranks: Int = 5, labelMode: BucketLabelMode = .keyPreview) {
         self.source = source
