@@ -562,6 +562,62 @@ def run_events(args, work, browser):
         demo.stop()
 
 
+def run_auto_split(args, work, browser):
+    """--auto-split against a standing hot range: the API's events are the splits the node logged,
+    the page marks the advised routes' rows and names the advice in the hot ranges table, and the
+    hottest row's share falls as the load spreads."""
+    demo = Demo(args.demo, work, "auto-split", ["--seed", "3", "--routes", "32", "--auto-split", "--step", "0.5",
+                                                "--hotspot-period", "86400", "--keys", "10000", "--rate", "12000",
+                                                "--duration", "24", "--linger", "200"])
+    try:
+        demo.wait_frozen()
+        base = f"http://127.0.0.1:{demo.port}"
+        logged = re.findall(r"auto-split route \d+ .* at (\S+) \(", demo.text())
+        m = api(base, "/api/v1/keyviz/matrix?series=writes&rows=1024")
+        splits = [e for e in m["events"] if e["kind"] == "split"]
+        check(len(logged) >= 1 and len(splits) == len(logged),
+              f"auto-split: the node split {len(logged)} times and the matrix reports {len(splits)} split events")
+        check(all(any(r["start_preview"] == k for e in splits for r in e["after"]) for k in logged),
+              "auto-split: each split's new right-hand route starts at the advised key")
+        totals = [sum(r["values"][c] for r in m["rows"]) for c in range(len(m["column_unix_ms"]))]
+        busy = [c for c, t in enumerate(totals) if t > 0]
+        first_split = min(e["unix_ms"] for e in splits) if splits else 0
+        before = [c for c in busy if m["column_unix_ms"][c] <= first_split][-4:]
+        after = busy[-4:]
+        def share(cols):
+            sums = [sum(r["values"][c] for c in cols) for r in m["rows"]]
+            return max(sums) / max(1, sum(sums))
+        check(bool(before) and share(after) < 0.7 * share(before),
+              f"auto-split: the hottest row's share falls as the load spreads ({share(before):.2f} before the first split, {share(after):.2f} at the end)")
+
+        page = Page(browser)
+        # Reads: 70% of the workload, so the newest routes have enough sampled reads to be advised.
+        page.call("Page.navigate", {"url": base + "/#series=reads"})
+        page.wait("window.keyviz && window.keyviz.state.ready && window.keyviz.state.splitMarks.length > 0", "the split advice markers")
+        advice = [a for a in api(base, "/api/v1/keyviz/split-advice?op=read")["advice"] if a["verdict"] != "too_few_samples"]
+        pm = page.js("window.keyviz.state.m.rows.map(r => r.route_ids)")
+        marks = page.js("window.keyviz.state.splitMarks.map(k => ({row: k.row, route: k.route_id, verdict: k.verdict}))")
+        want = sorted((next(i for i, ids in enumerate(pm) if a["route_id"] in ids), a["route_id"], a["verdict"])
+                      for a in advice if any(a["route_id"] in ids for ids in pm))
+        check(sorted((k["row"], k["route"], k["verdict"]) for k in marks) == want,
+              f"auto-split: the page marks the row of every advised route ({len(want)}), with its verdict")
+        lines = page.js("[...document.querySelectorAll('#top .advice')].map(d => d.textContent)")
+        check(len(lines) >= 1 and all(("split at" in t) or ("one hot key" in t) for t in lines),
+              f"auto-split: the hot ranges table names the advice ({lines[:2]})")
+        g = page.js("""(() => { const c = document.getElementById('overlay'), r = c.getBoundingClientRect();
+            return {plot: window.keyviz.state.plot, dpr: window.keyviz.state.dpr}; })()""")
+        p, dpr = g["plot"], g["dpr"]
+        ys = page.js("window.keyviz.state.splitMarks.map(k => k.y)")
+        px = page.js("""(() => { const c = document.getElementById('overlay').getContext('2d');
+            return %s.map(y => Array.from(c.getImageData(Math.floor((%f - 2) * %f), Math.floor(y * %f), 1, 1).data)); })()"""
+                     % (json.dumps(ys), p["x"] + p["w"], dpr, dpr))
+        check(all(q[3] == 255 for q in px), f"auto-split: a marker is drawn at the right edge of each advised row ({px})")
+        page.screenshot(os.path.join(args.artifacts, "split-advice.png"))
+        page.finish("auto-split: no console errors")
+    finally:
+        demo.stop()
+
+
 def run_tls_auth(args, work, browser):
     key, cert = os.path.join(work, "key.pem"), os.path.join(work, "cert.pem")
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
@@ -606,6 +662,7 @@ def main():
         browser.call("Browser.getVersion")
         run_plain(args, work, browser)
         run_events(args, work, browser)
+        run_auto_split(args, work, browser)
         run_tls_auth(args, work, browser)
     except Exception as e:
         FAILURES.append(f"{type(e).__name__}: {e}")

@@ -106,7 +106,7 @@ enum HeatmapPage {
         <table><thead><tr><th>#</th><th>Key</th><th class="n">Route</th><th class="n">Share</th></tr></thead><tbody id="hotkeys"></tbody></table>
         <p class="hint" id="hotkeysnote"></p></div>
         <div id="nodesbox" hidden><h2 style="margin-top:16px" id="nodestitle">Cluster nodes</h2><div id="nodes"></div></div>
-        <p class="hint" id="evlegend">Under the time axis, route changes:<br><span class="ev" style="color:#58a6ff"></span>split<span class="ev" style="color:#f0883e"></span>merge<span class="ev" style="color:#3fb950"></span>add<span class="ev" style="color:#f85149"></span>remove<span class="ev" style="color:#d2a8ff"></span>reshape. Hover a marker for the routes.</p>
+        <p class="hint" id="evlegend">Under the time axis, route changes:<br><span class="ev" style="color:#58a6ff"></span>split<span class="ev" style="color:#f0883e"></span>merge<span class="ev" style="color:#3fb950"></span>add<span class="ev" style="color:#f85149"></span>remove<span class="ev" style="color:#d2a8ff"></span>reshape. Hover a marker for the routes.<br>At the right edge of a hot route's row, split advice: <span style="color:#fff">◀</span> split it at the key the hot ranges table names; <span style="color:#f85149">◀</span> one hot key, which no split spreads.</p>
         <p class="hint">Drag on the heatmap to zoom into a time and key range; double-click to reset. Click a range above to zoom into its keys.</p>
         <noscript><p>This page needs JavaScript. The data: <a href="/api/v1/keyviz/matrix">/api/v1/keyviz/matrix</a>.</p></noscript>
       </aside>
@@ -136,6 +136,7 @@ enum HeatmapPage {
       view: {from: null, to: null, startKey: '', endKey: ''},
       m: null, max: 0, totals: [], seq: 0, fetches: 0, lastURL: '', timer: null, fetchMs: 0,
       plot: {x: 0, y: 0, w: 0, h: 0}, dpr: 1, drag: null, hover: null, highlight: -1, error: null, renders: 0, ready: false,
+      advice: [], splitMarks: [],
     };
 
     function pad(n, w) { return String(n).padStart(w || 2, '0'); }
@@ -308,6 +309,19 @@ enum HeatmapPage {
         const y0 = P.y + P.h + MARKY;
         ctx.beginPath(); ctx.moveTo(x, y0); ctx.lineTo(x - 4, y0 + MARKH); ctx.lineTo(x + 4, y0 + MARKH); ctx.closePath(); ctx.fill();
       }
+      // Split advice: on the row holding an advised route, a dashed line over the newest columns
+      // and a triangle at the right edge (white: split there; red: one hot key, no split helps).
+      st.splitMarks = [];
+      for (const a of st.advice) {
+        const row = adviceRow(m, a);
+        if (row < 0) continue;
+        const y = P.y + (row + 0.5) * rh, col = a.verdict === 'split' ? '#ffffff' : '#f85149';
+        st.splitMarks.push({row: row, route_id: a.route_id, verdict: a.verdict, key_preview: a.key_preview, y: y});
+        ctx.strokeStyle = col; ctx.lineWidth = 1.5; ctx.setLineDash([4, 3]);
+        ctx.beginPath(); ctx.moveTo(P.x + P.w * 0.85, Math.round(y) + 0.5); ctx.lineTo(P.x + P.w - 7, Math.round(y) + 0.5); ctx.stroke();
+        ctx.setLineDash([]); ctx.fillStyle = col;
+        ctx.beginPath(); ctx.moveTo(P.x + P.w - 7, y); ctx.lineTo(P.x + P.w, y - 5); ctx.lineTo(P.x + P.w, y + 5); ctx.closePath(); ctx.fill();
+      }
       if (st.highlight >= 0 && st.highlight < R) {
         ctx.strokeStyle = '#58a6ff'; ctx.lineWidth = 2;
         ctx.strokeRect(P.x + 1, P.y + st.highlight * rh, P.w - 2, Math.max(2, rh));
@@ -408,6 +422,17 @@ enum HeatmapPage {
         td('', String(rank + 1));
         const k = td('k', rangeText(r));
         line(k, '', routesText(r)).style.color = '#8b949e';
+        for (const a of st.advice) {
+          if (adviceRow(m, a) !== i) continue;
+          const text = a.verdict === 'split'
+            ? '✂ split at ' + a.key_preview + (a.truncated ? '…' : '') + ' (' + Math.round(100 * a.left_share) + '|' + Math.round(100 - 100 * a.left_share) + '%)'
+            : '● one hot key ' + a.key_preview + (a.truncated ? '…' : '');
+          const d = line(k, 'advice', text);
+          d.style.color = a.verdict === 'split' ? '#e6edf3' : '#f85149';
+          d.title = a.verdict === 'split'
+            ? 'split advice for route ' + a.route_id + ': ' + a.op + 's ' + Math.round(100 * a.left_share) + '% below the key, ' + Math.round(100 - 100 * a.left_share) + '% from it on (±' + Math.round(100 * a.left_share_error_bound) + '), from ' + a.samples + ' sampled keys; advice only, the coordinator decides'
+            : 'one key carries so much of route ' + a.route_id + ' that no split spreads it (' + a.samples + ' sampled keys)';
+        }
         td('n', short(st.totals[i]));
         td('n', (sum > 0 ? (100 * st.totals[i] / sum).toFixed(1) : '0') + '%');
         line(k, 'bar', '').style.width = Math.max(1, sum > 0 ? 100 * st.totals[i] / st.totals[order[0]] : 0) + '%';
@@ -549,6 +574,26 @@ enum HeatmapPage {
       } catch (_) { /* hot keys are optional */ }
     }
 
+    // The row holding an advised route (rows list their routes), or -1.
+    function adviceRow(m, a) {
+      if (!m || m.scope === 'cluster' || m.scope === 'prometheus') return -1;
+      return m.rows.findIndex((r) => r.route_ids && r.route_ids.includes(a.route_id));
+    }
+
+    // Where to split the hottest routes of the series' op: this node's advice (route ids are a
+    // node's own, so only in the local view).
+    async function loadSplitAdvice() {
+      const op = st.series.startsWith('read') ? 'read' : 'write';
+      if (st.scope !== 'local') { st.advice = []; return; }
+      try {
+        const resp = await fetch(location.origin + '/api/v1/keyviz/split-advice?op=' + op, {credentials: 'same-origin', cache: 'no-store'});
+        if (!resp.ok) return;
+        const a = await resp.json();
+        st.advice = a.advice.filter((v) => v.verdict !== 'too_few_samples');
+        drawOverlay(); renderTable();
+      } catch (_) { /* advice is optional */ }
+    }
+
     async function load() {
       clearTimeout(st.timer);
       layout();
@@ -579,7 +624,7 @@ enum HeatmapPage {
         if (seq !== st.seq) return;
         st.fetchMs = performance.now() - started;
         st.m = m; st.error = null; st.hover = null; $('tip').style.display = 'none';
-        prepare(); draw(); drawOverlay(); renderTable(); renderNodes(); loadHotKeys();
+        prepare(); draw(); drawOverlay(); renderTable(); renderNodes(); loadHotKeys(); loadSplitAdvice();
         st.ready = true;
       } catch (e) {
         if (seq !== st.seq) return;

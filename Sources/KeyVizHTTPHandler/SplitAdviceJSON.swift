@@ -2,7 +2,7 @@ import KeyViz
 
 /// Split advice as the JSON of `GET /api/v1/keyviz/split-advice`:
 /// `{"generated_at":…,"sample_every":…,"advice":[{"route_id","op","rank","verdict","key" (base64),
-/// "key_preview","truncated","left_share","left_share_error_bound","balance","samples",
+/// "key_preview" ("" without advice),"truncated","left_share","left_share_error_bound","balance","samples",
 /// "start","end","start_preview","end_preview" (the route's range, spelled as matrix rows spell it)}],"scope","node_id"}`
 /// (docs/api.md, docs/openapi.yaml).
 public enum SplitAdviceJSON {
@@ -22,7 +22,7 @@ public enum SplitAdviceJSON {
             o.append(contentsOf: #","rank":"#.utf8); o.append(contentsOf: String(a.rank).utf8)
             o.append(contentsOf: #","verdict":"#.utf8); MatrixJSON.string(a.verdict.rawValue, &o)
             o.append(contentsOf: #","key":""#.utf8); Base64.encode(a.key, into: &o)
-            o.append(contentsOf: #"","key_preview":"#.utf8); MatrixJSON.string(KeyPreview.render(a.key, maxLength: MatrixJSON.previewLength), &o)
+            o.append(contentsOf: #"","key_preview":"#.utf8); MatrixJSON.string(a.verdict == .tooFewSamples ? "" : KeyPreview.render(a.key, maxLength: MatrixJSON.previewLength), &o)
             o.append(contentsOf: #","truncated":"#.utf8); o.append(contentsOf: (a.truncated ? "true" : "false").utf8)
             o.append(contentsOf: #","left_share":"#.utf8); o.append(contentsOf: HotKeysJSON.number(a.leftShare).utf8)
             o.append(contentsOf: #","left_share_error_bound":"#.utf8); o.append(contentsOf: HotKeysJSON.number(a.leftShareErrorBound).utf8)
