@@ -1,23 +1,23 @@
 import KeyViz
 
-/// The demo's answer to split advice, as a coordinator might act on it: split the hottest
+/// When a coordinator acts on split advice (the demo's `--auto-split`): split the hottest
 /// route at the advised key only when the advice has named the same route for several updates
 /// in a row (not a passing burst), predicts a good balance, and the last split is a cooldown
 /// ago (so it does not flap while the heat map catches up). KeyViz only advises; this is host
 /// policy, kept apart from the I/O so a test can drive it with made-up advice.
-struct AutoSplitter {
+public struct AutoSplitPolicy: Sendable {
     /// Updates in a row that must name the same route.
-    var stableUpdates = 3
-    var cooldownMs: Int64
-    var minBalance: Double
+    public var stableUpdates = 3
+    public var cooldownMs: Int64
+    public var minBalance: Double
     /// No more routes than this (a bound on what a long run can do to the catalog).
-    var maxRoutes: Int
+    public var maxRoutes: Int
 
     private var candidate: RouteID?
     private var seen = 0
     private var lastSplitMs: Int64?
 
-    init(cooldownMs: Int64, minBalance: Double, maxRoutes: Int) {
+    public init(cooldownMs: Int64, minBalance: Double, maxRoutes: Int) {
         self.cooldownMs = cooldownMs
         self.minBalance = minBalance
         self.maxRoutes = maxRoutes
@@ -25,7 +25,7 @@ struct AutoSplitter {
 
     /// The advice to act on now, or nil. `advice` is one update (both ops); the candidate is
     /// the rank-1 advice with the most samples behind it.
-    mutating func consider(_ advice: [SplitAdvice], nowMs: Int64, routes: Int) -> SplitAdvice? {
+    public mutating func consider(_ advice: [SplitAdvice], nowMs: Int64, routes: Int) -> SplitAdvice? {
         let top = advice.filter { $0.rank == 1 }.max { $0.samples < $1.samples }
         guard let top, top.verdict == .split, top.balance >= minBalance else {
             candidate = nil
