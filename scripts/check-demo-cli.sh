@@ -21,8 +21,9 @@ bad --step nan
 bad --duration inf
 bad --churn-removals 2
 bad --buckets 5000
-bad --auto-split-min-balance 0.2
-bad --auto-split-cooldown 0
+bad --auto-split --auto-split-min-balance 0.2
+bad --auto-split --auto-split-cooldown 0
+bad --auto-split-min-balance 0.9            # needs --auto-split
 bad --skew 0
 bad --listen ""
 bad extra-argument

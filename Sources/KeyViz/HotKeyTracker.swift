@@ -91,13 +91,18 @@ final class HotKeyTracker: Sendable {
     }
 
     /// Split advice for the hottest tracked routes of `op` (at most ``HotKeySamplerConfiguration/splitAdviceRoutes``),
-    /// hottest first. Routes not in the last applied catalog are skipped (their range is unknown).
+    /// hottest first by their guaranteed sampled count. Routes not in the last applied catalog are skipped (their range is unknown).
     func splitAdvice(op: Op) -> [SplitAdvice] {
         let limit = configuration.effectiveSplitAdviceRoutes, minSamples = configuration.effectiveSplitMinSamples
         return state.withLock { s in
             guard let catalog = s.catalog else { return [] }
-            let ranked = s.tracked.filter { $0.pair.op == op }
-                .sorted { $0.count != $1.count ? $0.count > $1.count : $0.pair.route < $1.pair.route }
+            // Ranked by the guaranteed count (count − error): a pair just admitted inherits the
+            // evicted one's count as its error, so by count alone it would outrank routes that
+            // have far more samples of their own.
+            let ranked = s.tracked.filter { $0.pair.op == op }.sorted { a, b in
+                let ga = a.count &- a.error, gb = b.count &- b.error
+                return ga != gb ? ga > gb : a.count != b.count ? a.count > b.count : a.pair.route < b.pair.route
+            }
             var out: [SplitAdvice] = []
             for t in ranked {
                 guard out.count < limit else { break }

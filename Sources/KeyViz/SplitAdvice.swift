@@ -17,7 +17,7 @@ public struct SplitAdvice: Sendable, Equatable {
 
     public var route: RouteID
     public var op: Op
-    /// 1 = the route with the most sampled operations of `op`.
+    /// 1 = the tracked route with the most sampled operations of `op` (by its guaranteed count).
     public var rank: Int
     public var verdict: Verdict
     /// The advised split key (the new right-hand route starts here; strictly inside the

@@ -49,9 +49,9 @@ enum SplitAdvisor {
                               leftShare: p, errorBound: bound(p), samples: n)
             }
         }
-        let share = Double(hottest.count) / Double(n)
         let hot = keys[hottest.index...].prefix { $0.key == keys[hottest.index].key }
+        let p = best.map { Double($0.left) / Double(n) } ?? 0
         return Choice(verdict: .singleHotKey, key: keys[hottest.index].key, truncated: hot.contains { $0.truncated },
-                      leftShare: best.map { Double($0.left) / Double(n) } ?? 0, errorBound: bound(share), samples: n)
+                      leftShare: p, errorBound: bound(p), samples: n)
     }
 }

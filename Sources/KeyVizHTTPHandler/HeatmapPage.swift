@@ -59,6 +59,7 @@ enum HeatmapPage {
     tbody tr:hover{background:#1f2937}
     .k{font-family:ui-monospace,"DejaVu Sans Mono",monospace;word-break:break-all}
     td.k{font-size:11px;word-break:normal;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;max-width:190px}
+    td.k .advice{white-space:normal;word-break:break-all}
     .bar{height:3px;background:var(--acc);border-radius:2px;margin-top:3px}
     #tip{position:absolute;pointer-events:none;display:none;max-width:360px;background:rgba(22,27,34,.96);border:1px solid var(--line);border-radius:8px;padding:8px 10px;box-shadow:0 6px 20px rgba(0,0,0,.5);font-size:12px;z-index:2}
     #tip div{margin:1px 0}

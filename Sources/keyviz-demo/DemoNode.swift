@@ -101,7 +101,7 @@ final class DemoNode: Sendable {
     /// and splits through the coordinator, so data follows the catalog as with any split.
     private func startAutoSplit() {
         let stream = hotKeys.splitAdviceUpdates(everyMilliseconds: 1_000)
-        var policy = AutoSplitPolicy(cooldownMs: Int64(options.autoSplitCooldown * 1000), minBalance: options.autoSplitMinBalance,
+        var policy = AutoSplitPolicy(cooldownMs: Int64(options.effectiveAutoSplitCooldown * 1000), minBalance: options.effectiveAutoSplitMinBalance,
                                   maxRoutes: max(64, options.routes * 8))
         Task { [self] in
             for await advice in stream {

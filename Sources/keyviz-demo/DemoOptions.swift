@@ -54,10 +54,10 @@ struct DemoOptions: ParsableCommand, Sendable {
     var hotKeySampleEvery = 64
     @Flag(help: "Split the hottest route at KeyViz's advised key (GET /api/v1/keyviz/split-advice) when the advice is stable, balanced and the cooldown has passed; without it the demo only shows the advice.")
     var autoSplit = false
-    @Option(help: "With --auto-split: seconds between two splits (1…3600).")
-    var autoSplitCooldown = 5.0
-    @Option(help: "With --auto-split: the least predicted balance worth a split (0.5…1; 1 = exact halves).")
-    var autoSplitMinBalance = 0.8
+    @Option(help: "With --auto-split: seconds between two splits (1…3600). Default 5.")
+    var autoSplitCooldown: Double?
+    @Option(help: "With --auto-split: the least predicted balance worth a split (0.5…1; 1 = exact halves). Default 0.8.")
+    var autoSplitMinBalance: Double?
     @Option(help: "Seconds between status lines on stderr (0.1…3600).")
     var statusEvery = 2.0
     @Option(help: "After --duration, seconds to keep serving with the workload stopped (prints the observed totals first).")
@@ -123,8 +123,12 @@ struct DemoOptions: ParsableCommand, Sendable {
         try Self.check("--keys", keys, 1...100_000_000)
         try Self.check("--versions", versions, 1...1000)
         try Self.check("--churn-period", effectiveChurnPeriod, 0...86_400)
-        try Self.check("--auto-split-cooldown", autoSplitCooldown, 1...3600)
-        try Self.check("--auto-split-min-balance", autoSplitMinBalance, 0.5...1)
+        for (flag, value) in [("--auto-split-cooldown", autoSplitCooldown), ("--auto-split-min-balance", autoSplitMinBalance)]
+        where value != nil && !autoSplit {
+            throw ValidationError("\(flag) needs --auto-split (without it nothing is split)")
+        }
+        try Self.check("--auto-split-cooldown", effectiveAutoSplitCooldown, 1...3600)
+        try Self.check("--auto-split-min-balance", effectiveAutoSplitMinBalance, 0.5...1)
         try Self.check("--churn-removals", churnRemovals, 0...1)
         try Self.check("--step", step, 0.001...86_400)
         try Self.check("--history-columns", historyColumns, 1...100_000)
@@ -182,6 +186,8 @@ struct DemoOptions: ParsableCommand, Sendable {
 
     /// `--skew`, or its default (which depends on --auto-split).
     var effectiveSkew: Double { skew ?? (autoSplit ? 4 : 16) }
+    var effectiveAutoSplitCooldown: Double { autoSplitCooldown ?? 5 }
+    var effectiveAutoSplitMinBalance: Double { autoSplitMinBalance ?? 0.8 }
     /// `--churn-period`, or its default (which depends on --auto-split).
     var effectiveChurnPeriod: Double { churnPeriod ?? (autoSplit ? 0 : 5) }
 

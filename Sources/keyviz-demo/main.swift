@@ -76,7 +76,7 @@ do {
 var threads = node.start()
 if let stateFile { threads.append(node.startStateSaver(stateFile, every: options.stateSaveEvery)) }
 let scheme = options.tlsCert == nil ? "http" : "https"
-FileHandle.standardError.write(Data("keyviz-demo: \(options.routes) routes, \(options.groups) groups, \(options.rate) ops/s, seed \(options.seed), \(options.buckets) buckets\n".utf8))
+FileHandle.standardError.write(Data("keyviz-demo: \(options.routes) routes, \(options.groups) groups, \(options.rate) ops/s, seed \(options.seed), skew \(options.effectiveSkew), \(options.buckets) buckets\(options.autoSplit ? ", auto-split on" : "")\n".utf8))
 FileHandle.standardError.write(Data("keyviz-demo: node id \(nodeID)\n".utf8))
 FileHandle.standardError.write(Data("keyviz-demo: serving \(scheme)://\(server.boundAddress)/metrics\n".utf8))
 FileHandle.standardError.write(Data("keyviz-demo: heatmap page at \(scheme)://\(server.boundAddress)/\n".utf8))

@@ -134,4 +134,23 @@ import Testing
             #expect(r.start.lexicographicallyPrecedes(a.key) && (r.end.isEmpty || a.key.lexicographicallyPrecedes(r.end)))
         }
     }
+
+    /// A route just admitted to the tracked set inherits the evicted route's count as its error:
+    /// it ranks by what it sampled itself, below a route with more samples of its own.
+    @Test func advisedRoutesRankByTheirGuaranteedSampleCount() {
+        let s = HotKeySampler(wrapping: RecordingSampler(), configuration: .init(sampleEvery: 1, trackedRoutes: 3, splitMinSamples: 1))
+        let catalog = RouteCatalog.evenlySplit(count: 8, groups: 1)
+        s.apply(catalog)
+        func hit(_ i: Int, _ n: Int) {
+            let r = catalog.routes[i]
+            for k in 0..<n { s.observe(route: r.id, op: .write, key: r.start + [UInt8(k % 200)], valueLength: 1) }
+            s.drain()
+        }
+        hit(0, 100)
+        hit(1, 10)
+        hit(2, 10)
+        hit(3, 1)       // evicts route 2 (count 10, the first minimum): route 4 has count 11, 10 inherited
+        let ranked = s.splitAdvice(op: .write).map(\.route)
+        #expect(ranked == [catalog.routes[0].id, catalog.routes[2].id, catalog.routes[3].id], "\(ranked)")
+    }
 }
