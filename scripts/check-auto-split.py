@@ -10,17 +10,19 @@
 
     python3 scripts/check-auto-split.py [path/to/keyviz-demo]
 """
-import json
+import importlib.util
 import os
 import re
-import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
 from keyviz_checks import check, failures, passed  # noqa: E402
+
+spec = importlib.util.spec_from_file_location("browser_test", os.path.join(HERE, "browser-test.py"))
+bt = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(bt)
 
 BINARY = sys.argv[1] if len(sys.argv) > 1 else ".build/release/keyviz-demo"
 SECONDS = 30
@@ -29,44 +31,23 @@ COMMON = ["--routes", "32", "--rate", "6000", "--workers", "2", "--hotspot-perio
 
 
 class Node:
+    """A demo node started by browser-test.py's Demo (one way to start, wait for and stop a node)."""
+
     def __init__(self, workdir, name, flags):
-        self.log = os.path.join(workdir, name + ".log")
-        self.proc = subprocess.Popen([BINARY, "--listen", "127.0.0.1:0"] + COMMON + flags,
-                                     stdout=subprocess.DEVNULL, stderr=open(self.log, "w"))
-        self.base = None
-        deadline = time.time() + 30
-        while self.base is None and time.time() < deadline:
-            m = re.search(r"serving (http://127\.0\.0\.1:\d+)", self.text())
-            if m:
-                self.base = m.group(1)
-            elif self.proc.poll() is not None:
-                raise RuntimeError(name + " exited: " + self.text())
-            else:
-                time.sleep(0.1)
-        if self.base is None:
-            raise RuntimeError(name + " never served: " + self.text())
+        self.demo = bt.Demo(BINARY, workdir, name, COMMON + flags)
+        self.base = f"http://127.0.0.1:{self.demo.port}"
 
     def text(self):
-        with open(self.log) as f:
-            return f.read()
+        return self.demo.text()
 
     def wait_frozen(self):
-        deadline = time.time() + SECONDS + 60
-        while "observed reads=" not in self.text():
-            if time.time() > deadline or self.proc.poll() is not None:
-                raise RuntimeError("never finished its run: " + self.text()[-2000:])
-            time.sleep(0.2)
+        self.demo.wait_frozen()
 
     def api(self, path):
-        with urllib.request.urlopen(self.base + path, timeout=10) as r:
-            return json.load(r)
+        return bt.api(self.base, path)
 
     def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+        self.demo.stop()
 
 
 def hottest_share(node, columns=3):

@@ -38,6 +38,13 @@ enum BucketLabeler {
         preview(key, hash: hash, maxLength: 64, hashDigits: 8)
     }
 
+    /// The `key` label of a key-naming info series (hot keys, split advice): the info preview,
+    /// or in ``BucketLabelMode/hashed`` mode 16 hex digits of its hash, so key bytes never
+    /// reach Prometheus. One rule for every such series.
+    static func keyLabel(_ key: [UInt8], mode: BucketLabelMode) -> String {
+        mode == .hashed ? hex64(KeyHash.hash(key)) : infoPreview(key)
+    }
+
     /// Whether the spelling of `key` is truncated (and so carries its hash).
     static func needsHash(_ key: [UInt8], maxLength: Int) -> Bool {
         KeyPreview.isTruncated(key, maxLength: maxLength)

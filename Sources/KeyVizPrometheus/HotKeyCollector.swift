@@ -32,7 +32,7 @@ public struct HotKeyCollector: MetricsCollector {
                 let opLabel = (name: "op", value: op.description)
                 share.append(MetricSample(labels: [opLabel, rank], value: .double(hot.share)))
                 operations.append(MetricSample(labels: [opLabel, rank], value: .integer(hot.estimatedOperations)))
-                let key = labelMode == .hashed ? BucketLabeler.hex64(KeyHash.hash(hot.key)) : BucketLabeler.infoPreview(hot.key)
+                let key = BucketLabeler.keyLabel(hot.key, mode: labelMode)
                 info.append(MetricSample(labels: [opLabel, rank, (name: "key", value: key),
                                                   (name: "truncated", value: hot.truncated ? "true" : "false")],
                                          value: .integer(1)))

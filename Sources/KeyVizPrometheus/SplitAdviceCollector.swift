@@ -31,7 +31,7 @@ public struct SplitAdviceCollector: MetricsCollector {
         for advice in source.splitAdvice(op: nil) where advice.rank <= k && advice.verdict != .tooFewSamples {
             let labels = [(name: "op", value: advice.op.description), (name: "rank", value: String(advice.rank))]
             balance.append(MetricSample(labels: labels, value: .double(advice.balance)))
-            let key = labelMode == .hashed ? BucketLabeler.hex64(KeyHash.hash(advice.key)) : BucketLabeler.infoPreview(advice.key)
+            let key = BucketLabeler.keyLabel(advice.key, mode: labelMode)
             info.append(MetricSample(labels: labels + [(name: "route", value: String(advice.route.rawValue)),
                                                       (name: "verdict", value: advice.verdict.rawValue),
                                                       (name: "key", value: key),

@@ -103,14 +103,8 @@ private func model(_ flushed: [Cell], _ layout: [HistoryTier]) -> (tiers: [(ring
     func everyCoarserColumnIsTheExactSumOfTheColumnsItReplaces(seed: UInt64) throws {
         var rng = SplitMix64(seed: seed)
         func below(_ n: Int) -> Int { Int(rng.next() % UInt64(n)) }
-        let base = Int64(1 + below(3)) * 250
-        var tiers: [HistoryTier] = []
-        var step = base
-        for _ in 0..<(1 + below(3)) {
-            step *= Int64(2 + below(4))
-            tiers.append(HistoryTier(stepMilliseconds: step, columns: 1 + below(6)))
-        }
-        let config = HeatMatrixSamplerConfiguration(stepMilliseconds: base, historyColumns: 1 + below(8), stripes: 1, coarserTiers: tiers)
+        let (base, tiers, columns) = randomTierLayout(&rng)
+        let config = HeatMatrixSamplerConfiguration(stepMilliseconds: base, historyColumns: columns, stripes: 1, coarserTiers: tiers)
         #expect(config.tierProblems.isEmpty)
         let layout = config.effectiveTiers
         print("tier model seed \(seed): \(layout)")
