@@ -13,6 +13,45 @@ enum CountColumn: Sendable {
         }
     }
 
+    /// An empty narrow column with room for `capacity` entries (a flush knows its count).
+    init(reservingCapacity capacity: Int) {
+        var v: [UInt32] = []
+        v.reserveCapacity(capacity)
+        self = .narrow(v)
+    }
+
+    /// Appends one value, widening the column the first time one does not fit 32 bits. Built
+    /// this way a flush allocates the column once, with no full-width copy to free afterwards
+    /// (freed temporaries of 1 M entries stayed resident in the allocator's heap).
+    mutating func append(_ value: UInt64) {
+        switch self {
+        case .narrow(var v):
+            self = .narrow([])          // v is the only reference while it grows
+            if value <= UInt64(UInt32.max) {
+                v.append(UInt32(truncatingIfNeeded: value))
+                self = .narrow(v)
+            } else {
+                var w = [UInt64]()
+                w.reserveCapacity(v.capacity)
+                w.append(contentsOf: v.lazy.map(UInt64.init))
+                v = []
+                w.append(value)
+                self = .wide(w)
+            }
+        case .wide(var w):
+            self = .wide([])
+            w.append(value)
+            self = .wide(w)
+        }
+    }
+
+    var count: Int {
+        switch self {
+        case .narrow(let v): v.count
+        case .wide(let v): v.count
+        }
+    }
+
     subscript(i: Int) -> UInt64 {
         switch self {
         case .narrow(let v): UInt64(v[i])

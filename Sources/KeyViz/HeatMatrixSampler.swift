@@ -80,22 +80,33 @@ public final class HeatMatrixSampler: Sampler, RouteCountsSharing {
     public func flush(atUnixMs unixMs: Int64) {
         history.withLock { h in
             var routed = OpCounts()
-            var refs: [UInt32] = [], counts: [OpCounts] = []
+            // Built in place, in its stored widths: no full-width copy to free afterwards.
+            var column = StoredColumn(unixMs: unixMs, reservingCapacity: 0)
+            var expected = 0
             let unrouted = slots.collect(consumer: consumer, nowMs: unixMs, reserve: { n in
-                refs.reserveCapacity(n)
-                counts.reserveCapacity(n)
+                column = StoredColumn(unixMs: unixMs, reservingCapacity: n)
+                expected = n
             }) { slot, _, delta, owners in
+                if expected > 0 {
+                    // Sized once for this flush (see RouteTable.reserve).
+                    h.tiers.reserveRoutes(additional: expected)
+                    let slotCount = self.slots.counters.allocatedSlots
+                    if h.slotRefs.count < slotCount {
+                        h.slotRefs.append(contentsOf: repeatElement(.max, count: max(slotCount, 2 * h.slotRefs.count) - h.slotRefs.count))
+                    }
+                    expected = 0
+                }
                 if slot >= h.slotRefs.count {
                     h.slotRefs.append(contentsOf: repeatElement(.max, count: max(slot + 1, 2 * h.slotRefs.count) - h.slotRefs.count))
                 }
                 let hint = h.slotRefs[slot]
                 let ref = h.tiers.retain(owners.route(ofSlot: slot)!, hint: hint)
                 h.slotRefs[slot] = ref
-                refs.append(ref)
-                counts.append(delta)
+                column.append(ref: ref, counts: delta)
                 routed += delta
             }
-            h.tiers.append(StoredColumn(unixMs: unixMs, refs: refs, counts: counts, unrouted: unrouted))
+            column.unrouted = unrouted
+            h.tiers.append(column)
             h.routedTotal += routed
             h.unroutedTotal += unrouted
         }

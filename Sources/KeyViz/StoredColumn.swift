@@ -21,6 +21,26 @@ struct StoredColumn: Sendable {
         self.unrouted = unrouted
     }
 
+    /// A column appended entry by entry (``append(ref:counts:)``), sized once for `capacity`.
+    init(unixMs: Int64, reservingCapacity capacity: Int) {
+        self.unixMs = unixMs
+        refs = []
+        refs.reserveCapacity(capacity)
+        reads = CountColumn(reservingCapacity: capacity)
+        writes = CountColumn(reservingCapacity: capacity)
+        readBytes = CountColumn(reservingCapacity: capacity)
+        writeBytes = CountColumn(reservingCapacity: capacity)
+        unrouted = OpCounts()
+    }
+
+    mutating func append(ref: UInt32, counts c: OpCounts) {
+        refs.append(ref)
+        reads.append(c.reads)
+        writes.append(c.writes)
+        readBytes.append(c.readBytes)
+        writeBytes.append(c.writeBytes)
+    }
+
     var count: Int { refs.count }
 
     func counts(at i: Int) -> OpCounts {

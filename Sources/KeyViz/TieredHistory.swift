@@ -63,6 +63,11 @@ package struct TieredHistory {
         table.retain(route, hint: hint)
     }
 
+    /// Room for up to `additional` routes new to the table (a flush's count of touched slots).
+    mutating func reserveRoutes(additional: Int) {
+        table.reserve(additional: additional)
+    }
+
     /// A newly flushed column whose references were retained (``retain(_:hint:)``), into the finest ring.
     mutating func append(_ column: StoredColumn) {
         push(column, into: 0)
