@@ -254,6 +254,6 @@ package struct TieredHistory {
             for c in t.ring { for r in c.refs { uses[Int(r)] += 1 } }
             if t.hasPending { for r in t.sum.refs { uses[Int(r)] += 1 } }
         }
-        return uses == table.useCounts
+        return uses == table.useCounts && table.indexIsConsistent
     }
 }
