@@ -71,22 +71,21 @@ package final class HotKeySampleQueue: @unchecked Sendable {
         if stored != true { dropped.wrappingAdd(1, ordering: .relaxed) }
     }
 
-    /// Hands every queued sample to `body` and empties the rings. Each ring is copied into
-    /// `scratch` under its lock (a memcpy, so producers are kept out only that long) and read
-    /// from there; the key is a view into `scratch`, valid during the call only. Nothing is
-    /// allocated once `scratch` has grown to one ring. Returns how many samples there were.
+    /// Hands every queued sample to `body` and empties the rings. Under each ring's lock its
+    /// buffer is swapped with `scratch` (two pointers: producers are kept out only that long,
+    /// and no byte is copied) and the samples are read from there; the key is a view into
+    /// `scratch`, valid during the call only. Nothing is allocated once `scratch` is one ring's
+    /// size. Returns how many samples there were.
     @discardableResult
     package func drain(scratch: inout [UInt8],
                        _ body: (_ route: RouteID, _ op: Op, _ key: UnsafeRawBufferPointer, _ truncated: Bool) -> Void) -> Int {
         let size = recordSize
-        if scratch.count < capacity * size { scratch = [UInt8](repeating: 0, count: capacity * size) }
+        if scratch.count != capacity * size { scratch = [UInt8](repeating: 0, count: capacity * size) }
         var n = 0
         for i in 0..<stripeCount {
             let taken = (rings + i).pointee.withLock { (ring: inout Ring) -> Int in
                 let count = ring.count
-                ring.bytes.withUnsafeBytes { from in
-                    scratch.withUnsafeMutableBytes { to in to.baseAddress!.copyMemory(from: from.baseAddress!, byteCount: count * size) }
-                }
+                if count > 0 { swap(&ring.bytes, &scratch) }
                 ring.count = 0
                 return count
             }

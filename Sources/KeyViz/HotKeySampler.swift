@@ -53,10 +53,12 @@ public final class HotKeySampler<Inner: Sampler>: Sampler {
                 thread: CallingThread(stripe: ThreadStripe.current(key: countdown.key)))
     }
 
+    /// The countdown runs before the forward: nothing of this call is then live after the
+    /// inner chain, so the host's loop keeps no route, op or key across it (fewer spills).
     @inlinable @inline(__always)
     public func observe(route: RouteID, op: Op, key: UnsafeRawBufferPointer, valueLength: Int, thread: CallingThread) {
-        inner.observe(route: route, op: op, key: key, valueLength: valueLength, thread: thread)
         if let stripe = countdown.tick(stripe: thread.stripe) { sample(stripe: stripe, route: route, op: op, key: key) }
+        inner.observe(route: route, op: op, key: key, valueLength: valueLength, thread: thread)
     }
 
     @usableFromInline @inline(never)

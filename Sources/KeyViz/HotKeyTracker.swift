@@ -137,8 +137,18 @@ final class HotKeyTracker: Sendable {
                     let pair = RouteOp(route: route, op: op)
                     // Space-saving over pairs: count a tracked pair, else track it, evicting
                     // the smallest count (the newcomer inherits it as its possible overcount).
+                    // One pass finds the pair or, failing that, the smallest count (most samples
+                    // of a long tail miss, and a miss needs both).
+                    let (found, low) = s.tracked.withUnsafeBufferPointer { all -> (Int?, Int) in
+                        var low = 0
+                        for i in all.indices {
+                            if all[i].pair == pair { return (i, 0) }
+                            if all[i].count < all[low].count { low = i }
+                        }
+                        return (nil, low)
+                    }
                     let m: Int
-                    if let i = s.index(of: pair) {
+                    if let i = found {
                         s.tracked[i].count &+= 1
                         m = i
                     } else if s.tracked.count < trackedRoutes {
@@ -147,15 +157,14 @@ final class HotKeyTracker: Sendable {
                                                                       reservoirSize: reservoirSize)))
                         m = s.tracked.count - 1
                     } else {
-                        var low = 0
-                        for i in 1..<s.tracked.count where s.tracked[i].count < s.tracked[low].count { low = i }
                         let floor = s.tracked[low].count
                         s.reset(s.tracked[low].sketch)                  // the evicted pair's keys
                         s.tracked[low] = Tracked(pair: pair, count: floor &+ 1, error: floor, sketch: s.tracked[low].sketch)
                         m = low
                     }
-                    s.sketches[s.tracked[m].sketch].add(key, cut: truncated)
-                    s.reservoirs[s.tracked[m].sketch].add(key, cut: truncated)
+                    let sketch = s.tracked[m].sketch
+                    s.sketches[sketch].add(key, cut: truncated)
+                    s.reservoirs[sketch].add(key, cut: truncated)
                 }
                 s.samples &+= UInt64(n)
                 if window > 0, now - s.lastHalvingMs >= window {

@@ -186,11 +186,20 @@ struct KeySketch {
         }
     }
 
-    /// Forgets everything, keeping the storage.
+    /// Forgets everything, keeping the storage. A sketch reset soon after it was taken (most
+    /// of them: an evicted route held a key or two) clears only its entries' slots.
     mutating func reset() {
+        if count * 8 < table.count {
+            for e in 0..<count {
+                var i = entries[e].hash & mask
+                while Int(table[i]) != e { i = (i + 1) & mask }
+                table[i] = -1
+            }
+        } else {
+            table.withUnsafeMutableBufferPointer { $0.update(repeating: -1) }
+        }
         total = 0
         count = 0
-        table.withUnsafeMutableBufferPointer { $0.update(repeating: -1) }
     }
 
     /// The `k` largest entries, largest first (ties: smaller error first, then key bytes).

@@ -325,6 +325,13 @@ package struct CounterStorage: @unchecked Sendable {
         record(route: route, op: op, bytes: bytes, stripe: ThreadStripe.current(key: stripeKey))
     }
 
+    /// The calling thread, its stripe read once, for a decorator that counts in this table and
+    /// hands the call on (``Sampler/observe(route:op:key:valueLength:thread:)``).
+    @inlinable
+    package var callingThread: CallingThread {
+        @inline(__always) get { CallingThread(stripe: ThreadStripe.current(key: stripeKey)) }
+    }
+
     /// The same with the calling thread's stripe already read (unmasked; see ``CallingThread``).
     @inlinable @inline(__always)
     package func record(route: RouteID, op: Op, bytes: UInt64, stripe: Int) {

@@ -73,13 +73,15 @@ public final class PrometheusSampler<Inner: Sampler>: Sampler {
         inner.observe(route: route, op: op, keyLength: keyLength, valueLength: valueLength)
     }
 
-    /// Counts like the length-only form and hands the key on to the inner sampler.
+    /// Counts like the length-only form and hands the key on to the inner sampler, with the
+    /// thread's stripe when this decorator read it (one thread-specific read for the chain).
     @inlinable @inline(__always)
     public func observe(route: RouteID, op: Op, key: UnsafeRawBufferPointer, valueLength: Int) {
         if countsOwn {
-            hotPath.record(route: route, op: op, bytes: Self.observedBytes(keyLength: key.count, valueLength: valueLength))
+            observe(route: route, op: op, key: key, valueLength: valueLength, thread: hotPath.callingThread)
+        } else {
+            inner.observe(route: route, op: op, key: key, valueLength: valueLength)
         }
-        inner.observe(route: route, op: op, key: key, valueLength: valueLength)
     }
 
     /// From a decorator that read the thread's stripe: counted with it, and passed on.
