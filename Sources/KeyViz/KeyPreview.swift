@@ -14,27 +14,27 @@
 /// So an untruncated spelling names exactly one key (no key spells as `(begin)`, `(end)`, or as
 /// another key's hex), and a truncated one, which alone carries `~`, names the keys that start
 /// with its head and, up to the hash digits, which of them.
-public enum KeyPreview {
+package enum KeyPreview {
     /// The start of the key space: the empty key as a start bound.
-    public static let keySpaceStart = "(begin)"
+    package static let keySpaceStart = "(begin)"
     /// The end of the key space: the empty key as an (exclusive) end bound, +infinity.
-    public static let keySpaceEnd = "(end)"
+    package static let keySpaceEnd = "(end)"
 
     /// A key, or a range's start bound, in at most `maxLength` characters (at least 16). A
     /// truncated spelling reads at most `maxLength` bytes of the key plus the key once to hash it.
-    public static func render(_ key: some Collection<UInt8>, maxLength: Int = 64) -> String {
+    package static func render(_ key: some Collection<UInt8>, maxLength: Int = 64) -> String {
         spell(Array(key.prefix(max(16, maxLength) + 1)), fullCount: key.count, maxLength: max(16, maxLength), hashDigits: 8) {
             hash(key)
         }
     }
 
     /// A range's exclusive end bound: the empty key is ``keySpaceEnd`` (+infinity).
-    public static func renderEnd(_ key: some Collection<UInt8>, maxLength: Int = 64) -> String {
+    package static func renderEnd(_ key: some Collection<UInt8>, maxLength: Int = 64) -> String {
         key.isEmpty ? keySpaceEnd : render(key, maxLength: maxLength)
     }
 
     /// `[start, end)` in the same vocabulary.
-    public static func renderRange(start: some Collection<UInt8>, end: some Collection<UInt8>, maxLength: Int = 64) -> String {
+    package static func renderRange(start: some Collection<UInt8>, end: some Collection<UInt8>, maxLength: Int = 64) -> String {
         "[\(render(start, maxLength: maxLength)), \(renderEnd(end, maxLength: maxLength)))"
     }
 
@@ -63,7 +63,7 @@ public enum KeyPreview {
     /// What a spelling says about its key: the exact bytes, or (truncated) the bytes every key
     /// so spelled starts with. `(begin)` and `(end)` read as the empty key. Any text reads as
     /// something: a text that no key spells as (`0x` with bad hex, say) reads as its own bytes.
-    public static func read(_ spelling: String) -> (bytes: [UInt8], exact: Bool) {
+    package static func read(_ spelling: String) -> (bytes: [UInt8], exact: Bool) {
         if spelling == keySpaceStart || spelling == keySpaceEnd { return ([], true) }
         let utf8 = Array(spelling.utf8)
         let tilde = utf8.lastIndex(of: UInt8(ascii: "~"))
@@ -78,13 +78,13 @@ public enum KeyPreview {
 
     /// The unkeyed 64-bit hash a truncated spelling carries: FNV-1a, then the SplitMix64
     /// finaliser. Deterministic across processes, so every node spells a key alike.
-    public static func hash(_ key: some Collection<UInt8>) -> UInt64 {
+    package static func hash(_ key: some Collection<UInt8>) -> UInt64 {
         if let contiguous = key.withContiguousStorageIfAvailable({ hash($0) }) { return contiguous }
         return hash(Array(key))
     }
 
     /// The same over contiguous bytes (the layout hashes every route bound with it).
-    public static func hash(_ key: [UInt8]) -> UInt64 {
+    package static func hash(_ key: [UInt8]) -> UInt64 {
         key.withUnsafeBufferPointer { hash($0) }
     }
 
@@ -98,7 +98,7 @@ public enum KeyPreview {
     }
 
     /// Lowercase hex of the bytes, two digits each.
-    public static func hex(_ bytes: some Collection<UInt8>) -> String {
+    package static func hex(_ bytes: some Collection<UInt8>) -> String {
         let digits: [UInt8] = Array("0123456789abcdef".utf8)
         var chars: [UInt8] = []
         chars.reserveCapacity(bytes.count * 2)

@@ -37,7 +37,7 @@ public struct OpCounts: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Records one observation, the way a sampler's counters do.
-    public mutating func record(op: Op, bytes: UInt64) {
+    package mutating func record(op: Op, bytes: UInt64) {
         switch op {
         case .read:
             reads &+= 1

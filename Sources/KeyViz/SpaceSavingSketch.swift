@@ -5,30 +5,30 @@
 /// overcount (`error`). Guarantees: an item's true count lies in `[count - error, count]`,
 /// every item whose true count exceeds `total / capacity` is tracked, and the sum of counts is
 /// the total weight offered. Off the hot path: updates are O(capacity) when the sketch is full.
-public struct SpaceSavingSketch<Item: Hashable & Sendable>: Sendable {
-    public struct Entry: Sendable, Equatable {
-        public var item: Item
+package struct SpaceSavingSketch<Item: Hashable & Sendable>: Sendable {
+    package struct Entry: Sendable, Equatable {
+        package var item: Item
         /// Estimated count: never below the true count.
-        public var count: UInt64
+        package var count: UInt64
         /// Possible overcount: the true count is at least `count - error`.
-        public var error: UInt64
+        package var error: UInt64
     }
 
-    public let capacity: Int
-    public private(set) var entries: [Entry] = []
+    package let capacity: Int
+    package private(set) var entries: [Entry] = []
     private var index: [Item: Int] = [:]
     /// Total weight offered since the sketch was made (decayed with it).
-    public private(set) var total: UInt64 = 0
+    package private(set) var total: UInt64 = 0
 
-    public init(capacity: Int) {
+    package init(capacity: Int) {
         self.capacity = max(1, capacity)
     }
 
-    public var isEmpty: Bool { entries.isEmpty }
+    package var isEmpty: Bool { entries.isEmpty }
 
     /// Counts `weight` more for `item`; returns the item that was evicted to make room, if any.
     @discardableResult
-    public mutating func add(_ item: Item, weight: UInt64 = 1) -> Item? {
+    package mutating func add(_ item: Item, weight: UInt64 = 1) -> Item? {
         total &+= weight
         if let i = index[item] {
             entries[i].count &+= weight
@@ -50,14 +50,14 @@ public struct SpaceSavingSketch<Item: Hashable & Sendable>: Sendable {
     }
 
     /// The `k` largest entries, largest first (ties: smaller error first).
-    public func top(_ k: Int) -> [Entry] {
+    package func top(_ k: Int) -> [Entry] {
         Array(entries.sorted { $0.count != $1.count ? $0.count > $1.count : $0.error < $1.error }.prefix(max(0, k)))
     }
 
     /// Halves every count, error and the total: older traffic weighs half as much each window.
     /// Entries that reach zero are dropped. The bounds keep holding for the halved true counts
     /// (up to one unit of rounding per halving).
-    public mutating func halve() {
+    package mutating func halve() {
         total /= 2
         entries = entries.compactMap { e in
             e.count / 2 == 0 ? nil : Entry(item: e.item, count: e.count / 2, error: e.error / 2)
@@ -66,7 +66,7 @@ public struct SpaceSavingSketch<Item: Hashable & Sendable>: Sendable {
     }
 
     /// Stops tracking `item` (its weight stays in ``total``).
-    public mutating func remove(_ item: Item) {
+    package mutating func remove(_ item: Item) {
         guard let i = index.removeValue(forKey: item) else { return }
         let last = entries.count - 1
         if i != last {
@@ -77,7 +77,7 @@ public struct SpaceSavingSketch<Item: Hashable & Sendable>: Sendable {
     }
 
     /// Forgets everything.
-    public mutating func reset() {
+    package mutating func reset() {
         entries.removeAll(keepingCapacity: true)
         index.removeAll(keepingCapacity: true)
         total = 0

@@ -1,16 +1,16 @@
 /// Parses HTTP list headers with quality values (`Accept`, `Accept-Encoding`):
 /// `token;param=value;q=0.5, other`. Shared by format negotiation and gzip negotiation.
-public enum HTTPQualityList {
-    public struct Entry: Sendable, Equatable {
+package enum HTTPQualityList {
+    package struct Entry: Sendable, Equatable {
         /// The token (media type or coding), lowercased.
-        public var token: String
+        package var token: String
         /// Parameters other than `q`, names lowercased, values as written.
-        public var parameters: [String: String]
+        package var parameters: [String: String]
         /// The quality, 1 when absent, 0 when unparsable.
-        public var q: Double
+        package var q: Double
     }
 
-    public static func parse(_ header: String) -> [Entry] {
+    package static func parse(_ header: String) -> [Entry] {
         var entries: [Entry] = []
         for part in header.split(separator: ",") {
             let fields = part.split(separator: ";").map { $0.trimmingSpaces() }
