@@ -14,6 +14,11 @@ struct RouteOp: Hashable, Sendable {
 /// ``HotKeySamplerConfiguration/trackedRoutes``; each has a ``KeySketch`` from a pool, reset and
 /// reused when its pair stops being tracked, so draining allocates nothing once the pool and
 /// the scratch buffer have grown (at most one sketch per tracked pair).
+///
+/// A newly admitted pair's first key is held back (copied aside) and fed to its sketch only
+/// when the pair is sampled again or read: over a long tail most admitted pairs are evicted
+/// before their second sample, and then they cost a copy instead of a sketch reset, a sketch
+/// insert and a reservoir insert. What any read sees is the same.
 final class HotKeyTracker: Sendable {
     /// A (route, op) pair the space-saving sketch over pairs tracks, and its key sketch.
     private struct Tracked {
@@ -21,6 +26,10 @@ final class HotKeyTracker: Sendable {
         var count: UInt64
         var error: UInt64
         var sketch: Int             // index into `sketches`
+        /// The pair's first key waits in `pendingKeys` (its sketch and reservoir are then empty).
+        var pending = false
+        var pendingCut = false
+        var pendingLength: UInt16 = 0
     }
 
     private struct State: ~Copyable {
@@ -36,13 +45,51 @@ final class HotKeyTracker: Sendable {
         var lastHalvingMs: Int64
         var liveRoutes: Set<RouteID>?
         var samples: UInt64 = 0
+        /// Key bytes kept per sample, and each sketch's held-back first key (`keyBytes` per sketch).
+        let keyBytes: Int
+        var pendingKeys: [UInt8] = []
+
+        init(lastHalvingMs: Int64, keyBytes: Int) {
+            self.lastHalvingMs = lastHalvingMs
+            self.keyBytes = keyBytes
+        }
 
         /// A reset key sketch from the pool (a new one only while fewer than the tracked pairs exist).
         mutating func takeSketch(capacity: Int, maxKeyBytes: Int, reservoirSize: Int) -> Int {
             if let i = free.popLast() { return i }
             sketches.append(KeySketch(capacity: capacity, maxKeyBytes: maxKeyBytes))
             reservoirs.append(KeyReservoir(capacity: reservoirSize, maxKeyBytes: maxKeyBytes, seed: UInt64(sketches.count)))
+            pendingKeys.append(contentsOf: repeatElement(0, count: keyBytes))
             return sketches.count - 1
+        }
+
+        /// Holds `key` back as tracked entry `i`'s first key (its sketch is empty).
+        mutating func hold(_ key: UnsafeRawBufferPointer, cut: Bool, at i: Int) {
+            let length = min(key.count, keyBytes), at = tracked[i].sketch * keyBytes
+            if length > 0 {
+                pendingKeys.withUnsafeMutableBytes { $0.baseAddress!.advanced(by: at).copyMemory(from: key.baseAddress!, byteCount: length) }
+            }
+            tracked[i].pending = true
+            tracked[i].pendingCut = cut || key.count > keyBytes
+            tracked[i].pendingLength = UInt16(length)
+        }
+
+        /// Feeds entry `i`'s held-back key, if any, to its sketch and reservoir.
+        mutating func settle(_ i: Int) {
+            guard tracked[i].pending else { return }
+            tracked[i].pending = false
+            let sketch = tracked[i].sketch, cut = tracked[i].pendingCut
+            let length = Int(tracked[i].pendingLength), at = sketch * keyBytes
+            pendingKeys.withUnsafeBytes { all in
+                let key = UnsafeRawBufferPointer(start: all.baseAddress.map { $0 + at }, count: length)
+                sketches.withUnsafeMutableBufferPointer { $0[sketch].add(key, cut: cut) }
+                reservoirs.withUnsafeMutableBufferPointer { $0[sketch].add(key, cut: cut) }
+            }
+        }
+
+        /// Settles every entry: before a read or a halving, so both see every sample.
+        mutating func settleAll() {
+            for i in tracked.indices { settle(i) }
         }
 
         mutating func release(_ sketch: Int) {
@@ -77,7 +124,7 @@ final class HotKeyTracker: Sendable {
         self.configuration = configuration
         self.queue = queue
         sampleEvery = configuration.effectiveSampleEvery
-        state = Mutex(State(lastHalvingMs: configuration.now()))
+        state = Mutex(State(lastHalvingMs: configuration.now(), keyBytes: configuration.effectiveMaxKeyBytes))
     }
 
     /// Routes that left the catalog lose their sketches at the next drain; the catalog gives
@@ -96,6 +143,7 @@ final class HotKeyTracker: Sendable {
         let limit = configuration.effectiveSplitAdviceRoutes, minSamples = configuration.effectiveSplitMinSamples
         return state.withLock { s in
             guard let catalog = s.catalog else { return [] }
+            s.settleAll()
             // Ranked by the guaranteed count (count − error): a pair just admitted inherits the
             // evicted one's count as its error, so by count alone it would outrank routes that
             // have far more samples of their own.
@@ -147,28 +195,28 @@ final class HotKeyTracker: Sendable {
                         }
                         return (nil, low)
                     }
-                    let m: Int
                     if let i = found {
                         s.tracked[i].count &+= 1
-                        m = i
+                        s.settle(i)
+                        let sketch = s.tracked[i].sketch
+                        s.sketches.withUnsafeMutableBufferPointer { $0[sketch].add(key, cut: truncated) }
+                        s.reservoirs.withUnsafeMutableBufferPointer { $0[sketch].add(key, cut: truncated) }
                     } else if s.tracked.count < trackedRoutes {
                         s.tracked.append(Tracked(pair: pair, count: 1, error: 0,
                                                  sketch: s.takeSketch(capacity: capacity, maxKeyBytes: maxKey,
                                                                       reservoirSize: reservoirSize)))
-                        m = s.tracked.count - 1
+                        s.hold(key, cut: truncated, at: s.tracked.count - 1)
                     } else {
-                        let floor = s.tracked[low].count
-                        s.reset(s.tracked[low].sketch)                  // the evicted pair's keys
-                        s.tracked[low] = Tracked(pair: pair, count: floor &+ 1, error: floor, sketch: s.tracked[low].sketch)
-                        m = low
+                        let floor = s.tracked[low].count, sketch = s.tracked[low].sketch
+                        if !s.tracked[low].pending { s.reset(sketch) }  // the evicted pair's keys
+                        s.tracked[low] = Tracked(pair: pair, count: floor &+ 1, error: floor, sketch: sketch)
+                        s.hold(key, cut: truncated, at: low)
                     }
-                    let sketch = s.tracked[m].sketch
-                    s.sketches[sketch].add(key, cut: truncated)
-                    s.reservoirs[sketch].add(key, cut: truncated)
                 }
                 s.samples &+= UInt64(n)
                 if window > 0, now - s.lastHalvingMs >= window {
                     s.lastHalvingMs = now
+                    s.settleAll()
                     var i = 0
                     while i < s.tracked.count {
                         s.tracked[i].count /= 2
@@ -189,13 +237,15 @@ final class HotKeyTracker: Sendable {
     /// The hottest keys of `route` (of both ops, or of `op`), hottest first.
     func hotKeys(route: RouteID, op: Op?) -> [HotKey] {
         state.withLock { s in
-            Op.allCases.filter { op == nil || $0 == op }.flatMap { o in hotKeys(of: RouteOp(route: route, op: o), in: s) }
+            s.settleAll()
+            return Op.allCases.filter { op == nil || $0 == op }.flatMap { o in hotKeys(of: RouteOp(route: route, op: o), in: s) }
         }
     }
 
     /// The hottest keys of `op` across every tracked route, hottest first, at most `limit`.
     func hottestKeys(op: Op, limit: Int) -> [HotKey] {
         state.withLock { s in
+            s.settleAll()
             let all = s.tracked.filter { $0.pair.op == op }.flatMap { hotKeys(of: $0.pair, in: s) }
             return Array(all.sorted { $0.sampledCount != $1.sampledCount ? $0.sampledCount > $1.sampledCount
                                                                          : $0.key.lexicographicallyPrecedes($1.key) }
