@@ -13,8 +13,8 @@ bash scripts/check-core-imports.sh
 echo "== DocC: every library's documentation builds, warnings are errors"
 bash scripts/check-docs.sh
 
-echo "== swift test"
-swift test --skip-build
+echo "== swift test (every tool installed above: a missing one fails here instead of cancelling its tests)"
+KEYVIZ_REQUIRE_TOOLS=1 swift test --skip-build
 
 echo "== fuzzing: each trust boundary's libFuzzer target 10 s (sanitized), its corpus's answers against docs/openapi.yaml (docs/fuzzing.md)"
 bash scripts/fuzz.sh --seconds-each 10

@@ -1,10 +1,28 @@
 import Foundation
+#if canImport(Testing)
+import Testing
+#endif
 
 /// Runs a command-line tool with bytes on its standard input, for tests that check output with
 /// real tools (`promtool`, `gzip`, `openssl`, `curl`, Python parsers).
+///
+/// A tool that is not installed cancels the calling Swift Testing test, saying which tool and
+/// where it comes from, so `swift test` runs on a machine without them; with the environment
+/// variable `KEYVIZ_REQUIRE_TOOLS=1` (`scripts/test.sh` sets it) it fails the test instead:
+/// there every check must run.
 public enum ToolRunner {
+    /// A tool a test needs is not installed.
+    public struct ToolNotFound: Error, CustomStringConvertible {
+        public let tool: String
+        public let package: String
+        public var description: String { "\(tool) is not installed (Debian: apt-get install \(package))" }
+    }
+
     /// Runs `argv` (looked up on PATH); returns its exit status and its stdout and stderr together.
     public static func run(_ argv: [String], input: [UInt8] = []) throws -> (status: Int32, output: [UInt8]) {
+        if let tool = argv.first, !tool.contains("/"), !isInstalled(tool) {
+            try toolMissing(tool, package: debianPackages[tool] ?? tool)
+        }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = argv
@@ -22,6 +40,27 @@ public enum ToolRunner {
         p.waitUntilExit()
         return (p.terminationStatus, Array(data))
     }
+
+    /// Whether `tool` is an executable on PATH.
+    public static func isInstalled(_ tool: String) -> Bool {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        return path.split(separator: ":").contains { FileManager.default.isExecutableFile(atPath: "\($0)/\(tool)") }
+    }
+
+    /// Cancels the calling test (or, with `KEYVIZ_REQUIRE_TOOLS=1` or outside Swift Testing,
+    /// throws ``ToolNotFound``): `tool`, from Debian's `package`, is not installed.
+    public static func toolMissing(_ tool: String, package: String) throws -> Never {
+        let error = ToolNotFound(tool: tool, package: package)
+        #if canImport(Testing)
+        if ProcessInfo.processInfo.environment["KEYVIZ_REQUIRE_TOOLS"] != "1", Test.current != nil {
+            try Test.cancel(Comment(rawValue: error.description))
+        }
+        #endif
+        throw error
+    }
+
+    private static let debianPackages = ["promtool": "prometheus", "curl": "curl", "gzip": "gzip", "openssl": "openssl",
+                                         "python3": "python3"]
 
     /// `promtool check metrics` on a text-format body: nil when promtool exits 0 and says
     /// nothing, otherwise its exit status and complaints. Needs Debian's `prometheus` package.

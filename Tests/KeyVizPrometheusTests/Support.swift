@@ -76,7 +76,11 @@ func openMetricsParserComplaints(_ body: [UInt8]) throws -> String? {
     print(n)
     """
     let r = try ToolRunner.run(["python3", "-c", script], input: body)
-    return r.status == 0 ? nil : "exit \(r.status): \(String(decoding: r.output, as: UTF8.self))"
+    let text = String(decoding: r.output, as: UTF8.self)
+    if r.status != 0 && text.contains("No module named 'prometheus_client'") {
+        try ToolRunner.toolMissing("prometheus_client (Python)", package: "python3-prometheus-client")
+    }
+    return r.status == 0 ? nil : "exit \(r.status): \(text)"
 }
 
 let goldenDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden")
