@@ -95,3 +95,14 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// Upcoming language features, as swift-log and Hummingbird use them: `any` spelled out for
+// existentials, members visible only through a module the file imports, and imports internal
+// unless a file says `public import` (what a module re-exposes is then explicit).
+for target in package.targets where target.type != .system && !target.name.hasPrefix("C") {
+    target.swiftSettings = (target.swiftSettings ?? []) + [
+        .enableUpcomingFeature("ExistentialAny"),
+        .enableUpcomingFeature("MemberImportVisibility"),
+        .enableUpcomingFeature("InternalImportsByDefault"),
+    ]
+}

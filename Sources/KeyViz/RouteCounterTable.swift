@@ -1,11 +1,11 @@
 #if canImport(Glibc)
-import Glibc
+public import Glibc
 #elseif canImport(Musl)
-import Musl
+public import Musl
 #elseif canImport(Darwin)
-import Darwin
+public import Darwin
 #endif
-import Synchronization
+public import Synchronization
 
 /// Lock-free per-route counters: the storage behind every KeyViz sampler's hot path.
 ///

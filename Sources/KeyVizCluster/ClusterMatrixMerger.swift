@@ -1,4 +1,4 @@
-import KeyViz
+public import KeyViz
 
 /// Merges nodes' matrices into one cluster matrix, by key range (route ids are per node).
 ///

@@ -1,6 +1,6 @@
 import Dispatch
-import KeyViz
-import KeyVizHTTPHandler
+public import KeyViz
+public import KeyVizHTTPHandler
 import Synchronization
 
 /// The fan-out behind `GET /api/v1/keyviz/matrix?scope=cluster`: asks every peer for its

@@ -1,5 +1,5 @@
 import Foundation
-import KeyViz
+public import KeyViz
 
 /// One node's hot-keys answer (`GET /api/v1/keyviz/hot-keys`), decoded and checked: what the
 /// cluster view merges. Route ids are the node's own.

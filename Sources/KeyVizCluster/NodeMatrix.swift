@@ -1,5 +1,5 @@
 import Foundation
-import KeyViz
+public import KeyViz
 
 /// One node's matrix answer (`GET /api/v1/keyviz/matrix`), decoded: what the cluster merge
 /// reads. Route ids are the node's own; only key ranges mean the same thing across nodes.

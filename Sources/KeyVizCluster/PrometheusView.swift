@@ -1,6 +1,6 @@
 import Foundation
 import KeyViz
-import KeyVizHTTPHandler
+public import KeyVizHTTPHandler
 
 /// The heatmap read from Prometheus (`GET /api/v1/keyviz/matrix?scope=prometheus`): the bucket
 /// counters of every scraped node, summed by bucket, as a matrix the page draws like its own.

@@ -1,7 +1,7 @@
-import KeyViz
-import KeyVizCluster
-import KeyVizHTTPHandler
-import KeyVizPrometheus
+package import KeyViz
+package import KeyVizCluster
+package import KeyVizHTTPHandler
+package import KeyVizPrometheus
 import Synchronization
 
 /// The fixed nodes the targets run against: built once, deterministically (seeded traffic, a

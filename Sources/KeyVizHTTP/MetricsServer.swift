@@ -6,7 +6,7 @@ import CKeyVizMicroHTTPD
 import CMicroHTTPD
 import Foundation
 import KeyViz
-import Logging
+public import Logging
 import Synchronization
 
 /// Stops the deadline thread and waits for it.

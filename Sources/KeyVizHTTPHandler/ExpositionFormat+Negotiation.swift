@@ -1,4 +1,4 @@
-import KeyVizPrometheus
+public import KeyVizPrometheus
 
 /// Content negotiation is HTTP's business, so it lives with the HTTP handler, not with the
 /// exposition encoders.

@@ -1,4 +1,4 @@
-import KeyVizPrometheus
+public import KeyVizPrometheus
 import Synchronization
 
 /// The server's own metrics, with client_golang's promhttp as the model: requests by handler

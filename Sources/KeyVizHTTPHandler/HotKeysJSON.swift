@@ -1,4 +1,4 @@
-import KeyViz
+public import KeyViz
 
 /// The hot keys as the JSON of `GET /api/v1/keyviz/hot-keys`:
 /// `{"generated_at":…,"route_id":… or null,"sample_every":…,"samples_taken":…,"samples_dropped":…,

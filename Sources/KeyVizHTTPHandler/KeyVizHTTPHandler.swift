@@ -1,8 +1,8 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import KeyViz
-import KeyVizPrometheus
+public import KeyViz
+public import KeyVizPrometheus
 
 /// Maps a request to a response for every KeyViz endpoint. Pure request-in, response-out, so
 /// it is tested without sockets; `MetricsServer` feeds it from libmicrohttpd's threads.

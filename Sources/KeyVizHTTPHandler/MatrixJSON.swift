@@ -1,4 +1,4 @@
-import KeyViz
+public import KeyViz
 
 /// The heat matrix as the JSON of `GET /api/v1/keyviz/matrix`.
 ///

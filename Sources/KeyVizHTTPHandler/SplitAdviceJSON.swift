@@ -1,4 +1,4 @@
-import KeyViz
+public import KeyViz
 
 /// Split advice as the JSON of `GET /api/v1/keyviz/split-advice`:
 /// `{"generated_at":…,"sample_every":…,"advice":[{"route_id","op","rank","verdict","key" (base64),

@@ -1,5 +1,5 @@
-import KeyVizHTTP
-import ServiceLifecycle
+public import KeyVizHTTP
+public import ServiceLifecycle
 
 /// The embedded server as a `Service`: it serves from the moment it is built (the port is bound
 /// and checked in `MetricsServer.init`, so a busy port fails before the group starts); `run()`

@@ -1,5 +1,5 @@
-import CoreMetrics
-import KeyVizPrometheus
+public import CoreMetrics
+public import KeyVizPrometheus
 import Synchronization
 
 /// A swift-metrics backend whose metrics render on KeyViz's `/metrics`, in both formats.
@@ -36,19 +36,19 @@ public final class KeyVizMetricsFactory: MetricsFactory, MetricsCollector, Senda
 
     // MARK: MetricsFactory
 
-    public func makeCounter(label: String, dimensions: [(String, String)]) -> CounterHandler {
+    public func makeCounter(label: String, dimensions: [(String, String)]) -> any CounterHandler {
         handler(MetricName.counter(label), .counter, label, dimensions) { KeyVizCounter() }
     }
 
-    public func makeFloatingPointCounter(label: String, dimensions: [(String, String)]) -> FloatingPointCounterHandler {
+    public func makeFloatingPointCounter(label: String, dimensions: [(String, String)]) -> any FloatingPointCounterHandler {
         handler(MetricName.counter(label), .counter, label, dimensions) { KeyVizFloatingPointCounter() }
     }
 
-    public func makeMeter(label: String, dimensions: [(String, String)]) -> MeterHandler {
+    public func makeMeter(label: String, dimensions: [(String, String)]) -> any MeterHandler {
         handler(MetricName.plain(label), .gauge, label, dimensions) { KeyVizGauge() }
     }
 
-    public func makeRecorder(label: String, dimensions: [(String, String)], aggregate: Bool) -> RecorderHandler {
+    public func makeRecorder(label: String, dimensions: [(String, String)], aggregate: Bool) -> any RecorderHandler {
         if aggregate {
             let bounds = histogramBuckets
             return handler(MetricName.plain(label), .histogram, label, dimensions) { KeyVizHistogram(bounds: bounds, scale: 1) }
@@ -56,16 +56,16 @@ public final class KeyVizMetricsFactory: MetricsFactory, MetricsCollector, Senda
         return handler(MetricName.plain(label), .gauge, label, dimensions) { KeyVizGauge() }
     }
 
-    public func makeTimer(label: String, dimensions: [(String, String)]) -> TimerHandler {
+    public func makeTimer(label: String, dimensions: [(String, String)]) -> any TimerHandler {
         let bounds = timerBuckets
         return handler(MetricName.plain(label), .histogram, label, dimensions) { KeyVizHistogram(bounds: bounds, scale: 1e-9) }
     }
 
-    public func destroyCounter(_ handler: CounterHandler) { destroy(handler) }
-    public func destroyFloatingPointCounter(_ handler: FloatingPointCounterHandler) { destroy(handler) }
-    public func destroyMeter(_ handler: MeterHandler) { destroy(handler) }
-    public func destroyRecorder(_ handler: RecorderHandler) { destroy(handler) }
-    public func destroyTimer(_ handler: TimerHandler) { destroy(handler) }
+    public func destroyCounter(_ handler: any CounterHandler) { destroy(handler) }
+    public func destroyFloatingPointCounter(_ handler: any FloatingPointCounterHandler) { destroy(handler) }
+    public func destroyMeter(_ handler: any MeterHandler) { destroy(handler) }
+    public func destroyRecorder(_ handler: any RecorderHandler) { destroy(handler) }
+    public func destroyTimer(_ handler: any TimerHandler) { destroy(handler) }
 
     // MARK: MetricsCollector
 

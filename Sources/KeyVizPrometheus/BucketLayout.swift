@@ -1,4 +1,4 @@
-import KeyViz
+public import KeyViz
 
 /// Which routes go into which bucket: at most `budget` buckets of adjacent routes.
 ///

@@ -1,4 +1,4 @@
-import KeyViz
+public import KeyViz
 
 /// Exports a node's hottest keys: at most K series per op, identified by `op` and `rank` only,
 /// with the key itself in an info series (spelled like bucket labels, or hashed in

@@ -1,10 +1,10 @@
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
-import Darwin
+public import Darwin
 #endif
-import KeyViz
-import Logging
+public import KeyViz
+public import Logging
 import Synchronization
 
 /// A `Sampler` decorator that forwards every call to the sampler it wraps and exports per-route

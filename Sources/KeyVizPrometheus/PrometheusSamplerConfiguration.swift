@@ -1,4 +1,4 @@
-import KeyViz
+public import KeyViz
 
 /// Settings of a `PrometheusSampler`. Out-of-range values are clamped where they are used
 /// (the properties can be set after `init`, so `init` alone cannot guard them).

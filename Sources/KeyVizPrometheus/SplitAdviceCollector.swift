@@ -1,4 +1,4 @@
-import KeyViz
+public import KeyViz
 
 /// Exports split advice for the hottest routes: at most K series per op, identified by `op`
 /// and `rank` only (bounded whatever the routes), the predicted balance as a gauge and the key

@@ -1,5 +1,5 @@
-import KeyViz
-import ServiceLifecycle
+public import KeyViz
+public import ServiceLifecycle
 
 /// Runs a `HotKeySampler`'s background step as a `Service`: its samples reach the sketches
 /// every `everyMilliseconds` until graceful shutdown.

@@ -1,5 +1,5 @@
-import KeyViz
-import ServiceLifecycle
+public import KeyViz
+public import ServiceLifecycle
 
 /// Runs a `HeatMatrixSampler`'s flusher as a swift-service-lifecycle `Service`: one column per step
 /// until graceful shutdown (or cancellation), then one last flush so nothing observed before

@@ -1,6 +1,7 @@
-import KeyViz
-import KeyVizStateFile
-import ServiceLifecycle
+public import KeyViz
+public import KeyVizStateFile
+public import ServiceLifecycle
+import Logging
 
 /// Saves a `HeatMatrixSampler`'s history to a `MatrixStateFile` every `interval` and once
 /// more at graceful shutdown (after a flush of its own, so what was observed before the stop is

@@ -1,10 +1,10 @@
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
-import Musl
+public import Musl
 #endif
-import KeyViz
-import Logging
+public import KeyViz
+public import Logging
 import Synchronization
 
 /// A heat matrix's history in a file (`<directory>/matrix.state`), so it survives a restart.

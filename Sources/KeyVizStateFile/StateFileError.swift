@@ -1,4 +1,4 @@
-import KeyViz
+public import KeyViz
 
 /// Why a state file could not be written or read; the text names the file and the cause.
 public enum StateFileError: Error, Sendable, CustomStringConvertible {

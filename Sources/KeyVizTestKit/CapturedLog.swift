@@ -1,5 +1,5 @@
-import Logging
-import Synchronization
+public import Logging
+public import Synchronization
 
 /// A swift-log destination that keeps every line (`"<level> <message>"`), for tests of what a
 /// component logs and how much: pass ``logger`` where the component takes a `Logger`.

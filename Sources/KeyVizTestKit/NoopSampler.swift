@@ -1,4 +1,4 @@
-import KeyViz
+public import KeyViz
 
 /// A `Sampler` that does nothing: the innermost sampler when measuring a decorator's own cost.
 public struct NoopSampler: Sampler {

@@ -1,4 +1,4 @@
-import KeyViz
+public import KeyViz
 import Synchronization
 
 /// A `Sampler` that records every call, for tests of a host's wiring.

@@ -1,4 +1,4 @@
-import KeyViz
+public import KeyViz
 
 /// When a coordinator acts on split advice (the demo's `--auto-split`): split the hottest
 /// route at the advised key only when the advice has named the same route for several updates

@@ -1,11 +1,11 @@
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
-import Musl
+public import Musl
 #elseif canImport(Darwin)
-import Darwin
+public import Darwin
 #endif
-import KeyViz
+public import KeyViz
 import Synchronization
 
 /// Holds the current route catalog and routes keys with it.

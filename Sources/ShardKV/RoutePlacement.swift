@@ -1,4 +1,4 @@
-import KeyViz
+public import KeyViz
 
 /// Where a key lives: the id of its route (what a `Sampler` is told) and the shard group
 /// that serves it (where the data is).

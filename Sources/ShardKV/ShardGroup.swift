@@ -1,4 +1,4 @@
-import KeyViz
+public import KeyViz
 import Synchronization
 
 /// One shard group as seen from this node: its store and whether this node leads it.

@@ -1,4 +1,4 @@
-import KeyViz
+public import KeyViz
 
 /// Errors a coordinator or shard group reports to its caller.
 public enum ShardKVError: Error, Sendable, Equatable, CustomStringConvertible {

@@ -1,4 +1,4 @@
-import KeyViz
+public import KeyViz
 import Synchronization
 
 /// Routes keys to shard groups and serves reads and writes, telling a `Sampler` about every

@@ -1,9 +1,9 @@
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
-import Darwin
+public import Darwin
 #endif
-import KeyViz
+public import KeyViz
 
 /// A deterministic, skewed mix of reads, writes and gets against a coordinator: what the demo
 /// node runs, and what tests use to drive real traffic.

@@ -4,6 +4,7 @@ import KeyViz
 import KeyVizHTTP
 import KeyVizStateFile
 import Logging
+import ArgumentParser
 
 // Large scrape buffers go back to the system when freed (see the function's note).
 MetricsServer.returnLargeBuffersToTheSystem()

@@ -1,6 +1,7 @@
 import KeyViz
 import KeyVizCluster
 import Testing
+import Foundation
 
 private func k(_ s: String) -> [UInt8] { Array(s.utf8) }
 
