@@ -20,7 +20,7 @@ import sys
 import tempfile
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-PRODUCTS_OF = {"Logging": "swift-log", "Metrics": "swift-metrics"}   # the rest are this package's
+PRODUCTS_OF = {"Logging": "swift-log", "Metrics": "swift-metrics", "ServiceLifecycle": "swift-service-lifecycle"}   # the rest are this package's
 
 
 def swift_blocks(path):
@@ -87,6 +87,7 @@ let package = Package(
         .package(name: "KeyViz", path: "{ROOT}"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
 {chr(10).join(deps)}

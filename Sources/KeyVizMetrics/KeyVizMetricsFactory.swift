@@ -16,22 +16,35 @@ import Synchronization
 ///
 /// Mapping: `Counter` and `FloatingPointCounter` → counter (`_total` appended when missing);
 /// `Meter` and non-aggregating `Recorder` → gauge; aggregating `Recorder` → histogram over
-/// ``histogramBuckets``; `Timer` → histogram in seconds over ``timerBuckets``. Labels are
+/// ``histogramBucketsByLabel`` for its label, else ``histogramBuckets`` (latency-shaped: give a
+/// recorder of sizes or counts bounds of its own); `Timer` → histogram in seconds over
+/// ``timerBuckets``. Labels are
 /// sanitised to Prometheus names (`.`, `-`, spaces and the like become `_`); dimensions become
 /// labels. A name used with two types keeps the first and counts the rest in
 /// `keyviz_metrics_conflicts_total`.
 public final class KeyVizMetricsFactory: MetricsFactory, MetricsCollector, Sendable {
     public let histogramBuckets: [Double]
+    /// Upper bounds for the aggregating recorders of these swift-metrics labels.
+    public let histogramBucketsByLabel: [String: [Double]]
     public let timerBuckets: [Double]
     private let registry = Mutex(Registry())
 
     /// - Parameters:
-    ///   - histogramBuckets: upper bounds for aggregating recorders (sorted, `+Inf` implied).
+    ///   - histogramBuckets: upper bounds for aggregating recorders (`+Inf` implied; sorted,
+    ///     de-duplicated, non-finite values dropped).
+    ///   - histogramBucketsByLabel: upper bounds for the recorders of these labels, for example
+    ///     `["request.bytes": [64, 256, 1_024, 4_096, 16_384, 65_536]]`.
     ///   - timerBuckets: upper bounds in seconds for timers.
     public init(histogramBuckets: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+                histogramBucketsByLabel: [String: [Double]] = [:],
                 timerBuckets: [Double] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]) {
-        self.histogramBuckets = Array(Set(histogramBuckets.filter(\.isFinite))).sorted()
-        self.timerBuckets = Array(Set(timerBuckets.filter(\.isFinite))).sorted()
+        self.histogramBuckets = Self.bounds(histogramBuckets)
+        self.histogramBucketsByLabel = histogramBucketsByLabel.mapValues(Self.bounds)
+        self.timerBuckets = Self.bounds(timerBuckets)
+    }
+
+    private static func bounds(_ values: [Double]) -> [Double] {
+        Array(Set(values.filter(\.isFinite))).sorted()
     }
 
     // MARK: MetricsFactory
@@ -50,7 +63,7 @@ public final class KeyVizMetricsFactory: MetricsFactory, MetricsCollector, Senda
 
     public func makeRecorder(label: String, dimensions: [(String, String)], aggregate: Bool) -> any RecorderHandler {
         if aggregate {
-            let bounds = histogramBuckets
+            let bounds = histogramBucketsByLabel[label] ?? histogramBuckets
             return handler(MetricName.plain(label), .histogram, label, dimensions) { KeyVizHistogram(bounds: bounds, scale: 1) }
         }
         return handler(MetricName.plain(label), .gauge, label, dimensions) { KeyVizGauge() }

@@ -37,6 +37,17 @@ import Testing
         #expect(om.contains("# TYPE app_requests counter\n") && om.hasSuffix("# EOF\n"))
     }
 
+    @Test func aRecorderOfSizesGetsTheBoundsGivenForItsLabel() {
+        let f = KeyVizMetricsFactory(histogramBucketsByLabel: ["app.bytes": [1_024, 100, 100, .infinity]])
+        for size in [50, 500, 5_000] { Recorder(label: "app.bytes", aggregate: true, factory: f).record(size) }
+        Recorder(label: "app.seconds", aggregate: true, factory: f).record(0.3)
+        let text = render(f, .prometheusText)
+        #expect(text.contains("app_bytes_bucket{le=\"100.0\"} 1\n") && text.contains("app_bytes_bucket{le=\"1024.0\"} 2\n")
+                && text.contains("app_bytes_bucket{le=\"+Inf\"} 3\n"), "\(text)")
+        #expect(!text.contains("app_bytes_bucket{le=\"0.5\"}"), "\(text)")
+        #expect(text.contains("app_seconds_bucket{le=\"0.5\"} 1\n"))   // other labels keep the default bounds
+    }
+
     @Test func oneNameWithTwoTypesKeepsTheFirstAndCountsTheConflict() {
         let f = KeyVizMetricsFactory()
         Meter(label: "shared", factory: f).set(1)

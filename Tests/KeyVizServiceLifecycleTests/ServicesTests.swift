@@ -10,6 +10,7 @@ import KeyVizServiceLifecycle
 import KeyVizTestKit
 import Logging
 import ServiceLifecycle
+import Synchronization
 import Testing
 
 /// The server, the flusher and the hot-key drainer run in a ServiceGroup and stop cleanly on
@@ -46,5 +47,45 @@ import Testing
         await #expect(throws: (any Error).self) {
             _ = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/healthz")!)
         }
+    }
+
+    /// A host's request handling in miniature: observes writes until graceful shutdown.
+    private final class Traffic: Service, Sendable {
+        let sampler: PrometheusSampler<HeatMatrixSampler>
+        let observed = Atomic<Int>(0)
+
+        init(_ sampler: PrometheusSampler<HeatMatrixSampler>) { self.sampler = sampler }
+
+        func run() async throws {
+            while !Task.isShuttingDownGracefully && !Task.isCancelled {
+                for _ in 0..<64 { sampler.observe(route: 1, op: .write, keyLength: 1, valueLength: 1) }
+                observed.wrappingAdd(64, ordering: .relaxed)
+                await Task.yield()
+            }
+        }
+    }
+
+    /// docs/embedding.md's order: a ServiceGroup stops its services last to first, so the
+    /// services that make observations come last, the flusher before them and the server first.
+    /// Then the traffic stops, the flusher's last flush sees all of it, and the server serves
+    /// until then. (Listed the other way round, the traffic outlives the last flush.)
+    @Test func servicesInTheDocumentedOrderFlushEveryObservationMadeBeforeTheStop() async throws {
+        let matrix = HeatMatrixSampler(configuration: .init(stepMilliseconds: 60_000))   // flushes only at the stop
+        let prometheus = PrometheusSampler(wrapping: matrix)
+        prometheus.apply(.evenlySplit(count: 4, groups: 1))
+        let server = try MetricsServer(router: KeyVizHTTPHandler(metrics: prometheus, matrix: matrix),
+                                       configuration: .init(listen: ListenAddress(host: "127.0.0.1", port: 0)))
+        let traffic = Traffic(prometheus)
+        let group = ServiceGroup(configuration: .init(
+            services: [MetricsServerService(server: server), MatrixFlusherService(matrix: matrix), traffic],
+            logger: Logger(label: "test")))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            while traffic.observed.load(ordering: .relaxed) < 10_000 { await Task.yield() }
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+        #expect(!server.isRunning)
+        #expect(matrix.flushedTotals.routed.writes == UInt64(traffic.observed.load(ordering: .relaxed)))
     }
 }

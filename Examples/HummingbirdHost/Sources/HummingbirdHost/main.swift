@@ -1,7 +1,7 @@
 // A Hummingbird app with KeyViz inside: a tiny key-value API of its own (PUT/GET /kv/KEY through
 // a ShardKV coordinator), its own swift-metrics counter, and KeyViz on the same /metrics, with
 // the matrix API and the heat map page (/keyviz). Logs through its Logger; SIGTERM or SIGINT
-// stops the ServiceGroup in order (HTTP first, then the flusher's last flush).
+// stops the ServiceGroup in order (the app first, then the flusher's last flush).
 //   swift run -c release HummingbirdHost [PORT]     (0 or absent: a free port, printed)
 import Hummingbird
 import KeyViz
@@ -57,8 +57,10 @@ let app = Application(
         logger.info("serving", metadata: ["address": "http://127.0.0.1:\(channel.localAddress?.port ?? 0)"])
     },
     logger: logger)
+// A ServiceGroup stops its services last to first: the app (whose requests make observations)
+// stops first, then the flusher flushes once more, so nothing observed is left out.
 let group = ServiceGroup(configuration: .init(
-    services: [.init(service: app), .init(service: MatrixFlusherService(matrix: matrix))],
+    services: [.init(service: MatrixFlusherService(matrix: matrix)), .init(service: app)],
     gracefulShutdownSignals: [.sigterm, .sigint],
     logger: logger))
 try await group.run()
