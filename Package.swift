@@ -39,7 +39,8 @@ let package = Package(
         .target(name: "KeyVizPrometheus", dependencies: ["KeyViz", .product(name: "Logging", package: "swift-log")]),
         // The HTTP handler, transport-neutral: request in, response out (metrics, matrix JSON,
         // page, health). No C: a Hummingbird or Vapor host mounts it without libmicrohttpd.
-        .target(name: "KeyVizHTTPHandler", dependencies: ["KeyViz", "KeyVizPrometheus"]),
+        // Page/heatmap.html is the page's source; scripts/generate-page.py writes it into HeatmapPage+HTML.swift.
+        .target(name: "KeyVizHTTPHandler", dependencies: ["KeyViz", "KeyVizPrometheus"], exclude: ["Page"]),
         // The cluster view: merges nodes' matrices by key range (pure, tested) and fans out to
         // peers over a small HTTP client, injected into the handler. Foundation for JSON only.
         .target(name: "KeyVizCluster", dependencies: ["KeyViz", "KeyVizHTTPHandler"]),

@@ -35,6 +35,15 @@ import Testing
         #expect(!html.contains("innerHTML"))
     }
 
+    /// The page's source is a file of its own (Page/heatmap.html, which editors and linters open);
+    /// the served bytes are that file's, byte for byte (scripts/generate-page.py writes the literal).
+    @Test func theServedPageIsItsSourceFileByteForByte() throws {
+        let (r, _) = router(.evenlySplit(count: 4, groups: 1))
+        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Sources/KeyVizHTTPHandler/Page/heatmap.html")
+        #expect(r.handle(KeyVizHTTPRequest(method: "GET", path: "/")).body == Array(try Data(contentsOf: source)))
+    }
+
     @Test func thePageIsBehindBasicAuthLikeEverythingElse() throws {
         // Auth is the server's policy (its configuration), so this goes over a real socket.
         var config = ephemeral()
