@@ -62,7 +62,7 @@ let package = Package(
         // swift-service-lifecycle Services: the matrix flusher and the hot-key drainer (no HTTP,
         // no C: a Hummingbird host takes these), and the embedded server in its own module.
         .target(name: "KeyVizServiceLifecycle", dependencies: ["KeyViz", "KeyVizStateFile", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
-        .target(name: "KeyVizHTTPServiceLifecycle", dependencies: ["KeyVizHTTP", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
+        .target(name: "KeyVizHTTPServiceLifecycle", dependencies: ["KeyVizHTTP", "KeyVizHTTPHandler", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
         // The matrix history in a file across restarts: atomic saves, corrupt files set aside.
         .target(name: "KeyVizStateFile", dependencies: ["KeyViz", .product(name: "Logging", package: "swift-log")]),
         // Test doubles shipped as a product so host applications can test their own wiring.

@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 public import KeyViz
 public import KeyVizHTTPHandler
 import Synchronization
@@ -134,17 +135,23 @@ public final class ClusterView: ClusterMatrixSource, ClusterHotKeysSource {
     }
 
     /// Every peer's answer to `path`, asked in parallel (nil: no answer within the timeout).
+    /// Each fetch blocks a thread started for it (never one of Dispatch's or the cooperative
+    /// pool's); the caller waits here, so an async handler calls this from a thread of its own.
     private func fetchAll(_ path: String) -> [Result<PeerResponse, PeerFetchError>?] {
         let results = Mutex([Result<PeerResponse, PeerFetchError>?](repeating: nil, count: peers.count))
-        let group = DispatchGroup()
+        let answered = DispatchSemaphore(value: 0)
         for (i, peer) in peers.enumerated() {
-            DispatchQueue.global().async(group: group) { [fetcher, timeoutMs, maxBodyBytes] in
+            let thread = Thread { [fetcher, timeoutMs, maxBodyBytes] in
                 let r = fetcher.get(peer, path: path, timeoutMs: timeoutMs, maxBodyBytes: maxBodyBytes)
                 results.withLock { $0[i] = r }
+                answered.signal()
             }
+            thread.name = "keyviz-peer-fetch"
+            thread.start()
         }
         // Each fetch keeps its own deadline; this bound only guards against a fetcher that does not.
-        _ = group.wait(timeout: .now() + .milliseconds(timeoutMs + 1000))
+        let deadline = DispatchTime.now() + .milliseconds(timeoutMs + 1000)
+        for _ in peers.indices where answered.wait(timeout: deadline) == .timedOut { break }
         return results.withLock { $0 }
     }
 

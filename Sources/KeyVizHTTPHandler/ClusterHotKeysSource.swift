@@ -1,6 +1,9 @@
 /// What answers `GET /api/v1/keyviz/hot-keys?scope=cluster`: given the request's query and this
 /// node's own hot-keys body, the cluster's hot keys (the peers' sketches merged). A
 /// `KeyVizCluster.ClusterView` is one; a cluster source that is not answers 400 there.
+///
+/// Like ``ClusterMatrixSource`` it blocks its caller; the handler's async entry point calls it
+/// from a thread of its own.
 public protocol ClusterHotKeysSource: Sendable {
     func clusterHotKeys(query: [String: String], localBody: [UInt8]) -> [UInt8]
 }

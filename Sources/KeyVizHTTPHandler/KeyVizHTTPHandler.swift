@@ -5,7 +5,11 @@ public import KeyViz
 public import KeyVizPrometheus
 
 /// Maps a request to a response for every KeyViz endpoint. Pure request-in, response-out, so
-/// it is tested without sockets; `MetricsServer` feeds it from libmicrohttpd's threads.
+/// it is tested without sockets. Two entry points with one logic: ``handle(_:)-(KeyVizHTTPRequest)``
+/// blocks its thread while a scrape waits for a shared render or a cluster view waits for its
+/// peers (`MetricsServer` calls it from libmicrohttpd's threads, which are there for that);
+/// `await handle(_:)` never blocks (an async host, e.g. on Hummingbird's event loops, calls it):
+/// it suspends for the render and runs a cluster fan-out on a thread of its own.
 ///
 /// - `GET|HEAD /metrics`: the exposition, format from `Accept` (marked compressible: the
 ///   transport gzips it when `Accept-Encoding` allows), 503 when the
@@ -59,9 +63,38 @@ public final class KeyVizHTTPHandler: Sendable {
         metrics.register(httpMetrics)
     }
 
-    /// Answers a request and counts it in `httpMetrics``.
+    /// Answers a request and counts it in `httpMetrics``, blocking the calling thread while
+    /// the answer waits (a shared render, peers): for a server's own worker threads.
     public func handle(_ request: KeyVizHTTPRequest) -> KeyVizHTTPResponse {
         measure(handler: Self.handlerName(request.path)) { started in route(request, started: started) }
+    }
+
+    /// Answers a request and counts it in `httpMetrics`, suspending instead of blocking: what an
+    /// async server (Hummingbird, Vapor, a host's own) calls from its event loops or tasks.
+    public func handle(_ request: KeyVizHTTPRequest) async -> KeyVizHTTPResponse {
+        let started = monotonicSeconds()
+        httpMetrics.begin()
+        let response: KeyVizHTTPResponse
+        switch prepare(request) {
+        case .answer(let r): response = r
+        case .render(let format, let timeout):
+            response = rendered(await coalescer.render(format: format), format: format, timeout: timeout, started: started)
+        case .clusterMatrix(let source, let query, let local):
+            response = .json(200, await OwnThread.run { source.clusterMatrix(query: query, localBody: local) })
+        case .clusterHotKeys(let source, let query, let local):
+            response = .json(200, await OwnThread.run { source.clusterHotKeys(query: query, localBody: local) })
+        }
+        httpMetrics.end(handler: Self.handlerName(request.path), code: response.status, seconds: monotonicSeconds() - started)
+        return response
+    }
+
+    /// What a request still waits for once its own work is done: nothing, a shared render, or
+    /// a cluster source. The blocking and the async entry points differ only in how they wait.
+    package enum Step {
+        case answer(KeyVizHTTPResponse)
+        case render(ExpositionFormat, scrapeTimeoutSeconds: Double?)
+        case clusterMatrix(any ClusterMatrixSource, query: [String: String], localBody: [UInt8])
+        case clusterHotKeys(any ClusterHotKeysSource, query: [String: String], localBody: [UInt8])
     }
 
     /// Runs `body` (given its start time) as one request of `handler` in ``httpMetrics``.
@@ -78,65 +111,76 @@ public final class KeyVizHTTPHandler: Sendable {
         KeyVizEndpoint(path: path)?.handlerLabel ?? "other"
     }
 
-    /// The response for a request, without accounting: one switch on the exact path.
+    /// The response for a request, without accounting, waiting (blocking) for what it needs.
     package func route(_ request: KeyVizHTTPRequest, started: Double) -> KeyVizHTTPResponse {
-        guard let endpoint = KeyVizEndpoint(path: request.path) else { return .text(404, "not found: \(request.path)") }
-        guard KeyVizEndpoint.methods.contains(request.method) else {
-            return .text(405, "method \(request.method) not allowed", extra: [("Allow", KeyVizEndpoint.methods.joined(separator: ", "))])
-        }
-        switch endpoint {
-        case .metrics: return serveMetrics(request, started: started)
-        case .matrix: return serveMatrix(request)
-        case .hotKeys: return serveHotKeys(request)
-        case .splitAdvice: return serveSplitAdvice(request)
-        case .healthz: return .text(200, "ok")
-        case .page: return HeatmapPage.response
+        switch prepare(request) {
+        case .answer(let r): return r
+        case .render(let format, let timeout):
+            return rendered(coalescer.render(format: format), format: format, timeout: timeout, started: started)
+        case .clusterMatrix(let source, let query, let local): return .json(200, source.clusterMatrix(query: query, localBody: local))
+        case .clusterHotKeys(let source, let query, let local): return .json(200, source.clusterHotKeys(query: query, localBody: local))
         }
     }
 
-    private func serveMetrics(_ request: KeyVizHTTPRequest, started: Double) -> KeyVizHTTPResponse {
-        let format = ExpositionFormat.negotiate(accept: request.headers["accept"])
-        let body = coalescer.render(format: format)
-        let headers: [(name: String, value: String)] = [("Content-Type", format.contentType), ("Vary", "Accept, Accept-Encoding")]
-        if let t = request.headers["x-prometheus-scrape-timeout-seconds"].flatMap(Double.init), t > 0,
-           monotonicSeconds() - started > t {
+    /// A request's own work (validation, the local snapshot): one switch on the exact path.
+    package func prepare(_ request: KeyVizHTTPRequest) -> Step {
+        guard let endpoint = KeyVizEndpoint(path: request.path) else { return .answer(.text(404, "not found: \(request.path)")) }
+        guard KeyVizEndpoint.methods.contains(request.method) else {
+            return .answer(.text(405, "method \(request.method) not allowed", extra: [("Allow", KeyVizEndpoint.methods.joined(separator: ", "))]))
+        }
+        switch endpoint {
+        case .metrics:
+            let timeout = request.headers["x-prometheus-scrape-timeout-seconds"].flatMap(Double.init).flatMap { $0 > 0 ? $0 : nil }
+            return .render(ExpositionFormat.negotiate(accept: request.headers["accept"]), scrapeTimeoutSeconds: timeout)
+        case .matrix: return serveMatrix(request)
+        case .hotKeys: return serveHotKeys(request)
+        case .splitAdvice: return .answer(serveSplitAdvice(request))
+        case .healthz: return .answer(.text(200, "ok"))
+        case .page: return .answer(HeatmapPage.response)
+        }
+    }
+
+    /// `/metrics`' answer once its render is in; 503 when it overran the scrape's timeout.
+    private func rendered(_ body: [UInt8], format: ExpositionFormat, timeout: Double?, started: Double) -> KeyVizHTTPResponse {
+        if let t = timeout, monotonicSeconds() - started > t {
             return .text(503, "render took longer than the scrape timeout of \(t) s")
         }
+        let headers: [(name: String, value: String)] = [("Content-Type", format.contentType), ("Vary", "Accept, Accept-Encoding")]
         return KeyVizHTTPResponse(status: 200, headers: headers, body: body, compressible: true)
     }
 
-    private func serveMatrix(_ request: KeyVizHTTPRequest) -> KeyVizHTTPResponse {
+    private func serveMatrix(_ request: KeyVizHTTPRequest) -> Step {
         guard let matrix else {
-            return .json(503, MatrixJSON.error(code: "keyviz_disabled", message: "this node keeps no heat matrix"))
+            return .answer(.json(503, MatrixJSON.error(code: "keyviz_disabled", message: "this node keeps no heat matrix")))
         }
         let seriesName = request.query["series"] ?? "writes"
         guard let series = Series(wireName: seriesName) else {
-            return .json(400, MatrixJSON.error(code: "invalid_query", message: "unknown series '\(seriesName)': want reads, writes, read_bytes or write_bytes"))
+            return .answer(.json(400, MatrixJSON.error(code: "invalid_query", message: "unknown series '\(seriesName)': want reads, writes, read_bytes or write_bytes")))
         }
         let scope = request.query["scope"] ?? ""
         guard scope == "" || scope == "local" || scope == "cluster" || scope == "prometheus" else {
-            return .json(400, MatrixJSON.error(code: "invalid_query", message: "scope must be local, cluster or prometheus"))
+            return .answer(.json(400, MatrixJSON.error(code: "invalid_query", message: "scope must be local, cluster or prometheus")))
         }
         let merged: (any ClusterMatrixSource)? = scope == "cluster" ? cluster : scope == "prometheus" ? prometheus : nil
         if scope == "cluster" && cluster == nil {
-            return .json(400, MatrixJSON.error(code: "invalid_query", message: "scope=cluster: this node has no cluster view (no peers configured)"))
+            return .answer(.json(400, MatrixJSON.error(code: "invalid_query", message: "scope=cluster: this node has no cluster view (no peers configured)")))
         }
         if scope == "prometheus" && prometheus == nil {
-            return .json(400, MatrixJSON.error(code: "invalid_query", message: "scope=prometheus: this node has no Prometheus URL configured"))
+            return .answer(.json(400, MatrixJSON.error(code: "invalid_query", message: "scope=prometheus: this node has no Prometheus URL configured")))
         }
         var bounds: [Int64?] = []
         for name in ["from_unix_ms", "to_unix_ms"] {
             guard let raw = request.query[name], !raw.isEmpty else { bounds.append(nil); continue }
             guard let v = Int64(raw), v >= 0, v <= UnixTime.validMilliseconds.upperBound else {
-                return .json(400, MatrixJSON.error(code: "invalid_query",
-                                                   message: "\(name) must be an integer of Unix milliseconds in 0…\(UnixTime.validMilliseconds.upperBound)"))
+                return .answer(.json(400, MatrixJSON.error(code: "invalid_query",
+                                                   message: "\(name) must be an integer of Unix milliseconds in 0…\(UnixTime.validMilliseconds.upperBound)")))
             }
             bounds.append(v == 0 ? nil : v)
         }
         if let raw = request.query["rows"], !raw.isEmpty {
             let digits = raw.hasPrefix("-") || raw.hasPrefix("+") ? raw.dropFirst() : raw[...]
             guard !digits.isEmpty, digits.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else {
-                return .json(400, MatrixJSON.error(code: "invalid_query", message: "rows must be an integer"))
+                return .answer(.json(400, MatrixJSON.error(code: "invalid_query", message: "rows must be an integer")))
             }
         }
         let rows = Self.rowBudget(query: request.query)
@@ -144,19 +188,19 @@ public final class KeyVizHTTPHandler: Sendable {
         for name in ["start_key", "end_key"] {
             guard let raw = request.query[name], !raw.isEmpty else { keys.append([]); continue }
             guard let key = MatrixJSON.decodeKey(raw) else {
-                return .json(400, MatrixJSON.error(code: "invalid_query", message: "\(name) must be base64 (standard or URL-safe)"))
+                return .answer(.json(400, MatrixJSON.error(code: "invalid_query", message: "\(name) must be base64 (standard or URL-safe)")))
             }
             keys.append(key)
         }
         if !keys[1].isEmpty, !keys[0].lexicographicallyPrecedes(keys[1]) {
-            return .json(400, MatrixJSON.error(code: "invalid_query", message: "end_key must sort after start_key"))
+            return .answer(.json(400, MatrixJSON.error(code: "invalid_query", message: "end_key must sort after start_key")))
         }
         let range = keys[0].isEmpty && keys[1].isEmpty ? nil : (start: keys[0], end: keys[1])
         // The narrowest column wanted: picks the history tier (HeatMatrixSampler.snapshot).
         var resolution: Int64?
         if let raw = request.query["resolution_ms"], !raw.isEmpty {
             guard let v = Int64(raw), v >= 0 else {
-                return .json(400, MatrixJSON.error(code: "invalid_query", message: "resolution_ms must be a non-negative integer of milliseconds"))
+                return .answer(.json(400, MatrixJSON.error(code: "invalid_query", message: "resolution_ms must be a non-negative integer of milliseconds")))
             }
             resolution = v
         }
@@ -174,38 +218,38 @@ public final class KeyVizHTTPHandler: Sendable {
         let events = matrix.routeChanges.events(fromUnixMs: bounds[0] ?? firstWindowStart, toUnixMs: bounds[1])
         let body = MatrixJSON.encode(m, generatedAt: Self.rfc3339Now(), stepMs: stepMs,
                                      events: events.map { (nil, $0) }, eventsDropped: matrix.routeChanges.droppedCount, extra: nodeIDMember)
-        if let merged { return .json(200, merged.clusterMatrix(query: request.query, localBody: body)) }
-        return .json(200, body)
+        if let merged { return .clusterMatrix(merged, query: request.query, localBody: body) }
+        return .answer(.json(200, body))
     }
 
     /// The hottest keys: of one route (`route=<id>`) or across tracked routes, of both ops or
     /// `op=read|write`, hottest first.
-    private func serveHotKeys(_ request: KeyVizHTTPRequest) -> KeyVizHTTPResponse {
+    private func serveHotKeys(_ request: KeyVizHTTPRequest) -> Step {
         let scope = request.query["scope"] ?? ""
         guard scope == "" || scope == "local" || scope == "cluster" else {
-            return .json(400, MatrixJSON.error(code: "invalid_query", message: "scope must be local or cluster"))
+            return .answer(.json(400, MatrixJSON.error(code: "invalid_query", message: "scope must be local or cluster")))
         }
         var merged: (any ClusterHotKeysSource)?
         if scope == "cluster" {
             guard let source = cluster as? any ClusterHotKeysSource else {
-                return .json(400, MatrixJSON.error(code: "invalid_query", message: "scope=cluster: this node has no cluster view (no peers configured)"))
+                return .answer(.json(400, MatrixJSON.error(code: "invalid_query", message: "scope=cluster: this node has no cluster view (no peers configured)")))
             }
             guard (request.query["route"] ?? "").isEmpty else {
-                return .json(400, MatrixJSON.error(code: "invalid_query", message: "route ids are per node: no route filter with scope=cluster"))
+                return .answer(.json(400, MatrixJSON.error(code: "invalid_query", message: "route ids are per node: no route filter with scope=cluster")))
             }
             merged = source
         }
         var op: Op?
         if let raw = request.query["op"], !raw.isEmpty {
             guard let o = Op.allCases.first(where: { $0.description == raw }) else {
-                return .json(400, MatrixJSON.error(code: "invalid_query", message: "op must be read or write"))
+                return .answer(.json(400, MatrixJSON.error(code: "invalid_query", message: "op must be read or write")))
             }
             op = o
         }
         var route: RouteID?
         if let raw = request.query["route"], !raw.isEmpty {
             guard let id = UInt64(raw), RouteID(id) < RouteID.limit else {
-                return .json(400, MatrixJSON.error(code: "invalid_query", message: "route must be a route id (0…4294967295)"))
+                return .answer(.json(400, MatrixJSON.error(code: "invalid_query", message: "route must be a route id (0…4294967295)")))
             }
             route = RouteID(id)
         }
@@ -225,8 +269,8 @@ public final class KeyVizHTTPHandler: Sendable {
         }
         let body = HotKeysJSON.encode(keys, route: route, sampleEvery: sampleEvery, samples: samples,
                                       generatedAt: Self.rfc3339Now(), extra: Array(#","scope":"local""#.utf8) + nodeIDMember)
-        if let merged { return .json(200, merged.clusterHotKeys(query: request.query, localBody: body)) }
-        return .json(200, body)
+        if let merged { return .clusterHotKeys(merged, query: request.query, localBody: body) }
+        return .answer(.json(200, body))
     }
 
     /// Split advice of this node's hottest routes. Route ids and ranges are a node's own, so

@@ -1,4 +1,5 @@
 public import KeyVizHTTP
+import KeyVizHTTPHandler
 public import ServiceLifecycle
 
 /// The embedded server as a `Service`: it serves from the moment it is built (the port is bound
@@ -16,6 +17,9 @@ public struct MetricsServerService: Service {
     public func run() async throws {
         // Returns on graceful shutdown; throws CancellationError when the task is cancelled.
         try? await gracefulShutdown()
-        server.stop(drainSeconds: drainSeconds)
+        // The drain waits (up to drainSeconds) for in-flight requests: on a thread of its own,
+        // not on the cooperative pool the group runs on.
+        let server = server, drainSeconds = drainSeconds
+        await OwnThread.run { server.stop(drainSeconds: drainSeconds) }
     }
 }

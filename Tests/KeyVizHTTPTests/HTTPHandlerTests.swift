@@ -195,3 +195,37 @@ import Testing
         #expect(Set(KeyVizEndpoint.allCases.map(\.handlerLabel)).count == KeyVizEndpoint.allCases.count)
     }
 }
+
+@Suite struct AsyncRenderCoalescerTests {
+    /// Async scrapes, mixed with blocking ones, share renders and never get a snapshot older
+    /// than their request; a waiting async scrape suspends instead of holding a thread.
+    @Test func asyncAndBlockingScrapesShareRendersButNeverGetAStaleSnapshot() async {
+        final class Run: Sendable {
+            let source = RenderCoalescerTests.CountingExposition()
+            let coalescer: RenderCoalescer
+            let stale = Mutex(0)
+            init() { coalescer = RenderCoalescer(metrics: source) }
+            func check(_ before: Int, _ body: [UInt8]) {
+                let seen = Int(String(decoding: body, as: UTF8.self).split(separator: " ")[1].dropLast())!
+                if seen < before { stale.withLock { $0 += 1 } }
+            }
+        }
+        let run = Run()
+        await withTaskGroup(of: Void.self) { group in
+            for i in 0..<24 {
+                group.addTask {
+                    let before = run.source.observed.withLock { v -> Int in v += 1; return v }
+                    if i % 4 == 0 {
+                        let body = await OwnThread.run { run.coalescer.render(format: .prometheusText) }
+                        run.check(before, body)
+                    } else {
+                        run.check(before, await run.coalescer.render(format: .prometheusText))
+                    }
+                }
+            }
+        }
+        #expect(run.stale.withLock { $0 } == 0)
+        #expect(run.coalescer.renderCount < 24)
+        #expect(run.coalescer.renderCount >= 1)
+    }
+}

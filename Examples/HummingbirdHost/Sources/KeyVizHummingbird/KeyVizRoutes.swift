@@ -1,4 +1,3 @@
-import Dispatch
 import HTTPTypes
 import Hummingbird
 import KeyVizHTTPHandler
@@ -8,17 +7,15 @@ import KeyVizHTTPHandler
 /// e.g. its swift-metrics), the matrix and hot-keys APIs, `/healthz` — and the heat map page at
 /// `pagePath` (KeyViz serves it at `/`; a host usually owns `/`).
 ///
-/// The handler renders synchronously (a scrape or a matrix snapshot is CPU work of a few
-/// milliseconds), so each request is answered from a Dispatch worker, never on the event loop.
-/// Authentication is the host's: put Hummingbird middleware in front.
+/// Requests go through the handler's async entry point: a scrape waiting for a shared render
+/// suspends, and a cluster view's fan-out runs on a thread of its own, so nothing blocks an
+/// event loop. Authentication is the host's: put Hummingbird middleware in front.
 extension RouterMethods {
     @discardableResult
     public func addKeyViz(_ handler: KeyVizHTTPHandler, pagePath: String = "/keyviz") -> Self {
         let respond: @Sendable (Request, String) async -> Response = { request, path in
             let converted = KeyVizRequestConversion.keyVizRequest(request, path: path)
-            let answer = await withCheckedContinuation { (done: CheckedContinuation<KeyVizHTTPResponse, Never>) in
-                DispatchQueue.global().async { done.resume(returning: handler.handle(converted)) }
-            }
+            let answer = await handler.handle(converted)
             return KeyVizRequestConversion.hummingbirdResponse(answer)
         }
         for endpoint in KeyVizEndpoint.allCases {
