@@ -5,7 +5,7 @@ public import KeyViz
 public import KeyVizPrometheus
 
 /// Maps a request to a response for every KeyViz endpoint. Pure request-in, response-out, so
-/// it is tested without sockets. Two entry points with one logic: ``handle(_:)-(KeyVizHTTPRequest)``
+/// it is tested without sockets. Two entry points with one logic: `handle(_:)`
 /// blocks its thread while a scrape waits for a shared render or a cluster view waits for its
 /// peers (`MetricsServer` calls it from libmicrohttpd's threads, which are there for that);
 /// `await handle(_:)` never blocks (an async host, e.g. on Hummingbird's event loops, calls it):
