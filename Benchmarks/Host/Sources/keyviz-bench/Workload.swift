@@ -1,4 +1,5 @@
 import KeyViz
+import KeyVizTestKit
 
 /// The route ids a hot-path case observes, in order: one fixed hot route, or a Zipf(1) draw
 /// over `routes` routes (ranks mapped to ids by a fixed shuffle, so the hottest routes are not
@@ -17,7 +18,7 @@ struct Workload: Sendable {
             sum += 1 / Double(k + 1)
             cdf[k] = sum
         }
-        var rng = SplitMix64(seed: seed)
+        var rng = SeededRandom(seed: seed)
         var byRank = (1...routes).map { RouteID($0) }
         byRank.shuffle(using: &rng)
         let ids: [RouteID] = (0..<length).map { _ in

@@ -11,7 +11,7 @@ let catalog = RouteCatalog.evenlySplit(count: routeCount, groups: 4)
 let key = [UInt8](repeating: 0x6b, count: 16)
 
 // 4 096 route ids drawn Zipf(1)-like by a power of a uniform draw, fixed by the seed.
-var rng = SplitMix64(seed: 42)
+var rng = SeededRandom(seed: 42)
 let sequence: [RouteID] = (0..<4096).map { _ in
     let u = Double(rng.next() >> 11) / Double(1 << 53)
     return RouteID(1 + Int(Double(routeCount - 1) * u * u * u * u))
