@@ -39,8 +39,9 @@ let package = Package(
         .target(name: "KeyVizPrometheus", dependencies: ["KeyViz", .product(name: "Logging", package: "swift-log")]),
         // The HTTP handler, transport-neutral: request in, response out (metrics, matrix JSON,
         // page, health). No C: a Hummingbird or Vapor host mounts it without libmicrohttpd.
-        // Page/heatmap.html is the page's source; scripts/generate-page.py writes it into HeatmapPage+HTML.swift.
-        .target(name: "KeyVizHTTPHandler", dependencies: ["KeyViz", "KeyVizPrometheus"], exclude: ["Page"]),
+        // The heatmap page's files are embedded in the binary at build time (no bundle, no Foundation).
+        .target(name: "KeyVizHTTPHandler", dependencies: ["KeyViz", "KeyVizPrometheus"],
+                resources: [.embedInCode("Page/heatmap.html"), .embedInCode("Page/heatmap.css"), .embedInCode("Page/heatmap.js")]),
         // The cluster view: merges nodes' matrices by key range (pure, tested) and fans out to
         // peers over a small HTTP client, injected into the handler. Foundation for JSON only.
         .target(name: "KeyVizCluster", dependencies: ["KeyViz", "KeyVizHTTPHandler"]),
@@ -48,14 +49,14 @@ let package = Package(
         .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
         // The C that Swift cannot call directly, one small target per library (as swift-nio does):
         // libmicrohttpd's variadic daemon start and header scan, zlib's deflate macros, crypt_r,
-        // glibc's mallopt and mallinfo2.
+        // glibc's mallopt and mallinfo2 (the demo's alone: malloc policy is the process's, not a library's).
         .target(name: "CKeyVizMicroHTTPD", linkerSettings: [.linkedLibrary("microhttpd")]),
         .target(name: "CKeyVizZlib", linkerSettings: [.linkedLibrary("z")]),
         .target(name: "CKeyVizCrypt", linkerSettings: [.linkedLibrary("crypt")]),
         .target(name: "CKeyVizMalloc"),
         // The embedded server on libmicrohttpd: serves the handler; owns policy (auth, limits,
         // deadlines) and content coding (gzip).
-        .target(name: "KeyVizHTTP", dependencies: ["KeyViz", "KeyVizPrometheus", "KeyVizHTTPHandler", "CMicroHTTPD", "CKeyVizMicroHTTPD", "CKeyVizZlib", "CKeyVizCrypt", "CKeyVizMalloc",
+        .target(name: "KeyVizHTTP", dependencies: ["KeyViz", "KeyVizPrometheus", "KeyVizHTTPHandler", "CMicroHTTPD", "CKeyVizMicroHTTPD", "CKeyVizZlib", "CKeyVizCrypt",
                                                   .product(name: "Logging", package: "swift-log")]),
         // A swift-metrics backend: a host's own metrics on the same /metrics as KeyViz's.
         .target(name: "KeyVizMetrics", dependencies: ["KeyVizPrometheus", .product(name: "CoreMetrics", package: "swift-metrics")]),
@@ -82,7 +83,7 @@ let package = Package(
         .testTarget(name: "KeyVizTests", dependencies: ["KeyViz", "KeyVizTestKit"]),
         .testTarget(name: "KeyVizPrometheusTests", dependencies: ["KeyVizPrometheus", "KeyViz", "KeyVizTestKit", "ShardKV",
                                                                  .product(name: "Logging", package: "swift-log")], exclude: ["Golden"]),
-        .testTarget(name: "KeyVizHTTPTests", dependencies: ["KeyVizHTTP", "KeyVizHTTPHandler", "KeyVizPrometheus", "KeyViz", "KeyVizTestKit", "ShardKV",
+        .testTarget(name: "KeyVizHTTPTests", dependencies: ["KeyVizHTTP", "CKeyVizMalloc", "KeyVizHTTPHandler", "KeyVizPrometheus", "KeyViz", "KeyVizTestKit", "ShardKV",
                                                            .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "KeyVizClusterTests", dependencies: ["KeyVizCluster", "KeyVizHTTPHandler", "KeyVizHTTP", "KeyVizPrometheus", "KeyViz", "KeyVizTestKit"]),
         .testTarget(name: "KeyVizMetricsTests", dependencies: ["KeyVizMetrics", "KeyVizPrometheus", "KeyViz", "KeyVizTestKit",

@@ -23,6 +23,7 @@ test_packages=(
   python3             # independent OpenMetrics parser in the tests
   python3-pip
   chromium            # the heatmap page's real-browser test (scripts/browser-test.py), headless
+  nodejs              # node --check: the page's script parses (Sources/KeyVizHTTPHandler/Page/heatmap.js)
   valgrind            # callgrind: instructions per observation, repeatable on a loaded machine
 )
 # PyPI packages the test scripts import (module to check, then the package to install).
@@ -45,7 +46,7 @@ setup-debian: this is not a Debian/Ubuntu machine (no apt-get). Install these yo
 the swift commands from the README directly:
   C libraries (with headers): libmicrohttpd (>= 0.9.75), zlib, libcrypt (libxcrypt), and pkg-config
 MSG
-  [ "$mode" = test ] && echo "  for the tests: prometheus + promtool, curl, openssl, chromium, python3 with prometheus_client and openapi-spec-validator" >&2
+  [ "$mode" = test ] && echo "  for the tests: prometheus + promtool, curl, openssl, chromium, nodejs, python3 with prometheus_client and openapi-spec-validator" >&2
   exit 1
 fi
 

@@ -14,7 +14,7 @@
 /// ``MatrixHistoryCodecError``, and allocation stays proportional to the input. Routes are
 /// decoded once and shared by every column that names them. A file that decodes but breaks an
 /// invariant the matrix relies on is refused like a corrupt one (`.invalid`): stamps within
-/// ``UnixTime/validMilliseconds``, tier steps in 1…``HeatMatrixSamplerConfiguration/maxTierStepMilliseconds``
+/// 1970 to the end of 9999 (Unix milliseconds 0…253 402 300 799 999), tier steps in 1…``HeatMatrixSamplerConfiguration/maxTierStepMilliseconds``
 /// and ascending, a coarser tier's columns on its own windows and in time order with its
 /// pending column last, a route's end after its start, and every counter's sum over the whole
 /// history within 64 bits. So nothing restored from a file can make later arithmetic trap.

@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CKeyVizMalloc
 import CKeyVizMicroHTTPD
 import CMicroHTTPD
 import Foundation
@@ -17,14 +16,14 @@ final class ReaperControl: Sendable {
 
 /// What libmicrohttpd's callbacks reach through their `cls` pointer.
 final class ServerContext: Sendable {
-    let router: KeyVizHTTPHandler
+    let handler: KeyVizHTTPHandler
     let policy: RequestPolicy
     let deadlines: RequestDeadlines
     let log: RateLimitedLog
     let lingering: LingeringClose
-    init(router: KeyVizHTTPHandler, policy: RequestPolicy, deadlines: RequestDeadlines, log: RateLimitedLog,
+    init(handler: KeyVizHTTPHandler, policy: RequestPolicy, deadlines: RequestDeadlines, log: RateLimitedLog,
          lingering: LingeringClose) {
-        self.router = router
+        self.handler = handler
         self.policy = policy
         self.deadlines = deadlines
         self.log = log
@@ -45,7 +44,7 @@ final class ServerContext: Sendable {
 /// Binding is done here (so a busy port or bad address is a clear error and the bound port of
 /// `:0` is known), then the socket is handed to libmicrohttpd. The access handler answers on
 /// the second call for each request, which keeps HTTP keep-alive; it runs on libmicrohttpd's
-/// threads and reaches only the router, which is thread-safe by construction.
+/// threads and reaches only the handler, which is thread-safe by construction.
 ///
 /// Policy is the configuration's alone (`RequestPolicy`): on the first call, with only the
 /// headers read, a request is refused for its size (414/431), malformed headers (400),
@@ -66,7 +65,7 @@ final class ServerContext: Sendable {
 /// to `logger` at warning level, at most 20 lines per 10 s plus one line saying how many were
 /// suppressed.
 public final class MetricsServer: Sendable {
-    public let router: KeyVizHTTPHandler
+    package let handler: KeyVizHTTPHandler
     public let configuration: MetricsServerConfiguration
     /// The address actually bound (the real port when 0 was asked for).
     public let boundAddress: ListenAddress
@@ -78,12 +77,12 @@ public final class MetricsServer: Sendable {
     private let reaper = ReaperControl()
     private let log: RateLimitedLog
 
-    /// Starts serving `router` as `configuration` says. `logger` defaults to one labelled
+    /// Starts serving `handler` as `configuration` says. `logger` defaults to one labelled
     /// `keyviz.http`, which writes where the process's `LoggingSystem` says (swift-log's
     /// default: stderr, info level and up).
-    public init(router: KeyVizHTTPHandler, configuration: MetricsServerConfiguration,
+    public init(handler: KeyVizHTTPHandler, configuration: MetricsServerConfiguration,
                 logger: Logger = Logger(label: "keyviz.http")) throws(ServerError) {
-        self.router = router
+        self.handler = handler
         self.configuration = configuration
         let tls = configuration.tlsCertificatePEM != nil || configuration.tlsKeyPEM != nil
         if tls {
@@ -100,7 +99,7 @@ public final class MetricsServer: Sendable {
         let timeout = limits.connectionTimeoutSeconds, headerTimeout = limits.headerTimeoutSeconds
         deadlines = RequestDeadlines(seconds: Double(timeout), headerSeconds: Double(headerTimeout))
         log = RateLimitedLog(logger: logger)
-        let ctx = Unmanaged.passRetained(ServerContext(router: router, policy: RequestPolicy(limits),
+        let ctx = Unmanaged.passRetained(ServerContext(handler: handler, policy: RequestPolicy(limits),
                                                        deadlines: deadlines, log: log,
                                                        lingering: lingering)).toOpaque()
         let d = keyviz_mhd_start(flags, fd, 0, UInt32(limits.connectionLimit), UInt32(limits.connectionLimitPerClient ?? 0),
@@ -152,7 +151,7 @@ public final class MetricsServer: Sendable {
         guard d != 0, let daemonPointer = OpaquePointer(bitPattern: d) else { return }
         let quiesced = MHD_quiesce_daemon(daemonPointer)
         let deadline = monotonicSeconds() + drainSeconds
-        while router.httpMetrics.inFlightCount > 0 && monotonicSeconds() < deadline {
+        while handler.httpMetrics.inFlightCount > 0 && monotonicSeconds() < deadline {
             usleep(1000)
         }
         MHD_stop_daemon(daemonPointer)
@@ -164,16 +163,6 @@ public final class MetricsServer: Sendable {
     }
 
     public var isRunning: Bool { daemon.load(ordering: .acquiring) != 0 }
-
-    /// Process-wide (glibc): returns buffers of 128 KiB and more to the system when freed.
-    /// Scrape bodies are allocated on per-connection threads, and with glibc's dynamic mmap
-    /// threshold they stay in per-thread arenas after use, so resident memory creeps up with
-    /// each new connection thread. A host that serves large scrapes may call this once at start.
-    /// Returns false where it has no effect (not glibc).
-    @discardableResult
-    public static func returnLargeBuffersToTheSystem() -> Bool {
-        keyviz_fix_mmap_threshold(128 * 1024) == 1
-    }
 
     // MARK: listening socket
 
@@ -272,14 +261,14 @@ private let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, m
             return .YES
         }
         conCls.pointee = UnsafeMutableRawPointer(bitPattern: refusedMarker)
-        let counted = context.router.measure(handler: KeyVizHTTPHandler.handlerName(path)) { _ in refusal }
+        let counted = context.handler.measure(handler: KeyVizHTTPHandler.handlerName(path)) { _ in refusal }
         return queue(counted, on: connection)
     }
     if let size = uploadDataSize, size.pointee > 0 {
         size.pointee = 0        // unreachable: a request with a body was refused above
         return .YES
     }
-    let router = context.router
+    let handler = context.handler
     var request = KeyVizHTTPRequest(method: methodName, path: path)
     for name in KeyVizHTTPRequest.readHeaders {
         if let v = MHD_lookup_connection_value(connection, .HEADER_KIND, name) { request.headers[name] = String(cString: v) }
@@ -287,13 +276,13 @@ private let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, m
     for name in KeyVizHTTPRequest.readQuery {
         if let v = MHD_lookup_connection_value(connection, .GET_ARGUMENT_KIND, name) { request.query[name] = String(cString: v) }
     }
-    let handler = KeyVizHTTPHandler.handlerName(path)
-    let response = router.measure(handler: handler) { started in
+    let name = KeyVizHTTPHandler.handlerName(path)
+    let response = handler.measure(handler: name) { started in
         let answer: KeyVizHTTPResponse
-        if let limit = context.policy.gate(for: handler) {
-            answer = limit.gate.withPlace { router.route(request, started: started) } ?? limit.refusal
+        if let limit = context.policy.gate(for: name) {
+            answer = limit.gate.withPlace { handler.route(request, started: started) } ?? limit.refusal
         } else {
-            answer = router.route(request, started: started)
+            answer = handler.route(request, started: started)
         }
         return Gzip.encode(answer, acceptEncoding: request.headers["accept-encoding"])
     }

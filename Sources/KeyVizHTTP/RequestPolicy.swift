@@ -1,4 +1,4 @@
-/// A ``MetricsServerConfiguration`` as the server enforces it on each request. The router has
+/// A ``MetricsServerConfiguration`` as the server enforces it on each request. The handler has
 /// no policy of its own, so what the configuration says is what happens.
 final class RequestPolicy: Sendable {
     let basicAuth: BasicAuthUsers?

@@ -31,11 +31,11 @@ func makeServer(options: DemoOptions, node: DemoNode, nodeID: String) throws -> 
         try PrometheusView(url: $0, selector: try PrometheusSelector(parsing: options.prometheusSelector ?? "{}"),
                            stepMs: Int64((options.prometheusStep * 1000).rounded()), fetcher: HTTPPeerFetcher())
     }
-    let router = KeyVizHTTPHandler(metrics: node.prometheus, matrix: node.memSampler, hotKeys: node.hotKeys, cluster: cluster,
+    let handler = KeyVizHTTPHandler(metrics: node.prometheus, matrix: node.memSampler, hotKeys: node.hotKeys, cluster: cluster,
                                    prometheus: prometheusView, nodeID: nodeID)
     // swift-log's default handler: the server's warnings (refused connections, rate-limited)
     // go to stderr beside the node's own lines.
-    return try MetricsServer(router: router, configuration: configuration, logger: Logger(label: "keyviz-demo.http"))
+    return try MetricsServer(handler: handler, configuration: configuration, logger: Logger(label: "keyviz-demo.http"))
 }
 
 private func readText(_ path: String) throws -> String {

@@ -6,8 +6,11 @@ import KeyVizStateFile
 import Logging
 import ArgumentParser
 
-// Large scrape buffers go back to the system when freed (see the function's note).
-MetricsServer.returnLargeBuffersToTheSystem()
+// Process-wide malloc policy, so it is the demo's call and not the library's: glibc's mmap
+// threshold fixed at 128 KiB returns scrape buffers (built on per-connection threads) to the
+// system when freed; with its dynamic threshold they stay in per-thread arenas and resident
+// memory creeps up with each new connection thread. No effect where mallopt is not glibc's.
+keyviz_fix_mmap_threshold(128 * 1024)
 
 // Block SIGINT/SIGTERM (and SIGUSR1) before any thread starts so every thread inherits the mask
 // and the main thread alone receives them through sigtimedwait.

@@ -98,7 +98,7 @@ private func columnTotals(_ obj: [String: Any]) -> [Int] {
         var config = MetricsServerConfiguration(listen: ListenAddress(host: "127.0.0.1", port: 0))
         // `user` / `s3cret pass`, SHA-256-crypt (openssl passwd -5 -salt keyvizsalt).
         config.basicAuth = try BasicAuthUsers(fileContents: "user:$5$keyvizsalt$6E.2ySApWdHTjs7cjuGrORq2K.yi.ZF7Z2D8upfX9gD\n")
-        let server = try MetricsServer(router: handler, configuration: config)
+        let server = try MetricsServer(handler: handler, configuration: config)
         defer { server.stop() }
         let peer = PeerAddress(host: "127.0.0.1", port: server.boundAddress.port)
         let path = "/api/v1/keyviz/matrix?scope=local"
@@ -111,7 +111,7 @@ private func columnTotals(_ obj: [String: Any]) -> [Int] {
 
     @Test func theHTTPFetcherGetsARealNodesMatrixAndHonoursTheCapAndRefusals() throws {
         let (handler, _) = node(seed: 3, clock: ManualClock())
-        let server = try MetricsServer(router: handler, configuration: .init(listen: ListenAddress(host: "127.0.0.1", port: 0)))
+        let server = try MetricsServer(handler: handler, configuration: .init(listen: ListenAddress(host: "127.0.0.1", port: 0)))
         defer { server.stop() }
         let peer = PeerAddress(host: "127.0.0.1", port: server.boundAddress.port)
         let fetcher = HTTPPeerFetcher()

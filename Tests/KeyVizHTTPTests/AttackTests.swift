@@ -147,7 +147,7 @@ import Testing
         let big = FixedExposition(body: String(repeating: "x_total 1\n", count: 800_000))
         var config = ephemeral()
         config.connectionTimeoutSeconds = 1
-        let server = try MetricsServer(router: KeyVizHTTPHandler(metrics: big, matrix: nil), configuration: config)
+        let server = try MetricsServer(handler: KeyVizHTTPHandler(metrics: big, matrix: nil), configuration: config)
         defer { server.stop() }
         let c = try TestConnection(port: server.boundAddress.port, timeoutSeconds: 2)
         var small: Int32 = 4096

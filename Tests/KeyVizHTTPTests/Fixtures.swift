@@ -36,7 +36,7 @@ struct LiveServer {
         prometheus = PrometheusSampler(wrapping: memSampler, configuration: .init(bucketBudget: buckets))
         prometheus.apply(RouteCatalog.evenlySplit(count: routes, groups: 2))
         let router = KeyVizHTTPHandler(metrics: prometheus, matrix: memSampler)
-        server = try MetricsServer(router: router, configuration: configuration, logger: logger)
+        server = try MetricsServer(handler: router, configuration: configuration, logger: logger)
     }
 }
 

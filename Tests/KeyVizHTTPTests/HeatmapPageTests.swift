@@ -35,13 +35,29 @@ import Testing
         #expect(!html.contains("innerHTML"))
     }
 
-    /// The page's source is a file of its own (Page/heatmap.html, which editors and linters open);
-    /// the served bytes are that file's, byte for byte (scripts/generate-page.py writes the literal).
-    @Test func theServedPageIsItsSourceFileByteForByte() throws {
+    /// The page's sources are files of their own (Page/heatmap.html, .css and .js, which editors,
+    /// linters and `node --check` open); the served document is the HTML file with the other two
+    /// inline in place of its stylesheet link and script tag, byte for byte, so an edit to any of
+    /// the three files reaches the binary (fails when the embedded copy or the inlining is off).
+    @Test func theServedPageIsItsThreeSourceFilesInlined() throws {
         let (r, _) = router(.evenlySplit(count: 4, groups: 1))
-        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("Sources/KeyVizHTTPHandler/Page/heatmap.html")
-        #expect(r.handle(KeyVizHTTPRequest(method: "GET", path: "/")).body == Array(try Data(contentsOf: source)))
+        let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Sources/KeyVizHTTPHandler/Page")
+        func file(_ name: String) throws -> String {
+            String(decoding: try Data(contentsOf: dir.appendingPathComponent(name)), as: UTF8.self)
+        }
+        let html = try file("heatmap.html"), css = try file("heatmap.css"), js = try file("heatmap.js")
+        #expect(html.components(separatedBy: #"<link rel="stylesheet" href="heatmap.css">"#).count == 2)
+        #expect(html.components(separatedBy: #"<script src="heatmap.js"></script>"#).count == 2)
+        let expected = html
+            .replacingOccurrences(of: #"<link rel="stylesheet" href="heatmap.css">"#, with: "<style>\n" + css + "</style>")
+            .replacingOccurrences(of: #"<script src="heatmap.js"></script>"#, with: "<script>\n" + js + "</script>")
+        let served = r.handle(KeyVizHTTPRequest(method: "GET", path: "/")).body
+        #expect(served == Array(expected.utf8))
+        // Inlined, not linked: a browser fetches nothing else (the CSP would refuse it anyway).
+        let text = String(decoding: served, as: UTF8.self)
+        #expect(!text.contains("heatmap.css") && !text.contains("heatmap.js"))
+        #expect(css.utf8.count > 1_000 && js.utf8.count > 10_000 && text.contains(js) && text.contains(css))
     }
 
     @Test func thePageIsBehindBasicAuthLikeEverythingElse() throws {

@@ -23,7 +23,7 @@ import Testing
         // and a halving would then be read as lost samples (seen: 5 samples read as 2).
         let hot = HotKeySampler(wrapping: prometheus, configuration: .init(sampleEvery: 1, windowMilliseconds: 0))
         hot.apply(.evenlySplit(count: 4, groups: 1))
-        let server = try MetricsServer(router: KeyVizHTTPHandler(metrics: prometheus, matrix: matrix),
+        let server = try MetricsServer(handler: KeyVizHTTPHandler(metrics: prometheus, matrix: matrix),
                                        configuration: .init(listen: ListenAddress(host: "127.0.0.1", port: 0)))
         let port = server.boundAddress.port
         let group = ServiceGroup(configuration: .init(
@@ -73,7 +73,7 @@ import Testing
         let matrix = HeatMatrixSampler(configuration: .init(stepMilliseconds: 60_000))   // flushes only at the stop
         let prometheus = PrometheusSampler(wrapping: matrix)
         prometheus.apply(.evenlySplit(count: 4, groups: 1))
-        let server = try MetricsServer(router: KeyVizHTTPHandler(metrics: prometheus, matrix: matrix),
+        let server = try MetricsServer(handler: KeyVizHTTPHandler(metrics: prometheus, matrix: matrix),
                                        configuration: .init(listen: ListenAddress(host: "127.0.0.1", port: 0)))
         let traffic = Traffic(prometheus)
         let group = ServiceGroup(configuration: .init(

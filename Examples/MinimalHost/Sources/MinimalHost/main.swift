@@ -32,7 +32,7 @@ let coordinator = ShardedCoordinator(engine: engine, groups: groups, sampler: pr
 let flusher = Task { await matrix.runFlusher() }
 
 // 4. Serve /metrics (Prometheus) and /api/v1/keyviz/matrix (port 0 picks a free port).
-let server = try MetricsServer(router: KeyVizHTTPHandler(metrics: prometheus, matrix: matrix),
+let server = try MetricsServer(handler: KeyVizHTTPHandler(metrics: prometheus, matrix: matrix),
                                configuration: .init(listen: ListenAddress(host: "127.0.0.1", port: 0)))
 print("serving http://\(server.boundAddress)/metrics", terminator: "\n")
 
