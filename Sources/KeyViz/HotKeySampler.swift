@@ -6,7 +6,7 @@ import Synchronization
 /// The hot path adds a per-thread countdown (one load and one store on the thread's own cache
 /// line); the 1-in-R sampled call copies its key (cut at a cap) into a bounded per-thread
 /// queue, dropping and counting it when the queue is full or busy. Nothing allocates or waits.
-/// A background step (``drain()``, run by ``runDrainer(everyMilliseconds:)`` or by any read)
+/// A background step (``drain()``, run by ``runDrainer(every:)`` or by any read)
 /// feeds the samples to space-saving sketches: one over (route, op) pairs picks the hottest
 /// ``HotKeySamplerConfiguration/trackedRoutes`` of them, and each of those has a sketch of its
 /// keys. Memory is bounded by the configuration, whatever the traffic.
@@ -75,16 +75,16 @@ public final class HotKeySampler<Inner: Sampler>: Sampler {
     // MARK: the background step
 
     /// Feeds queued samples to the sketches and halves counts when a window has passed.
-    /// Called by ``runDrainer(everyMilliseconds:)``, and by every read below.
+    /// Called by ``runDrainer(every:)``, and by every read below.
     public func drain() {
         tracker.drain()
     }
 
-    /// Drains every `everyMilliseconds` until the task is cancelled.
-    public func runDrainer(everyMilliseconds: Int64 = 1_000) async {
+    /// Drains every `interval` (at least 1 ms) until the task is cancelled.
+    public func runDrainer(every interval: Duration = .seconds(1)) async {
         while !Task.isCancelled {
             do {
-                try await Task.sleep(for: .milliseconds(max(1, everyMilliseconds)))
+                try await Task.sleep(for: max(interval, .milliseconds(1)))
             } catch {
                 break
             }
@@ -116,15 +116,15 @@ public final class HotKeySampler<Inner: Sampler>: Sampler {
         return Op.allCases.filter { op == nil || $0 == op }.flatMap { tracker.splitAdvice(op: $0) }
     }
 
-    /// The advice of ``splitAdvice(op:)`` every `everyMilliseconds`, for a host that acts on it
+    /// The advice of ``splitAdvice(op:)`` every `interval` (at least 1 ms), for a host that acts on it
     /// (its coordinator decides, with its own hysteresis; see docs/embedding.md). The sequence
     /// ends when the consuming task is cancelled.
-    public func splitAdviceUpdates(everyMilliseconds: Int64 = 1_000) -> AsyncStream<[SplitAdvice]> {
+    public func splitAdviceUpdates(every interval: Duration = .seconds(1)) -> AsyncStream<[SplitAdvice]> {
         let (stream, continuation) = AsyncStream.makeStream(of: [SplitAdvice].self, bufferingPolicy: .bufferingNewest(1))
         let task = Task { [weak self] in
             while !Task.isCancelled {
                 do {
-                    try await Task.sleep(for: .milliseconds(max(1, everyMilliseconds)))
+                    try await Task.sleep(for: max(interval, .milliseconds(1)))
                 } catch {
                     break
                 }

@@ -1,6 +1,6 @@
 /// Where to split a hot route so its load is shared evenly, from the keys sampled on it.
 ///
-/// KeyViz only advises: a host that wants to act subscribes (``HotKeySampler/splitAdviceUpdates(everyMilliseconds:)``)
+/// KeyViz only advises: a host that wants to act subscribes (``HotKeySampler/splitAdviceUpdates(every:)``)
 /// and splits through its own coordinator, with its own hysteresis.
 public struct SplitAdvice: Sendable, Equatable {
     /// What the samples say about splitting the route.

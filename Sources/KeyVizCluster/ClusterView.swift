@@ -16,20 +16,23 @@ import Synchronization
 ///
 /// A peer that fails (unreachable, slow, too large, not 200, a bad answer) is never silently
 /// dropped: its last good answer for the same series and key range, if it is at most
-/// `rememberMs` old, is merged instead (cut to the requested time range), and its `nodes` entry
+/// `remember` old, is merged instead (cut to the requested time range), and its `nodes` entry
 /// says `ok: false`, why, `stale: true`, since when it is missing and when it last answered.
 /// Without such an answer it is listed as missing with those times, so the page can say which
 /// key ranges lack a node's counts.
 public final class ClusterView: ClusterMatrixSource, ClusterHotKeysSource {
     public let selfName: String
     public let peers: [PeerAddress]
-    public let timeoutMs: Int
+    /// Per peer, connect to last byte (1 ms…60 s).
+    public let timeout: Duration
     public let maxBodyBytes: Int
     /// Columns of the merged answer at most (``ClusterMatrixMerger``): a wider grid is merged
     /// on a coarser step, so one request's output is at most 1 024 rows × this × 8 B.
     public let maxColumns: Int
-    /// How long a failed peer's last good answer stands in for it (0: never).
-    public let rememberMs: Int64
+    /// How long a failed peer's last good answer stands in for it (0…7 days; zero: never).
+    public let remember: Duration
+    private let timeoutMs: Int64
+    private let rememberMs: Int64
     private let fetcher: any PeerFetcher
     private let now: @Sendable () -> Int64
     private let memory = Mutex<[String: PeerMemory]>([:])
@@ -105,23 +108,25 @@ public final class ClusterView: ClusterMatrixSource, ClusterHotKeysSource {
     ///   - selfName: how this node is named in `nodes` and on its events.
     ///   - peers: the other nodes (this one may be among them: it is counted once), asked in parallel.
     ///   - fetcher: the transport (``HTTPPeerFetcher`` by default).
-    ///   - timeoutMs: per peer, connect to last byte (clamped 1…60 000).
+    ///   - timeout: per peer, connect to last byte (clamped 1 ms…60 s).
     ///   - maxBodyBytes: per peer answer (clamped 1 KiB…1 GiB).
     ///   - maxColumns: columns of the merged answer at most (clamped 1…100 000); a wider grid is
     ///     merged on a coarser step.
-    ///   - rememberMs: how long a failed peer's last good answer is merged in its place
+    ///   - remember: how long a failed peer's last good answer is merged in its place
     ///     (clamped 0…7 days; default 1 hour).
     ///   - now: the wall clock, Unix milliseconds (for the `nodes` times).
     public init(selfName: String, peers: [PeerAddress], fetcher: any PeerFetcher = HTTPPeerFetcher(),
-                timeoutMs: Int = 2000, maxBodyBytes: Int = 32 << 20, maxColumns: Int = ClusterMatrixMerger.defaultMaxColumns,
-                rememberMs: Int64 = 3_600_000, now: @escaping @Sendable () -> Int64 = UnixTime.nowMilliseconds) {
+                timeout: Duration = .seconds(2), maxBodyBytes: Int = 32 << 20, maxColumns: Int = ClusterMatrixMerger.defaultMaxColumns,
+                remember: Duration = .seconds(3600), now: @escaping @Sendable () -> Int64 = UnixTime.nowMilliseconds) {
         self.selfName = selfName
         self.peers = peers
         self.fetcher = fetcher
-        self.timeoutMs = min(60_000, max(1, timeoutMs))
+        timeoutMs = timeout.milliseconds(within: 1...60_000)
+        self.timeout = .milliseconds(timeoutMs)
         self.maxBodyBytes = min(1 << 30, max(1024, maxBodyBytes))
         self.maxColumns = min(HeatMatrixSamplerConfiguration.maxHistoryColumns, max(1, maxColumns))
-        self.rememberMs = min(7 * 86_400_000, max(0, rememberMs))
+        rememberMs = remember.milliseconds(within: 0...(7 * 86_400_000))
+        self.remember = .milliseconds(rememberMs)
         self.now = now
     }
 
@@ -141,8 +146,8 @@ public final class ClusterView: ClusterMatrixSource, ClusterHotKeysSource {
         let results = Mutex([Result<PeerResponse, PeerFetchError>?](repeating: nil, count: peers.count))
         let answered = DispatchSemaphore(value: 0)
         for (i, peer) in peers.enumerated() {
-            let thread = Thread { [fetcher, timeoutMs, maxBodyBytes] in
-                let r = fetcher.get(peer, path: path, timeoutMs: timeoutMs, maxBodyBytes: maxBodyBytes)
+            let thread = Thread { [fetcher, timeout, maxBodyBytes] in
+                let r = fetcher.get(peer, path: path, timeout: timeout, maxBodyBytes: maxBodyBytes)
                 results.withLock { $0[i] = r }
                 answered.signal()
             }
@@ -150,7 +155,7 @@ public final class ClusterView: ClusterMatrixSource, ClusterHotKeysSource {
             thread.start()
         }
         // Each fetch keeps its own deadline; this bound only guards against a fetcher that does not.
-        let deadline = DispatchTime.now() + .milliseconds(timeoutMs + 1000)
+        let deadline = DispatchTime.now() + .milliseconds(Int(timeoutMs) + 1000)
         for _ in peers.indices where answered.wait(timeout: deadline) == .timedOut { break }
         return results.withLock { $0 }
     }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import KeyViz
 
 /// A small blocking HTTP/1.0 client for the cluster fan-out: one connection per request,
 /// `Connection: close`, plain HTTP only (no TLS), optional basic auth. Every wait is a `poll`
@@ -15,8 +16,8 @@ public struct HTTPPeerFetcher: PeerFetcher {
         authorization = basicAuth.map { "Basic " + Data("\($0.user):\($0.password)".utf8).base64EncodedString() }
     }
 
-    public func get(_ peer: PeerAddress, path: String, timeoutMs: Int, maxBodyBytes: Int) -> Result<PeerResponse, PeerFetchError> {
-        let deadline = Self.nowMs() + Int64(min(3_600_000, max(1, timeoutMs)))
+    public func get(_ peer: PeerAddress, path: String, timeout: Duration, maxBodyBytes: Int) -> Result<PeerResponse, PeerFetchError> {
+        let deadline = Self.nowMs() + timeout.milliseconds(within: 1...3_600_000)
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)

@@ -1,7 +1,7 @@
 /// Fetches a path from a peer over HTTP: the cluster view's transport, injected so tests and
 /// hosts can supply their own (`HTTPPeerFetcher` is the built-in one).
 public protocol PeerFetcher: Sendable {
-    /// `GET path` from `peer`, finished within `timeoutMs` in total and with a body of at most
+    /// `GET path` from `peer`, finished within `timeout` in total and with a body of at most
     /// `maxBodyBytes`; otherwise an error that says which limit was hit.
-    func get(_ peer: PeerAddress, path: String, timeoutMs: Int, maxBodyBytes: Int) -> Result<PeerResponse, PeerFetchError>
+    func get(_ peer: PeerAddress, path: String, timeout: Duration, maxBodyBytes: Int) -> Result<PeerResponse, PeerFetchError>
 }

@@ -17,7 +17,8 @@ public final class PrometheusView: ClusterMatrixSource {
     /// The store's label matchers, in both queries.
     public let selector: PrometheusSelector
     public let stepMs: Int64
-    public let timeoutMs: Int
+    /// Per query, connect to last byte (1 ms…60 s).
+    public let timeout: Duration
     private let fetcher: any PeerFetcher
 
     /// - Parameters:
@@ -26,9 +27,9 @@ public final class PrometheusView: ClusterMatrixSource {
     ///     only; ``PrometheusSelector/everything`` sums every store Prometheus scrapes.
     ///   - stepMs: the query step (clamped 1 s…1 h); a column per step. At least twice the
     ///     scrape interval, or `increase` has too few samples.
-    ///   - timeoutMs: per query, connect to last byte.
+    ///   - timeout: per query, connect to last byte (clamped 1 ms…60 s).
     ///   - fetcher: the transport (``HTTPPeerFetcher`` by default).
-    public init(url: String, selector: PrometheusSelector, stepMs: Int64 = 15_000, timeoutMs: Int = 5000, fetcher: any PeerFetcher = HTTPPeerFetcher()) throws(PeerAddressError) {
+    public init(url: String, selector: PrometheusSelector, stepMs: Int64 = 15_000, timeout: Duration = .seconds(5), fetcher: any PeerFetcher = HTTPPeerFetcher()) throws(PeerAddressError) {
         guard url.hasPrefix("http://") else { throw PeerAddressError(text: url, reason: "want http://host:port (https is not supported)") }
         let rest = url.dropFirst("http://".count)
         let slash = rest.firstIndex(of: "/") ?? rest.endIndex
@@ -38,7 +39,7 @@ public final class PrometheusView: ClusterMatrixSource {
         pathPrefix = prefix
         self.selector = selector
         self.stepMs = min(3_600_000, max(1000, stepMs))
-        self.timeoutMs = min(60_000, max(1, timeoutMs))
+        self.timeout = .milliseconds(timeout.milliseconds(within: 1...60_000))
         self.fetcher = fetcher
     }
 
@@ -168,7 +169,7 @@ public final class PrometheusView: ClusterMatrixSource {
         var q = URLComponents()
         q.queryItems = params.map { URLQueryItem(name: $0.0, value: $0.1) }
         let encoded = (q.percentEncodedQuery ?? "").replacingOccurrences(of: "+", with: "%2B")
-        let r = fetcher.get(server, path: pathPrefix + path + "?" + encoded, timeoutMs: timeoutMs, maxBodyBytes: 64 << 20)
+        let r = fetcher.get(server, path: pathPrefix + path + "?" + encoded, timeout: timeout, maxBodyBytes: 64 << 20)
         let response: PeerResponse
         switch r {
         case .failure(let e): throw e

@@ -107,8 +107,8 @@ package enum Fixtures {
         let fetcher = InProcessPeers(["peer-a:9477": peerA.handler, "peer-b:9477": peerB.handler])
         // A generous timeout: an in-process peer always answers, and a slow (sanitized, shared)
         // machine must not turn that into a failed peer.
-        let cluster = ClusterView(selfName: "local", peers: peers, fetcher: fetcher, timeoutMs: 30_000)
-        let prometheus = try! PrometheusView(url: "http://prometheus:9090", selector: selector, stepMs: 15_000, timeoutMs: 30_000,
+        let cluster = ClusterView(selfName: "local", peers: peers, fetcher: fetcher, timeout: .milliseconds(30_000))
+        let prometheus = try! PrometheusView(url: "http://prometheus:9090", selector: selector, stepMs: 15_000, timeout: .milliseconds(30_000),
                                              fetcher: CannedPrometheus())
         return Node(seed: 10, routes: 16, width: 8, nodeID: "node-0", cluster: cluster, prometheusView: prometheus)
     }()
@@ -139,7 +139,7 @@ package struct InProcessPeers: PeerFetcher {
         self.handlers = handlers
     }
 
-    package func get(_ peer: PeerAddress, path: String, timeoutMs: Int, maxBodyBytes: Int) -> Result<PeerResponse, PeerFetchError> {
+    package func get(_ peer: PeerAddress, path: String, timeout: Duration, maxBodyBytes: Int) -> Result<PeerResponse, PeerFetchError> {
         guard let handler = handlers[peer.description] else { return .failure(PeerFetchError("no such peer")) }
         let parts = path.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
         let query = QueryString.parse(Array((parts.count > 1 ? parts[1] : "").utf8)).query
@@ -159,7 +159,7 @@ package struct InProcessPeers: PeerFetcher {
 package struct CannedPrometheus: PeerFetcher {
     package init() {}
 
-    package func get(_ peer: PeerAddress, path: String, timeoutMs: Int, maxBodyBytes: Int) -> Result<PeerResponse, PeerFetchError> {
+    package func get(_ peer: PeerAddress, path: String, timeout: Duration, maxBodyBytes: Int) -> Result<PeerResponse, PeerFetchError> {
         let parts = path.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
         let q = QueryString.parse(Array((parts.count > 1 ? parts[1] : "").utf8)).query
         if parts[0].hasSuffix("/api/v1/query_range") {

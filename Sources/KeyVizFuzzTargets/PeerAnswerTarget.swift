@@ -18,7 +18,7 @@ enum PeerAnswerTarget {
     /// Answers every peer with the input, as a 200.
     struct InputPeer: PeerFetcher {
         let body: [UInt8]
-        func get(_ peer: PeerAddress, path: String, timeoutMs: Int, maxBodyBytes: Int) -> Result<PeerResponse, PeerFetchError> {
+        func get(_ peer: PeerAddress, path: String, timeout: Duration, maxBodyBytes: Int) -> Result<PeerResponse, PeerFetchError> {
             .success(PeerResponse(status: 200, body: body))
         }
     }
@@ -27,7 +27,7 @@ enum PeerAnswerTarget {
         var o = FuzzOutcome()
         let budget = budgets[input.count % budgets.count]
         let peerCount = 1 + (input.count / budgets.count) % 2
-        let view = ClusterView(selfName: "local", peers: Array(Fixtures.peers.prefix(peerCount)), fetcher: InputPeer(body: input), timeoutMs: 30_000)
+        let view = ClusterView(selfName: "local", peers: Array(Fixtures.peers.prefix(peerCount)), fetcher: InputPeer(body: input), timeout: .milliseconds(30_000))
         let body = view.clusterMatrix(query: ["rows": String(budget)], localBody: Fixtures.localBody)
         let what = "cluster answer (rows=\(budget), \(peerCount) peer\(peerCount > 1 ? "s" : ""))"
         o.answers.append(.init(schema: "Matrix", label: what, status: 200, body: body))

@@ -22,7 +22,7 @@ enum PrometheusAnswerTarget {
     /// Answers `query_range` and `query` with the input's parts.
     struct InputPrometheus: PeerFetcher {
         let range: [UInt8], instant: [UInt8]
-        func get(_ peer: PeerAddress, path: String, timeoutMs: Int, maxBodyBytes: Int) -> Result<PeerResponse, PeerFetchError> {
+        func get(_ peer: PeerAddress, path: String, timeout: Duration, maxBodyBytes: Int) -> Result<PeerResponse, PeerFetchError> {
             if path.hasPrefix("/api/v1/query_range?") { return .success(PeerResponse(status: 200, body: range)) }
             if path.hasPrefix("/api/v1/query?") { return .success(PeerResponse(status: 200, body: instant)) }
             return .success(PeerResponse(status: 404, body: Array("404 page not found".utf8)))
@@ -39,7 +39,7 @@ enum PrometheusAnswerTarget {
     static func evaluate(_ input: [UInt8]) -> FuzzOutcome {
         var o = FuzzOutcome()
         let (range, instant, queryText) = split(input)
-        let view = try! PrometheusView(url: "http://prometheus:9090", selector: Fixtures.selector, stepMs: stepMs, timeoutMs: 30_000,
+        let view = try! PrometheusView(url: "http://prometheus:9090", selector: Fixtures.selector, stepMs: stepMs, timeout: .milliseconds(30_000),
                                        fetcher: InputPrometheus(range: range, instant: instant))
         let handler = KeyVizHTTPHandler(metrics: NullExposition(), matrix: Fixtures.peerA.matrix, prometheus: view)
         var query = QueryString.parse(queryText).query

@@ -84,6 +84,7 @@ public final class MetricsServer: Sendable {
                 logger: Logger = Logger(label: "keyviz.http")) throws(ServerError) {
         self.handler = handler
         self.configuration = configuration
+        let (timeout, headerTimeout) = try configuration.validated()
         let tls = configuration.tlsCertificatePEM != nil || configuration.tlsKeyPEM != nil
         if tls {
             guard configuration.tlsCertificatePEM != nil, configuration.tlsKeyPEM != nil else { throw .tlsNeedsBoth }
@@ -95,14 +96,13 @@ public final class MetricsServer: Sendable {
         var flags = MHD_USE_POLL_INTERNAL_THREAD.rawValue | MHD_USE_THREAD_PER_CONNECTION.rawValue
             | MHD_USE_ERROR_LOG.rawValue | MHD_USE_ITC.rawValue
         if tls { flags |= MHD_USE_TLS.rawValue }
-        let limits = configuration.effective
-        let timeout = limits.connectionTimeoutSeconds, headerTimeout = limits.headerTimeoutSeconds
+        let limits = configuration
         deadlines = RequestDeadlines(seconds: Double(timeout), headerSeconds: Double(headerTimeout))
         log = RateLimitedLog(logger: logger)
         let ctx = Unmanaged.passRetained(ServerContext(handler: handler, policy: RequestPolicy(limits),
                                                        deadlines: deadlines, log: log,
                                                        lingering: lingering)).toOpaque()
-        let d = keyviz_mhd_start(flags, fd, 0, UInt32(limits.connectionLimit), UInt32(limits.connectionLimitPerClient ?? 0),
+        let d = keyviz_mhd_start(flags, fd, 0, UInt32(limits.connectionLimit), UInt32(limits.connectionLimitPerClient.map { min($0, limits.connectionLimit) } ?? 0),
                                  UInt32(timeout), limits.connectionMemoryLimit, 1,
                                  limits.tlsKeyPEM, limits.tlsCertificatePEM,
                                  unsafeBitCast(accessHandler, to: UnsafeMutableRawPointer.self),
@@ -144,13 +144,13 @@ public final class MetricsServer: Sendable {
 
     deinit { stop() }
 
-    /// Stops accepting, lets requests being served finish (up to `drainSeconds`), then stops
+    /// Stops accepting, lets requests being served finish (up to `drainTimeout`), then stops
     /// the daemon. Idempotent.
-    public func stop(drainSeconds: Double = 5) {
+    public func stop(drainTimeout: Duration = .seconds(5)) {
         let d = daemon.exchange(0, ordering: .acquiringAndReleasing)
         guard d != 0, let daemonPointer = OpaquePointer(bitPattern: d) else { return }
         let quiesced = MHD_quiesce_daemon(daemonPointer)
-        let deadline = monotonicSeconds() + drainSeconds
+        let deadline = monotonicSeconds() + drainTimeout.secondsValue
         while handler.httpMetrics.inFlightCount > 0 && monotonicSeconds() < deadline {
             usleep(1000)
         }

@@ -1,30 +1,35 @@
 /// Settings of a ``MetricsServer``: the one place its policy (auth, limits, deadlines) is set.
 ///
-/// The server reads these when it starts; numbers below a limit's minimum are raised to it
-/// there (so a value set after `init` is taken as safely as one passed to it).
+/// The server checks these when it starts (`MetricsServer.init`): a value outside its stated
+/// range, whether passed to `init` or set after it, stops the start with
+/// ``ServerError/invalidConfiguration(setting:problem:)`` naming the setting, never a trap or a
+/// silent adjustment.
 public struct MetricsServerConfiguration: Sendable {
     public var listen: ListenAddress
-    /// `/metrics` requests served at once (at least 1); more get 503 at once (not a queue).
+    /// `/metrics` requests served at once (1…4 096); more get 503 at once (not a queue).
     public var maxConcurrentScrapes: Int
-    /// Matrix API requests served at once (at least 1); more get 503 at once (not a queue).
+    /// Matrix API requests served at once (1…4 096); more get 503 at once (not a queue).
     public var maxConcurrentMatrixRequests: Int
-    /// Open connections at most (at least 1; each has its own thread); more are refused by
+    /// Open connections at most (1…65 536; each has its own thread); more are refused by
     /// libmicrohttpd.
     public var connectionLimit: Int
-    /// Open connections at most from one client IP address (1…`connectionLimit`; more are
-    /// refused at once), so that one host cannot take every connection and keep scrapers out.
+    /// Open connections at most from one client IP address (1…65 536; more are refused at
+    /// once), so that one host cannot take every connection and keep scrapers out. At or above
+    /// `connectionLimit` it never binds before that limit does.
     /// Default 16 of the 64. nil: none but `connectionLimit`, for a server behind a proxy,
     /// where every client has the proxy's address.
     public var connectionLimitPerClient: Int?
-    /// Seconds (at least 1) a connection may stay idle, and the deadline for one whole request
-    /// exchange: from the connection opening (or its previous request ending) to the last byte
-    /// of the response. A connection past it is closed, however steadily it trickles.
-    public var connectionTimeoutSeconds: Int
-    /// Seconds (1…`connectionTimeoutSeconds`) a new connection has to send its first request's
+    /// How long (whole seconds, 1 s…1 day: libmicrohttpd counts seconds) a connection may stay
+    /// idle, and the deadline for one whole request exchange: from the connection opening (or
+    /// its previous request ending) to the last byte of the response. A connection past it is
+    /// closed, however steadily it trickles.
+    public var connectionTimeout: Duration
+    /// How long (whole seconds, 1 s…1 day) a new connection has to send its first request's
     /// headers before it is closed: connections that never finish their headers are freed
-    /// sooner than the whole-request deadline would.
-    public var headerTimeoutSeconds: Int
-    /// Bytes of libmicrohttpd memory per connection (at least 4096). It bounds the request:
+    /// sooner than the whole-request deadline would. At or above `connectionTimeout` it never
+    /// closes a connection before that deadline does.
+    public var headerTimeout: Duration
+    /// Bytes of libmicrohttpd memory per connection (4 096…64 MiB). It bounds the request:
     /// target at most a quarter of it (414 beyond), head at most half of it as
     /// ``requestHeadLimit`` counts (431 beyond), so the other half is always left to answer in.
     public var connectionMemoryLimit: Int
@@ -36,16 +41,16 @@ public struct MetricsServerConfiguration: Sendable {
     public var tlsKeyPEM: String?
 
     public init(listen: ListenAddress = .default, maxConcurrentScrapes: Int = 8, maxConcurrentMatrixRequests: Int = 4,
-                connectionLimit: Int = 64, connectionLimitPerClient: Int? = 16, connectionTimeoutSeconds: Int = 10,
-                headerTimeoutSeconds: Int = 5, connectionMemoryLimit: Int = 32 * 1024,
+                connectionLimit: Int = 64, connectionLimitPerClient: Int? = 16, connectionTimeout: Duration = .seconds(10),
+                headerTimeout: Duration = .seconds(5), connectionMemoryLimit: Int = 32 * 1024,
                 basicAuth: BasicAuthUsers? = nil, tlsCertificatePEM: String? = nil, tlsKeyPEM: String? = nil) {
         self.listen = listen
         self.maxConcurrentScrapes = maxConcurrentScrapes
         self.maxConcurrentMatrixRequests = maxConcurrentMatrixRequests
         self.connectionLimit = connectionLimit
         self.connectionLimitPerClient = connectionLimitPerClient
-        self.connectionTimeoutSeconds = connectionTimeoutSeconds
-        self.headerTimeoutSeconds = headerTimeoutSeconds
+        self.connectionTimeout = connectionTimeout
+        self.headerTimeout = headerTimeout
         self.connectionMemoryLimit = connectionMemoryLimit
         self.basicAuth = basicAuth
         self.tlsCertificatePEM = tlsCertificatePEM
@@ -54,19 +59,30 @@ public struct MetricsServerConfiguration: Sendable {
 }
 
 extension MetricsServerConfiguration {
-    /// The limits as the server enforces them: each field raised to its minimum, and the ones
-    /// bounded by another (per client by the connection limit, headers by the request deadline)
-    /// lowered to it.
-    var effective: MetricsServerConfiguration {
-        var c = self
-        c.maxConcurrentScrapes = max(1, maxConcurrentScrapes)
-        c.maxConcurrentMatrixRequests = max(1, maxConcurrentMatrixRequests)
-        c.connectionLimit = max(1, connectionLimit)
-        c.connectionLimitPerClient = connectionLimitPerClient.map { min(max(1, $0), c.connectionLimit) }
-        c.connectionTimeoutSeconds = max(1, connectionTimeoutSeconds)
-        c.headerTimeoutSeconds = min(max(1, headerTimeoutSeconds), c.connectionTimeoutSeconds)
-        c.connectionMemoryLimit = max(4096, connectionMemoryLimit)
-        return c
+    /// Checks every setting against its documented range (the one place they are checked:
+    /// `MetricsServer.init` calls it). Returns the two timeouts in whole seconds, the header one
+    /// at most the connection one (past it, the connection deadline closes first anyway).
+    func validated() throws(ServerError) -> (connectionTimeoutSeconds: Int, headerTimeoutSeconds: Int) {
+        func check(_ setting: String, _ value: Int, _ range: ClosedRange<Int>) throws(ServerError) {
+            guard range.contains(value) else {
+                throw .invalidConfiguration(setting: setting, problem: "\(value) is outside \(range.lowerBound)…\(range.upperBound)")
+            }
+        }
+        func wholeSeconds(_ setting: String, _ d: Duration, _ range: ClosedRange<Int64>) throws(ServerError) -> Int {
+            let (seconds, attoseconds) = d.components
+            guard attoseconds == 0, range.contains(seconds) else {
+                throw .invalidConfiguration(setting: setting, problem: "\(d) is not whole seconds in \(range.lowerBound)…\(range.upperBound) s")
+            }
+            return Int(seconds)
+        }
+        try check("maxConcurrentScrapes", maxConcurrentScrapes, 1...4096)
+        try check("maxConcurrentMatrixRequests", maxConcurrentMatrixRequests, 1...4096)
+        try check("connectionLimit", connectionLimit, 1...65_536)
+        if let perClient = connectionLimitPerClient { try check("connectionLimitPerClient", perClient, 1...65_536) }
+        try check("connectionMemoryLimit", connectionMemoryLimit, 4096...(64 << 20))
+        let timeout = try wholeSeconds("connectionTimeout", connectionTimeout, 1...86_400)
+        let headers = try wholeSeconds("headerTimeout", headerTimeout, 1...86_400)
+        return (timeout, min(headers, timeout))
     }
 
     /// Longest request target (path and query, as sent) served: a quarter of the connection

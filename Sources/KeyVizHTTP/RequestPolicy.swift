@@ -9,7 +9,7 @@ final class RequestPolicy: Sendable {
     let headLimit: Int
     let memoryLimit: Int
 
-    /// `configuration` as the server enforces it (``MetricsServerConfiguration/effective``).
+    /// `configuration`, already checked by `MetricsServerConfiguration.validated()`.
     init(_ configuration: MetricsServerConfiguration) {
         basicAuth = configuration.basicAuth
         scrapes = ConcurrencyGate(limit: configuration.maxConcurrentScrapes)

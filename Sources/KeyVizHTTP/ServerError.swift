@@ -7,6 +7,8 @@ public enum ServerError: Error, Sendable, Equatable, CustomStringConvertible {
     case tlsUnavailable
     case tlsNeedsBoth
     case daemonFailed(String)
+    /// A ``MetricsServerConfiguration`` setting outside its documented range.
+    case invalidConfiguration(setting: String, problem: String)
 
     public var description: String {
         switch self {
@@ -17,6 +19,7 @@ public enum ServerError: Error, Sendable, Equatable, CustomStringConvertible {
         case .tlsUnavailable: "this libmicrohttpd was built without TLS support"
         case .tlsNeedsBoth: "TLS needs both --tls-cert and --tls-key"
         case .daemonFailed(let why): "libmicrohttpd refused to start: \(why)"
+        case .invalidConfiguration(let setting, let problem): "MetricsServerConfiguration.\(setting): \(problem)"
         }
     }
 }

@@ -7,19 +7,20 @@ public import ServiceLifecycle
 /// waits for graceful shutdown or cancellation, then stops it, draining in-flight requests.
 public struct MetricsServerService: Service {
     public let server: MetricsServer
-    public let drainSeconds: Double
+    /// How long `run()` lets in-flight requests finish once shutdown begins.
+    public let drainTimeout: Duration
 
-    public init(server: MetricsServer, drainSeconds: Double = 5) {
+    public init(server: MetricsServer, drainTimeout: Duration = .seconds(5)) {
         self.server = server
-        self.drainSeconds = drainSeconds
+        self.drainTimeout = drainTimeout
     }
 
     public func run() async throws {
         // Returns on graceful shutdown; throws CancellationError when the task is cancelled.
         try? await gracefulShutdown()
-        // The drain waits (up to drainSeconds) for in-flight requests: on a thread of its own,
+        // The drain waits (up to drainTimeout) for in-flight requests: on a thread of its own,
         // not on the cooperative pool the group runs on.
-        let server = server, drainSeconds = drainSeconds
-        await OwnThread.run { server.stop(drainSeconds: drainSeconds) }
+        let server = server, drainTimeout = drainTimeout
+        await OwnThread.run { server.stop(drainTimeout: drainTimeout) }
     }
 }

@@ -2,18 +2,18 @@ public import KeyViz
 public import ServiceLifecycle
 
 /// Runs a `HotKeySampler`'s background step as a `Service`: its samples reach the sketches
-/// every `everyMilliseconds` until graceful shutdown.
+/// every `interval` until graceful shutdown.
 public struct HotKeyDrainerService<Inner: Sampler>: Service {
     public let sampler: HotKeySampler<Inner>
-    public let everyMilliseconds: Int64
+    public let interval: Duration
 
-    public init(sampler: HotKeySampler<Inner>, everyMilliseconds: Int64 = 1_000) {
+    public init(sampler: HotKeySampler<Inner>, interval: Duration = .seconds(1)) {
         self.sampler = sampler
-        self.everyMilliseconds = everyMilliseconds
+        self.interval = interval
     }
 
     public func run() async throws {
-        await cancelWhenGracefulShutdown { await sampler.runDrainer(everyMilliseconds: everyMilliseconds) }
+        await cancelWhenGracefulShutdown { await sampler.runDrainer(every: interval) }
         sampler.drain()
     }
 }

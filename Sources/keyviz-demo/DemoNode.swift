@@ -100,7 +100,7 @@ final class DemoNode: Sendable {
     /// --auto-split: consumes the sampler's advice stream (the host hook of docs/embedding.md)
     /// and splits through the coordinator, so data follows the catalog as with any split.
     private func startAutoSplit() {
-        let stream = hotKeys.splitAdviceUpdates(everyMilliseconds: 1_000)
+        let stream = hotKeys.splitAdviceUpdates(every: .seconds(1))
         var policy = AutoSplitPolicy(cooldownMs: Int64(options.effectiveAutoSplitCooldown * 1000), minBalance: options.effectiveAutoSplitMinBalance,
                                   maxRoutes: max(64, options.routes * 8))
         Task { [self] in

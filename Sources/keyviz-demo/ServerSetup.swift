@@ -13,7 +13,8 @@ func makeServer(options: DemoOptions, node: DemoNode, nodeID: String) throws -> 
     if (options.tlsCert == nil) != (options.tlsKey == nil) { throw ServerError.tlsNeedsBoth }
     let configuration = MetricsServerConfiguration(
         listen: listen, maxConcurrentScrapes: options.maxScrapes, connectionLimit: options.maxConnections,
-        connectionLimitPerClient: options.maxConnectionsPerClient, connectionTimeoutSeconds: options.connectionTimeout, basicAuth: auth,
+        connectionLimitPerClient: options.maxConnectionsPerClient, connectionTimeout: .seconds(options.connectionTimeout),
+        headerTimeout: .seconds(min(5, options.connectionTimeout)), basicAuth: auth,
         tlsCertificatePEM: try options.tlsCert.map(readText), tlsKeyPEM: try options.tlsKey.map(readText))
     // Every demo node answers ?scope=cluster: with no --peers, its own matrix in the cluster shape.
     var credentials: (user: String, password: String)?
@@ -25,8 +26,8 @@ func makeServer(options: DemoOptions, node: DemoNode, nodeID: String) throws -> 
         credentials = (String(line[..<colon]), String(line[line.index(after: colon)...]))
     }
     let cluster = ClusterView(selfName: options.listen, peers: options.peers.isEmpty ? [] : try PeerAddress.parseList(options.peers),
-                              fetcher: HTTPPeerFetcher(basicAuth: credentials), timeoutMs: Int((options.peerTimeout * 1000).rounded()),
-                              maxBodyBytes: options.peerMaxBody, rememberMs: Int64((options.peerRemember * 1000).rounded()))
+                              fetcher: HTTPPeerFetcher(basicAuth: credentials), timeout: .seconds(options.peerTimeout),
+                              maxBodyBytes: options.peerMaxBody, remember: .seconds(options.peerRemember))
     let prometheusView = try options.prometheusURL.map {
         try PrometheusView(url: $0, selector: try PrometheusSelector(parsing: options.prometheusSelector ?? "{}"),
                            stepMs: Int64((options.prometheusStep * 1000).rounded()), fetcher: HTTPPeerFetcher())

@@ -11,7 +11,7 @@ import Testing
 private final class SlowPeer: PeerFetcher {
     let seconds: Double
     init(seconds: Double) { self.seconds = seconds }
-    func get(_ peer: PeerAddress, path: String, timeoutMs: Int, maxBodyBytes: Int) -> Result<PeerResponse, PeerFetchError> {
+    func get(_ peer: PeerAddress, path: String, timeout: Duration, maxBodyBytes: Int) -> Result<PeerResponse, PeerFetchError> {
         Thread.sleep(forTimeInterval: seconds)
         return .failure(PeerFetchError("timed out"))
     }
@@ -28,7 +28,7 @@ private func blockingHandle(_ h: KeyVizHTTPHandler, _ request: KeyVizHTTPRequest
         let matrix = HeatMatrixSampler()
         matrix.apply(.evenlySplit(count: 4, groups: 1))
         let view = ClusterView(selfName: "self:1", peers: [PeerAddress(host: "10.0.0.2", port: 1)],
-                               fetcher: SlowPeer(seconds: peerSeconds), timeoutMs: 10_000)
+                               fetcher: SlowPeer(seconds: peerSeconds), timeout: .milliseconds(10_000))
         return KeyVizHTTPHandler(metrics: PrometheusSampler(wrapping: matrix), matrix: matrix, cluster: view, nodeID: "self")
     }
 

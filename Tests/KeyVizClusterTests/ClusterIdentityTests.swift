@@ -12,7 +12,7 @@ import Testing
 private final class InProcessPeers: PeerFetcher {
     let handlers = Mutex<[String: KeyVizHTTPHandler]>([:])
     let down = Mutex<Set<String>>([])
-    func get(_ peer: PeerAddress, path: String, timeoutMs: Int, maxBodyBytes: Int) -> Result<PeerResponse, PeerFetchError> {
+    func get(_ peer: PeerAddress, path: String, timeout: Duration, maxBodyBytes: Int) -> Result<PeerResponse, PeerFetchError> {
         if down.withLock({ $0.contains(peer.description) }) { return .failure(PeerFetchError("connect: Connection refused")) }
         guard let h = handlers.withLock({ $0[peer.description] }) else { return .failure(PeerFetchError("no such peer")) }
         let (p, q) = path.split(separator: "?", maxSplits: 1).map(String.init).splitFirst
@@ -29,7 +29,7 @@ private extension Array where Element == String {
 
 /// A node with its own traffic, named `name`, whose id is `id`.
 private func node(_ name: String, id: String?, seed: UInt64, peers: [String], fetcher: InProcessPeers, clock: ManualClock,
-                  rememberMs: Int64 = 3_600_000) throws -> KeyVizHTTPHandler {
+                  remember: Duration = .seconds(3600)) throws -> KeyVizHTTPHandler {
     let m = HeatMatrixSampler(configuration: .init(stepMilliseconds: 1000, now: clock.function))
     m.apply(.evenlySplit(count: 8, groups: 1))
     var rng = SplitMix64(seed: seed)
@@ -38,7 +38,7 @@ private func node(_ name: String, id: String?, seed: UInt64, peers: [String], fe
         m.flush(atUnixMs: 1_800_000_000_000 + Int64(c) * 1000)
     }
     let view = ClusterView(selfName: name, peers: try peers.map { try PeerAddress(parsing: $0) }, fetcher: fetcher,
-                           rememberMs: rememberMs, now: clock.function)
+                           remember: remember, now: clock.function)
     let h = KeyVizHTTPHandler(metrics: PrometheusSampler(wrapping: m), matrix: m, cluster: view, nodeID: id)
     fetcher.handlers.withLock { $0[name] = h }
     return h
@@ -91,7 +91,7 @@ private func total(_ obj: [String: Any]) -> Int {
     /// listed as missing with its times.
     @Test func aDeadPeerIsShownStaleThenMissingNeverSilentlyDropped() throws {
         let fetcher = InProcessPeers(), clock = ManualClock(startingAt: 1_800_000_003_000)
-        let a = try node("10.0.0.1:1", id: "a", seed: 1, peers: ["10.0.0.2:1"], fetcher: fetcher, clock: clock, rememberMs: 60_000)
+        let a = try node("10.0.0.1:1", id: "a", seed: 1, peers: ["10.0.0.2:1"], fetcher: fetcher, clock: clock, remember: .seconds(60))
         _ = try node("10.0.0.2:1", id: "b", seed: 2, peers: [], fetcher: fetcher, clock: clock)
         let query = ["scope": "cluster", "to_unix_ms": "1800000002500"]
         let healthy = try matrix(a, query)

@@ -11,7 +11,7 @@ private final class OneAnswerFetcher: PeerFetcher {
     let body: [UInt8]
     let asked = Mutex<[String]>([])
     init(_ body: [UInt8]) { self.body = body }
-    func get(_ peer: PeerAddress, path: String, timeoutMs: Int, maxBodyBytes: Int) -> Result<PeerResponse, PeerFetchError> {
+    func get(_ peer: PeerAddress, path: String, timeout: Duration, maxBodyBytes: Int) -> Result<PeerResponse, PeerFetchError> {
         asked.withLock { $0.append(path) }
         return .success(PeerResponse(status: 200, body: body))
     }

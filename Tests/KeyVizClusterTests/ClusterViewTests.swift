@@ -16,7 +16,7 @@ private final class TableFetcher: PeerFetcher {
     let answers: [String: Result<PeerResponse, PeerFetchError>]
     let asked = Mutex<[String]>([])
     init(_ answers: [String: Result<PeerResponse, PeerFetchError>]) { self.answers = answers }
-    func get(_ peer: PeerAddress, path: String, timeoutMs: Int, maxBodyBytes: Int) -> Result<PeerResponse, PeerFetchError> {
+    func get(_ peer: PeerAddress, path: String, timeout: Duration, maxBodyBytes: Int) -> Result<PeerResponse, PeerFetchError> {
         asked.withLock { $0.append("\(peer) \(path)") }
         return answers[peer.description] ?? .failure(PeerFetchError("no answer"))
     }
@@ -102,11 +102,11 @@ private func columnTotals(_ obj: [String: Any]) -> [Int] {
         defer { server.stop() }
         let peer = PeerAddress(host: "127.0.0.1", port: server.boundAddress.port)
         let path = "/api/v1/keyviz/matrix?scope=local"
-        #expect(try HTTPPeerFetcher().get(peer, path: path, timeoutMs: 10_000, maxBodyBytes: 1 << 20).get().status == 401)
+        #expect(try HTTPPeerFetcher().get(peer, path: path, timeout: .milliseconds(10_000), maxBodyBytes: 1 << 20).get().status == 401)
         let wrong = HTTPPeerFetcher(basicAuth: (user: "user", password: "nope"))
-        #expect(try wrong.get(peer, path: path, timeoutMs: 10_000, maxBodyBytes: 1 << 20).get().status == 401)
+        #expect(try wrong.get(peer, path: path, timeout: .milliseconds(10_000), maxBodyBytes: 1 << 20).get().status == 401)
         let right = HTTPPeerFetcher(basicAuth: (user: "user", password: "s3cret pass"))
-        #expect(try right.get(peer, path: path, timeoutMs: 10_000, maxBodyBytes: 1 << 20).get().status == 200)
+        #expect(try right.get(peer, path: path, timeout: .milliseconds(10_000), maxBodyBytes: 1 << 20).get().status == 200)
     }
 
     @Test func theHTTPFetcherGetsARealNodesMatrixAndHonoursTheCapAndRefusals() throws {
@@ -115,16 +115,16 @@ private func columnTotals(_ obj: [String: Any]) -> [Int] {
         defer { server.stop() }
         let peer = PeerAddress(host: "127.0.0.1", port: server.boundAddress.port)
         let fetcher = HTTPPeerFetcher()
-        let ok = try fetcher.get(peer, path: "/api/v1/keyviz/matrix?scope=local", timeoutMs: 10_000, maxBodyBytes: 1 << 20).get()
+        let ok = try fetcher.get(peer, path: "/api/v1/keyviz/matrix?scope=local", timeout: .milliseconds(10_000), maxBodyBytes: 1 << 20).get()
         #expect(ok.status == 200)
         let direct = handler.handle(KeyVizHTTPRequest(method: "GET", path: "/api/v1/keyviz/matrix", query: ["scope": "local"])).body
         #expect(try NodeMatrix.decode(ok.body).rows == NodeMatrix.decode(direct).rows)
-        let capped = fetcher.get(peer, path: "/api/v1/keyviz/matrix", timeoutMs: 10_000, maxBodyBytes: 100)
+        let capped = fetcher.get(peer, path: "/api/v1/keyviz/matrix", timeout: .milliseconds(10_000), maxBodyBytes: 100)
         #expect(throws: PeerFetchError.self) { try capped.get() }
         if case .failure(let e) = capped { #expect(e.message.contains("cap")) }
         // A port nothing listens on: refused (the listener is closed before asking).
         let closed = try ephemeralClosedPort()
-        let refused = fetcher.get(PeerAddress(host: "127.0.0.1", port: closed), path: "/", timeoutMs: 10_000, maxBodyBytes: 1024)
+        let refused = fetcher.get(PeerAddress(host: "127.0.0.1", port: closed), path: "/", timeout: .milliseconds(10_000), maxBodyBytes: 1024)
         if case .failure(let e) = refused { #expect(e.message.contains("connect")) } else { Issue.record("a closed port answered") }
     }
 
@@ -138,7 +138,7 @@ private func columnTotals(_ obj: [String: Any]) -> [Int] {
         listen(fd, 4)
         _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
         let port = UInt16(bigEndian: addr.sin_port)
-        let r = HTTPPeerFetcher().get(PeerAddress(host: "127.0.0.1", port: port), path: "/", timeoutMs: 200, maxBodyBytes: 1024)
+        let r = HTTPPeerFetcher().get(PeerAddress(host: "127.0.0.1", port: port), path: "/", timeout: .milliseconds(200), maxBodyBytes: 1024)
         if case .failure(let e) = r { #expect(e.message.contains("timed out")) } else { Issue.record("a silent peer answered") }
     }
 }

@@ -12,10 +12,10 @@ import Testing
 @Suite struct HostileInputTests {
     private static let matrixPath = "/api/v1/keyviz/matrix"
 
-    private func fetch(_ answer: [UInt8]?, maxBodyBytes: Int = 1 << 20, timeoutMs: Int = 3000) throws -> Result<PeerResponse, PeerFetchError> {
+    private func fetch(_ answer: [UInt8]?, maxBodyBytes: Int = 1 << 20, timeout: Duration = .seconds(3)) throws -> Result<PeerResponse, PeerFetchError> {
         let peer = try HostilePeer(answer: answer)
         defer { peer.stop() }
-        return HTTPPeerFetcher().get(peer.address, path: Self.matrixPath, timeoutMs: timeoutMs, maxBodyBytes: maxBodyBytes)
+        return HTTPPeerFetcher().get(peer.address, path: Self.matrixPath, timeout: timeout, maxBodyBytes: maxBodyBytes)
     }
 
     private func failure(_ r: Result<PeerResponse, PeerFetchError>) -> String? {
@@ -170,7 +170,7 @@ import Testing
 private final class CannedPrometheus: PeerFetcher {
     let rangeResult: String
     init(rangeResult: String) { self.rangeResult = rangeResult }
-    func get(_ peer: PeerAddress, path: String, timeoutMs: Int, maxBodyBytes: Int) -> Result<PeerResponse, PeerFetchError> {
+    func get(_ peer: PeerAddress, path: String, timeout: Duration, maxBodyBytes: Int) -> Result<PeerResponse, PeerFetchError> {
         let result = path.contains("query_range") ? rangeResult : "[]"
         return .success(PeerResponse(status: 200, body: Array(#"{"status":"success","data":{"resultType":"matrix","result":\#(result)}}"#.utf8)))
     }
@@ -182,7 +182,7 @@ private final class CannedPrometheus: PeerFetcher {
     @Test func aPeerNamedLocalhostIsReachedOnWhicheverAddressItListens() throws {
         let peer = try HostilePeer(answer: rawAnswer(["HTTP/1.0 200 OK", "Content-Length: 2"], body: "{}"))
         defer { peer.stop() }
-        let r = HTTPPeerFetcher().get(PeerAddress(host: "localhost", port: peer.port), path: "/", timeoutMs: 3000, maxBodyBytes: 1024)
+        let r = HTTPPeerFetcher().get(PeerAddress(host: "localhost", port: peer.port), path: "/", timeout: .milliseconds(3000), maxBodyBytes: 1024)
         #expect(try r.get() == PeerResponse(status: 200, body: Array("{}".utf8)))
     }
 }

@@ -7,7 +7,7 @@ import Testing
 /// Answers Prometheus API paths from canned bodies, recording the queries.
 private final class FakePrometheus: PeerFetcher {
     let asked = Mutex<[String]>([])
-    func get(_ peer: PeerAddress, path: String, timeoutMs: Int, maxBodyBytes: Int) -> Result<PeerResponse, PeerFetchError> {
+    func get(_ peer: PeerAddress, path: String, timeout: Duration, maxBodyBytes: Int) -> Result<PeerResponse, PeerFetchError> {
         asked.withLock { $0.append(path) }
         let body: String
         if path.hasPrefix("/prom/api/v1/query_range?") {

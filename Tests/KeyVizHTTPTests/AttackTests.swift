@@ -122,7 +122,7 @@ import Testing
 
     @Test func aRequestTrickledPastTheDeadlineIsClosed() throws {
         var config = ephemeral()
-        config.connectionTimeoutSeconds = 1
+        config.connectionTimeout = .seconds(1)
         let live = try LiveServer(configuration: config)
         defer { live.server.stop() }
         let c = try TestConnection(port: live.port, timeoutSeconds: 1)
@@ -146,7 +146,7 @@ import Testing
         // here) covers the response too, so the connection is shut down long before.
         let big = FixedExposition(body: String(repeating: "x_total 1\n", count: 800_000))
         var config = ephemeral()
-        config.connectionTimeoutSeconds = 1
+        config.connectionTimeout = .seconds(1)
         let server = try MetricsServer(handler: KeyVizHTTPHandler(metrics: big, matrix: nil), configuration: config)
         defer { server.stop() }
         let c = try TestConnection(port: server.boundAddress.port, timeoutSeconds: 2)

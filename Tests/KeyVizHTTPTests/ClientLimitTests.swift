@@ -62,8 +62,8 @@ import Testing
 
     @Test func aNewConnectionThatNeverFinishesItsHeadersIsClosedAtTheHeaderDeadline() throws {
         var config = ephemeral()
-        config.connectionTimeoutSeconds = 60
-        config.headerTimeoutSeconds = 1
+        config.connectionTimeout = .seconds(60)
+        config.headerTimeout = .seconds(1)
         let live = try LiveServer(configuration: config)
         defer { live.server.stop() }
         let slow = try TestConnection(port: live.port, timeoutSeconds: 20)
@@ -103,20 +103,35 @@ import Testing
         }
     }
 
-    @Test func newLimitsSetOutOfRangeAfterInitAreClampedNotACrash() throws {
-        for (perClient, headerSeconds) in [(0, 0), (-5, -1), (1_000, 1_000), (nil, 3)] as [(Int?, Int)] {
+    @Test func theLimitsAgainstEachOtherAreCheckedAtStart() throws {
+        // Out of range: refused, naming the setting, whether set in init or after it.
+        for (perClient, headerSeconds, setting) in [(0, 2, "connectionLimitPerClient"), (-5, 1, "connectionLimitPerClient"),
+                                                    (nil, -3, "headerTimeout"), (8, 0, "headerTimeout")] as [(Int?, Int64, String)] {
             var config = ephemeral()
             config.connectionLimit = 8
             config.connectionLimitPerClient = perClient
-            config.connectionTimeoutSeconds = 2
-            config.headerTimeoutSeconds = headerSeconds
-            let live = try LiveServer(configuration: config)
-            defer { live.server.stop() }
-            #expect(try fetch(live.port, "GET", "/healthz").status == 200)
-            // Closed by a deadline all the same (the header one is at most the 2 s request one).
-            let slow = try TestConnection(port: live.port, timeoutSeconds: 20)
-            slow.send("GET /healthz HTTP/1.1\r\n")
-            #expect(slow.waitForClose(), "per client \(String(describing: perClient)), header seconds \(headerSeconds)")
+            config.connectionTimeout = .seconds(2)
+            config.headerTimeout = .seconds(headerSeconds)
+            let error = #expect(throws: ServerError.self) { _ = try LiveServer(configuration: config) }
+            guard case .invalidConfiguration(let named, _)? = error else {
+                Issue.record("\(setting): \(String(describing: error))")
+                continue
+            }
+            #expect(named == setting)
         }
+        // Looser than the limit above them (per client above the connection limit, headers slower
+        // than the whole request): they start, and the tighter limit holds: a header that never
+        // ends is closed by the 2 s request deadline.
+        var config = ephemeral()
+        config.connectionLimit = 8
+        config.connectionLimitPerClient = 1_000
+        config.connectionTimeout = .seconds(2)
+        config.headerTimeout = .seconds(60)
+        let live = try LiveServer(configuration: config)
+        defer { live.server.stop() }
+        #expect(try fetch(live.port, "GET", "/healthz").status == 200)
+        let slow = try TestConnection(port: live.port, timeoutSeconds: 20)
+        slow.send("GET /healthz HTTP/1.1\r\n")
+        #expect(slow.waitForClose())
     }
 }

@@ -29,14 +29,14 @@ struct LiveServer {
     let server: MetricsServer
     var port: UInt16 { server.boundAddress.port }
 
-    /// Policy (auth, limits) goes in `configuration` only: the router is built without any.
+    /// Policy (auth, limits) goes in `configuration` only: the handler is built without any.
     init(routes: Int = 100, buckets: Int = 32, configuration: MetricsServerConfiguration = .init(listen: ListenAddress(host: "127.0.0.1", port: 0)),
          logger: Logger = Logger(label: "keyviz.http.test")) throws {
         memSampler = HeatMatrixSampler(configuration: .init(stepMilliseconds: 1000))
         prometheus = PrometheusSampler(wrapping: memSampler, configuration: .init(bucketBudget: buckets))
         prometheus.apply(RouteCatalog.evenlySplit(count: routes, groups: 2))
-        let router = KeyVizHTTPHandler(metrics: prometheus, matrix: memSampler)
-        server = try MetricsServer(handler: router, configuration: configuration, logger: logger)
+        let handler = KeyVizHTTPHandler(metrics: prometheus, matrix: memSampler)
+        server = try MetricsServer(handler: handler, configuration: configuration, logger: logger)
     }
 }
 

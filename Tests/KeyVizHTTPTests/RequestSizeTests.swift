@@ -37,7 +37,7 @@ import Testing
         #expect(config.queryParameterLimit == 64)
         #expect(config.requestHeadLimit == 16384)
         #expect(config.connectionLimitPerClient == 16)
-        #expect(config.headerTimeoutSeconds == 5)
+        #expect(config.headerTimeout == .seconds(5))
     }
 
     @Test func aTargetOf8192BytesIsServedAndOneByteMoreGetsKeyVizs414() throws {

@@ -141,26 +141,46 @@ import Testing
         #endif
     }
 
-    @Test func limitsSetBelowTheirMinimumAfterInitAreRaisedNotACrash() throws {
-        var config = ephemeral()
-        config.maxConcurrentScrapes = 0
-        config.maxConcurrentMatrixRequests = -3
-        config.connectionLimit = 0
-        config.connectionTimeoutSeconds = -1
-        config.connectionMemoryLimit = 0
-        let live = try LiveServer(configuration: config)
-        defer { live.server.stop() }
-        // One connection at a time: the previous one may still be closing, so retry briefly.
-        func fetchSoon(_ path: String) -> Int {
-            for _ in 0..<40 {
-                if let r = try? fetch(live.port, "GET", path) { return r.status }
-                Thread.sleep(forTimeInterval: 0.05)
+    @Test func aSettingOutsideItsRangeSetAfterInitStopsTheStartNamingIt() throws {
+        let bad: [(String, (inout MetricsServerConfiguration) -> Void)] = [
+            ("maxConcurrentScrapes", { $0.maxConcurrentScrapes = 0 }),
+            ("maxConcurrentMatrixRequests", { $0.maxConcurrentMatrixRequests = -3 }),
+            ("connectionLimit", { $0.connectionLimit = 0 }),
+            ("connectionLimit", { $0.connectionLimit = Int.max }),
+            ("connectionLimitPerClient", { $0.connectionLimitPerClient = 65_537 }),
+            ("connectionLimitPerClient", { $0.connectionLimitPerClient = 0 }),
+            ("connectionMemoryLimit", { $0.connectionMemoryLimit = 0 }),
+            ("connectionTimeout", { $0.connectionTimeout = .seconds(-1) }),
+            ("connectionTimeout", { $0.connectionTimeout = .milliseconds(1500) }),
+            ("connectionTimeout", { $0.connectionTimeout = .seconds(Int64.max) }),
+            ("headerTimeout", { $0.headerTimeout = .seconds(86_401) }),
+            ("headerTimeout", { $0.headerTimeout = .zero }),
+        ]
+        for (setting, change) in bad {
+            var config = ephemeral()
+            change(&config)
+            let error = #expect(throws: ServerError.self) {
+                try MetricsServer(handler: KeyVizHTTPHandler(metrics: FixedExposition(body: ""), matrix: nil), configuration: config)
             }
-            return -1
+            guard case .invalidConfiguration(let named, _)? = error else {
+                Issue.record("\(setting): \(String(describing: error))")
+                continue
+            }
+            #expect(named == setting)
+            #expect(error?.description.hasPrefix("MetricsServerConfiguration.\(setting): ") == true)
         }
-        #expect(fetchSoon("/healthz") == 200)
-        #expect(fetchSoon("/metrics") == 200)
-        #expect(fetchSoon("/api/v1/keyviz/matrix") == 200)
+        // The edges of each range start.
+        var edges = ephemeral()
+        edges.maxConcurrentScrapes = 1
+        edges.maxConcurrentMatrixRequests = 1
+        edges.connectionLimit = 1
+        edges.connectionLimitPerClient = 1
+        edges.connectionMemoryLimit = 4096
+        edges.connectionTimeout = .seconds(1)
+        edges.headerTimeout = .seconds(1)
+        let live = try LiveServer(configuration: edges)
+        defer { live.server.stop() }
+        #expect(try fetch(live.port, "GET", "/healthz").status == 200)
     }
 
     @Test func aBusyPortOrABadAddressRefusesToStart() throws {

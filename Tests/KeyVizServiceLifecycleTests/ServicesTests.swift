@@ -28,7 +28,7 @@ import Testing
         let port = server.boundAddress.port
         let group = ServiceGroup(configuration: .init(
             services: [MetricsServerService(server: server), MatrixFlusherService(matrix: matrix),
-                       HotKeyDrainerService(sampler: hot, everyMilliseconds: 10)],
+                       HotKeyDrainerService(sampler: hot, interval: .milliseconds(10))],
             logger: Logger(label: "test")))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
