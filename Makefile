@@ -13,7 +13,7 @@ setup-test:
 	@bash scripts/setup-debian.sh test
 
 demo: setup-demo
-	swift build -c release --product keyviz-demo
+	swift build -c release --traits Demo --product keyviz-demo
 	.build/release/keyviz-demo $(ARGS)
 
 test: setup-test

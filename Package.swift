@@ -1,4 +1,4 @@
-// swift-tools-version: 6.0
+// swift-tools-version: 6.1
 import PackageDescription
 
 let package = Package(
@@ -20,8 +20,15 @@ let package = Package(
         .library(name: "ShardKV", targets: ["ShardKV"]),
         .executable(name: "keyviz-demo", targets: ["keyviz-demo"]),
     ],
+    traits: [
+        // The demo node is built with this trait only (make demo, scripts/test.sh: `--traits Demo`),
+        // so a host that depends on the libraries never resolves the demo's command-line parser:
+        // a dependency used only under a disabled trait is left out of the consumer's graph.
+        .trait(name: "Demo", description: "Builds the keyviz-demo node and its command line (swift-argument-parser)."),
+        .default(enabledTraits: []),
+    ],
     dependencies: [
-        // The demo's command line (the ecosystem's parser); no library product depends on it.
+        // The demo's command line (the ecosystem's parser), under the Demo trait only.
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         // `swift package generate-documentation`: the DocC catalogs beside each library's code.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
@@ -72,7 +79,7 @@ let package = Package(
         .target(name: "ShardKV", dependencies: ["KeyViz"]),
         .executableTarget(name: "keyviz-demo", dependencies: [
             "KeyViz", "KeyVizPrometheus", "KeyVizHTTP", "KeyVizCluster", "KeyVizStateFile", "ShardKV", "CKeyVizMalloc",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "ArgumentParser", package: "swift-argument-parser", condition: .when(traits: ["Demo"])),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Coverage-guided fuzzing (docs/fuzzing.md): one target per trust boundary as a function of

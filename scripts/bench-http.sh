@@ -10,7 +10,7 @@ DURATION=${1:-10}
 missing=()
 for p in wrk prometheus-cpp-dev g++; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null; fi
-swift build -c release --product keyviz-demo >/dev/null
+swift build -c release --traits Demo --product keyviz-demo >/dev/null
 WORK=$(mktemp -d /tmp/keyviz-bench-http.XXXXXX)
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
 for target in KeyViz KeyVizPrometheus KeyVizHTTPHandler KeyVizCluster KeyVizHTTP KeyVizMetrics KeyVizServiceLifecycle \
               KeyVizHTTPServiceLifecycle KeyVizStateFile ShardKV KeyVizTestKit; do
-  swift package generate-documentation --target "$target" --warnings-as-errors >/tmp/keyviz-docc-$$.log 2>&1 \
+  swift package --traits Demo generate-documentation --target "$target" --warnings-as-errors >/tmp/keyviz-docc-$$.log 2>&1 \
     || { tail -40 /tmp/keyviz-docc-$$.log; echo "docs: $target failed" >&2; exit 1; }
   echo "docs: $target built"
 done

@@ -707,7 +707,7 @@ def main():
     args = ap.parse_args()
     RSS_BOUND_MIB, RSS_CEILING_MIB, BACKTRACES = args.rss_bound_mib, args.rss_ceiling_mib, args.backtraces
     if not os.access(args.demo, os.X_OK):
-        print(f"check-hostile-inputs: no demo binary at {args.demo} (build it: swift build -c release --product keyviz-demo)")
+        print(f"check-hostile-inputs: no demo binary at {args.demo} (build it: swift build -c release --traits Demo --product keyviz-demo)")
         return 2
     workdir = tempfile.mkdtemp(prefix="keyviz-hostile-")
     run = Run(os.path.abspath(args.demo), workdir)

@@ -28,7 +28,7 @@ cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
 
 DEMO=${1:-.build/release/keyviz-demo}
-[ -x "$DEMO" ] || swift build -c release --product keyviz-demo
+[ -x "$DEMO" ] || swift build -c release --traits Demo --product keyviz-demo
 command -v prometheus >/dev/null && command -v prometheus-alertmanager >/dev/null || bash scripts/setup-debian.sh
 
 WORK=$(mktemp -d /tmp/keyviz-e2e.XXXXXX)

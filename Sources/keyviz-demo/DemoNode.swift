@@ -1,3 +1,4 @@
+#if Demo  // the demo is built with its trait only (Package.swift)
 import Foundation
 import KeyViz
 import KeyVizPrometheus
@@ -211,3 +212,4 @@ final class DemoNode: Sendable {
         return "keyviz-demo: ops/s=\(Int(opsPerSecond)) routes=\(routes) buckets=\(buckets) keys=\(storedKeys) churn=\(churnCount)\(options.autoSplit ? " auto_splits=\(autoSplitCount)" : "") hottest=\(hottest)"
     }
 }
+#endif

@@ -1,3 +1,4 @@
+#if Demo  // the demo is built with its trait only (Package.swift)
 import ArgumentParser
 import KeyVizCluster
 import KeyVizStateFile
@@ -229,3 +230,4 @@ struct DemoOptions: ParsableCommand, Sendable {
         }
     }
 }
+#endif

@@ -1,3 +1,4 @@
+#if Demo  // the demo is built with its trait only (Package.swift)
 import Foundation
 import KeyVizCluster
 import KeyVizHTTP
@@ -46,3 +47,4 @@ private func readText(_ path: String) throws -> String {
         throw ServerError.cannotRead(path, (error as NSError).localizedDescription)
     }
 }
+#endif

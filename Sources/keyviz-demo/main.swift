@@ -1,3 +1,9 @@
+#if !Demo
+// Built without its trait (a plain `swift build` of the package): say how to build it for real.
+import Foundation
+FileHandle.standardError.write(Data("keyviz-demo: built without the Demo trait; build it with `swift build --traits Demo --product keyviz-demo` (make demo does)\n".utf8))
+exit(64)
+#else
 import CKeyVizMalloc
 import Foundation
 import KeyViz
@@ -136,3 +142,4 @@ if let stateFile {
 let totals = node.memSampler.flushedTotals
 FileHandle.standardError.write(Data("keyviz-demo: stopped after \(node.operationCount) operations (routed \(totals.routed.operations), unrouted \(totals.unrouted.operations))\n".utf8))
 exit(0)
+#endif
