@@ -18,6 +18,9 @@ let package = Package(
         .library(name: "KeyVizStateFile", targets: ["KeyVizStateFile"]),
         .library(name: "KeyVizHTTPServiceLifecycle", targets: ["KeyVizHTTPServiceLifecycle"]),
         .library(name: "ShardKV", targets: ["ShardKV"]),
+        // Framework adapters: each mounts every KeyVizEndpoint on the framework's router, and
+        // compiles (and resolves its framework) only under its trait.
+        .library(name: "KeyVizHummingbird", targets: ["KeyVizHummingbird"]),
         .executable(name: "keyviz-demo", targets: ["keyviz-demo"]),
     ],
     traits: [
@@ -25,11 +28,17 @@ let package = Package(
         // so a host that depends on the libraries never resolves the demo's command-line parser:
         // a dependency used only under a disabled trait is left out of the consumer's graph.
         .trait(name: "Demo", description: "Builds the keyviz-demo node and its command line (swift-argument-parser)."),
+        // A host on Hummingbird 2 enables this on its KeyViz dependency (`traits: ["Hummingbird"]`)
+        // and takes the KeyVizHummingbird product; nobody else resolves Hummingbird.
+        .trait(name: "Hummingbird", description: "The KeyVizHummingbird adapter (Hummingbird 2)."),
         .default(enabledTraits: []),
     ],
     dependencies: [
         // The demo's command line (the ecosystem's parser), under the Demo trait only.
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // The Hummingbird adapter, under the Hummingbird trait only.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         // `swift package generate-documentation`: the DocC catalogs beside each library's code.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
         // The server logs through swift-log (a host's LoggingSystem decides where lines go).
@@ -75,6 +84,13 @@ let package = Package(
         .target(name: "KeyVizStateFile", dependencies: ["KeyViz", .product(name: "Logging", package: "swift-log")]),
         // Test doubles shipped as a product so host applications can test their own wiring.
         .target(name: "KeyVizTestKit", dependencies: ["KeyViz", .product(name: "Logging", package: "swift-log")]),
+        // KeyVizHTTPHandler on Hummingbird's router (the handler's async entry point: no C, no
+        // libmicrohttpd). Empty unless the Hummingbird trait is enabled.
+        .target(name: "KeyVizHummingbird", dependencies: [
+            "KeyVizHTTPHandler",
+            .product(name: "Hummingbird", package: "hummingbird", condition: .when(traits: ["Hummingbird"])),
+            .product(name: "HTTPTypes", package: "swift-http-types", condition: .when(traits: ["Hummingbird"])),
+        ]),
         // An in-process sharded host: route engine, shard groups, MVCC store, coordinator.
         .target(name: "ShardKV", dependencies: ["KeyViz"]),
         .executableTarget(name: "keyviz-demo", dependencies: [
