@@ -21,6 +21,7 @@ let package = Package(
         // Framework adapters: each mounts every KeyVizEndpoint on the framework's router, and
         // compiles (and resolves its framework) only under its trait.
         .library(name: "KeyVizHummingbird", targets: ["KeyVizHummingbird"]),
+        .library(name: "KeyVizVapor", targets: ["KeyVizVapor"]),
         .executable(name: "keyviz-demo", targets: ["keyviz-demo"]),
     ],
     traits: [
@@ -31,6 +32,7 @@ let package = Package(
         // A host on Hummingbird 2 enables this on its KeyViz dependency (`traits: ["Hummingbird"]`)
         // and takes the KeyVizHummingbird product; nobody else resolves Hummingbird.
         .trait(name: "Hummingbird", description: "The KeyVizHummingbird adapter (Hummingbird 2)."),
+        .trait(name: "Vapor", description: "The KeyVizVapor adapter (Vapor 4)."),
         .default(enabledTraits: []),
     ],
     dependencies: [
@@ -39,6 +41,8 @@ let package = Package(
         // The Hummingbird adapter, under the Hummingbird trait only.
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        // The Vapor adapter, under the Vapor trait only.
+        .package(url: "https://github.com/vapor/vapor", from: "4.122.3"),
         // `swift package generate-documentation`: the DocC catalogs beside each library's code.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
         // The server logs through swift-log (a host's LoggingSystem decides where lines go).
@@ -90,6 +94,11 @@ let package = Package(
             "KeyVizHTTPHandler",
             .product(name: "Hummingbird", package: "hummingbird", condition: .when(traits: ["Hummingbird"])),
             .product(name: "HTTPTypes", package: "swift-http-types", condition: .when(traits: ["Hummingbird"])),
+        ]),
+        // The same on a Vapor 4 application. Empty unless the Vapor trait is enabled.
+        .target(name: "KeyVizVapor", dependencies: [
+            "KeyVizHTTPHandler",
+            .product(name: "Vapor", package: "vapor", condition: .when(traits: ["Vapor"])),
         ]),
         // An in-process sharded host: route engine, shard groups, MVCC store, coordinator.
         .target(name: "ShardKV", dependencies: ["KeyViz"]),

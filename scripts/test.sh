@@ -34,6 +34,9 @@ echo "== demo node smoke run"
 echo "== Examples/HummingbirdHost: its routes, its swift-metrics and KeyViz on one /metrics, ServiceGroup stop"
 bash scripts/check-hummingbird-host.sh
 
+echo "== Examples/VaporHost: KeyViz mounted by the KeyVizVapor adapter: every endpoint, GET and HEAD, exact counts, SIGTERM stop"
+bash scripts/check-vapor-host.sh
+
 echo "== demo command line: bad flags exit 2 with one line, --help lists every flag"
 bash scripts/check-demo-cli.sh .build/release/keyviz-demo
 
