@@ -117,8 +117,17 @@ import Testing
 @Suite struct DemoNodeTests {
     @Test func theDemoServesCleanMetricsWithinItsBucketBudgetAndExitsZeroOnSIGTERM() throws {
         let node = try DemoProcess(["--routes", "300", "--buckets", "16", "--rate", "5000", "--churn-period", "0.2", "--step", "0.2"])
-        Thread.sleep(forTimeInterval: 1.5)
-        let r = try fetch(node.port, "GET", "/metrics")
+        // Polled, not slept: the first scrape that shows writes (the workload has started).
+        func writes(_ r: TestResponse) -> Int {
+            r.text.split(separator: "\n").filter { $0.hasPrefix("keyviz_bucket_writes_total{") }
+                .compactMap { $0.split(separator: " ").last.flatMap { Int($0) } }.reduce(0, +)
+        }
+        var r = try fetch(node.port, "GET", "/metrics")
+        let deadline = Date().addingTimeInterval(30)
+        while writes(r) == 0 && Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.05)
+            r = try fetch(node.port, "GET", "/metrics")
+        }
         #expect(r.status == 200)
         #expect(try promtoolClean(r.body))
         for family in ["keyviz_bucket_reads_total", "keyviz_bucket_writes_total", "keyviz_bucket_read_bytes_total", "keyviz_bucket_write_bytes_total", "keyviz_bucket_info"] {
@@ -126,9 +135,7 @@ import Testing
             #expect(n >= 1 && n <= 16, "\(family): \(n)")
         }
         #expect(r.text.contains("keyviz_bucket_budget 16"))
-        let writes = r.text.split(separator: "\n").filter { $0.hasPrefix("keyviz_bucket_writes_total{") }
-            .compactMap { $0.split(separator: " ").last.flatMap { Int($0) } }.reduce(0, +)
-        #expect(writes > 0)
+        #expect(writes(r) > 0)
         #expect(node.terminate() == 0)
     }
 
