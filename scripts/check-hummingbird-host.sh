@@ -6,18 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
-(cd Examples/HummingbirdHost && swift build -c release -Xswiftc -warnings-as-errors)
-work=$(mktemp -d)
-trap 'kill "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
-Examples/HummingbirdHost/.build/release/HummingbirdHost 0 >"$work/log" 2>&1 &
-pid=$!
-for _ in $(seq 100); do grep -q 'address=http://' "$work/log" && break; sleep 0.1; done
-base=$(grep -o 'address=http://127.0.0.1:[0-9]*' "$work/log" | sed 's/address=//') \
-  || { cat "$work/log"; echo "hummingbird-host: never logged its address" >&2; exit 1; }
-passed=0 failed=0
-check() { if eval "$2"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "hummingbird-host: FAIL: $1" >&2; fi; }
-
 source scripts/host-checks.sh
+start_host hummingbird-host HummingbirdHost HummingbirdHost "address="
 host_checks
 # Its own swift-metrics counter, on the same /metrics through KeyVizMetrics.
 check "the host's counter: 3 puts" 'grep -qx "kv_requests_total{op=\"put\"} 3" "$work/text"'

@@ -1,7 +1,28 @@
-# Sourced by scripts/check-hummingbird-host.sh and scripts/check-vapor-host.sh: what every example
-# host that mounts KeyViz through a framework adapter must do for a client. Needs `check NAME
-# CONDITION` defined by the caller, $base (the host's URL) and $work/log (its log, which lists
-# KeyVizEndpoint.allCases as "keyviz endpoint ... path=/...").
+# Sourced by scripts/check-hummingbird-host.sh and scripts/check-vapor-host.sh: starting an example
+# host that mounts KeyViz through a framework adapter, and what every such host must do for a
+# client.
+
+# start_host NAME DIR PRODUCT MARKER: builds Examples/DIR, starts PRODUCT on a free port with its
+# log in $work/log, and waits for the line "MARKER<http://127.0.0.1:PORT>", which sets $base.
+# Defines check NAME CONDITION (counted in $passed and $failed) and stops the host at exit.
+start_host() {
+  local name=$1 dir=$2 product=$3 marker=$4
+  (cd "Examples/$dir" && swift build -c release -Xswiftc -warnings-as-errors)
+  work=$(mktemp -d)
+  trap 'kill "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
+  "Examples/$dir/.build/release/$product" 0 >"$work/log" 2>&1 &
+  pid=$!
+  for _ in $(seq 200); do grep -q "${marker}http://" "$work/log" && break; sleep 0.1; done
+  base=$(grep -o "${marker}http://127.0.0.1:[0-9]*" "$work/log" | sed "s/^${marker}//") \
+    || { cat "$work/log"; echo "$name: never logged its address" >&2; exit 1; }
+  passed=0 failed=0
+  host_name=$name
+}
+
+check() { if eval "$2"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "$host_name: FAIL: $1" >&2; fi; }
+
+# host_checks: needs $base and $work/log, whose lines list KeyVizEndpoint.allCases as
+# "keyviz endpoint ... path=/...".
 host_checks() {
   for i in 1 2 3; do curl -sf -X PUT --data "value-$i" "$base/kv/key%2F0000000$i" -o /dev/null; done
   check "GET returns the value" '[ "$(curl -sf "$base/kv/key%2F00000002")" = value-2 ]'
