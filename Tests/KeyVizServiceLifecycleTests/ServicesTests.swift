@@ -23,29 +23,49 @@ import Testing
         // and a halving would then be read as lost samples (seen: 5 samples read as 2).
         let hot = HotKeySampler(wrapping: prometheus, configuration: .init(sampleEvery: 1, windowMilliseconds: 0))
         hot.apply(.evenlySplit(count: 4, groups: 1))
-        let server = try MetricsServer(handler: KeyVizHTTPHandler(metrics: prometheus, matrix: matrix),
-                                       configuration: .init(listen: ListenAddress(host: "127.0.0.1", port: 0)))
-        let port = server.boundAddress.port
+        let (bound, announce) = AsyncStream.makeStream(of: ListenAddress.self)
+        let server = MetricsServerService(handler: KeyVizHTTPHandler(metrics: prometheus, matrix: matrix),
+                                          configuration: .init(listen: ListenAddress(host: "127.0.0.1", port: 0)),
+                                          onStart: { announce.yield($0) })
         let group = ServiceGroup(configuration: .init(
-            services: [MetricsServerService(server: server), MatrixFlusherService(matrix: matrix),
+            services: [server, MatrixFlusherService(matrix: matrix),
                        HotKeyDrainerService(sampler: hot, interval: .milliseconds(10))],
             logger: Logger(label: "test")))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
+            // The server starts in run(): its port is known once it listens.
+            var addresses = bound.makeAsyncIterator()
+            let port = try #require(await addresses.next()).port
             for _ in 0..<5 { hot.observe(route: 1, op: .write, key: Array("k".utf8), valueLength: 1) }
             let (data, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/healthz")!)
             #expect((response as? HTTPURLResponse)?.statusCode == 200 && !data.isEmpty)
             await group.triggerGracefulShutdown()
             try await tasks.waitForAll()
+            // Stopped: the port no longer answers.
+            await #expect(throws: (any Error).self) {
+                _ = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/healthz")!)
+            }
         }
-        #expect(!server.isRunning)
         #expect(matrix.flushedTotals.routed.writes == 5)     // the flusher's last flush at the stop
         // Every sample reached the sketch or was counted as dropped (a push never waits for the
         // drainer: when it holds the queue, the sample is dropped and counted).
         #expect((hot.hotKeys(route: 1).first?.sampledCount ?? 0) + hot.sampleCounts.dropped == 5)
         #expect(hot.sampleCounts.taken + hot.sampleCounts.dropped == 5)
-        await #expect(throws: (any Error).self) {
-            _ = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/healthz")!)
+    }
+
+    /// The server is started by run(), so a port already taken fails the group with the
+    /// server's error instead of a server built (and failing) before the group exists.
+    @Test func aBusyPortFailsTheGroupWithTheServersError() async throws {
+        let handler = KeyVizHTTPHandler(metrics: PrometheusSampler(wrapping: NoopSampler()), matrix: nil)
+        let taken = try MetricsServer(handler: handler,
+                                      configuration: .init(listen: ListenAddress(host: "127.0.0.1", port: 0)))
+        defer { taken.stop() }
+        let server = MetricsServerService(handler: handler, configuration: .init(listen: taken.boundAddress))
+        let group = ServiceGroup(configuration: .init(services: [server], logger: Logger(label: "test")))
+        let error = await #expect(throws: ServerError.self) { try await group.run() }
+        guard case .cannotListen? = error else {
+            Issue.record("\(String(describing: error))")
+            return
         }
     }
 
@@ -73,11 +93,11 @@ import Testing
         let matrix = HeatMatrixSampler(configuration: .init(stepMilliseconds: 60_000))   // flushes only at the stop
         let prometheus = PrometheusSampler(wrapping: matrix)
         prometheus.apply(.evenlySplit(count: 4, groups: 1))
-        let server = try MetricsServer(handler: KeyVizHTTPHandler(metrics: prometheus, matrix: matrix),
-                                       configuration: .init(listen: ListenAddress(host: "127.0.0.1", port: 0)))
+        let server = MetricsServerService(handler: KeyVizHTTPHandler(metrics: prometheus, matrix: matrix),
+                                          configuration: .init(listen: ListenAddress(host: "127.0.0.1", port: 0)))
         let traffic = Traffic(prometheus)
         let group = ServiceGroup(configuration: .init(
-            services: [MetricsServerService(server: server), MatrixFlusherService(matrix: matrix), traffic],
+            services: [server, MatrixFlusherService(matrix: matrix), traffic],
             logger: Logger(label: "test")))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
@@ -85,7 +105,6 @@ import Testing
             await group.triggerGracefulShutdown()
             try await tasks.waitForAll()
         }
-        #expect(!server.isRunning)
         #expect(matrix.flushedTotals.routed.writes == UInt64(traffic.observed.load(ordering: .relaxed)))
     }
 }
