@@ -24,13 +24,13 @@ public final class ClusterView: ClusterMatrixSource, ClusterHotKeysSource {
     public let selfName: String
     public let peers: [PeerAddress]
     /// Per peer, connect to last byte (1 ms…60 s).
-    public let timeout: Duration
+    public var timeout: Duration { .milliseconds(timeoutMs) }
     public let maxBodyBytes: Int
     /// Columns of the merged answer at most (``ClusterMatrixMerger``): a wider grid is merged
     /// on a coarser step, so one request's output is at most 1 024 rows × this × 8 B.
     public let maxColumns: Int
     /// How long a failed peer's last good answer stands in for it (0…7 days; zero: never).
-    public let remember: Duration
+    public var remember: Duration { .milliseconds(rememberMs) }
     private let timeoutMs: Int64
     private let rememberMs: Int64
     private let fetcher: any PeerFetcher
@@ -122,11 +122,9 @@ public final class ClusterView: ClusterMatrixSource, ClusterHotKeysSource {
         self.peers = peers
         self.fetcher = fetcher
         timeoutMs = timeout.milliseconds(within: 1...60_000)
-        self.timeout = .milliseconds(timeoutMs)
         self.maxBodyBytes = min(1 << 30, max(1024, maxBodyBytes))
         self.maxColumns = min(HeatMatrixSamplerConfiguration.maxHistoryColumns, max(1, maxColumns))
         rememberMs = remember.milliseconds(within: 0...(7 * 86_400_000))
-        self.remember = .milliseconds(rememberMs)
         self.now = now
     }
 

@@ -84,7 +84,7 @@ public final class MetricsServer: Sendable {
                 logger: Logger = Logger(label: "keyviz.http")) throws(ServerError) {
         self.handler = handler
         self.configuration = configuration
-        let (timeout, headerTimeout) = try configuration.validated()
+        let (timeout, headerTimeout, perClientLimit) = try configuration.validated()
         let tls = configuration.tlsCertificatePEM != nil || configuration.tlsKeyPEM != nil
         if tls {
             guard configuration.tlsCertificatePEM != nil, configuration.tlsKeyPEM != nil else { throw .tlsNeedsBoth }
@@ -96,15 +96,14 @@ public final class MetricsServer: Sendable {
         var flags = MHD_USE_POLL_INTERNAL_THREAD.rawValue | MHD_USE_THREAD_PER_CONNECTION.rawValue
             | MHD_USE_ERROR_LOG.rawValue | MHD_USE_ITC.rawValue
         if tls { flags |= MHD_USE_TLS.rawValue }
-        let limits = configuration
         deadlines = RequestDeadlines(seconds: Double(timeout), headerSeconds: Double(headerTimeout))
         log = RateLimitedLog(logger: logger)
-        let ctx = Unmanaged.passRetained(ServerContext(handler: handler, policy: RequestPolicy(limits),
+        let ctx = Unmanaged.passRetained(ServerContext(handler: handler, policy: RequestPolicy(configuration),
                                                        deadlines: deadlines, log: log,
                                                        lingering: lingering)).toOpaque()
-        let d = keyviz_mhd_start(flags, fd, 0, UInt32(limits.connectionLimit), UInt32(limits.connectionLimitPerClient.map { min($0, limits.connectionLimit) } ?? 0),
-                                 UInt32(timeout), limits.connectionMemoryLimit, 1,
-                                 limits.tlsKeyPEM, limits.tlsCertificatePEM,
+        let d = keyviz_mhd_start(flags, fd, 0, UInt32(configuration.connectionLimit), UInt32(perClientLimit),
+                                 UInt32(timeout), configuration.connectionMemoryLimit, 1,
+                                 configuration.tlsKeyPEM, configuration.tlsCertificatePEM,
                                  unsafeBitCast(accessHandler, to: UnsafeMutableRawPointer.self),
                                  unsafeBitCast(connectionNotifier, to: UnsafeMutableRawPointer.self),
                                  unsafeBitCast(completionNotifier, to: UnsafeMutableRawPointer.self),

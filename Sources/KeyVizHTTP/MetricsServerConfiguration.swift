@@ -60,9 +60,11 @@ public struct MetricsServerConfiguration: Sendable {
 
 extension MetricsServerConfiguration {
     /// Checks every setting against its documented range (the one place they are checked:
-    /// `MetricsServer.init` calls it). Returns the two timeouts in whole seconds, the header one
-    /// at most the connection one (past it, the connection deadline closes first anyway).
-    func validated() throws(ServerError) -> (connectionTimeoutSeconds: Int, headerTimeoutSeconds: Int) {
+    /// `MetricsServer.init` calls it), and returns what libmicrohttpd and the deadline thread are
+    /// given: the timeouts in whole seconds and the per-client limit (0: none). A looser limit than
+    /// the one above it is valid and given as that one (the header timeout at most the connection
+    /// timeout, the per-client limit at most the connection limit): it would never bind first.
+    func validated() throws(ServerError) -> (connectionTimeoutSeconds: Int, headerTimeoutSeconds: Int, perClientLimit: Int) {
         func check(_ setting: String, _ value: Int, _ range: ClosedRange<Int>) throws(ServerError) {
             guard range.contains(value) else {
                 throw .invalidConfiguration(setting: setting, problem: "\(value) is outside \(range.lowerBound)…\(range.upperBound)")
@@ -82,7 +84,7 @@ extension MetricsServerConfiguration {
         try check("connectionMemoryLimit", connectionMemoryLimit, 4096...(64 << 20))
         let timeout = try wholeSeconds("connectionTimeout", connectionTimeout, 1...86_400)
         let headers = try wholeSeconds("headerTimeout", headerTimeout, 1...86_400)
-        return (timeout, min(headers, timeout))
+        return (timeout, min(headers, timeout), connectionLimitPerClient.map { min($0, connectionLimit) } ?? 0)
     }
 
     /// Longest request target (path and query, as sent) served: a quarter of the connection

@@ -14,8 +14,7 @@ func makeServer(options: DemoOptions, node: DemoNode, nodeID: String) throws -> 
     if (options.tlsCert == nil) != (options.tlsKey == nil) { throw ServerError.tlsNeedsBoth }
     let configuration = MetricsServerConfiguration(
         listen: listen, maxConcurrentScrapes: options.maxScrapes, connectionLimit: options.maxConnections,
-        connectionLimitPerClient: options.maxConnectionsPerClient, connectionTimeout: .seconds(options.connectionTimeout),
-        headerTimeout: .seconds(min(5, options.connectionTimeout)), basicAuth: auth,
+        connectionLimitPerClient: options.maxConnectionsPerClient, connectionTimeout: .seconds(options.connectionTimeout), basicAuth: auth,
         tlsCertificatePEM: try options.tlsCert.map(readText), tlsKeyPEM: try options.tlsKey.map(readText))
     // Every demo node answers ?scope=cluster: with no --peers, its own matrix in the cluster shape.
     var credentials: (user: String, password: String)?
