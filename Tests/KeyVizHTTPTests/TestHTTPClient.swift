@@ -219,9 +219,20 @@ final class DemoProcess {
         throw TestError("no heap report from the demo within \(timeoutSeconds) s: \(fresh)")
     }
 
-    /// Sends SIGTERM and waits; returns the exit status.
+    /// Sends SIGTERM and waits; returns the exit status. Reads the demo's stderr meanwhile: a
+    /// demo whose pipe filled (its warnings unread during a long test) would block in a write
+    /// and never exit, and the wait would hang the test (seen with the debug build).
     func terminate() -> Int32 {
         if process.isRunning { kill(process.processIdentifier, SIGTERM) }
+        let fd = stderr.fileHandleForReading.fileDescriptor
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while process.isRunning {
+            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&p, 1, 100) > 0 else { continue }
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n <= 0 { break }
+            log += String(decoding: buffer[0..<n], as: UTF8.self)
+        }
         process.waitUntilExit()
         return process.terminationStatus
     }
