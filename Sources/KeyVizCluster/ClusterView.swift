@@ -1,5 +1,3 @@
-import Dispatch
-import Foundation
 public import KeyViz
 public import KeyVizHTTPHandler
 import Synchronization
@@ -138,24 +136,26 @@ public final class ClusterView: ClusterMatrixSource, ClusterHotKeysSource {
     }
 
     /// Every peer's answer to `path`, asked in parallel (nil: no answer within the timeout).
-    /// Each fetch blocks a thread started for it (never one of Dispatch's or the cooperative
-    /// pool's); the caller waits here, so an async handler calls this from a thread of its own.
-    private func fetchAll(_ path: String) -> [Result<PeerResponse, PeerFetchError>?] {
-        let results = Mutex([Result<PeerResponse, PeerFetchError>?](repeating: nil, count: peers.count))
-        let answered = DispatchSemaphore(value: 0)
-        for (i, peer) in peers.enumerated() {
-            let thread = Thread { [fetcher, timeout, maxBodyBytes] in
-                let r = fetcher.get(peer, path: path, timeout: timeout, maxBodyBytes: maxBodyBytes)
-                results.withLock { $0[i] = r }
-                answered.signal()
+    /// Each fetch is a task of its own; the caller suspends until all have answered or the
+    /// deadline passed, whichever is first. Each fetch keeps its own deadline; this one (a
+    /// second later) only guards against a fetcher that does not, and a fetch still running
+    /// then is left to end on its own.
+    private func fetchAll(_ path: String) async -> [Result<PeerResponse, PeerFetchError>?] {
+        guard !peers.isEmpty else { return [] }
+        let fanOut = PeerFanOut(count: peers.count)
+        return await withCheckedContinuation { (done: CheckedContinuation<[Result<PeerResponse, PeerFetchError>?], Never>) in
+            fanOut.start(done)
+            for (i, peer) in peers.enumerated() {
+                Task { [fetcher, timeout, maxBodyBytes] in
+                    fanOut.record(i, await fetcher.get(peer, path: path, timeout: timeout, maxBodyBytes: maxBodyBytes))
+                }
             }
-            thread.name = "keyviz-peer-fetch"
-            thread.start()
+            let deadline = Task { [timeoutMs] in
+                try? await Task.sleep(for: .milliseconds(timeoutMs + 1000))
+                fanOut.finish()
+            }
+            fanOut.onFinish { deadline.cancel() }
         }
-        // Each fetch keeps its own deadline; this bound only guards against a fetcher that does not.
-        let deadline = DispatchTime.now() + .milliseconds(Int(timeoutMs) + 1000)
-        for _ in peers.indices where answered.wait(timeout: deadline) == .timedOut { break }
-        return results.withLock { $0 }
     }
 
     /// Why a fetched answer is no answer, or nil when it is a 200.
@@ -174,10 +174,10 @@ public final class ClusterView: ClusterMatrixSource, ClusterHotKeysSource {
     /// `op`) merged with this node's by ``NodeHotKeys/merge(_:limit:)``, each node counted once
     /// by its `node_id`, with a `nodes` list as the matrix has (no stale answers: hot keys are a
     /// view of now).
-    public func clusterHotKeys(query: [String: String], localBody: [UInt8]) -> [UInt8] {
+    public func clusterHotKeys(query: [String: String], localBody: [UInt8]) async -> [UInt8] {
         var path = "/api/v1/keyviz/hot-keys?scope=local"
         if let op = query["op"], !op.isEmpty { path += "&op=" + Self.percentEncoded(op) }
-        let fetched = fetchAll(path)
+        let fetched = await fetchAll(path)
         var answers: [NodeHotKeys] = []
         var status: [NodeStatus] = []
         var counted = CountedNodes()
@@ -214,9 +214,9 @@ public final class ClusterView: ClusterMatrixSource, ClusterHotKeysSource {
                                   generatedAt: KeyVizHTTPHandler.rfc3339Now(), extra: extra)
     }
 
-    public func clusterMatrix(query: [String: String], localBody: [UInt8]) -> [UInt8] {
+    public func clusterMatrix(query: [String: String], localBody: [UInt8]) async -> [UInt8] {
         let path = Self.peerPath(query: query)
-        let fetched = fetchAll(path)
+        let fetched = await fetchAll(path)
         let nowMs = now()
         // A remembered answer is for the same series and key range; its columns are cut to the time asked.
         let answerKey = ["series", "start_key", "end_key"].map { query[$0] ?? "" }.joined(separator: "\u{1}")

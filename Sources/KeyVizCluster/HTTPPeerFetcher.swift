@@ -3,11 +3,13 @@ import Glibc
 #endif
 import Foundation
 import KeyViz
+import KeyVizHTTPHandler
 
-/// A small blocking HTTP/1.0 client for the cluster fan-out: one connection per request,
+/// A small HTTP/1.0 client for the cluster fan-out: one connection per request,
 /// `Connection: close`, plain HTTP only (no TLS), optional basic auth. Every wait is a `poll`
-/// bounded by the request's deadline, and the read stops once the body exceeds its cap, so a
-/// slow or huge peer costs at most the timeout and the cap.
+/// bounded by the request's deadline, on a thread started for the request (never the caller's
+/// or the cooperative pool's), and the read stops once the body exceeds its cap, so a slow or
+/// huge peer costs at most the timeout and the cap.
 public struct HTTPPeerFetcher: PeerFetcher {
     /// `Authorization` header value sent to every peer (`Basic …`), or nil.
     public var authorization: String?
@@ -16,7 +18,11 @@ public struct HTTPPeerFetcher: PeerFetcher {
         authorization = basicAuth.map { "Basic " + Data("\($0.user):\($0.password)".utf8).base64EncodedString() }
     }
 
-    public func get(_ peer: PeerAddress, path: String, timeout: Duration, maxBodyBytes: Int) -> Result<PeerResponse, PeerFetchError> {
+    public func get(_ peer: PeerAddress, path: String, timeout: Duration, maxBodyBytes: Int) async -> Result<PeerResponse, PeerFetchError> {
+        await OwnThread.run { fetch(peer, path: path, timeout: timeout, maxBodyBytes: maxBodyBytes) }
+    }
+
+    private func fetch(_ peer: PeerAddress, path: String, timeout: Duration, maxBodyBytes: Int) -> Result<PeerResponse, PeerFetchError> {
         let deadline = Self.nowMs() + timeout.milliseconds(within: 1...3_600_000)
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC

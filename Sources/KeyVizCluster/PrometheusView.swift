@@ -49,7 +49,7 @@ public final class PrometheusView: ClusterMatrixSource {
     /// Columns at most: a wider range gets a coarser step.
     public static let maxColumns = 1440
 
-    public func clusterMatrix(query: [String: String], localBody: [UInt8]) -> [UInt8] {
+    public func clusterMatrix(query: [String: String], localBody: [UInt8]) async -> [UInt8] {
         let series = query["series"].flatMap(Series.init(wireName:)) ?? .writes
         let local = try? NodeMatrix.decode(localBody)
         // Every time below is within UnixTime.validMilliseconds, so no sum or difference traps.
@@ -74,10 +74,10 @@ public final class PrometheusView: ClusterMatrixSource {
         var error: String?
         do {
             let metric = "keyviz_bucket_\(series.rawValue)_total"
-            let cells = try result(path: "/api/v1/query_range", params: [
+            let cells = try await result(path: "/api/v1/query_range", params: [
                 ("query", "sum by (bucket) (increase(\(selector.selecting(metric))[\(step)ms]))"), ("start", seconds(first)),
                 ("end", seconds(end)), ("step", seconds(step))])
-            let info = try result(path: "/api/v1/query", params: [
+            let info = try await result(path: "/api/v1/query", params: [
                 ("query", "max by (bucket, axis, start) (last_over_time(\(selector.selecting("keyviz_bucket_info"))[\(end - start + step)ms]))"),
                 ("time", seconds(end))])
             var axis: [String: (axis: String, start: String)] = [:]
@@ -165,11 +165,11 @@ public final class PrometheusView: ClusterMatrixSource {
     /// The only labels read; others are skipped, so a series costs its samples, not its labels.
     static let labelsRead: Set<String> = ["bucket", "axis", "start"]
 
-    private func result(path: String, params: [(String, String)]) throws -> [Result_] {
+    private func result(path: String, params: [(String, String)]) async throws -> [Result_] {
         var q = URLComponents()
         q.queryItems = params.map { URLQueryItem(name: $0.0, value: $0.1) }
         let encoded = (q.percentEncodedQuery ?? "").replacingOccurrences(of: "+", with: "%2B")
-        let r = fetcher.get(server, path: pathPrefix + path + "?" + encoded, timeout: timeout, maxBodyBytes: 64 << 20)
+        let r = await fetcher.get(server, path: pathPrefix + path + "?" + encoded, timeout: timeout, maxBodyBytes: 64 << 20)
         let response: PeerResponse
         switch r {
         case .failure(let e): throw e

@@ -90,7 +90,8 @@ package enum Fixtures {
 
         /// This node's local matrix answer.
         package func matrixBody(_ query: [String: String] = [:]) -> [UInt8] {
-            handler.handle(KeyVizHTTPRequest(method: "GET", path: "/api/v1/keyviz/matrix", query: query)).body
+            // A local matrix answer waits for nothing, so it is had without a task.
+            handler.answerWithoutWaiting(KeyVizHTTPRequest(method: "GET", path: "/api/v1/keyviz/matrix", query: query))!.body
         }
     }
 
@@ -139,7 +140,7 @@ package struct InProcessPeers: PeerFetcher {
         self.handlers = handlers
     }
 
-    package func get(_ peer: PeerAddress, path: String, timeout: Duration, maxBodyBytes: Int) -> Result<PeerResponse, PeerFetchError> {
+    package func get(_ peer: PeerAddress, path: String, timeout: Duration, maxBodyBytes: Int) async -> Result<PeerResponse, PeerFetchError> {
         guard let handler = handlers[peer.description] else { return .failure(PeerFetchError("no such peer")) }
         let parts = path.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
         let query = QueryString.parse(Array((parts.count > 1 ? parts[1] : "").utf8)).query
@@ -148,7 +149,7 @@ package struct InProcessPeers: PeerFetcher {
         guard parts[0] == "/api/v1/keyviz/matrix", query["scope"] == "local" else {
             return .success(PeerResponse(status: 500, body: Array("asked \(path) instead of a local matrix".utf8)))
         }
-        let r = handler.handle(KeyVizHTTPRequest(method: "GET", path: String(parts[0]), query: query))
+        let r = await handler.handle(KeyVizHTTPRequest(method: "GET", path: String(parts[0]), query: query))
         guard r.body.count <= maxBodyBytes else { return .failure(PeerFetchError("body over the cap")) }
         return .success(PeerResponse(status: r.status, body: r.body))
     }
@@ -159,7 +160,7 @@ package struct InProcessPeers: PeerFetcher {
 package struct CannedPrometheus: PeerFetcher {
     package init() {}
 
-    package func get(_ peer: PeerAddress, path: String, timeout: Duration, maxBodyBytes: Int) -> Result<PeerResponse, PeerFetchError> {
+    package func get(_ peer: PeerAddress, path: String, timeout: Duration, maxBodyBytes: Int) async -> Result<PeerResponse, PeerFetchError> {
         let parts = path.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
         let q = QueryString.parse(Array((parts.count > 1 ? parts[1] : "").utf8)).query
         if parts[0].hasSuffix("/api/v1/query_range") {

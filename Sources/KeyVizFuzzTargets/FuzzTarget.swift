@@ -3,24 +3,26 @@
 ///
 /// ``evaluate`` runs one input and returns what it saw: the JSON answers it produced (for
 /// `keyviz-fuzz --emit`, validated against docs/openapi.yaml by `scripts/fuzz.sh`) and every
-/// invariant that broke. ``run(_:)`` is what libFuzzer calls: it evaluates and traps on the
-/// first broken invariant, so the fuzzer saves the input as a crash. A trap inside library code
-/// (an overflow, an index out of range) is a crash either way.
+/// invariant that broke. It is async because the boundaries it drives are (the handler, the
+/// cluster views); the fuzz driver runs it to its end on its own thread. ``run(_:)`` is what
+/// libFuzzer's entry calls: it evaluates and traps on the first broken invariant, so the fuzzer
+/// saves the input as a crash. A trap inside library code (an overflow, an index out of range)
+/// is a crash either way.
 package struct FuzzTarget: Sendable {
     package let name: String
     /// One line: the boundary and what is checked.
     package let summary: String
-    package let evaluate: @Sendable ([UInt8]) -> FuzzOutcome
+    package let evaluate: @Sendable ([UInt8]) async -> FuzzOutcome
 
-    package init(name: String, summary: String, evaluate: @escaping @Sendable ([UInt8]) -> FuzzOutcome) {
+    package init(name: String, summary: String, evaluate: @escaping @Sendable ([UInt8]) async -> FuzzOutcome) {
         self.name = name
         self.summary = summary
         self.evaluate = evaluate
     }
 
     /// Evaluates `input` and stops the process on the first broken invariant.
-    package func run(_ input: UnsafeRawBufferPointer) {
-        let outcome = evaluate(Array(input))
+    package func run(_ input: [UInt8]) async {
+        let outcome = await evaluate(input)
         if let first = outcome.failures.first {
             fatalError("\(name): \(first)" + (outcome.failures.count > 1 ? " (and \(outcome.failures.count - 1) more)" : ""))
         }
@@ -82,22 +84,4 @@ package enum FuzzTargets {
     package static func named(_ name: String) -> FuzzTarget? {
         all.first { $0.name == name }
     }
-
-    // The targets as plain functions of bytes, for callers that want no table.
-    package static func peerFraming(_ input: UnsafeRawBufferPointer) { all[0].run(input) }
-    package static func peerAnswer(_ input: UnsafeRawBufferPointer) { all[1].run(input) }
-    package static func prometheusAnswer(_ input: UnsafeRawBufferPointer) { all[2].run(input) }
-    package static func stateFile(_ input: UnsafeRawBufferPointer) { all[3].run(input) }
-    package static func query(_ input: UnsafeRawBufferPointer) { all[4].run(input) }
-    package static func authorization(_ input: UnsafeRawBufferPointer) { all[5].run(input) }
-
-    /// Name → function, as libFuzzer's entry point looks them up.
-    package static let table: [String: @Sendable (UnsafeRawBufferPointer) -> Void] = [
-        "peer-framing": peerFraming,
-        "peer-answer": peerAnswer,
-        "prometheus-answer": prometheusAnswer,
-        "state-file": stateFile,
-        "query": query,
-        "authorization": authorization,
-    ]
 }

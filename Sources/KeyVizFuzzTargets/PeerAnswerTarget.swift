@@ -18,17 +18,17 @@ enum PeerAnswerTarget {
     /// Answers every peer with the input, as a 200.
     struct InputPeer: PeerFetcher {
         let body: [UInt8]
-        func get(_ peer: PeerAddress, path: String, timeout: Duration, maxBodyBytes: Int) -> Result<PeerResponse, PeerFetchError> {
+        func get(_ peer: PeerAddress, path: String, timeout: Duration, maxBodyBytes: Int) async -> Result<PeerResponse, PeerFetchError> {
             .success(PeerResponse(status: 200, body: body))
         }
     }
 
-    static func evaluate(_ input: [UInt8]) -> FuzzOutcome {
+    static func evaluate(_ input: [UInt8]) async -> FuzzOutcome {
         var o = FuzzOutcome()
         let budget = budgets[input.count % budgets.count]
         let peerCount = 1 + (input.count / budgets.count) % 2
         let view = ClusterView(selfName: "local", peers: Array(Fixtures.peers.prefix(peerCount)), fetcher: InputPeer(body: input), timeout: .milliseconds(30_000))
-        let body = view.clusterMatrix(query: ["rows": String(budget)], localBody: Fixtures.localBody)
+        let body = await view.clusterMatrix(query: ["rows": String(budget)], localBody: Fixtures.localBody)
         let what = "cluster answer (rows=\(budget), \(peerCount) peer\(peerCount > 1 ? "s" : ""))"
         o.answers.append(.init(schema: "Matrix", label: what, status: 200, body: body))
         let rules = MatrixRules(maxRows: budget, maxColumns: ClusterMatrixMerger.defaultMaxColumns, scope: "cluster",

@@ -22,7 +22,7 @@ enum PrometheusAnswerTarget {
     /// Answers `query_range` and `query` with the input's parts.
     struct InputPrometheus: PeerFetcher {
         let range: [UInt8], instant: [UInt8]
-        func get(_ peer: PeerAddress, path: String, timeout: Duration, maxBodyBytes: Int) -> Result<PeerResponse, PeerFetchError> {
+        func get(_ peer: PeerAddress, path: String, timeout: Duration, maxBodyBytes: Int) async -> Result<PeerResponse, PeerFetchError> {
             if path.hasPrefix("/api/v1/query_range?") { return .success(PeerResponse(status: 200, body: range)) }
             if path.hasPrefix("/api/v1/query?") { return .success(PeerResponse(status: 200, body: instant)) }
             return .success(PeerResponse(status: 404, body: Array("404 page not found".utf8)))
@@ -36,7 +36,7 @@ enum PrometheusAnswerTarget {
         return (Array(input[..<a]), Array(rest[..<b]), Array(rest[(b + 1)...]))
     }
 
-    static func evaluate(_ input: [UInt8]) -> FuzzOutcome {
+    static func evaluate(_ input: [UInt8]) async -> FuzzOutcome {
         var o = FuzzOutcome()
         let (range, instant, queryText) = split(input)
         let view = try! PrometheusView(url: "http://prometheus:9090", selector: Fixtures.selector, stepMs: stepMs, timeout: .milliseconds(30_000),
@@ -44,7 +44,7 @@ enum PrometheusAnswerTarget {
         let handler = KeyVizHTTPHandler(metrics: NullExposition(), matrix: Fixtures.peerA.matrix, prometheus: view)
         var query = QueryString.parse(queryText).query
         query["scope"] = "prometheus"
-        let r = handler.handle(KeyVizHTTPRequest(method: "GET", path: "/api/v1/keyviz/matrix", query: query))
+        let r = await handler.handle(KeyVizHTTPRequest(method: "GET", path: "/api/v1/keyviz/matrix", query: query))
         let what = "prometheus answer (\(String(decoding: queryText.prefix(120), as: UTF8.self)))"
         let rules = MatrixRules(maxRows: KeyVizHTTPHandler.rowBudget(query: query), maxColumns: PrometheusView.maxColumns,
                                 scope: "prometheus", ascendingColumns: true, gridColumns: true)

@@ -15,7 +15,7 @@ import KeyVizHTTPHandler
 /// peer answered (a peer asked anything but its local matrix fails); errors are `{code,message}`;
 /// hot-keys answers have their schema.
 enum QueryTarget {
-    static func evaluate(_ input: [UInt8]) -> FuzzOutcome {
+    static func evaluate(_ input: [UInt8]) async -> FuzzOutcome {
         var o = FuzzOutcome()
         let (query, headers) = QueryString.parse(input)
         let handler = Fixtures.node.handler
@@ -25,7 +25,7 @@ enum QueryTarget {
         for scope in scopes {
             var q = query
             if let scope { q["scope"] = scope }
-            let r = handler.handle(KeyVizHTTPRequest(method: "GET", path: "/api/v1/keyviz/matrix", headers: headers, query: q))
+            let r = await handler.handle(KeyVizHTTPRequest(method: "GET", path: "/api/v1/keyviz/matrix", headers: headers, query: q))
             let effective = q["scope"] ?? ""
             let what = "matrix (scope \(scope.map { "set to \($0)" } ?? "as given: '\(named.prefix(40))'"))"
             let rules = switch effective {
@@ -45,7 +45,7 @@ enum QueryTarget {
             }
         }
 
-        let hot = handler.handle(KeyVizHTTPRequest(method: "GET", path: "/api/v1/keyviz/hot-keys", headers: headers, query: query))
+        let hot = await handler.handle(KeyVizHTTPRequest(method: "GET", path: "/api/v1/keyviz/hot-keys", headers: headers, query: query))
         o.check(hot.status == 200 || hot.status == 400, "hot-keys: status \(hot.status)")
         if hot.status == 200 {
             AnswerChecks.hotKeys(hot.body, "hot-keys", &o)
@@ -54,7 +54,7 @@ enum QueryTarget {
             AnswerChecks.error(hot.body, "hot-keys", &o)
         }
 
-        let metrics = handler.handle(KeyVizHTTPRequest(method: "GET", path: "/metrics", headers: headers, query: query))
+        let metrics = await handler.handle(KeyVizHTTPRequest(method: "GET", path: "/metrics", headers: headers, query: query))
         o.check(metrics.status == 200 || metrics.status == 503, "/metrics: status \(metrics.status)")
         if metrics.status == 200 {
             let type = metrics.header("Content-Type") ?? ""

@@ -15,14 +15,14 @@ import KeyVizHTTPHandler
 /// range, series) answer 200 with a well-formed matrix within the row budget and the sampler's
 /// columns.
 package enum StateFileTarget {
-    static func evaluate(_ input: [UInt8]) -> FuzzOutcome {
+    static func evaluate(_ input: [UInt8]) async -> FuzzOutcome {
         var o = FuzzOutcome()
-        restoreAndAsk(input, "as is", &o)
+        await restoreAndAsk(input, "as is", &o)
         if input.count >= 24 && input.starts(with: MatrixHistoryCodec.magic) {
             let version = input[8..<12].reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
-            restoreAndAsk(headed(Array(input[24...]), version: version), "re-headed", &o)
+            await restoreAndAsk(headed(Array(input[24...]), version: version), "re-headed", &o)
         } else {
-            restoreAndAsk(headed(input), "re-headed", &o)
+            await restoreAndAsk(headed(input), "re-headed", &o)
         }
         return o
     }
@@ -52,7 +52,7 @@ package enum StateFileTarget {
         return c ^ 0xFFFF_FFFF
     }
 
-    static func restoreAndAsk(_ file: [UInt8], _ label: String, _ o: inout FuzzOutcome) {
+    static func restoreAndAsk(_ file: [UInt8], _ label: String, _ o: inout FuzzOutcome) async {
         let decoded = Result { () throws(MatrixHistoryCodecError) in try MatrixHistoryCodec.decode(file) }
         let streamed = HeatMatrixSampler(configuration: Fixtures.matrixConfiguration(clock: Fixtures.ManualClock(Fixtures.baseUnixMs)))
         let restored = Result { () throws(MatrixHistoryCodecError) in try streamed.restore(encoded: file) }
@@ -93,7 +93,7 @@ package enum StateFileTarget {
             queries.append(["from_unix_ms": String(from), "to_unix_ms": String(to), "rows": "7"])
         }
         for q in queries {
-            let r = handler.handle(KeyVizHTTPRequest(method: "GET", path: "/api/v1/keyviz/matrix", query: q))
+            let r = await handler.handle(KeyVizHTTPRequest(method: "GET", path: "/api/v1/keyviz/matrix", query: q))
             let what = "\(label): matrix \(q.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "&"))"
             AnswerChecks.matrixResponse(status: r.status, body: r.body,
                                         rules: MatrixRules(maxRows: KeyVizHTTPHandler.rowBudget(query: q), maxColumns: Fixtures.maxLocalColumns),

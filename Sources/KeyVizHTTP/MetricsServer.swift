@@ -8,12 +8,6 @@ import KeyViz
 public import Logging
 import Synchronization
 
-/// Stops the deadline thread and waits for it.
-final class ReaperControl: Sendable {
-    let running = Atomic<Bool>(true)
-    let done = DispatchSemaphore(value: 0)
-}
-
 /// What libmicrohttpd's callbacks reach through their `cls` pointer.
 final class ServerContext: Sendable {
     let handler: KeyVizHTTPHandler
@@ -21,8 +15,11 @@ final class ServerContext: Sendable {
     let deadlines: RequestDeadlines
     let log: RateLimitedLog
     let lingering: LingeringClose
+    let parked = ParkedRequests()
+    let taskExecutor: (any TaskExecutor)?
     init(handler: KeyVizHTTPHandler, policy: RequestPolicy, deadlines: RequestDeadlines, log: RateLimitedLog,
-         lingering: LingeringClose) {
+         lingering: LingeringClose, taskExecutor: (any TaskExecutor)?) {
+        self.taskExecutor = taskExecutor
         self.handler = handler
         self.policy = policy
         self.deadlines = deadlines
@@ -31,15 +28,19 @@ final class ServerContext: Sendable {
     }
 }
 
-/// The embedded HTTP server: libmicrohttpd with a thread per connection, serving a
-/// `KeyVizHTTPHandler`.
+/// The embedded HTTP server: libmicrohttpd for the sockets, serving a `KeyVizHTTPHandler` in
+/// tasks.
 ///
-/// Threading: one internal polling thread accepts; each connection gets its own thread (poll,
-/// not select, so descriptors above 1024 work). Measured against epoll with a thread pool, the
-/// pool served concurrent scrapes one after another whenever the kernel handed all the
-/// connections to one pool thread, so a slow render delayed every other request and the
-/// concurrent-scrape limit could not be enforced; per-connection threads, bounded by the
-/// connection limit and the request deadline, keep requests independent.
+/// Threading: libmicrohttpd's one internal polling thread (poll, not select, so descriptors
+/// above 1024 work) does all socket work and never waits for an answer: once a request's headers are screened, its connection is suspended and the
+/// handler answers it in a task (on `taskExecutor`, or Swift's global concurrent executor);
+/// the task resumes the connection with the answer (`ParkedRequests`). So a slow render or a cluster fan-out never delays
+/// another request, nothing in the server blocks a thread while it waits, and the
+/// concurrent-scrape limits are enforced on the tasks. (libmicrohttpd cannot suspend in its
+/// thread-per-connection mode; a pool of polling threads that ran the handler served
+/// concurrent scrapes one after another when the kernel gave one thread all the connections;
+/// and with epoll, libmicrohttpd 0.9.75 left some connections their clients had closed open
+/// for seconds, so a client's per-address slots stayed taken: `HardeningTests`.)
 ///
 /// Binding is done here (so a busy port or bad address is a clear error and the bound port of
 /// `:0` is known), then the socket is handed to libmicrohttpd. The access handler answers on
@@ -74,14 +75,19 @@ public final class MetricsServer: Sendable {
     private let context: Int                 // retained ServerContext handed to libmicrohttpd
     private let deadlines: RequestDeadlines
     private let lingering = LingeringClose()
-    private let reaper = ReaperControl()
+    private let reaper: Task<Void, Never>
     private let log: RateLimitedLog
 
     /// Starts serving `handler` as `configuration` says. `logger` defaults to one labelled
     /// `keyviz.http`, which writes where the process's `LoggingSystem` says (swift-log's
     /// default: stderr, info level and up).
+    ///
+    /// `taskExecutor` is where requests are answered and the deadlines kept: nil is Swift's
+    /// global concurrent executor (the cooperative pool). A host whose pool can be saturated
+    /// (blocking code on it, long CPU-bound tasks) and that wants scrapes answered regardless
+    /// gives the server an executor of its own, e.g. a SwiftNIO event loop's `taskExecutor`.
     public init(handler: KeyVizHTTPHandler, configuration: MetricsServerConfiguration,
-                logger: Logger = Logger(label: "keyviz.http")) throws(ServerError) {
+                logger: Logger = Logger(label: "keyviz.http"), taskExecutor: (any TaskExecutor)? = nil) throws(ServerError) {
         self.handler = handler
         self.configuration = configuration
         let (timeout, headerTimeout, perClientLimit) = try configuration.validated()
@@ -93,14 +99,13 @@ public final class MetricsServer: Sendable {
         let (fd, bound) = try Self.listen(on: configuration.listen)
         listenFD = fd
         boundAddress = bound
-        var flags = MHD_USE_POLL_INTERNAL_THREAD.rawValue | MHD_USE_THREAD_PER_CONNECTION.rawValue
-            | MHD_USE_ERROR_LOG.rawValue | MHD_USE_ITC.rawValue
+        var flags = MHD_USE_POLL_INTERNAL_THREAD.rawValue | MHD_USE_ERROR_LOG.rawValue | MHD_ALLOW_SUSPEND_RESUME.rawValue
         if tls { flags |= MHD_USE_TLS.rawValue }
         deadlines = RequestDeadlines(seconds: Double(timeout), headerSeconds: Double(headerTimeout))
         log = RateLimitedLog(logger: logger)
         let ctx = Unmanaged.passRetained(ServerContext(handler: handler, policy: RequestPolicy(configuration),
                                                        deadlines: deadlines, log: log,
-                                                       lingering: lingering)).toOpaque()
+                                                       lingering: lingering, taskExecutor: taskExecutor)).toOpaque()
         let d = keyviz_mhd_start(flags, fd, 0, UInt32(configuration.connectionLimit), UInt32(perClientLimit),
                                  UInt32(timeout), configuration.connectionMemoryLimit, 1,
                                  configuration.tlsKeyPEM, configuration.tlsCertificatePEM,
@@ -117,8 +122,10 @@ public final class MetricsServer: Sendable {
         }
         context = Int(bitPattern: ctx)
         daemon.store(Int(bitPattern: d), ordering: .releasing)
-        let thread = Thread { [deadlines, lingering, reaper, log] in
-            while reaper.running.load(ordering: .relaxed) {
+        // The deadlines and lingering closes, as a task: its waits are task sleeps, and stop()
+        // cancels it.
+        reaper = Task(executorPreference: taskExecutor) { [deadlines, lingering, log] in
+            while !Task.isCancelled {
                 lingering.drainReady()
                 let n = deadlines.reap()
                 if n.withoutHeaders > 0 {
@@ -128,13 +135,9 @@ public final class MetricsServer: Sendable {
                     log.warning("closed \(n.closed - n.withoutHeaders) connection(s) whose request was not complete within \(timeout) s")
                 }
                 log.flush()
-                usleep(lingering.count > 0 ? 20_000 : 250_000)
+                try? await Task.sleep(for: .milliseconds(lingering.count > 0 ? 20 : 250))
             }
-            lingering.resetAll()
-            reaper.done.signal()
         }
-        thread.name = "keyviz-http-deadlines"
-        thread.start()
     }
 
     /// Connections closed because their request exchange (or a new connection's first headers)
@@ -143,20 +146,58 @@ public final class MetricsServer: Sendable {
 
     deinit { stop() }
 
-    /// Stops accepting, lets requests being served finish (up to `drainTimeout`), then stops
-    /// the daemon. Idempotent.
-    public func stop(drainTimeout: Duration = .seconds(5)) {
+    /// Stops accepting, lets requests being answered finish for up to `drainTimeout`, then stops
+    /// libmicrohttpd; a request still unanswered then gets a 503. It suspends while it waits
+    /// (also when the calling task is cancelled: the drain still runs its course) and stops
+    /// libmicrohttpd on a thread of its own. Idempotent.
+    public func stop(drainTimeout: Duration) async {
+        guard let (daemon, quiesced) = quiesce() else { return }
+        let context = serverContext
+        await Task(executorPreference: context.taskExecutor) { [handler] in
+            let clock = ContinuousClock()
+            let start = clock.now
+            while handler.httpMetrics.inFlightCount > 0, start.duration(to: clock.now) < drainTimeout {
+                try? await Task.sleep(for: .milliseconds(1))
+            }
+            // Connections still parked are answered 503; every answer handed over is written out
+            // (for at most a second more) before the stop closes the connections.
+            _ = context.parked.resumeAll(with: Self.stoppingAnswer)
+            let cut = clock.now
+            while context.parked.answeringCount > 0, cut.duration(to: clock.now) < .seconds(1) {
+                try? await Task.sleep(for: .milliseconds(1))
+            }
+        }.value
+        let address = Int(bitPattern: daemon)
+        await OwnThread.run { self.finish(daemon: OpaquePointer(bitPattern: address)!, quiesced: quiesced) }
+    }
+
+    /// Stops at once: requests being answered get a 503 (their connections are closed with the
+    /// daemon, so a client may see the connection close instead). Idempotent; what `deinit` does.
+    public func stop() {
+        guard let (daemon, quiesced) = quiesce() else { return }
+        finish(daemon: daemon, quiesced: quiesced)
+    }
+
+    private static let stoppingAnswer = KeyVizHTTPResponse.text(503, "the server is stopping")
+
+    private var serverContext: ServerContext {
+        Unmanaged<ServerContext>.fromOpaque(UnsafeRawPointer(bitPattern: context)!).takeUnretainedValue()
+    }
+
+    /// Takes the daemon (once) and stops it accepting.
+    private func quiesce() -> (OpaquePointer, Int32)? {
         let d = daemon.exchange(0, ordering: .acquiringAndReleasing)
-        guard d != 0, let daemonPointer = OpaquePointer(bitPattern: d) else { return }
-        let quiesced = MHD_quiesce_daemon(daemonPointer)
-        let deadline = monotonicSeconds() + drainTimeout.secondsValue
-        while handler.httpMetrics.inFlightCount > 0 && monotonicSeconds() < deadline {
-            usleep(1000)
-        }
-        MHD_stop_daemon(daemonPointer)
+        guard d != 0, let daemonPointer = OpaquePointer(bitPattern: d) else { return nil }
+        return (daemonPointer, MHD_quiesce_daemon(daemonPointer))
+    }
+
+    /// Stops libmicrohttpd (which joins its thread) and the reaper, and lets go of the context.
+    private func finish(daemon: OpaquePointer, quiesced: Int32) {
+        _ = serverContext.parked.resumeAll(with: Self.stoppingAnswer)
+        MHD_stop_daemon(daemon)
         if quiesced >= 0 { close(quiesced) }
-        reaper.running.store(false, ordering: .relaxed)
-        reaper.done.wait()
+        reaper.cancel()
+        lingering.resetAll()
         log.flush(force: true)
         Unmanaged<ServerContext>.fromOpaque(UnsafeRawPointer(bitPattern: context)!).release()
     }
@@ -213,12 +254,15 @@ public final class MetricsServer: Sendable {
 }
 
 /// Per-request state in libmicrohttpd's `*con_cls`: headers screened and accepted (answer on
-/// the next call, which keeps keep-alive), or already answered with a refusal. Before the first
-/// call it holds `targetMarker` plus the target screen's verdict (0 accepted, 1 too long, 2 too
-/// many parameters).
+/// the next call, which keeps keep-alive), already answered with a refusal, or answered after
+/// being parked. Before the first call it holds `targetMarker` plus the target screen's verdict
+/// (0 accepted, 1 too long, 2 too many parameters). While the handler works on it, it holds the
+/// retained `ParkedRequest` (an address, so above every marker).
 private let screenedMarker = 1
 private let refusedMarker = 2
 private let targetMarker = 3
+private let answeredMarker = 6
+private let lastMarker = 6
 
 /// The URI log callback: runs on the request line, before libmicrohttpd records the query.
 private let targetScreen: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?, OpaquePointer?) -> UnsafeMutableRawPointer? = { cls, target, _ in
@@ -238,9 +282,21 @@ private let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, m
         uploadDataSize?.pointee = 0
         return .YES
     }
+    let state = Int(bitPattern: conCls.pointee)
+    if state > lastMarker {
+        // Resumed: the task has set the answer.
+        let parked = Unmanaged<ParkedRequest>.fromOpaque(UnsafeRawPointer(bitPattern: state)!).takeRetainedValue()
+        conCls.pointee = UnsafeMutableRawPointer(bitPattern: answeredMarker)
+        uploadDataSize?.pointee = 0
+        guard let answer = parked.answer.withLock({ $0 }) else { return .NO }
+        return queue(answer, on: connection)
+    }
+    if state == answeredMarker {
+        uploadDataSize?.pointee = 0
+        return .YES
+    }
     let path = String(cString: url)
     let methodName = String(cString: method)
-    let state = Int(bitPattern: conCls.pointee)
     if state == 0 || state >= targetMarker {
         // First call: only the headers are in. Every refusal is decided here, before any body.
         let raw = UnsafeMutableRawPointer(connection)
@@ -276,16 +332,28 @@ private let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, m
         if let v = MHD_lookup_connection_value(connection, .GET_ARGUMENT_KIND, name) { request.query[name] = String(cString: v) }
     }
     let name = KeyVizHTTPHandler.handlerName(path)
-    let response = handler.measure(handler: name) { started in
-        let answer: KeyVizHTTPResponse
-        if let limit = context.policy.gate(for: name) {
-            answer = limit.gate.withPlace { handler.route(request, started: started) } ?? limit.refusal
-        } else {
-            answer = handler.route(request, started: started)
-        }
-        return Gzip.encode(answer, acceptEncoding: request.headers["accept-encoding"])
+    // Answered in a task: the connection waits suspended, libmicrohttpd's thread goes on.
+    let parked = ParkedRequest(connection: Int(bitPattern: UnsafeRawPointer(connection)))
+    guard context.parked.park(parked) else {
+        return queue(handler.measure(handler: name) { _ in .text(503, "the server is stopping") }, on: connection)
     }
-    return queue(response, on: connection)
+    conCls.pointee = Unmanaged.passRetained(parked).toOpaque()
+    MHD_suspend_connection(connection)
+    let policy = context.policy
+    let parkedRequests = context.parked
+    Task(executorPreference: context.taskExecutor) {
+        let response = await handler.measure(handler: name) { started in
+            let answer: KeyVizHTTPResponse
+            if let limit = policy.gate(for: name) {
+                answer = await limit.gate.withPlace { await handler.respond(request, started: started) } ?? limit.refusal
+            } else {
+                answer = await handler.respond(request, started: started)
+            }
+            return Gzip.encode(answer, acceptEncoding: request.headers["accept-encoding"])
+        }
+        parkedRequests.resume(parked, with: response)
+    }
+    return .YES
 }
 
 /// An answer as bytes to write to the socket, for when libmicrohttpd cannot.
@@ -335,9 +403,20 @@ private let connectionNotifier: MHD_NotifyConnectionCallback = { cls, connection
 /// 414) is written directly instead. A request that ended with an error but was answered (by
 /// libmicrohttpd's own 4xx or that direct answer) is not reset either: its connection lingers
 /// on close, so a client still sending the rest of it reads the answer.
-private let completionNotifier: MHD_RequestCompletedCallback = { cls, connection, _, termination in
+private let completionNotifier: MHD_RequestCompletedCallback = { cls, connection, conCls, termination in
     guard let cls, let connection else { return }
     let context = Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue()
+    if let conCls {
+        let state = Int(bitPattern: conCls.pointee)
+        if state > lastMarker {
+            // Resumed but closed before its answer was queued (the daemon is stopping).
+            Unmanaged<ParkedRequest>.fromOpaque(UnsafeRawPointer(bitPattern: state)!).release()
+            context.parked.completed()
+        } else if state == answeredMarker {
+            context.parked.completed()
+        }
+        conCls.pointee = nil
+    }
     let raw = UnsafeMutableRawPointer(connection)
     let key = Int(bitPattern: raw)
     let lost = termination == .REQUEST_TERMINATED_WITH_ERROR ? keyviz_mhd_lost_answer_status(raw) : 0

@@ -10,8 +10,8 @@ public struct MetricsServerConfiguration: Sendable {
     public var maxConcurrentScrapes: Int
     /// Matrix API requests served at once (1…4 096); more get 503 at once (not a queue).
     public var maxConcurrentMatrixRequests: Int
-    /// Open connections at most (1…65 536; each has its own thread); more are refused by
-    /// libmicrohttpd.
+    /// Open connections at most (1…65 536); past it libmicrohttpd accepts no more until one
+    /// closes (they wait in the kernel's listen backlog).
     public var connectionLimit: Int
     /// Open connections at most from one client IP address (1…65 536; more are refused at
     /// once), so that one host cannot take every connection and keep scrapers out. At or above

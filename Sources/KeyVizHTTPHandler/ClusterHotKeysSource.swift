@@ -2,8 +2,7 @@
 /// node's own hot-keys body, the cluster's hot keys (the peers' sketches merged). A
 /// `KeyVizCluster.ClusterView` is one; a cluster source that is not answers 400 there.
 ///
-/// Like ``ClusterMatrixSource`` it blocks its caller; the handler's async entry point calls it
-/// from a thread of its own.
+/// Like ``ClusterMatrixSource`` it suspends, never blocks, while the peers answer.
 public protocol ClusterHotKeysSource: Sendable {
-    func clusterHotKeys(query: [String: String], localBody: [UInt8]) -> [UInt8]
+    func clusterHotKeys(query: [String: String], localBody: [UInt8]) async -> [UInt8]
 }

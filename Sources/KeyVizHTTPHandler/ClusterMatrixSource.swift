@@ -3,8 +3,8 @@
 /// body. Injected so the handler stays transport-neutral: the fan-out to peers (sockets,
 /// timeouts) lives in `KeyVizCluster` or a host's own implementation.
 ///
-/// It blocks its caller until the answer is merged (at most the source's peer timeout); the
-/// handler's async entry point calls it from a thread of its own, never from the caller's.
+/// It suspends until the answer is merged (at most the source's peer timeout) and must not
+/// block the thread it is called on: the handler awaits it on the caller's executor.
 public protocol ClusterMatrixSource: Sendable {
-    func clusterMatrix(query: [String: String], localBody: [UInt8]) -> [UInt8]
+    func clusterMatrix(query: [String: String], localBody: [UInt8]) async -> [UInt8]
 }

@@ -5,11 +5,10 @@ public import KeyViz
 public import KeyVizPrometheus
 
 /// Maps a request to a response for every KeyViz endpoint. Pure request-in, response-out, so
-/// it is tested without sockets. Two entry points with one logic: `handle(_:)`
-/// blocks its thread while a scrape waits for a shared render or a cluster view waits for its
-/// peers (`MetricsServer` calls it from libmicrohttpd's threads, which are there for that);
-/// `await handle(_:)` never blocks (an async host, e.g. on Hummingbird's event loops, calls it):
-/// it suspends for the render and runs a cluster fan-out on a thread of its own.
+/// it is tested without sockets. One entry point, `await handle(_:)`, which never blocks a
+/// thread: a scrape waiting for a shared render, or a cluster view waiting for its peers, is a
+/// suspended task (`MetricsServer` suspends the connection meanwhile; an async host, e.g. on
+/// Hummingbird's event loops, just awaits it).
 ///
 /// - `GET|HEAD /metrics`: the exposition, format from `Accept` (marked compressible: the
 ///   transport gzips it when `Accept-Encoding` allows), 503 when the
@@ -63,33 +62,15 @@ public final class KeyVizHTTPHandler: Sendable {
         metrics.register(httpMetrics)
     }
 
-    /// Answers a request and counts it in `httpMetrics``, blocking the calling thread while
-    /// the answer waits (a shared render, peers): for a server's own worker threads.
-    public func handle(_ request: KeyVizHTTPRequest) -> KeyVizHTTPResponse {
-        measure(handler: Self.handlerName(request.path)) { started in route(request, started: started) }
-    }
-
-    /// Answers a request and counts it in `httpMetrics`, suspending instead of blocking: what an
-    /// async server (Hummingbird, Vapor, a host's own) calls from its event loops or tasks.
+    /// Answers a request and counts it in `httpMetrics`. It suspends, never blocks, while the
+    /// answer waits (a shared render, peers): an async server (Hummingbird, Vapor, a host's own,
+    /// `MetricsServer`) calls it from its event loops or tasks.
     public func handle(_ request: KeyVizHTTPRequest) async -> KeyVizHTTPResponse {
-        let started = monotonicSeconds()
-        httpMetrics.begin()
-        let response: KeyVizHTTPResponse
-        switch prepare(request) {
-        case .answer(let r): response = r
-        case .render(let format, let timeout):
-            response = rendered(await coalescer.render(format: format), format: format, timeout: timeout, started: started)
-        case .clusterMatrix(let source, let query, let local):
-            response = .json(200, await OwnThread.run { source.clusterMatrix(query: query, localBody: local) })
-        case .clusterHotKeys(let source, let query, let local):
-            response = .json(200, await OwnThread.run { source.clusterHotKeys(query: query, localBody: local) })
-        }
-        httpMetrics.end(handler: Self.handlerName(request.path), code: response.status, seconds: monotonicSeconds() - started)
-        return response
+        await measure(handler: Self.handlerName(request.path)) { started in await respond(request, started: started) }
     }
 
     /// What a request still waits for once its own work is done: nothing, a shared render, or
-    /// a cluster source. The blocking and the async entry points differ only in how they wait.
+    /// a cluster source.
     package enum Step {
         case answer(KeyVizHTTPResponse)
         case render(ExpositionFormat, scrapeTimeoutSeconds: Double?)
@@ -106,19 +87,35 @@ public final class KeyVizHTTPHandler: Sendable {
         return response
     }
 
+    /// Runs `body` (given its start time) as one request of `handler` in ``httpMetrics``.
+    package func measure(handler: String, _ body: (Double) async -> KeyVizHTTPResponse) async -> KeyVizHTTPResponse {
+        let started = monotonicSeconds()
+        httpMetrics.begin()
+        let response = await body(started)
+        httpMetrics.end(handler: handler, code: response.status, seconds: monotonicSeconds() - started)
+        return response
+    }
+
     /// The `handler` label for a request to `path`: its endpoint's, or `other` (a 404).
     package static func handlerName(_ path: String) -> String {
         KeyVizEndpoint(path: path)?.handlerLabel ?? "other"
     }
 
-    /// The response for a request, without accounting, waiting (blocking) for what it needs.
-    package func route(_ request: KeyVizHTTPRequest, started: Double) -> KeyVizHTTPResponse {
+    /// The response for a request that waits for nothing (a local matrix, hot keys, the page),
+    /// without accounting; nil for one that waits (a render, a cluster source).
+    package func answerWithoutWaiting(_ request: KeyVizHTTPRequest) -> KeyVizHTTPResponse? {
+        if case .answer(let r) = prepare(request) { return r }
+        return nil
+    }
+
+    /// The response for a request, without accounting, once what it waits for is in.
+    package func respond(_ request: KeyVizHTTPRequest, started: Double) async -> KeyVizHTTPResponse {
         switch prepare(request) {
         case .answer(let r): return r
         case .render(let format, let timeout):
-            return rendered(coalescer.render(format: format), format: format, timeout: timeout, started: started)
-        case .clusterMatrix(let source, let query, let local): return .json(200, source.clusterMatrix(query: query, localBody: local))
-        case .clusterHotKeys(let source, let query, let local): return .json(200, source.clusterHotKeys(query: query, localBody: local))
+            return rendered(await coalescer.render(format: format), format: format, timeout: timeout, started: started)
+        case .clusterMatrix(let source, let query, let local): return .json(200, await source.clusterMatrix(query: query, localBody: local))
+        case .clusterHotKeys(let source, let query, let local): return .json(200, await source.clusterHotKeys(query: query, localBody: local))
         }
     }
 

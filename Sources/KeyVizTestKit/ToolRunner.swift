@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 #if canImport(Testing)
 import Testing
 #endif
@@ -19,7 +20,9 @@ public enum ToolRunner {
     }
 
     /// Runs `argv` (looked up on PATH); returns its exit status and its stdout and stderr together.
-    public static func run(_ argv: [String], input: [UInt8] = []) throws -> (status: Int32, output: [UInt8]) {
+    /// The caller suspends meanwhile: the tool's input is written and its output read on threads
+    /// started for that, and its exit is reported by its termination handler.
+    public static func run(_ argv: [String], input: [UInt8] = []) async throws -> (status: Int32, output: [UInt8]) {
         if let tool = argv.first, !tool.contains("/"), !isInstalled(tool) {
             try toolMissing(tool, package: debianPackages[tool] ?? tool)
         }
@@ -30,15 +33,50 @@ public enum ToolRunner {
         p.standardInput = stdin
         p.standardOutput = out
         p.standardError = out
+        let exited = ExitStatus()
+        p.terminationHandler = { exited.set($0.terminationStatus) }
         try p.run()
         let writer = Thread {
             stdin.fileHandleForWriting.write(Data(input))
             try? stdin.fileHandleForWriting.close()
         }
         writer.start()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, Array(data))
+        let output: [UInt8] = await withCheckedContinuation { done in
+            let reader = Thread { done.resume(returning: Array(out.fileHandleForReading.readDataToEndOfFile())) }
+            reader.start()
+        }
+        return (await exited.value, output)
+    }
+
+    /// A process's exit status, handed from its termination handler to whoever awaits it.
+    private final class ExitStatus: Sendable {
+        private struct State {
+            var status: Int32?
+            var waiting: CheckedContinuation<Int32, Never>?
+        }
+        private let state = Mutex(State())
+
+        func set(_ status: Int32) {
+            let waiting = state.withLock { s -> CheckedContinuation<Int32, Never>? in
+                s.status = status
+                defer { s.waiting = nil }
+                return s.waiting
+            }
+            waiting?.resume(returning: status)
+        }
+
+        var value: Int32 {
+            get async {
+                await withCheckedContinuation { c in
+                    let now = state.withLock { s -> Int32? in
+                        if let status = s.status { return status }
+                        s.waiting = c
+                        return nil
+                    }
+                    if let now { c.resume(returning: now) }
+                }
+            }
+        }
     }
 
     /// Whether `tool` is an executable on PATH.
@@ -64,8 +102,8 @@ public enum ToolRunner {
 
     /// `promtool check metrics` on a text-format body: nil when promtool exits 0 and says
     /// nothing, otherwise its exit status and complaints. Needs Debian's `prometheus` package.
-    public static func promtoolComplaints(_ body: [UInt8]) throws -> String? {
-        let r = try run(["promtool", "check", "metrics"], input: body)
+    public static func promtoolComplaints(_ body: [UInt8]) async throws -> String? {
+        let r = try await run(["promtool", "check", "metrics"], input: body)
         let text = String(decoding: r.output, as: UTF8.self)
         return r.status == 0 && text.allSatisfy(\.isWhitespace) ? nil : "exit \(r.status): \(text)"
     }

@@ -19,12 +19,34 @@ private func warn(_ text: String) {
     }
 }
 
+/// Runs `body` (a target's async evaluation) to its end, waiting on this thread: the driver's
+/// own, which libFuzzer and the replayer hand one input at a time. (The library never waits
+/// like this; the fuzz driver is a program, not a library.)
+private func runToEnd<T: Sendable>(_ body: @escaping @Sendable () async -> T) -> T {
+    let done = DispatchSemaphore(value: 0)
+    let result = LockedBox<T>()
+    Task {
+        result.set(await body())
+        done.signal()
+    }
+    done.wait()
+    return result.take()
+}
+
+/// One value handed from a task to the waiting driver thread.
+private final class LockedBox<T: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: T?
+    func set(_ v: T) { lock.withLock { value = v } }
+    func take() -> T { lock.withLock { value! } }
+}
+
 #if KEYVIZ_LIBFUZZER
 
 /// The target named by KEYVIZ_FUZZ_TARGET, looked up once.
-private let selected: @Sendable (UnsafeRawBufferPointer) -> Void = {
+private let selected: FuzzTarget = {
     let name = getenv("KEYVIZ_FUZZ_TARGET").map { String(cString: $0) } ?? ""
-    guard let target = FuzzTargets.table[name] else {
+    guard let target = FuzzTargets.named(name) else {
         warn("keyviz-fuzz: set KEYVIZ_FUZZ_TARGET to one of: \(FuzzTargets.all.map(\.name).joined(separator: ", ")) (got '\(name)')\n")
         exit(2)
     }
@@ -35,13 +57,16 @@ private let selected: @Sendable (UnsafeRawBufferPointer) -> Void = {
 /// against an input (timeouts, malloc limit).
 @_cdecl("LLVMFuzzerInitialize")
 public func fuzzInitialize(_ argc: UnsafeMutablePointer<CInt>?, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>?) -> CInt {
-    [UInt8]().withUnsafeBytes { selected($0) }
+    let target = selected
+    runToEnd { await target.run([]) }
     return 0
 }
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
-    selected(UnsafeRawBufferPointer(start: data, count: size))
+    let target = selected
+    let input = Array(UnsafeRawBufferPointer(start: data, count: size))
+    runToEnd { await target.run(input) }
     return 0
 }
 
@@ -128,7 +153,7 @@ enum FuzzReplayer {
                 warn("keyviz-fuzz: cannot read \(path)\n")
                 exit(2)
             }
-            let outcome = target.evaluate(bytes)
+            let outcome = runToEnd { await target.evaluate(bytes) }
             inputs += 1
             for f in outcome.failures { print("FAIL \(target.name) \(path): \(f)") }
             if !outcome.failures.isEmpty { broken += 1 }

@@ -7,19 +7,22 @@ import KeyVizTestKit
 import Synchronization
 import Testing
 
-/// A peer that takes `seconds` to answer and blocks its caller meanwhile, as a socket read does.
+/// A peer that takes `seconds` to answer (suspending, as a fetcher must).
 private final class SlowPeer: PeerFetcher {
     let seconds: Double
     init(seconds: Double) { self.seconds = seconds }
-    func get(_ peer: PeerAddress, path: String, timeout: Duration, maxBodyBytes: Int) -> Result<PeerResponse, PeerFetchError> {
-        Thread.sleep(forTimeInterval: seconds)
+    func get(_ peer: PeerAddress, path: String, timeout: Duration, maxBodyBytes: Int) async -> Result<PeerResponse, PeerFetchError> {
+        try? await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
         return .failure(PeerFetchError("timed out"))
     }
 }
 
-/// The blocking entry point (from a synchronous function, where it is the one chosen).
-private func blockingHandle(_ h: KeyVizHTTPHandler, _ request: KeyVizHTTPRequest) -> KeyVizHTTPResponse {
-    h.handle(request)
+/// A fetcher that ignores its timeout and answers only after an hour.
+private final class DeafPeer: PeerFetcher {
+    func get(_ peer: PeerAddress, path: String, timeout: Duration, maxBodyBytes: Int) async -> Result<PeerResponse, PeerFetchError> {
+        try? await Task.sleep(for: .seconds(3600))
+        return .failure(PeerFetchError("late"))
+    }
 }
 
 /// `await handle(_:)`, the entry point of async hosts, never blocks the thread it runs on.
@@ -66,38 +69,29 @@ private func blockingHandle(_ h: KeyVizHTTPHandler, _ request: KeyVizHTTPRequest
         #expect(ticker < answer, "the ticker ended at \(ticker) s, the first cluster answer came at \(answer) s")
     }
 
-    /// The async and the blocking entry points share one logic: the same statuses and bodies for
-    /// every endpoint and for bad requests (bodies without their generated_at stamps).
-    @Test func bothEntryPointsAnswerEveryRequestAlike() async {
-        let h = handler(peerSeconds: 0)
-        let requests = [
-            KeyVizHTTPRequest(method: "GET", path: "/healthz"),
-            KeyVizHTTPRequest(method: "GET", path: "/"),
-            KeyVizHTTPRequest(method: "GET", path: "/nowhere"),
-            KeyVizHTTPRequest(method: "POST", path: "/metrics"),
-            KeyVizHTTPRequest(method: "GET", path: "/api/v1/keyviz/matrix", query: ["series": "nonsense"]),
-            KeyVizHTTPRequest(method: "GET", path: "/api/v1/keyviz/matrix", query: ["rows": "4"]),
-            KeyVizHTTPRequest(method: "GET", path: "/api/v1/keyviz/matrix", query: ["scope": "cluster"]),
-            KeyVizHTTPRequest(method: "GET", path: "/api/v1/keyviz/matrix", query: ["scope": "prometheus"]),
-            KeyVizHTTPRequest(method: "GET", path: "/api/v1/keyviz/hot-keys", query: ["scope": "cluster"]),
-            KeyVizHTTPRequest(method: "GET", path: "/api/v1/keyviz/hot-keys", query: ["op": "sideways"]),
-            KeyVizHTTPRequest(method: "GET", path: "/api/v1/keyviz/split-advice"),
-            KeyVizHTTPRequest(method: "GET", path: "/metrics", headers: ["accept": "application/openmetrics-text; version=1.0.0"]),
-        ]
-        // Bodies without what moves between two calls: JSON stamps; of an exposition, its families.
-        func comparable(_ r: KeyVizHTTPResponse) -> String {
-            var body = String(decoding: r.body, as: UTF8.self)
-                .replacing(/"generated_at":"[^"]*"/, with: "").replacing(/_unix_ms":[0-9]+/, with: "")
-            if r.headers.contains(where: { $0.name == "Vary" }) {
-                body = body.split(separator: "\n").filter { $0.hasPrefix("# TYPE") }.joined(separator: "\n")
-            }
-            return "\(r.status) \(r.headers.map { "\($0.name)=\($0.value)" }) \(body)"
-        }
-        for request in requests {
-            let blocking = blockingHandle(h, request)
-            let async = await h.handle(request)
-            #expect(comparable(blocking) == comparable(async), "\(request.method) \(request.path) \(request.query)")
-        }
+    /// A fetcher that ignores its own timeout cannot hold a cluster answer: the view answers
+    /// once its deadline (the peer timeout plus one second) has passed, listing the peer as
+    /// timed out, and the answer still holds this node's counts.
+    @Test func aPeerThatIgnoresItsTimeoutIsListedAsTimedOutAfterTheDeadline() async throws {
+        let matrix = HeatMatrixSampler()
+        matrix.apply(.evenlySplit(count: 4, groups: 1))
+        matrix.observe(route: 1, op: .write, keyLength: 1, valueLength: 1)
+        matrix.flush()
+        let view = ClusterView(selfName: "self:1", peers: [PeerAddress(host: "10.0.0.2", port: 1)], fetcher: DeafPeer(),
+                               timeout: .milliseconds(100))
+        let h = KeyVizHTTPHandler(metrics: PrometheusSampler(wrapping: matrix), matrix: matrix, cluster: view, nodeID: "self")
+        let clock = ContinuousClock()
+        let start = clock.now
+        let r = await h.handle(KeyVizHTTPRequest(method: "GET", path: "/api/v1/keyviz/matrix", query: ["scope": "cluster"]))
+        let took = start.duration(to: clock.now)
+        #expect(r.status == 200)
+        #expect(took >= .milliseconds(1100), "answered after \(took), before the deadline")
+        let obj = try #require(try JSONSerialization.jsonObject(with: Data(r.body)) as? [String: Any])
+        let nodes = try #require(obj["nodes"] as? [[String: Any]])
+        #expect(nodes.count == 2)
+        #expect(nodes.last?["ok"] as? Bool == false && nodes.last?["error"] as? String == "timed out")
+        let total = (obj["rows"] as? [[String: Any]] ?? []).flatMap { $0["values"] as? [Int] ?? [] }.reduce(0, +)
+        #expect(total == 1)
     }
 }
 

@@ -11,7 +11,7 @@ private final class OneAnswerFetcher: PeerFetcher {
     let body: [UInt8]
     let asked = Mutex<[String]>([])
     init(_ body: [UInt8]) { self.body = body }
-    func get(_ peer: PeerAddress, path: String, timeout: Duration, maxBodyBytes: Int) -> Result<PeerResponse, PeerFetchError> {
+    func get(_ peer: PeerAddress, path: String, timeout: Duration, maxBodyBytes: Int) async -> Result<PeerResponse, PeerFetchError> {
         asked.withLock { $0.append(path) }
         return .success(PeerResponse(status: 200, body: body))
     }
@@ -21,7 +21,7 @@ private final class OneAnswerFetcher: PeerFetcher {
     /// With history tiers a node can answer at a wider step than its peer (its finest ring is
     /// shorter, or the peer was asked for another tier): peers get `resolution_ms` passed on, and
     /// the merge uses the widest step, into which the finer columns sum exactly.
-    @Test func nodesAnsweringAtDifferentStepsMergeOnTheWidest() throws {
+    @Test func nodesAnsweringAtDifferentStepsMergeOnTheWidest() async throws {
         let t0: Int64 = 1_800_000_000_000
         func sampler(historyColumns: Int) -> HeatMatrixSampler {
             let m = HeatMatrixSampler(configuration: .init(stepMilliseconds: 1_000, historyColumns: historyColumns, stripes: 1,
@@ -36,14 +36,14 @@ private final class OneAnswerFetcher: PeerFetcher {
         let fine = sampler(historyColumns: 100)    // still holds every second
         let coarse = sampler(historyColumns: 5)    // must answer an old range from the 10 s tier
         let query = ["from_unix_ms": String(t0), "resolution_ms": "1"]
-        let peerBody = KeyVizHTTPHandler(metrics: PrometheusSampler(wrapping: coarse), matrix: coarse)
+        let peerBody = await KeyVizHTTPHandler(metrics: PrometheusSampler(wrapping: coarse), matrix: coarse)
             .handle(KeyVizHTTPRequest(method: "GET", path: "/api/v1/keyviz/matrix", query: query)).body
         let fetcher = OneAnswerFetcher(peerBody)
         let view = ClusterView(selfName: "self:1", peers: try PeerAddress.parseList("10.0.0.2:1"), fetcher: fetcher)
         let handler = KeyVizHTTPHandler(metrics: PrometheusSampler(wrapping: fine), matrix: fine, cluster: view)
         var q = query
         q["scope"] = "cluster"
-        let merged = try #require(try JSONSerialization.jsonObject(with: Data(handler.handle(
+        let merged = try await #require(try JSONSerialization.jsonObject(with: Data(handler.handle(
             KeyVizHTTPRequest(method: "GET", path: "/api/v1/keyviz/matrix", query: q)).body)) as? [String: Any])
         #expect(fetcher.asked.withLock { $0 }.allSatisfy { $0.contains("resolution_ms=1") && $0.contains("from_unix_ms=\(t0)") })
         #expect(merged["step_ms"] as? Int == 10_000)

@@ -16,7 +16,7 @@ private final class TableFetcher: PeerFetcher {
     let answers: [String: Result<PeerResponse, PeerFetchError>]
     let asked = Mutex<[String]>([])
     init(_ answers: [String: Result<PeerResponse, PeerFetchError>]) { self.answers = answers }
-    func get(_ peer: PeerAddress, path: String, timeout: Duration, maxBodyBytes: Int) -> Result<PeerResponse, PeerFetchError> {
+    func get(_ peer: PeerAddress, path: String, timeout: Duration, maxBodyBytes: Int) async -> Result<PeerResponse, PeerFetchError> {
         asked.withLock { $0.append("\(peer) \(path)") }
         return answers[peer.description] ?? .failure(PeerFetchError("no answer"))
     }
@@ -46,10 +46,10 @@ private func columnTotals(_ obj: [String: Any]) -> [Int] {
 }
 
 @Suite struct ClusterViewTests {
-    @Test func failedPeersAreReportedAndTheRestMergedNeverFailingTheRequest() throws {
+    @Test func failedPeersAreReportedAndTheRestMergedNeverFailingTheRequest() async throws {
         let clock = ManualClock(startingAt: 1_800_000_000_000)
         let (peerHandler, _) = node(seed: 2, clock: ManualClock(startingAt: 1_800_000_000_000))
-        let peerBody = peerHandler.handle(KeyVizHTTPRequest(method: "GET", path: "/api/v1/keyviz/matrix", query: ["scope": "local"])).body
+        let peerBody = await peerHandler.handle(KeyVizHTTPRequest(method: "GET", path: "/api/v1/keyviz/matrix", query: ["scope": "local"])).body
         let fetcher = TableFetcher([
             "10.0.0.2:1": .success(PeerResponse(status: 200, body: peerBody)),
             "10.0.0.3:1": .failure(PeerFetchError("timed out waiting for the answer")),
@@ -59,8 +59,8 @@ private func columnTotals(_ obj: [String: Any]) -> [Int] {
         let peers = try PeerAddress.parseList("10.0.0.2:1,10.0.0.3:1,10.0.0.4:1,10.0.0.5:1")
         let view = ClusterView(selfName: "self:1", peers: peers, fetcher: fetcher)
         let (handler, _) = node(seed: 1, clock: clock, cluster: view)
-        let local = try json(handler.handle(KeyVizHTTPRequest(method: "GET", path: "/api/v1/keyviz/matrix")))
-        let response = handler.handle(KeyVizHTTPRequest(method: "GET", path: "/api/v1/keyviz/matrix",
+        let local = try json(await handler.handle(KeyVizHTTPRequest(method: "GET", path: "/api/v1/keyviz/matrix")))
+        let response = await handler.handle(KeyVizHTTPRequest(method: "GET", path: "/api/v1/keyviz/matrix",
                                                         query: ["scope": "cluster", "series": "writes", "rows": "3"]))
         #expect(response.status == 200)
         let merged = try json(response)
@@ -82,18 +82,18 @@ private func columnTotals(_ obj: [String: Any]) -> [Int] {
         #expect(columnTotals(merged) == zip(columnTotals(local), columnTotals(peer)).map { $0 + $1 })
     }
 
-    @Test func scopeIsValidatedAndClusterNeedsAClusterView() throws {
+    @Test func scopeIsValidatedAndClusterNeedsAClusterView() async throws {
         let (handler, _) = node(seed: 1, clock: ManualClock())
-        let bad = handler.handle(KeyVizHTTPRequest(method: "GET", path: "/api/v1/keyviz/matrix", query: ["scope": "global"]))
+        let bad = await handler.handle(KeyVizHTTPRequest(method: "GET", path: "/api/v1/keyviz/matrix", query: ["scope": "global"]))
         #expect(bad.status == 400 && String(decoding: bad.body, as: UTF8.self).contains("scope"))
-        let none = handler.handle(KeyVizHTTPRequest(method: "GET", path: "/api/v1/keyviz/matrix", query: ["scope": "cluster"]))
+        let none = await handler.handle(KeyVizHTTPRequest(method: "GET", path: "/api/v1/keyviz/matrix", query: ["scope": "cluster"]))
         #expect(none.status == 400 && String(decoding: none.body, as: UTF8.self).contains("no peers"))
-        #expect(handler.handle(KeyVizHTTPRequest(method: "GET", path: "/api/v1/keyviz/matrix", query: ["scope": "local"])).status == 200)
-        let noProm = handler.handle(KeyVizHTTPRequest(method: "GET", path: "/api/v1/keyviz/matrix", query: ["scope": "prometheus"]))
+        #expect(await handler.handle(KeyVizHTTPRequest(method: "GET", path: "/api/v1/keyviz/matrix", query: ["scope": "local"])).status == 200)
+        let noProm = await handler.handle(KeyVizHTTPRequest(method: "GET", path: "/api/v1/keyviz/matrix", query: ["scope": "prometheus"]))
         #expect(noProm.status == 400 && String(decoding: noProm.body, as: UTF8.self).contains("Prometheus"))
     }
 
-    @Test func theHTTPFetcherSendsBasicAuthWhenGivenCredentials() throws {
+    @Test func theHTTPFetcherSendsBasicAuthWhenGivenCredentials() async throws {
         let (handler, _) = node(seed: 4, clock: ManualClock())
         var config = MetricsServerConfiguration(listen: ListenAddress(host: "127.0.0.1", port: 0))
         // `user` / `s3cret pass`, SHA-256-crypt (openssl passwd -5 -salt keyvizsalt).
@@ -102,33 +102,33 @@ private func columnTotals(_ obj: [String: Any]) -> [Int] {
         defer { server.stop() }
         let peer = PeerAddress(host: "127.0.0.1", port: server.boundAddress.port)
         let path = "/api/v1/keyviz/matrix?scope=local"
-        #expect(try HTTPPeerFetcher().get(peer, path: path, timeout: .milliseconds(10_000), maxBodyBytes: 1 << 20).get().status == 401)
+        #expect(try await HTTPPeerFetcher().get(peer, path: path, timeout: .milliseconds(10_000), maxBodyBytes: 1 << 20).get().status == 401)
         let wrong = HTTPPeerFetcher(basicAuth: (user: "user", password: "nope"))
-        #expect(try wrong.get(peer, path: path, timeout: .milliseconds(10_000), maxBodyBytes: 1 << 20).get().status == 401)
+        #expect(try await wrong.get(peer, path: path, timeout: .milliseconds(10_000), maxBodyBytes: 1 << 20).get().status == 401)
         let right = HTTPPeerFetcher(basicAuth: (user: "user", password: "s3cret pass"))
-        #expect(try right.get(peer, path: path, timeout: .milliseconds(10_000), maxBodyBytes: 1 << 20).get().status == 200)
+        #expect(try await right.get(peer, path: path, timeout: .milliseconds(10_000), maxBodyBytes: 1 << 20).get().status == 200)
     }
 
-    @Test func theHTTPFetcherGetsARealNodesMatrixAndHonoursTheCapAndRefusals() throws {
+    @Test func theHTTPFetcherGetsARealNodesMatrixAndHonoursTheCapAndRefusals() async throws {
         let (handler, _) = node(seed: 3, clock: ManualClock())
         let server = try MetricsServer(handler: handler, configuration: .init(listen: ListenAddress(host: "127.0.0.1", port: 0)))
         defer { server.stop() }
         let peer = PeerAddress(host: "127.0.0.1", port: server.boundAddress.port)
         let fetcher = HTTPPeerFetcher()
-        let ok = try fetcher.get(peer, path: "/api/v1/keyviz/matrix?scope=local", timeout: .milliseconds(10_000), maxBodyBytes: 1 << 20).get()
+        let ok = try await fetcher.get(peer, path: "/api/v1/keyviz/matrix?scope=local", timeout: .milliseconds(10_000), maxBodyBytes: 1 << 20).get()
         #expect(ok.status == 200)
-        let direct = handler.handle(KeyVizHTTPRequest(method: "GET", path: "/api/v1/keyviz/matrix", query: ["scope": "local"])).body
+        let direct = await handler.handle(KeyVizHTTPRequest(method: "GET", path: "/api/v1/keyviz/matrix", query: ["scope": "local"])).body
         #expect(try NodeMatrix.decode(ok.body).rows == NodeMatrix.decode(direct).rows)
-        let capped = fetcher.get(peer, path: "/api/v1/keyviz/matrix", timeout: .milliseconds(10_000), maxBodyBytes: 100)
+        let capped = await fetcher.get(peer, path: "/api/v1/keyviz/matrix", timeout: .milliseconds(10_000), maxBodyBytes: 100)
         #expect(throws: PeerFetchError.self) { try capped.get() }
         if case .failure(let e) = capped { #expect(e.message.contains("cap")) }
         // A port nothing listens on: refused (the listener is closed before asking).
         let closed = try ephemeralClosedPort()
-        let refused = fetcher.get(PeerAddress(host: "127.0.0.1", port: closed), path: "/", timeout: .milliseconds(10_000), maxBodyBytes: 1024)
+        let refused = await fetcher.get(PeerAddress(host: "127.0.0.1", port: closed), path: "/", timeout: .milliseconds(10_000), maxBodyBytes: 1024)
         if case .failure(let e) = refused { #expect(e.message.contains("connect")) } else { Issue.record("a closed port answered") }
     }
 
-    @Test func aPeerThatNeverAnswersTimesOut() throws {
+    @Test func aPeerThatNeverAnswersTimesOut() async throws {
         // A listening socket that accepts (the kernel completes the handshake) but never writes.
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
@@ -138,7 +138,7 @@ private func columnTotals(_ obj: [String: Any]) -> [Int] {
         listen(fd, 4)
         _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
         let port = UInt16(bigEndian: addr.sin_port)
-        let r = HTTPPeerFetcher().get(PeerAddress(host: "127.0.0.1", port: port), path: "/", timeout: .milliseconds(200), maxBodyBytes: 1024)
+        let r = await HTTPPeerFetcher().get(PeerAddress(host: "127.0.0.1", port: port), path: "/", timeout: .milliseconds(200), maxBodyBytes: 1024)
         if case .failure(let e) = r { #expect(e.message.contains("timed out")) } else { Issue.record("a silent peer answered") }
     }
 }

@@ -7,7 +7,7 @@ import Testing
 /// Answers Prometheus API paths from canned bodies, recording the queries.
 private final class FakePrometheus: PeerFetcher {
     let asked = Mutex<[String]>([])
-    func get(_ peer: PeerAddress, path: String, timeout: Duration, maxBodyBytes: Int) -> Result<PeerResponse, PeerFetchError> {
+    func get(_ peer: PeerAddress, path: String, timeout: Duration, maxBodyBytes: Int) async -> Result<PeerResponse, PeerFetchError> {
         asked.withLock { $0.append(path) }
         let body: String
         if path.hasPrefix("/prom/api/v1/query_range?") {
@@ -28,10 +28,10 @@ private final class FakePrometheus: PeerFetcher {
 }
 
 @Suite struct PrometheusViewTests {
-    @Test func bucketsBecomeRowsInAxisOrderWithColumnsPerStep() throws {
+    @Test func bucketsBecomeRowsInAxisOrderWithColumnsPerStep() async throws {
         let fake = FakePrometheus()
         let view = try PrometheusView(url: "http://127.0.0.1:9090/prom/", selector: try PrometheusSelector(parsing: #"{job="kv"}"#), stepMs: 15_000, fetcher: fake)
-        let body = view.clusterMatrix(query: ["series": "reads", "from_unix_ms": "85000", "to_unix_ms": "115000"], localBody: [])
+        let body = await view.clusterMatrix(query: ["series": "reads", "from_unix_ms": "85000", "to_unix_ms": "115000"], localBody: [])
         let obj = try #require(try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any])
         #expect(obj["scope"] as? String == "prometheus")
         #expect(obj["column_unix_ms"] as? [Int] == [100_000, 115_000])
@@ -50,10 +50,10 @@ private final class FakePrometheus: PeerFetcher {
         #expect(range.first { $0.name == "start" }?.value == "100.000" && range.first { $0.name == "end" }?.value == "115.000")
     }
 
-    @Test func anUnreachableOrFailingPrometheusIsReportedNotFatal() throws {
+    @Test func anUnreachableOrFailingPrometheusIsReportedNotFatal() async throws {
         let fake = FakePrometheus()
         let view = try PrometheusView(url: "http://127.0.0.1:9090/elsewhere", selector: .everything, fetcher: fake)
-        let obj = try #require(try JSONSerialization.jsonObject(with: Data(view.clusterMatrix(query: [:], localBody: []))) as? [String: Any])
+        let obj = try #require(try JSONSerialization.jsonObject(with: Data(await view.clusterMatrix(query: [:], localBody: []))) as? [String: Any])
         let node = try #require((obj["nodes"] as? [[String: Any]])?.first)
         #expect(node["ok"] as? Bool == false && (node["error"] as? String)?.contains("404") == true)
         #expect((obj["rows"] as? [Any])?.isEmpty == true)
@@ -62,7 +62,7 @@ private final class FakePrometheus: PeerFetcher {
     }
 
     /// Selectors are parsed once, written back in one spelling, and refused with the reason.
-    @Test func selectorsParseToOneSpellingOrSayWhy() throws {
+    @Test func selectorsParseToOneSpellingOrSayWhy() async throws {
         #expect(try PrometheusSelector(parsing: #" { job = "kv" , instance=~"10\\.0\\..*", env!="dev",x!~"a\"b" } "#).description
                 == #"{job="kv",instance=~"10\\.0\\..*",env!="dev",x!~"a\"b"}"#)
         #expect(try PrometheusSelector(parsing: "{}") == .everything)

@@ -8,7 +8,7 @@ import Testing
 /// One host holding connections with unfinished headers, over real sockets: the per-client
 /// connection limit and the header deadline keep the server reachable for everyone else.
 @Suite(.serialized) struct ClientLimitTests {
-    @Test func oneHostReopeningUnfinishedConnectionsDoesNotKeepScrapesOut() throws {
+    @Test func oneHostReopeningUnfinishedConnectionsDoesNotKeepScrapesOut() async throws {
         // The demo node's limits: 64 connections, 16 per client; 5 s for a new connection's
         // headers (the default).
         var config = ephemeral()
@@ -46,7 +46,7 @@ import Testing
             }
             attacking.store(false, ordering: .relaxed)
         }
-        ConcurrentRunner.run([attacker, scraper])
+        await ConcurrentRunner.run([attacker, scraper])
         let got = scrapes.withLock { $0 }
         let answered = got.filter { $0 == 200 }.count
         print("attacker: \(opened.load(ordering: .relaxed)) connections opened, \(refused.load(ordering: .relaxed)) closed by the server, "

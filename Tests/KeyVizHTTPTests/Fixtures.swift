@@ -36,7 +36,7 @@ struct LiveServer {
         prometheus = PrometheusSampler(wrapping: memSampler, configuration: .init(bucketBudget: buckets))
         prometheus.apply(RouteCatalog.evenlySplit(count: routes, groups: 2))
         let handler = KeyVizHTTPHandler(metrics: prometheus, matrix: memSampler)
-        server = try MetricsServer(handler: handler, configuration: configuration, logger: logger)
+        server = try MetricsServer(handler: handler, configuration: configuration, logger: logger, taskExecutor: TestThreadsExecutor.shared)
     }
 }
 
@@ -57,14 +57,14 @@ let prometheusAccept = "application/openmetrics-text;version=1.0.0,application/o
 
 /// A self-signed certificate for 127.0.0.1 made by openssl in a temporary directory, removed
 /// after `body`: the TLS tests' server certificate and the curl CA file in one.
-func withSelfSignedCertificate<T>(_ body: (_ certPath: String, _ keyPath: String) throws -> T) throws -> T {
+func withSelfSignedCertificate<T>(_ body: (_ certPath: String, _ keyPath: String) async throws -> T) async throws -> T {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("keyviz-tls-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: dir) }
     let key = dir.appendingPathComponent("key.pem").path, cert = dir.appendingPathComponent("cert.pem").path
-    let made = try run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+    let made = try await run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
                         "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"])
     #expect(made.status == 0, "\(String(decoding: made.output, as: UTF8.self))")
-    return try body(cert, key)
+    return try await body(cert, key)
 }
 

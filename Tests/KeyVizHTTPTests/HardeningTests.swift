@@ -115,7 +115,7 @@ import Testing
 }
 
 @Suite struct DemoNodeTests {
-    @Test func theDemoServesCleanMetricsWithinItsBucketBudgetAndExitsZeroOnSIGTERM() throws {
+    @Test func theDemoServesCleanMetricsWithinItsBucketBudgetAndExitsZeroOnSIGTERM() async throws {
         let node = try DemoProcess(["--routes", "300", "--buckets", "16", "--rate", "5000", "--churn-period", "0.2", "--step", "0.2"])
         // Polled, not slept: the first scrape that shows writes (the workload has started).
         func writes(_ r: TestResponse) -> Int {
@@ -125,11 +125,11 @@ import Testing
         var r = try fetch(node.port, "GET", "/metrics")
         let deadline = Date().addingTimeInterval(30)
         while writes(r) == 0 && Date() < deadline {
-            Thread.sleep(forTimeInterval: 0.05)
+            try? await Task.sleep(for: .seconds(0.05))
             r = try fetch(node.port, "GET", "/metrics")
         }
         #expect(r.status == 200)
-        #expect(try promtoolClean(r.body))
+        #expect(try await promtoolClean(r.body))
         for family in ["keyviz_bucket_reads_total", "keyviz_bucket_writes_total", "keyviz_bucket_read_bytes_total", "keyviz_bucket_write_bytes_total", "keyviz_bucket_info"] {
             let n = r.text.split(separator: "\n").filter { $0.hasPrefix(family + "{") }.count
             #expect(n >= 1 && n <= 16, "\(family): \(n)")
@@ -139,16 +139,16 @@ import Testing
         #expect(node.terminate() == 0)
     }
 
-    @Test func badFlagsAndABusyPortExitNonZeroWithAClearMessage() throws {
-        let bad = try run([try demoBinary(), "--buckets", "0"])
+    @Test func badFlagsAndABusyPortExitNonZeroWithAClearMessage() async throws {
+        let bad = try await run([try demoBinary(), "--buckets", "0"])
         #expect(bad.status == 2)
         #expect(String(decoding: bad.output, as: UTF8.self).contains("--buckets"))
         let node = try DemoProcess(["--rate", "0", "--churn-period", "0"])
         defer { _ = node.terminate() }
-        let busy = try run([try demoBinary(), "--listen", "127.0.0.1:\(node.port)", "--duration", "1"])
+        let busy = try await run([try demoBinary(), "--listen", "127.0.0.1:\(node.port)", "--duration", "1"])
         #expect(busy.status == 1)
         #expect(String(decoding: busy.output, as: UTF8.self).contains("cannot listen on 127.0.0.1:\(node.port)"))
-        let badAddress = try run([try demoBinary(), "--listen", "nowhere:80", "--duration", "1"])
+        let badAddress = try await run([try demoBinary(), "--listen", "nowhere:80", "--duration", "1"])
         #expect(badAddress.status == 1)
         #expect(String(decoding: badAddress.output, as: UTF8.self).contains("bad listen address"))
     }

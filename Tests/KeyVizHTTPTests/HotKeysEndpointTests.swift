@@ -15,18 +15,18 @@ import Testing
         return (KeyVizHTTPHandler(metrics: prometheus, matrix: matrix, hotKeys: hotKeys ? hot : nil), hot)
     }
 
-    private func get(_ h: KeyVizHTTPHandler, _ query: [String: String]) throws -> (Int, [String: Any]) {
-        let r = h.handle(KeyVizHTTPRequest(method: "GET", path: "/api/v1/keyviz/hot-keys", query: query))
+    private func get(_ h: KeyVizHTTPHandler, _ query: [String: String]) async throws -> (Int, [String: Any]) {
+        let r = await h.handle(KeyVizHTTPRequest(method: "GET", path: "/api/v1/keyviz/hot-keys", query: query))
         return (r.status, try JSONSerialization.jsonObject(with: Data(r.body)) as? [String: Any] ?? [:])
     }
 
-    @Test func aRoutesHotKeysComeHottestFirstWithShareAndBound() throws {
+    @Test func aRoutesHotKeysComeHottestFirstWithShareAndBound() async throws {
         let (h, hot) = handler()
         for (key, n) in [("key/a", 6), ("key/b", 3), ("key/c", 1)] {
             for _ in 0..<n { hot.observe(route: 1, op: .write, key: Array(key.utf8), valueLength: 0) }
         }
         hot.observe(route: 2, op: .read, key: Array("other".utf8), valueLength: 0)
-        let (status, obj) = try get(h, ["route": "1"])
+        let (status, obj) = try await get(h, ["route": "1"])
         #expect(status == 200)
         #expect(obj["route_id"] as? Int == 1 && obj["sample_every"] as? Int == 1)
         let keys = try #require(obj["keys"] as? [[String: Any]])
@@ -36,19 +36,19 @@ import Testing
         #expect(keys.first?["estimated_operations"] as? Int == 6)
         #expect(keys.first?["key"] as? String == Data("key/a".utf8).base64EncodedString())
         // Across routes, one op: route 2's read only.
-        let (_, reads) = try get(h, ["op": "read"])
+        let (_, reads) = try await get(h, ["op": "read"])
         #expect((reads["keys"] as? [[String: Any]])?.map { $0["key_preview"] as? String } == ["other"])
         #expect(reads["route_id"] is NSNull)
     }
 
-    @Test func badParametersAre400AndNoSamplerAnswersNoKeys() throws {
+    @Test func badParametersAre400AndNoSamplerAnswersNoKeys() async throws {
         let (h, _) = handler()
-        #expect(try get(h, ["op": "delete"]).0 == 400)
-        #expect(try get(h, ["route": "-1"]).0 == 400)
-        #expect(try get(h, ["route": "4294967296"]).0 == 400)
-        #expect(try get(h, ["route": "9"]).0 == 200)   // a route with no sketch: no keys
+        await #expect(try get(h, ["op": "delete"]).0 == 400)
+        await #expect(try get(h, ["route": "-1"]).0 == 400)
+        await #expect(try get(h, ["route": "4294967296"]).0 == 400)
+        await #expect(try get(h, ["route": "9"]).0 == 200)   // a route with no sketch: no keys
         let (off, _) = handler(hotKeys: false)
-        let (status, obj) = try get(off, [:])
+        let (status, obj) = try await get(off, [:])
         #expect(status == 200 && obj["sample_every"] as? Int == 0 && (obj["keys"] as? [Any])?.isEmpty == true)
     }
 }

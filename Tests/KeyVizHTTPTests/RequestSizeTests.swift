@@ -190,31 +190,31 @@ import Testing
         #expect(read(pairs[1][1], &byte, 1) == 0, "the lingering copy was closed")
     }
 
-    @Test func overTLSTooAnOversizedHeadIsAnswered() throws {
-        try withSelfSignedCertificate { cert, key in
+    @Test func overTLSTooAnOversizedHeadIsAnswered() async throws {
+        try await withSelfSignedCertificate { cert, key in
             var config = ephemeral()
             config.tlsCertificatePEM = try String(contentsOfFile: cert, encoding: .utf8)
             config.tlsKeyPEM = try String(contentsOfFile: key, encoding: .utf8)
             let live = try LiveServer(configuration: config)
             defer { live.server.stop() }
-            func status(padding: Int) throws -> String {
-                let out = try run(["curl", "-sS", "--max-time", "10", "--cacert", cert, "-o", "/dev/null", "-w", "%{http_code}",
+            func status(padding: Int) async throws -> String {
+                let out = try await run(["curl", "-sS", "--max-time", "10", "--cacert", cert, "-o", "/dev/null", "-w", "%{http_code}",
                                    "-H", "X-Pad: " + String(repeating: "a", count: padding), "https://127.0.0.1:\(live.port)/healthz"])
                 return String(decoding: out.output, as: UTF8.self)
             }
-            #expect(try status(padding: 100) == "200")
-            #expect(try status(padding: 20_000) == "431")      // queued through libmicrohttpd
+            await #expect(try status(padding: 100) == "200")
+            await #expect(try status(padding: 20_000) == "431")      // queued through libmicrohttpd
             // libmicrohttpd's own answer, before all of the head is read: curl is often still
             // sending when it comes. Closing at once reset the connection under curl's write
             // (a broken pipe, no status) in up to 1 of 8 requests on a loaded machine; the
             // lingering close reads the rest first. Repeated, since the race was a race.
             var lost: [String] = []
-            for _ in 0..<40 { let s = try status(padding: 40_000); if s != "431" { lost.append(s) } }
+            for _ in 0..<40 { let s = try await status(padding: 40_000); if s != "431" { lost.append(s) } }
             #expect(lost.isEmpty, "\(lost)")
             // Around the 32 KiB some are written directly (too little memory left), through the
             // connection's TLS session.
             var unanswered: [Int] = []
-            for padding in stride(from: 32_000, through: 32_800, by: 16) where try status(padding: padding) != "431" {
+            for padding in stride(from: 32_000, through: 32_800, by: 16) where try await status(padding: padding) != "431" {
                 unanswered.append(padding)
             }
             #expect(unanswered.isEmpty, "\(unanswered)")

@@ -6,13 +6,13 @@ import KeyVizTestKit
 import Testing
 
 @Suite struct RouteChangeEventsJSONTests {
-    private func matrix(_ r: KeyVizHTTPHandler, _ query: [String: String]) throws -> [String: Any] {
-        let resp = r.handle(KeyVizHTTPRequest(method: "GET", path: "/api/v1/keyviz/matrix", query: query))
+    private func matrix(_ r: KeyVizHTTPHandler, _ query: [String: String]) async throws -> [String: Any] {
+        let resp = await r.handle(KeyVizHTTPRequest(method: "GET", path: "/api/v1/keyviz/matrix", query: query))
         #expect(resp.status == 200)
         return try #require(try JSONSerialization.jsonObject(with: Data(resp.body)) as? [String: Any])
     }
 
-    @Test func theMatrixListsTheRouteChangesInItsTimeRangeWithReadableRanges() throws {
+    @Test func theMatrixListsTheRouteChangesInItsTimeRangeWithReadableRanges() async throws {
         let clock = ManualClock()
         let m = HeatMatrixSampler(configuration: .init(stepMilliseconds: 1000, now: clock.function))
         let c1 = RouteCatalog.evenlySplit(count: 2, groups: 1, prefix: "k", width: 2)   // [(begin), k50), [k50, (end))
@@ -28,7 +28,7 @@ import Testing
         clock.advance(500); m.flush()                               // column t0+3000
         let t0 = clock.now - 3000
 
-        let all = try matrix(r, [:])
+        let all = try await matrix(r, [:])
         let events = try #require(all["events"] as? [[String: Any]])
         #expect(events.map { $0["kind"] as? String } == ["split", "merge"])
         #expect(events.map { $0["unix_ms"] as? Int64 } == [t0 + 1300, t0 + 2500])
@@ -42,9 +42,9 @@ import Testing
         #expect(after.map { Data(base64Encoded: $0["start"] as! String).map(Array.init) } == [Array("k50".utf8), Array("k75".utf8)])
 
         // [from, to) as for the columns; the first column's window starts at t0.
-        let later = try matrix(r, ["from_unix_ms": String(t0 + 2000), "to_unix_ms": String(t0 + 3001)])
+        let later = try await matrix(r, ["from_unix_ms": String(t0 + 2000), "to_unix_ms": String(t0 + 3001)])
         #expect((later["events"] as? [[String: Any]])?.map { $0["kind"] as? String } == ["merge"])
-        let earlier = try matrix(r, ["to_unix_ms": String(t0 + 2500)])
+        let earlier = try await matrix(r, ["to_unix_ms": String(t0 + 2500)])
         #expect((earlier["events"] as? [[String: Any]])?.map { $0["kind"] as? String } == ["split"])
     }
 }

@@ -8,13 +8,13 @@ import Synchronization
 import Testing
 
 @Suite struct ServerTests {
-    @Test func everyEndpointAnswersWithItsStatusHeadersAndBody() throws {
+    @Test func everyEndpointAnswersWithItsStatusHeadersAndBody() async throws {
         let live = try LiveServer()
         defer { live.server.stop() }
         let metrics = try fetch(live.port, "GET", "/metrics")
         #expect(metrics.status == 200)
         #expect(metrics.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8")
-        #expect(try promtoolClean(metrics.body))
+        #expect(try await promtoolClean(metrics.body))
         let head = try fetch(live.port, "HEAD", "/metrics")
         #expect(head.status == 200 && head.body.isEmpty)
         #expect(Int(head.headers["content-length"] ?? "0") ?? 0 > 1000)
@@ -53,16 +53,16 @@ import Testing
         }
     }
 
-    @Test func gzipBodyDecodesToThePlainBody() throws {
+    @Test func gzipBodyDecodesToThePlainBody() async throws {
         let fixed = FixedExposition(body: String(repeating: "keyviz_bucket_reads_total{bucket=\"k\"} 1\n", count: 500))
-        let server = try MetricsServer(handler: KeyVizHTTPHandler(metrics: fixed, matrix: nil), configuration: ephemeral())
+        let server = try MetricsServer(handler: KeyVizHTTPHandler(metrics: fixed, matrix: nil), configuration: ephemeral(), taskExecutor: TestThreadsExecutor.shared)
         defer { server.stop() }
         let plain = try fetch(server.boundAddress.port, "GET", "/metrics")
         let zipped = try fetch(server.boundAddress.port, "GET", "/metrics", headers: ["Accept-Encoding": "gzip"])
         #expect(plain.headers["content-encoding"] == nil)
         #expect(zipped.headers["content-encoding"] == "gzip")
         #expect(zipped.body.count < plain.body.count / 5)
-        let unzipped = try run(["gzip", "-dc"], input: zipped.body)
+        let unzipped = try await run(["gzip", "-dc"], input: zipped.body)
         #expect(unzipped.status == 0)
         #expect(unzipped.output == plain.body)
         // A gzip entry decides over `*` (RFC 9110): q=0 refuses it wherever it stands.
@@ -73,7 +73,7 @@ import Testing
         }
     }
 
-    @Test func thirtyTwoConcurrentScrapesWhileObservationsRunAreCompleteAndClean() throws {
+    @Test func thirtyTwoConcurrentScrapesWhileObservationsRunAreCompleteAndClean() async throws {
         // A limit above 32, so every scrape is served (the 503 path has its own test).
         // All 32 scrapers come from 127.0.0.1: past the default per-client limit of 16.
         let live = try LiveServer(routes: 2000, buckets: 256, configuration: ephemeral(.init(maxConcurrentScrapes: 64, connectionLimitPerClient: 64)))
@@ -97,11 +97,13 @@ import Testing
                 failures.withLock { $0.append("\(error)") }
             }
         }
-        let scrapers: @Sendable () -> Void = {
-            ConcurrentRunner.run(Array(repeating: scraper, count: 32))
-            stop.store(true, ordering: .relaxed)
+        // The last scraper to finish stops the observer.
+        let scrapersLeft = Mutex(32)
+        let scraperThenCount: @Sendable () -> Void = {
+            scraper()
+            if scrapersLeft.withLock({ n -> Int in n -= 1; return n }) == 0 { stop.store(true, ordering: .relaxed) }
         }
-        ConcurrentRunner.run([observer, scrapers])
+        await ConcurrentRunner.run([observer] + Array(repeating: scraperThenCount, count: 32))
         #expect(failures.withLock { $0 }.isEmpty)
         let all = bodies.withLock { $0 }
         #expect(all.count == 32)
@@ -109,17 +111,17 @@ import Testing
             #expect(String(decoding: body, as: UTF8.self).hasSuffix("# EOF\n"))
         }
         // promtool reads the text format: check a text scrape taken under the same load.
-        #expect(try promtoolClean(try fetch(live.port, "GET", "/metrics").body))
+        #expect(try await promtoolClean(try fetch(live.port, "GET", "/metrics").body))
     }
 
-    @Test func scrapesBeyondTheConcurrencyLimitGet503AtOnce() throws {
+    @Test func scrapesBeyondTheConcurrencyLimitGet503AtOnce() async throws {
         let slow = FixedExposition(body: "x_total 1\n", delaySeconds: 0.5)
         var config = ephemeral(.init(maxConcurrentScrapes: 1))
         config.connectionLimit = 16
-        let server = try MetricsServer(handler: KeyVizHTTPHandler(metrics: slow, matrix: nil), configuration: config)
+        let server = try MetricsServer(handler: KeyVizHTTPHandler(metrics: slow, matrix: nil), configuration: config, taskExecutor: TestThreadsExecutor.shared)
         defer { server.stop() }
         let codes = Mutex<[Int]>([])
-        ConcurrentRunner.run(Array(repeating: { @Sendable in
+        await ConcurrentRunner.run(Array(repeating: { @Sendable in
             let started = Date()
             let code = (try? fetch(server.boundAddress.port, "GET", "/metrics").status) ?? -1
             // A refused scrape is refused at once, not queued behind the slow one.
@@ -160,7 +162,7 @@ import Testing
             var config = ephemeral()
             change(&config)
             let error = #expect(throws: ServerError.self) {
-                try MetricsServer(handler: KeyVizHTTPHandler(metrics: FixedExposition(body: ""), matrix: nil), configuration: config)
+                try MetricsServer(handler: KeyVizHTTPHandler(metrics: FixedExposition(body: ""), matrix: nil), configuration: config, taskExecutor: TestThreadsExecutor.shared)
             }
             guard case .invalidConfiguration(let named, _)? = error else {
                 Issue.record("\(setting): \(String(describing: error))")
@@ -210,24 +212,24 @@ import Testing
         #expect(try fetch(live.port, "GET", "/metrics", headers: ["Authorization": basic("user", "s3cret pass")]).status == 200)
     }
 
-    @Test func tlsScrapesWorkAndPlainHTTPToTheTLSPortFailsCleanly() throws {
-        try withSelfSignedCertificate { cert, key in
+    @Test func tlsScrapesWorkAndPlainHTTPToTheTLSPortFailsCleanly() async throws {
+        try await withSelfSignedCertificate { cert, key in
             var config = ephemeral()
             config.tlsCertificatePEM = try String(contentsOfFile: cert, encoding: .utf8)
             config.tlsKeyPEM = try String(contentsOfFile: key, encoding: .utf8)
             let live = try LiveServer(configuration: config)
             defer { live.server.stop() }
             let url = "https://127.0.0.1:\(live.port)/metrics"
-            let scraped = try run(["curl", "-sS", "--max-time", "10", "--cacert", cert, url])
+            let scraped = try await run(["curl", "-sS", "--max-time", "10", "--cacert", cert, url])
             #expect(scraped.status == 0)
-            #expect(try promtoolClean(scraped.output))
+            #expect(try await promtoolClean(scraped.output))
             // Plain HTTP to the TLS port: no HTTP response, the connection just ends.
             let plain = try TestConnection(port: live.port, timeoutSeconds: 5)
             plain.send(TestConnection.request("GET", "/metrics", keepAlive: false))
             let reply = plain.readChunk()
             #expect(reply.map { !String(decoding: $0, as: UTF8.self).hasPrefix("HTTP/1.1 200") } ?? true)
             // And the server is unaffected.
-            #expect(try run(["curl", "-sS", "--max-time", "10", "--cacert", cert, "https://127.0.0.1:\(live.port)/healthz"]).output == Array("ok\n".utf8))
+            #expect(try await run(["curl", "-sS", "--max-time", "10", "--cacert", cert, "https://127.0.0.1:\(live.port)/healthz"]).output == Array("ok\n".utf8))
         }
     }
 }

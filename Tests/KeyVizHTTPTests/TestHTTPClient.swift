@@ -131,12 +131,12 @@ func fetch(_ port: UInt16, _ method: String = "GET", _ path: String, headers: [S
 
 /// Runs a command; returns its exit status and combined output.
 @discardableResult
-func run(_ argv: [String], input: [UInt8] = []) throws -> (status: Int32, output: [UInt8]) {
-    try ToolRunner.run(argv, input: input)
+func run(_ argv: [String], input: [UInt8] = []) async throws -> (status: Int32, output: [UInt8]) {
+    try await ToolRunner.run(argv, input: input)
 }
 
-func promtoolClean(_ body: [UInt8]) throws -> Bool {
-    try ToolRunner.promtoolComplaints(body) == nil
+func promtoolClean(_ body: [UInt8]) async throws -> Bool {
+    try await ToolRunner.promtoolComplaints(body) == nil
 }
 
 /// Resident memory of a process in bytes, from /proc.

@@ -13,7 +13,7 @@ import Testing
         return String(decoding: prometheus.render(format: format), as: UTF8.self)
     }
 
-    @Test func countersGaugesRecordersAndTimersRenderBesideKeyVizFamilies() throws {
+    @Test func countersGaugesRecordersAndTimersRenderBesideKeyVizFamilies() async throws {
         let f = KeyVizMetricsFactory()
         Counter(label: "app.requests", dimensions: [("path", "/x")], factory: f).increment(by: 3)
         Counter(label: "app.requests", dimensions: [("path", "/x")], factory: f).increment()   // same series
@@ -32,7 +32,7 @@ import Testing
         #expect(text.contains("app_size_bucket{le=\"0.25\"} 0\n") && text.contains("app_size_bucket{le=\"0.5\"} 1\n"))
         #expect(text.contains("app_latency_bucket{le=\"0.025\"} 1\n") && text.contains("app_latency_count 1\n"))
         #expect(text.contains("# TYPE keyviz_bucket_reads_total counter"))   // KeyViz's own families, same body
-        #expect(try ToolRunner.promtoolComplaints(Array(text.utf8)) == nil)
+        #expect(try await ToolRunner.promtoolComplaints(Array(text.utf8)) == nil)
         let om = render(f, .openMetrics)
         #expect(om.contains("# TYPE app_requests counter\n") && om.hasSuffix("# EOF\n"))
     }
@@ -66,11 +66,11 @@ import Testing
         #expect(!render(f, .prometheusText).contains("gone_total"))
     }
 
-    @Test func awkwardLabelsAndDimensionsBecomeValidNames() throws {
+    @Test func awkwardLabelsAndDimensionsBecomeValidNames() async throws {
         let f = KeyVizMetricsFactory()
         Counter(label: "9 lives.€", dimensions: [("__reserved", "a"), ("le", "b"), ("ok", "quote\"and\\slash\nnewline")], factory: f).increment()
         let text = render(f, .prometheusText)
-        #expect(try ToolRunner.promtoolComplaints(Array(text.utf8)) == nil)
+        #expect(try await ToolRunner.promtoolComplaints(Array(text.utf8)) == nil)
         #expect(text.contains("_9_lives___total{_le=\"b\",_reserved=\"a\",ok=\"quote\\\"and\\\\slash\\nnewline\"} 1"))
     }
 }

@@ -173,7 +173,7 @@ import Testing
 
     /// Item 4, second half: `apply(_:)` (so `RouteEngine.update`) waited behind a whole render.
     /// Now a render writes outside the lock: apply completes while a render is still writing.
-    @Test func applyDoesNotWaitForARenderToFinishWriting() throws {
+    @Test func applyDoesNotWaitForARenderToFinishWriting() async throws {
         final class Blocking: MetricsCollector {
             let entered = Atomic<Bool>(false)
             let released = Atomic<Bool>(false)
@@ -189,7 +189,7 @@ import Testing
         let collector = Blocking()
         p.register(collector)
         let appliedDuringRender = Atomic<Bool>(false)
-        ConcurrentRunner.run([
+        await ConcurrentRunner.run([
             { _ = p.render(format: .prometheusText) },
             {
                 while !collector.entered.load(ordering: .acquiring) { usleep(100) }

@@ -40,14 +40,14 @@ private func awkwardFamilies() throws -> [MetricFamily] {
         #expect(String(decoding: body, as: UTF8.self) == String(decoding: golden, as: UTF8.self))
     }
 
-    @Test func textOutputIsPromtoolClean() throws {
+    @Test func textOutputIsPromtoolClean() async throws {
         let body = ExpositionWriter.encode(try awkwardFamilies(), format: .prometheusText)
-        #expect(try promtoolComplaints(body) == nil)
+        await #expect(try promtoolComplaints(body) == nil)
     }
 
-    @Test func openMetricsOutputParsesWithAnIndependentParser() throws {
+    @Test func openMetricsOutputParsesWithAnIndependentParser() async throws {
         let body = ExpositionWriter.encode(try awkwardFamilies(), format: .openMetrics)
-        #expect(try openMetricsParserComplaints(body) == nil)
+        await #expect(try openMetricsParserComplaints(body) == nil)
     }
 
     @Test func escapedLabelValuesRoundTrip() throws {
@@ -57,7 +57,7 @@ private func awkwardFamilies() throws -> [MetricFamily] {
         #expect(values.contains("utf8 ключ ✓"))
     }
 
-    @Test func aFamilyWithoutHelpGetsNoHelpLineInEitherFormat() throws {
+    @Test func aFamilyWithoutHelpGetsNoHelpLineInEitherFormat() async throws {
         let family = try MetricFamily(name: "host_widgets", help: "", type: .gauge, samples: [MetricSample(value: .integer(3))])
         for format in [ExpositionFormat.prometheusText, .openMetrics] {
             let text = String(decoding: ExpositionWriter.encode([family], format: format), as: UTF8.self)
@@ -65,9 +65,9 @@ private func awkwardFamilies() throws -> [MetricFamily] {
             #expect(text.contains("# TYPE host_widgets gauge\nhost_widgets 3\n"))
         }
         // promtool parses it; its only remark is the lint it makes with or without an empty HELP line.
-        let remarks = try promtoolComplaints(ExpositionWriter.encode([family], format: .prometheusText)) ?? ""
+        let remarks = try await promtoolComplaints(ExpositionWriter.encode([family], format: .prometheusText)) ?? ""
         #expect(remarks.split(separator: "\n").allSatisfy { $0.hasSuffix("no help text") }, "\(remarks)")
-        #expect(try openMetricsParserComplaints(ExpositionWriter.encode([family], format: .openMetrics)) == nil)
+        await #expect(try openMetricsParserComplaints(ExpositionWriter.encode([family], format: .openMetrics)) == nil)
     }
 
     @Test func valuesAreSpelledCanonically() {

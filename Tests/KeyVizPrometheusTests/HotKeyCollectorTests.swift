@@ -11,7 +11,7 @@ import Testing
         return (hot, prometheus)
     }
 
-    @Test func theHottestKeysAreExportedByRankWithTheKeyInAnInfoSeries() throws {
+    @Test func theHottestKeysAreExportedByRankWithTheKeyInAnInfoSeries() async throws {
         let (hot, prometheus) = chain()
         prometheus.register(HotKeyCollector(source: hot, ranks: 2))
         for (key, n) in [("key/00000001", 30), ("key/00000002", 20), ("key/00000003", 10)] {
@@ -28,7 +28,7 @@ import Testing
             #expect(share?.number == 0.5)
             #expect(samples.first { $0.name == "keyviz_hot_key_operations" && $0.labels["rank"] == "1" }?.value == "30")
             #expect(samples.first { $0.name.hasPrefix("keyviz_hot_key_samples_total") }?.value == "60")
-            if format == .prometheusText { #expect(try promtoolComplaints(body) == nil) } else { #expect(try openMetricsParserComplaints(body) == nil) }
+            if format == .prometheusText { await #expect(try promtoolComplaints(body) == nil) } else { await #expect(try openMetricsParserComplaints(body) == nil) }
         }
         // The bucket counters still count every observation: the hot-key decorator forwards.
         #expect(prometheus.render(format: .prometheusText).count > 0)
@@ -48,7 +48,7 @@ import Testing
 }
 
 @Suite struct SplitAdviceCollectorTests {
-    @Test func adviceIsExportedByOpAndRankWithItsKeyInAnInfoSeriesAndNoKeyBytesWhenHashed() throws {
+    @Test func adviceIsExportedByOpAndRankWithItsKeyInAnInfoSeriesAndNoKeyBytesWhenHashed() async throws {
         for mode in [BucketLabelMode.keyPreview, .hashed] {
             let prometheus = PrometheusSampler(wrapping: HeatMatrixSampler(), configuration: .init(bucketBudget: 16))
             let hot = HotKeySampler(wrapping: prometheus, configuration: .init(sampleEvery: 1, splitMinSamples: 16))
@@ -63,7 +63,7 @@ import Testing
             let advice = hot.splitAdvice(op: .write)
             #expect(advice.map(\.rank) == [1, 2] && advice[0].route == r.id && advice[0].verdict == .split)
             let body = prometheus.render(format: .prometheusText)
-            #expect(try promtoolComplaints(body) == nil)
+            await #expect(try promtoolComplaints(body) == nil)
             let samples = TestExposition.samples(body)
             let balance = samples.filter { $0.name == "keyviz_split_advice_balance" }
             #expect(balance.count == 1 && balance[0].labels == ["op": "write", "rank": "1"])

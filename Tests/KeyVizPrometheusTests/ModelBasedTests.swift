@@ -19,12 +19,12 @@ import Testing
     static let shards = 6
 
     @Test(arguments: 0..<shards)
-    func everyPublicCallKeepsEveryPromiseOfTheModel(shard: Int) {
+    func everyPublicCallKeepsEveryPromiseOfTheModel(shard: Int) async {
         let env = ProcessInfo.processInfo.environment
         if let seed = env["KEYVIZ_MODEL_SEED"].flatMap({ UInt64($0) }) {
             guard shard == 0 else { return }
             let run = ModelRun(seed: seed, verbose: true)
-            if let failure = run.run() { Issue.record("seed \(seed): \(failure)\ntrace:\n\(run.trace.joined(separator: "\n"))") }
+            if let failure = await run.run() { Issue.record("seed \(seed): \(failure)\ntrace:\n\(run.trace.joined(separator: "\n"))") }
             return
         }
         let sequences = env["KEYVIZ_MODEL_SEQUENCES"].flatMap { Int($0) } ?? 1_000
@@ -33,7 +33,7 @@ import Testing
         for i in stride(from: shard, to: sequences, by: Self.shards) {
             let seed = SplitMix64.mix(base &+ UInt64(i))
             let run = ModelRun(seed: seed, verbose: false)
-            if let failure = run.run() {
+            if let failure = await run.run() {
                 Issue.record("""
                     sequence \(i) failed: \(failure)
                     last steps:
@@ -170,14 +170,14 @@ final class ModelRun: @unchecked Sendable {
     private func random(_ n: Int) -> Int { Int(rng.next() % UInt64(max(1, n))) }
 
     /// Runs the sequence; the first broken promise, or nil.
-    func run() -> ModelFailure? {
+    func run() async -> ModelFailure? {
         note("config budget=\(config.bucketBudget) mode=\(config.labelMode) seed=\(config.layoutSeed) retired=\(config.retiredLabelCapacity) grace=\(config.graceMilliseconds) hot=\(config.hotRoutes) history=\(memConfig.historyColumns)")
         p.apply(catalog)
         let length = 20 + random(60)
         do {
             for _ in 0..<length {
                 steps += 1
-                try step()
+                try await step()
                 try checkBookkeeping()
             }
             // Quiescent end: one last render and flush must account for everything.
@@ -191,7 +191,7 @@ final class ModelRun: @unchecked Sendable {
         return nil
     }
 
-    private func step() throws {
+    private func step() async throws {
         switch random(20) {
         case 0..<5: observe(count: 1 + random(40))
         case 5..<8: try change()
@@ -202,7 +202,7 @@ final class ModelRun: @unchecked Sendable {
         case 13..<15: try flush(concurrent: nil)
         case 15..<17: try snapshot()
         case 17, 18: clock.advance(Int64(random(30)))
-        default: try concurrentStep()
+        default: try await concurrentStep()
         }
     }
 
@@ -239,7 +239,7 @@ final class ModelRun: @unchecked Sendable {
 
     /// Two threads observe while this thread makes one other call; checks use bounds, then the
     /// next quiescent check is exact again.
-    private func concurrentStep() throws {
+    private func concurrentStep() async throws {
         let ids = ids(), live = catalog.routes.map(\.id)
         let total = Mutex(OpCounts())
         let seeds = (rng.next(), rng.next())
@@ -265,7 +265,7 @@ final class ModelRun: @unchecked Sendable {
         let which = random(5)
         let failure = Mutex<ModelFailure?>(nil)
         let before = observed
-        ConcurrentRunner.run([
+        await ConcurrentRunner.run([
             { body(seeds.0) }, { body(seeds.1) },
             { [self] in
                 while started.load(ordering: .relaxed) == 0 { sched_yield() }

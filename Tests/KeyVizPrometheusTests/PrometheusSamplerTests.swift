@@ -12,11 +12,11 @@ private func bucketSeries(_ body: [UInt8], family: String = "keyviz_bucket_write
 }
 
 @Suite struct PrometheusSamplerTests {
-    @Test func forwardsEveryCallUnchangedToTheInnerSampler() {
+    @Test func forwardsEveryCallUnchangedToTheInnerSampler() async {
         let inner = RecordingSampler()
         let p = PrometheusSampler(wrapping: inner)
         p.apply(RouteCatalog.evenlySplit(count: 4, groups: 1))
-        ConcurrentRunner.run((0..<2).map { t in
+        await ConcurrentRunner.run((0..<2).map { t in
             { @Sendable in for i in 0..<1000 { p.observe(route: RouteID(t + 1), op: i % 3 == 0 ? .read : .write, keyLength: i, valueLength: -i) } }
         })
         let calls = inner.observations
@@ -138,14 +138,14 @@ private func bucketSeries(_ body: [UInt8], family: String = "keyviz_bucket_write
     }
 
     @Test(arguments: [(10, 256), (4096, 4096), (20_000, 4096), (3000, 7)])
-    func renderedOutputIsPromtoolCleanAndWithinBudget(routes: Int, budget: Int) throws {
+    func renderedOutputIsPromtoolCleanAndWithinBudget(routes: Int, budget: Int) async throws {
         let p = PrometheusSampler(wrapping: NoopSampler(), configuration: .init(bucketBudget: budget))
         let c = RouteCatalog.evenlySplit(count: routes, groups: 8)
         p.apply(c)
         for r in c.routes { p.observe(route: r.id, op: .write, keyLength: 8, valueLength: Int(r.id.rawValue % 100)) }
         let text = p.render(format: .prometheusText)
-        #expect(try promtoolComplaints(text) == nil)
-        #expect(try openMetricsParserComplaints(p.render(format: .openMetrics)) == nil)
+        await #expect(try promtoolComplaints(text) == nil)
+        await #expect(try openMetricsParserComplaints(p.render(format: .openMetrics)) == nil)
         for family in ["keyviz_bucket_reads_total", "keyviz_bucket_writes_total", "keyviz_bucket_read_bytes_total", "keyviz_bucket_write_bytes_total", "keyviz_bucket_info"] {
             let n = bucketSeries(text, family: family).count
             #expect(n <= budget && n == min(routes, budget) || n < min(routes, budget), "\(family): \(n)")
@@ -153,7 +153,7 @@ private func bucketSeries(_ body: [UInt8], family: String = "keyviz_bucket_write
         }
     }
 
-    @Test func awkwardKeysRenderCleanInBothFormats() throws {
+    @Test func awkwardKeysRenderCleanInBothFormats() async throws {
         let p = PrometheusSampler(wrapping: NoopSampler())
         let keys: [[UInt8]] = [Array("a\"quote".utf8), Array("b\\back".utf8), Array("c\nnewline".utf8), [0xc3, 0x28, 0xff], Array("~tilde".utf8), Array(String(repeating: "z", count: 100).utf8)].sorted { $0.lexicographicallyPrecedes($1) }
         var routes = [Route(id: 1, start: [], end: keys[0], group: 1)]
@@ -163,8 +163,8 @@ private func bucketSeries(_ body: [UInt8], family: String = "keyviz_bucket_write
         p.apply(try RouteCatalog(routes: routes))
         for r in routes { p.observe(route: r.id, op: .read, keyLength: 1, valueLength: 0) }
         let text = p.render(format: .prometheusText)
-        #expect(try promtoolComplaints(text) == nil)
-        #expect(try openMetricsParserComplaints(p.render(format: .openMetrics)) == nil)
+        await #expect(try promtoolComplaints(text) == nil)
+        await #expect(try openMetricsParserComplaints(p.render(format: .openMetrics)) == nil)
         let labels = bucketSeries(text, family: "keyviz_bucket_reads_total").compactMap { $0.labels["bucket"] }
         #expect(labels.count == 7 && Set(labels).count == 7)
         #expect(labels.allSatisfy { $0.count <= 32 })
@@ -214,7 +214,7 @@ private func bucketSeries(_ body: [UInt8], family: String = "keyviz_bucket_write
     /// consecutive renders, the bound holds at every render, and at the end the last value of
     /// every label ever exported plus unrouted equals exactly what was observed.
     @Test(arguments: [UInt64(7), 8])
-    func countersStayMonotonicBoundedAndExactUnderChurn(seed: UInt64) throws {
+    func countersStayMonotonicBoundedAndExactUnderChurn(seed: UInt64) async throws {
         let budget = 32
         let inner = HeatMatrixSampler(configuration: .init(stepMilliseconds: 1, historyColumns: 10))
         let p = PrometheusSampler(wrapping: inner, configuration: .init(bucketBudget: budget, graceMilliseconds: 1, retiredLabelCapacity: 100_000))
@@ -265,7 +265,7 @@ private func bucketSeries(_ body: [UInt8], family: String = "keyviz_bucket_write
             }
             changes.store(n, ordering: .relaxed)
         }
-        ConcurrentRunner.run([{ observer(seed * 100) }, { observer(seed * 100 + 1) }, churn])
+        await ConcurrentRunner.run([{ observer(seed * 100) }, { observer(seed * 100 + 1) }, churn])
         let final = TestExposition.samples(p.render(format: .prometheusText))
         let all = renders.withLock { $0 } + [final]
         #expect(changes.load(ordering: .relaxed) >= 3000)

@@ -110,9 +110,9 @@ import Testing
 /// wraps: through that path every observation is still counted exactly once, whether the
 /// decorator counts itself or shares the matrix's table.
 @Suite struct CallingThreadChainTests {
-    private static func observeFromThreads(_ s: some Sampler, routes: Int) -> OpCounts {
+    private static func observeFromThreads(_ s: some Sampler, routes: Int) async -> OpCounts {
         let total = Mutex(OpCounts())
-        ConcurrentRunner.run((0..<4).map { t in
+        await ConcurrentRunner.run((0..<4).map { t in
             { @Sendable in
                 var rng = SplitMix64(seed: UInt64(t) &+ 1)
                 var local = OpCounts()
@@ -130,23 +130,23 @@ import Testing
         return total.withLock { $0 }
     }
 
-    @Test func aDecoratorThatCountsItselfCountsEveryObservationPassedThroughAHotKeySampler() {
+    @Test func aDecoratorThatCountsItselfCountsEveryObservationPassedThroughAHotKeySampler() async {
         let p = PrometheusSampler(wrapping: RecordingSampler(), configuration: .init(processMetrics: false))
         #expect(p.countsOwn)
         let hot = HotKeySampler(wrapping: p, configuration: .init(sampleEvery: 2))
         hot.apply(RouteCatalog.evenlySplit(count: 16, groups: 2))
-        let observed = Self.observeFromThreads(hot, routes: 16)
+        let observed = await Self.observeFromThreads(hot, routes: 16)
         #expect(p.bucketTotals().values.reduce(OpCounts(), +) == observed)
         #expect(p.inner.observations.count == 20_000, "every call forwarded once")
     }
 
-    @Test func theHeatMatrixUnderAHotKeySamplerCountsEveryObservation() {
+    @Test func theHeatMatrixUnderAHotKeySamplerCountsEveryObservation() async {
         let clock = ManualClock()
         let m = HeatMatrixSampler(configuration: .init(stepMilliseconds: 1000, now: clock.function))
         let p = PrometheusSampler(wrapping: m, configuration: .init(processMetrics: false, now: clock.function))
         let hot = HotKeySampler(wrapping: p, configuration: .init(sampleEvery: 2))
         hot.apply(RouteCatalog.evenlySplit(count: 16, groups: 2))
-        let observed = Self.observeFromThreads(hot, routes: 16)
+        let observed = await Self.observeFromThreads(hot, routes: 16)
         m.flush()
         #expect(m.flushedTotals.routed == observed)
         #expect(p.bucketTotals().values.reduce(OpCounts(), +) == observed)

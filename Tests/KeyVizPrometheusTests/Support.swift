@@ -61,12 +61,12 @@ enum TestExposition {
 }
 
 /// `promtool check metrics`: nil when it is happy.
-func promtoolComplaints(_ body: [UInt8]) throws -> String? {
-    try ToolRunner.promtoolComplaints(body)
+func promtoolComplaints(_ body: [UInt8]) async throws -> String? {
+    try await ToolRunner.promtoolComplaints(body)
 }
 
 /// Parses OpenMetrics text with the Python prometheus_client parser; nil when it is happy.
-func openMetricsParserComplaints(_ body: [UInt8]) throws -> String? {
+func openMetricsParserComplaints(_ body: [UInt8]) async throws -> String? {
     let script = """
     import sys
     from prometheus_client.openmetrics.parser import text_string_to_metric_families
@@ -75,7 +75,7 @@ func openMetricsParserComplaints(_ body: [UInt8]) throws -> String? {
         n += len(f.samples)
     print(n)
     """
-    let r = try ToolRunner.run(["python3", "-c", script], input: body)
+    let r = try await ToolRunner.run(["python3", "-c", script], input: body)
     let text = String(decoding: r.output, as: UTF8.self)
     if r.status != 0 && text.contains("No module named 'prometheus_client'") {
         try ToolRunner.toolMissing("prometheus_client (Python)", package: "python3-prometheus-client")

@@ -117,7 +117,7 @@ private func matrixTotal(_ m: HeatMatrix) -> UInt64 {
 
     /// 2 threads x 1 000 000 random observations while 1 000 splits/merges happen and a third
     /// thread flushes every millisecond: every count is found again, per series.
-    @Test func everyObservationIsConservedAcrossChurnAndFlushes() throws {
+    @Test func everyObservationIsConservedAcrossChurnAndFlushes() async throws {
         let s = HeatMatrixSampler(configuration: .init(stepMilliseconds: 1, historyColumns: 100_000, graceMilliseconds: 2))
         let initial = RouteCatalog.evenlySplit(count: 64, groups: 4)
         s.apply(initial)
@@ -171,7 +171,7 @@ private func matrixTotal(_ m: HeatMatrix) -> UInt64 {
                 usleepMilliseconds(1)
             }
         }
-        ConcurrentRunner.run([{ observer(1) }, { observer(2) }, churn, flusher])
+        await ConcurrentRunner.run([{ observer(1) }, { observer(2) }, churn, flusher])
         s.flush()
         #expect(churnEvents.load(ordering: .relaxed) == 1000)
         let want = expected.withLock { $0 }

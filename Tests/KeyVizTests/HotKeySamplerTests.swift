@@ -157,7 +157,7 @@ private func k(_ s: String) -> [UInt8] { Array(s.utf8) }
         #expect(s.hotKeys(route: .unrouted).first?.key == k("a"))
     }
 
-    @Test func manyThreadsLoseNoForwardedObservation() {
+    @Test func manyThreadsLoseNoForwardedObservation() async {
         let inner = HeatMatrixSampler(configuration: .init(stepMilliseconds: 1_000))
         let s = HotKeySampler(wrapping: inner, configuration: .init(sampleEvery: 4))
         s.apply(catalog(4))
@@ -165,7 +165,7 @@ private func k(_ s: String) -> [UInt8] { Array(s.utf8) }
         let body: @Sendable (Int) -> Void = { t in
             for i in 0..<per { s.observe(route: RouteID(i % 4 + 1), op: .write, key: k("t\(t)/\(i % 50)"), valueLength: 1) }
         }
-        ConcurrentRunner.run([{ body(1) }, { body(2) }, { body(3) }])
+        await ConcurrentRunner.run([{ body(1) }, { body(2) }, { body(3) }])
         inner.flush()
         #expect(inner.flushedTotals.routed.writes == UInt64(3 * per))
         s.drain()

@@ -194,7 +194,7 @@ private func makeCoordinator(sampler: (any Sampler)?, now: @escaping @Sendable (
         #expect(rec.appliedCatalogs == [before])
     }
 
-    @Test func splitsAndMergesWhileTrafficFlowsKeepEveryObservationInTheMatrix() throws {
+    @Test func splitsAndMergesWhileTrafficFlowsKeepEveryObservationInTheMatrix() async throws {
         // A grace window longer than the test: a thread that resolved a route just before it was
         // split still finds it mapped, so nothing becomes unrouted.
         let s = HeatMatrixSampler(configuration: .init(stepMilliseconds: 1, historyColumns: 100_000, graceMilliseconds: 60_000))
@@ -218,7 +218,7 @@ private func makeCoordinator(sampler: (any Sampler)?, now: @escaping @Sendable (
                 s.flush()
             }
         }
-        ConcurrentRunner.run([{ worker(1) }, { worker(2) }, churn])
+        await ConcurrentRunner.run([{ worker(1) }, { worker(2) }, churn])
         s.flush()
         let totals = s.flushedTotals
         #expect(totals.routed.writes + totals.unrouted.writes == UInt64(perThread))

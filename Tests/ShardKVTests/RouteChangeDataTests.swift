@@ -152,7 +152,7 @@ import Testing
 /// Lookups take no lock and never see a released catalog: readers on every core while the
 /// catalog changes thousands of times.
 @Suite struct RouteEngineConcurrencyTests {
-    @Test func lookupsDuringChangesAlwaysFindTheRouteThatHoldsTheKey() throws {
+    @Test func lookupsDuringChangesAlwaysFindTheRouteThatHoldsTheKey() async throws {
         let engine = RouteEngine(catalog: .evenlySplit(count: 16, groups: 1))
         let c = ShardedCoordinator(engine: engine, groups: [ShardGroup(id: 1)], sampler: nil)
         let misses = Atomic<Int>(0)
@@ -183,7 +183,7 @@ import Testing
             }
             changing.store(false, ordering: .relaxed)
         }
-        ConcurrentRunner.run([{ reader(1) }, { reader(2) }, writer])
+        await ConcurrentRunner.run([{ reader(1) }, { reader(2) }, writer])
         #expect(misses.load(ordering: .relaxed) == 0)
         #expect(lookups.load(ordering: .relaxed) >= 20_000)
         #expect(engine.catalog.version > 100)

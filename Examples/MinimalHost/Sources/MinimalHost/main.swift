@@ -47,5 +47,5 @@ var received: Int32 = 0
 sigwait(&stopSignals, &received)
 flusher.cancel()
 await flusher.value          // runFlusher flushes once more on cancellation
-server.stop()
+await server.stop(drainTimeout: .seconds(5))   // in-flight requests finish first
 print("stopped on signal \(received); value was \(value.map { String(decoding: $0, as: UTF8.self) } ?? "nil")")

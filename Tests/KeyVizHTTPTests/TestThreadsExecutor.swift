@@ -1,0 +1,39 @@
+import Foundation
+
+/// A task executor with threads of its own, for the servers these tests start: many tests here
+/// talk to their server with blocking sockets from the cooperative pool, and a server answering
+/// on that same pool could wait behind them. (A host in that position gives its server an
+/// executor of its own the same way; see `MetricsServer.init`.)
+final class TestThreadsExecutor: TaskExecutor, @unchecked Sendable {
+    /// The one the tests' servers share: sixteen threads (several tests' servers render on them
+    /// at once, some with slow expositions on purpose), for the life of the test process.
+    static let shared = TestThreadsExecutor(threads: 16)
+
+    // `@unchecked`: `jobs` is guarded by `ready`.
+    private let ready = NSCondition()
+    private var jobs: [UnownedJob] = []
+
+    init(threads: Int) {
+        for i in 0..<threads {
+            let thread = Thread { [self] in
+                while true {
+                    ready.lock()
+                    while jobs.isEmpty { ready.wait() }
+                    let job = jobs.removeFirst()
+                    ready.unlock()
+                    job.runSynchronously(on: asUnownedTaskExecutor())
+                }
+            }
+            thread.name = "test-server-\(i)"
+            thread.start()
+        }
+    }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        ready.lock()
+        jobs.append(job)
+        ready.signal()
+        ready.unlock()
+    }
+}
