@@ -331,7 +331,8 @@ private let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, m
     for name in KeyVizHTTPRequest.readQuery {
         if let v = MHD_lookup_connection_value(connection, .GET_ARGUMENT_KIND, name) { request.query[name] = String(cString: v) }
     }
-    let name = KeyVizHTTPHandler.handlerName(path)
+    let endpoint = KeyVizEndpoint(path: path)
+    let name = endpoint?.handlerLabel ?? "other"
     // Answered in a task: the connection waits suspended, libmicrohttpd's thread goes on.
     let parked = ParkedRequest(connection: Int(bitPattern: UnsafeRawPointer(connection)))
     guard context.parked.park(parked) else {
@@ -344,7 +345,7 @@ private let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, m
     Task(executorPreference: context.taskExecutor) {
         let response = await handler.measure(handler: name) { started in
             let answer: KeyVizHTTPResponse
-            if let limit = policy.gate(for: name) {
+            if let limit = policy.gate(for: endpoint) {
                 answer = await limit.gate.withPlace { await handler.respond(request, started: started) } ?? limit.refusal
             } else {
                 answer = await handler.respond(request, started: started)

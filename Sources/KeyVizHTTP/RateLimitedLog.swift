@@ -3,13 +3,19 @@ import Synchronization
 
 /// Passes at most `burst` lines per `intervalSeconds` to a logger and counts the rest, so a
 /// flood of refused connections cannot turn into a flood of log lines. The count is reported
-/// as one "suppressed" line when the interval ends (checked on each line and by ``flush()``,
-/// which the server calls periodically and on stop).
+/// as one "suppressed" line when the interval ends (checked on each line and by ``flush()``).
+///
+/// ``warning(_:)`` only queues (at most `burst` lines and one report): libmicrohttpd calls it on
+/// its one polling thread, which must never wait on a slow log sink (a full pipe would stop the
+/// whole server). ``flush()`` writes what is queued; the server calls it from its reaper task
+/// every 20-250 ms and on stop.
 final class RateLimitedLog: Sendable {
     private struct Window {
         var start: Double
         var passed = 0
         var suppressed = 0
+        /// Lines (and reports) to write, in order.
+        var queued: [String] = []
     }
 
     let logger: Logger
@@ -27,31 +33,36 @@ final class RateLimitedLog: Sendable {
     }
 
     func warning(_ line: String) {
-        let (pass, report) = window.withLock { w -> (Bool, Int) in
+        window.withLock { w in
             let report = Self.roll(&w, now: clock(), interval: intervalSeconds)
-            guard w.passed < burst else { w.suppressed += 1; return (false, report) }
+            if report > 0 { w.queued.append(suppressedLine(report)) }
+            guard w.passed < burst else { w.suppressed += 1; return }
             w.passed += 1
-            return (true, report)
+            w.queued.append(line)
         }
-        if report > 0 { reportSuppressed(report) }
-        if pass { logger.warning("\(line)") }
     }
 
-    /// Reports lines suppressed in an interval that has ended; `force` reports them now.
+    /// Writes the queued lines, then reports lines suppressed in an interval that has ended;
+    /// `force` reports them now.
     func flush(force: Bool = false) {
-        let report = window.withLock { w -> Int in
+        let lines = window.withLock { w -> [String] in
+            var lines = w.queued
+            w.queued = []
+            let report: Int
             if force {
-                let n = w.suppressed
+                report = w.suppressed
                 w = Window(start: clock())
-                return n
+            } else {
+                report = Self.roll(&w, now: clock(), interval: intervalSeconds)
             }
-            return Self.roll(&w, now: clock(), interval: intervalSeconds)
+            if report > 0 { lines.append(suppressedLine(report)) }
+            return lines
         }
-        if report > 0 { reportSuppressed(report) }
+        for line in lines { logger.warning("\(line)") }
     }
 
-    private func reportSuppressed(_ n: Int) {
-        logger.warning("suppressed \(n) messages (more than \(burst) in \(intervalSeconds) s)")
+    private func suppressedLine(_ n: Int) -> String {
+        "suppressed \(n) messages (more than \(burst) in \(intervalSeconds) s)"
     }
 
     /// Starts a new window when the current one is over; returns the lines it suppressed.

@@ -60,9 +60,9 @@ final class RequestPolicy: Sendable {
         return nil
     }
 
-    /// The response when `handler` is at its concurrency limit, or nil when it has none.
-    func gate(for handler: String) -> (gate: ConcurrencyGate, refusal: KeyVizHTTPResponse)? {
-        switch KeyVizEndpoint(rawValue: handler) {
+    /// The gate of `endpoint`'s concurrency limit and its refusal, or nil when it has none.
+    func gate(for endpoint: KeyVizEndpoint?) -> (gate: ConcurrencyGate, refusal: KeyVizHTTPResponse)? {
+        switch endpoint {
         case .metrics:
             (scrapes, .text(503, "too many concurrent scrapes (limit \(scrapes.limit))", extra: [("Retry-After", "1")]))
         case .matrix:
