@@ -106,22 +106,27 @@ public final class ClusterView: ClusterMatrixSource, ClusterHotKeysSource {
     ///   - selfName: how this node is named in `nodes` and on its events.
     ///   - peers: the other nodes (this one may be among them: it is counted once), asked in parallel.
     ///   - fetcher: the transport (``HTTPPeerFetcher`` by default).
-    ///   - timeout: per peer, connect to last byte (clamped 1 ms…60 s).
-    ///   - maxBodyBytes: per peer answer (clamped 1 KiB…1 GiB).
-    ///   - maxColumns: columns of the merged answer at most (clamped 1…100 000); a wider grid is
+    ///   - timeout: per peer, connect to last byte (1 ms…60 s).
+    ///   - maxBodyBytes: per peer answer (1 KiB…1 GiB).
+    ///   - maxColumns: columns of the merged answer at most (1…100 000); a wider grid is
     ///     merged on a coarser step.
     ///   - remember: how long a failed peer's last good answer is merged in its place
-    ///     (clamped 0…7 days; default 1 hour).
+    ///     (0…7 days; default 1 hour).
     ///   - now: the wall clock, Unix milliseconds (for the `nodes` times).
+    /// - Throws: ``ClusterSettingError`` naming a setting outside its range.
     public init(selfName: String, peers: [PeerAddress], fetcher: any PeerFetcher = HTTPPeerFetcher(),
                 timeout: Duration = .seconds(2), maxBodyBytes: Int = 32 << 20, maxColumns: Int = ClusterMatrixMerger.defaultMaxColumns,
-                remember: Duration = .seconds(3600), now: @escaping @Sendable () -> Int64 = UnixTime.nowMilliseconds) {
+                remember: Duration = .seconds(3600), now: @escaping @Sendable () -> Int64 = UnixTime.nowMilliseconds) throws(ClusterSettingError) {
+        try ClusterSettingError.check("timeout", timeout, .milliseconds(1)...(.seconds(60)))
+        try ClusterSettingError.check("maxBodyBytes", maxBodyBytes, 1024...(1 << 30))
+        try ClusterSettingError.check("maxColumns", maxColumns, 1...HeatMatrixSamplerConfiguration.maxHistoryColumns)
+        try ClusterSettingError.check("remember", remember, .zero...(.seconds(7 * 86_400)))
         self.selfName = selfName
         self.peers = peers
         self.fetcher = fetcher
         timeoutMs = timeout.milliseconds(within: 1...60_000)
-        self.maxBodyBytes = min(1 << 30, max(1024, maxBodyBytes))
-        self.maxColumns = min(HeatMatrixSamplerConfiguration.maxHistoryColumns, max(1, maxColumns))
+        self.maxBodyBytes = maxBodyBytes
+        self.maxColumns = maxColumns
         rememberMs = remember.milliseconds(within: 0...(7 * 86_400_000))
         self.now = now
     }

@@ -25,21 +25,29 @@ public final class PrometheusView: ClusterMatrixSource {
     ///   - url: `http://host:port[/prefix]` of the Prometheus server (plain HTTP).
     ///   - selector: the store's label matchers (`{job="kv"}`), so the view shows this store
     ///     only; ``PrometheusSelector/everything`` sums every store Prometheus scrapes.
-    ///   - stepMs: the query step (clamped 1 s…1 h); a column per step. At least twice the
-    ///     scrape interval, or `increase` has too few samples.
-    ///   - timeout: per query, connect to last byte (clamped 1 ms…60 s).
+    ///   - stepMs: the query step (1 s…1 h); a column per step. At least twice the scrape
+    ///     interval, or `increase` has too few samples.
+    ///   - timeout: per query, connect to last byte (1 ms…60 s).
+    /// - Throws: ``ClusterSettingError`` naming the URL or a setting outside its range.
     ///   - fetcher: the transport (``HTTPPeerFetcher`` by default).
-    public init(url: String, selector: PrometheusSelector, stepMs: Int64 = 15_000, timeout: Duration = .seconds(5), fetcher: any PeerFetcher = HTTPPeerFetcher()) throws(PeerAddressError) {
-        guard url.hasPrefix("http://") else { throw PeerAddressError(text: url, reason: "want http://host:port (https is not supported)") }
+    public init(url: String, selector: PrometheusSelector, stepMs: Int64 = 15_000, timeout: Duration = .seconds(5),
+                fetcher: any PeerFetcher = HTTPPeerFetcher()) throws(ClusterSettingError) {
+        guard url.hasPrefix("http://") else { throw ClusterSettingError(setting: "url", problem: "'\(url)': want http://host:port (https is not supported)") }
+        try ClusterSettingError.check("stepMs", stepMs, 1000...3_600_000, unit: " ms")
+        try ClusterSettingError.check("timeout", timeout, .milliseconds(1)...(.seconds(60)))
         let rest = url.dropFirst("http://".count)
         let slash = rest.firstIndex(of: "/") ?? rest.endIndex
-        server = try PeerAddress(parsing: String(rest[..<slash]))
+        do {
+            server = try PeerAddress(parsing: String(rest[..<slash]))
+        } catch {
+            throw ClusterSettingError(setting: "url", problem: "'\(url)': \(error)")
+        }
         var prefix = String(rest[slash...])
         while prefix.hasSuffix("/") { prefix.removeLast() }
         pathPrefix = prefix
         self.selector = selector
-        self.stepMs = min(3_600_000, max(1000, stepMs))
-        self.timeout = .milliseconds(timeout.milliseconds(within: 1...60_000))
+        self.stepMs = stepMs
+        self.timeout = timeout
         self.fetcher = fetcher
     }
 

@@ -108,7 +108,7 @@ package enum Fixtures {
         let fetcher = InProcessPeers(["peer-a:9477": peerA.handler, "peer-b:9477": peerB.handler])
         // A generous timeout: an in-process peer always answers, and a slow (sanitized, shared)
         // machine must not turn that into a failed peer.
-        let cluster = ClusterView(selfName: "local", peers: peers, fetcher: fetcher, timeout: .milliseconds(30_000))
+        let cluster = try! ClusterView(selfName: "local", peers: peers, fetcher: fetcher, timeout: .milliseconds(30_000))
         let prometheus = try! PrometheusView(url: "http://prometheus:9090", selector: selector, stepMs: 15_000, timeout: .milliseconds(30_000),
                                              fetcher: CannedPrometheus())
         return Node(seed: 10, routes: 16, width: 8, nodeID: "node-0", cluster: cluster, prometheusView: prometheus)

@@ -159,7 +159,7 @@ struct DemoOptions: ParsableCommand, Sendable {
             do {
                 _ = try PrometheusView(url: url, selector: .everything)
             } catch {
-                throw ValidationError("bad value '\(url)' for --prometheus-url: \(error.reason)")
+                throw ValidationError("bad value '\(url)' for --prometheus-url: \(error.problem)")
             }
             guard prometheusSelector != nil else {
                 throw ValidationError("--prometheus-url needs --prometheus-selector (e.g. '{job=\"keyviz\"}'): a Prometheus may scrape other stores")

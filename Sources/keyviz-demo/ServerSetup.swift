@@ -25,7 +25,7 @@ func makeServer(options: DemoOptions, node: DemoNode, nodeID: String) throws -> 
         }
         credentials = (String(line[..<colon]), String(line[line.index(after: colon)...]))
     }
-    let cluster = ClusterView(selfName: options.listen, peers: options.peers.isEmpty ? [] : try PeerAddress.parseList(options.peers),
+    let cluster = try ClusterView(selfName: options.listen, peers: options.peers.isEmpty ? [] : try PeerAddress.parseList(options.peers),
                               fetcher: HTTPPeerFetcher(basicAuth: credentials), timeout: .seconds(options.peerTimeout),
                               maxBodyBytes: options.peerMaxBody, remember: .seconds(options.peerRemember))
     let prometheusView = try options.prometheusURL.map {

@@ -30,7 +30,7 @@ private final class DeafPeer: PeerFetcher {
     private func handler(peerSeconds: Double) -> KeyVizHTTPHandler {
         let matrix = HeatMatrixSampler()
         matrix.apply(.evenlySplit(count: 4, groups: 1))
-        let view = ClusterView(selfName: "self:1", peers: [PeerAddress(host: "10.0.0.2", port: 1)],
+        let view = try! ClusterView(selfName: "self:1", peers: [PeerAddress(host: "10.0.0.2", port: 1)],
                                fetcher: SlowPeer(seconds: peerSeconds), timeout: .milliseconds(10_000))
         return KeyVizHTTPHandler(metrics: PrometheusSampler(wrapping: matrix), matrix: matrix, cluster: view, nodeID: "self")
     }
@@ -77,7 +77,7 @@ private final class DeafPeer: PeerFetcher {
         matrix.apply(.evenlySplit(count: 4, groups: 1))
         matrix.observe(route: 1, op: .write, keyLength: 1, valueLength: 1)
         matrix.flush()
-        let view = ClusterView(selfName: "self:1", peers: [PeerAddress(host: "10.0.0.2", port: 1)], fetcher: DeafPeer(),
+        let view = try ClusterView(selfName: "self:1", peers: [PeerAddress(host: "10.0.0.2", port: 1)], fetcher: DeafPeer(),
                                timeout: .milliseconds(100))
         let h = KeyVizHTTPHandler(metrics: PrometheusSampler(wrapping: matrix), matrix: matrix, cluster: view, nodeID: "self")
         let clock = ContinuousClock()

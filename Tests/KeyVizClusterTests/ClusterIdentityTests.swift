@@ -37,7 +37,7 @@ private func node(_ name: String, id: String?, seed: UInt64, peers: [String], fe
         for _ in 0..<(40 + c * 10) { m.observe(route: RouteID(1 + rng.next() % 8), op: .write, keyLength: 4, valueLength: 4) }
         m.flush(atUnixMs: 1_800_000_000_000 + Int64(c) * 1000)
     }
-    let view = ClusterView(selfName: name, peers: try peers.map { try PeerAddress(parsing: $0) }, fetcher: fetcher,
+    let view = try ClusterView(selfName: name, peers: try peers.map { try PeerAddress(parsing: $0) }, fetcher: fetcher,
                            remember: remember, now: clock.function)
     let h = KeyVizHTTPHandler(metrics: PrometheusSampler(wrapping: m), matrix: m, cluster: view, nodeID: id)
     fetcher.handlers.withLock { $0[name] = h }
@@ -132,7 +132,7 @@ private func total(_ obj: [String: Any]) -> Int {
             let prometheus = PrometheusSampler(wrapping: matrix)
             let hot = HotKeySampler(wrapping: prometheus, configuration: .init(sampleEvery: 1, topKeys: 4))
             hot.apply(.evenlySplit(count: 2, groups: 1))
-            let view = ClusterView(selfName: name, peers: try names.map { try PeerAddress(parsing: $0) }, fetcher: fetcher)
+            let view = try ClusterView(selfName: name, peers: try names.map { try PeerAddress(parsing: $0) }, fetcher: fetcher)
             let h = KeyVizHTTPHandler(metrics: prometheus, matrix: matrix, hotKeys: hot, cluster: view, nodeID: "n\(i)")
             fetcher.handlers.withLock { $0[name] = h }
             samplers.append(hot)

@@ -39,7 +39,7 @@ private final class OneAnswerFetcher: PeerFetcher {
         let peerBody = await KeyVizHTTPHandler(metrics: PrometheusSampler(wrapping: coarse), matrix: coarse)
             .handle(KeyVizHTTPRequest(method: "GET", path: "/api/v1/keyviz/matrix", query: query)).body
         let fetcher = OneAnswerFetcher(peerBody)
-        let view = ClusterView(selfName: "self:1", peers: try PeerAddress.parseList("10.0.0.2:1"), fetcher: fetcher)
+        let view = try ClusterView(selfName: "self:1", peers: try PeerAddress.parseList("10.0.0.2:1"), fetcher: fetcher)
         let handler = KeyVizHTTPHandler(metrics: PrometheusSampler(wrapping: fine), matrix: fine, cluster: view)
         var q = query
         q["scope"] = "cluster"

@@ -57,7 +57,7 @@ private func columnTotals(_ obj: [String: Any]) -> [Int] {
             "10.0.0.5:1": .success(PeerResponse(status: 200, body: Array("{\"series\":".utf8))),
         ])
         let peers = try PeerAddress.parseList("10.0.0.2:1,10.0.0.3:1,10.0.0.4:1,10.0.0.5:1")
-        let view = ClusterView(selfName: "self:1", peers: peers, fetcher: fetcher)
+        let view = try ClusterView(selfName: "self:1", peers: peers, fetcher: fetcher)
         let (handler, _) = node(seed: 1, clock: clock, cluster: view)
         let local = try json(await handler.handle(KeyVizHTTPRequest(method: "GET", path: "/api/v1/keyviz/matrix")))
         let response = await handler.handle(KeyVizHTTPRequest(method: "GET", path: "/api/v1/keyviz/matrix",
@@ -140,6 +140,31 @@ private func columnTotals(_ obj: [String: Any]) -> [Int] {
         let port = UInt16(bigEndian: addr.sin_port)
         let r = await HTTPPeerFetcher().get(PeerAddress(host: "127.0.0.1", port: port), path: "/", timeout: .milliseconds(200), maxBodyBytes: 1024)
         if case .failure(let e) = r { #expect(e.message.contains("timed out")) } else { Issue.record("a silent peer answered") }
+    }
+
+    /// Settings outside their documented ranges fail the view when it is made, naming the
+    /// setting (nothing is raised or lowered silently); the edges of each range are accepted.
+    @Test func aSettingOutsideItsRangeFailsTheViewNamingIt() {
+        func refused(_ make: () throws -> Any) -> String? {
+            do { _ = try make(); return nil } catch let e as ClusterSettingError { return e.setting } catch { return "\(error)" }
+        }
+        #expect(refused { try ClusterView(selfName: "a", peers: []) } == nil)
+        #expect(refused { try ClusterView(selfName: "a", peers: [], timeout: .milliseconds(1), maxBodyBytes: 1024, maxColumns: 1, remember: .zero) } == nil)
+        #expect(refused { try ClusterView(selfName: "a", peers: [], timeout: .seconds(60), maxBodyBytes: 1 << 30, remember: .seconds(604_800)) } == nil)
+        #expect(refused { try ClusterView(selfName: "a", peers: [], timeout: .zero) } == "timeout")
+        #expect(refused { try ClusterView(selfName: "a", peers: [], timeout: .microseconds(999)) } == "timeout")
+        #expect(refused { try ClusterView(selfName: "a", peers: [], timeout: .seconds(61)) } == "timeout")
+        #expect(refused { try ClusterView(selfName: "a", peers: [], maxBodyBytes: 1023) } == "maxBodyBytes")
+        #expect(refused { try ClusterView(selfName: "a", peers: [], maxBodyBytes: Int.max) } == "maxBodyBytes")
+        #expect(refused { try ClusterView(selfName: "a", peers: [], maxColumns: 0) } == "maxColumns")
+        #expect(refused { try ClusterView(selfName: "a", peers: [], remember: .seconds(-1)) } == "remember")
+        #expect(refused { try ClusterView(selfName: "a", peers: [], remember: .seconds(Int64.max)) } == "remember")
+        #expect(refused { try PrometheusView(url: "http://127.0.0.1:9090", selector: .everything) } == nil)
+        #expect(refused { try PrometheusView(url: "http://127.0.0.1:9090", selector: .everything, stepMs: 999) } == "stepMs")
+        #expect(refused { try PrometheusView(url: "http://127.0.0.1:9090", selector: .everything, stepMs: 3_600_001) } == "stepMs")
+        #expect(refused { try PrometheusView(url: "http://127.0.0.1:9090", selector: .everything, timeout: .seconds(61)) } == "timeout")
+        #expect(refused { try PrometheusView(url: "https://127.0.0.1:9090", selector: .everything) } == "url")
+        #expect(refused { try PrometheusView(url: "http://127.0.0.1", selector: .everything) } == "url")
     }
 }
 

@@ -57,8 +57,8 @@ private final class FakePrometheus: PeerFetcher {
         let node = try #require((obj["nodes"] as? [[String: Any]])?.first)
         #expect(node["ok"] as? Bool == false && (node["error"] as? String)?.contains("404") == true)
         #expect((obj["rows"] as? [Any])?.isEmpty == true)
-        #expect(throws: PeerAddressError.self) { try PrometheusView(url: "https://127.0.0.1:9090", selector: .everything) }
-        #expect(throws: PeerAddressError.self) { try PrometheusView(url: "http://127.0.0.1", selector: .everything) }
+        #expect(throws: ClusterSettingError.self) { try PrometheusView(url: "https://127.0.0.1:9090", selector: .everything) }
+        #expect(throws: ClusterSettingError.self) { try PrometheusView(url: "http://127.0.0.1", selector: .everything) }
     }
 
     /// Selectors are parsed once, written back in one spelling, and refused with the reason.
