@@ -219,7 +219,7 @@ public final class ClusterView: ClusterMatrixSource, ClusterHotKeysSource {
                                   generatedAt: KeyVizHTTPHandler.rfc3339Now(), extra: extra)
     }
 
-    public func clusterMatrix(query: [String: String], localBody: [UInt8]) async -> [UInt8] {
+    public func clusterMatrix(query: [String: String], local: MatrixAnswer) async -> [UInt8] {
         let path = Self.peerPath(query: query)
         let fetched = await fetchAll(path)
         let nowMs = now()
@@ -237,14 +237,9 @@ public final class ClusterView: ClusterMatrixSource, ClusterHotKeysSource {
             s.columns = m.columnUnixMs.count
             s.total = m.rows.reduce(UInt64(0)) { sum, row in row.values.reduce(sum, &+) }
         }
-        do {
-            let local = try NodeMatrix.decode(localBody)
-            var s = NodeStatus(node: selfName, lastOkUnixMs: nowMs)
-            count(selfName, local, into: &s)
-            status.append(s)
-        } catch {
-            status.append(NodeStatus(node: selfName, error: "this node's own matrix did not decode: \(error)"))
-        }
+        var own = NodeStatus(node: selfName, lastOkUnixMs: nowMs)
+        count(selfName, NodeMatrix(local), into: &own)
+        status.append(own)
         for (i, peer) in peers.enumerated() {
             let name = peer.description
             var answer: NodeMatrix?

@@ -57,9 +57,8 @@ public final class PrometheusView: ClusterMatrixSource {
     /// Columns at most: a wider range gets a coarser step.
     public static let maxColumns = 1440
 
-    public func clusterMatrix(query: [String: String], localBody: [UInt8]) async -> [UInt8] {
+    public func clusterMatrix(query: [String: String], local: MatrixAnswer) async -> [UInt8] {
         let series = query["series"].flatMap(Series.init(wireName:)) ?? .writes
-        let local = try? NodeMatrix.decode(localBody)
         // Every time below is within UnixTime.validMilliseconds, so no sum or difference traps.
         let valid = UnixTime.validMilliseconds
         func bound(_ name: String) -> Int64? {
@@ -67,7 +66,7 @@ public final class PrometheusView: ClusterMatrixSource {
         }
         let end = bound("to_unix_ms") ?? UnixTime.nowMilliseconds()
         var start = bound("from_unix_ms")
-            ?? local?.columnUnixMs.first.map { $0 - (local?.stepMs ?? 0) } ?? (end - 15 * 60_000)
+            ?? local.matrix.columnUnixMs.first.map { $0 - local.stepMs } ?? (end - 15 * 60_000)
         // Not before 1970: the matrix API's stamps are not negative (a grid there would be
         // written as columns all stamped 0; fuzzed: Fuzz/Regressions/query).
         start = max(0, start)
@@ -143,7 +142,7 @@ public final class PrometheusView: ClusterMatrixSource {
         extra.append(contentsOf: #","ok":\#(error == nil),"error":"#.utf8)
         if let error { MatrixJSON.string(error, &extra) } else { extra.append(contentsOf: "null".utf8) }
         extra.append(contentsOf: #","columns":\#(columns.count)}]"#.utf8)
-        return MatrixJSON.encode(m, generatedAt: local?.generatedAt ?? "", stepMs: step, events: [], eventsDropped: 0, extra: extra)
+        return MatrixJSON.encode(m, generatedAt: local.generatedAt, stepMs: step, events: [], eventsDropped: 0, extra: extra)
     }
 
     /// A sample value as a count: `increase` is a non-negative float; NaN, infinities and

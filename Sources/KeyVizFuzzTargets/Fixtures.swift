@@ -117,10 +117,10 @@ package enum Fixtures {
     /// The store the Prometheus views read (`{job="keyviz"}`).
     package static let selector = try! PrometheusSelector(parsing: #"{job="keyviz"}"#)
 
-    /// The local body the `peer-answer` target merges the input with (node `node-a`), and its
-    /// decoded form.
-    package static let localBody: [UInt8] = peerA.matrixBody(["scope": "local", "rows": "1024"])
-    package static let local: NodeMatrix = try! NodeMatrix.decode(localBody)
+    /// The local answer the `peer-answer` target merges the input with (node `node-a`), and the
+    /// same as the cluster view reads it.
+    package static let localAnswer: MatrixAnswer = peerA.handler.localMatrixAnswer(query: ["rows": "1024"])!
+    package static let local = NodeMatrix(localAnswer)
 }
 
 /// A `/metrics` source that renders nothing: for handlers made per input (a real sampler would

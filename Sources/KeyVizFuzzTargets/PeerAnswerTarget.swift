@@ -28,7 +28,7 @@ enum PeerAnswerTarget {
         let budget = budgets[input.count % budgets.count]
         let peerCount = 1 + (input.count / budgets.count) % 2
         let view = try! ClusterView(selfName: "local", peers: Array(Fixtures.peers.prefix(peerCount)), fetcher: InputPeer(body: input), timeout: .milliseconds(30_000))
-        let body = await view.clusterMatrix(query: ["rows": String(budget)], localBody: Fixtures.localBody)
+        let body = await view.clusterMatrix(query: ["rows": String(budget)], local: Fixtures.localAnswer)
         let what = "cluster answer (rows=\(budget), \(peerCount) peer\(peerCount > 1 ? "s" : ""))"
         o.answers.append(.init(schema: "Matrix", label: what, status: 200, body: body))
         let rules = MatrixRules(maxRows: budget, maxColumns: ClusterMatrixMerger.defaultMaxColumns, scope: "cluster",

@@ -74,7 +74,7 @@ public final class KeyVizHTTPHandler: Sendable {
     package enum Step {
         case answer(KeyVizHTTPResponse)
         case render(ExpositionFormat, scrapeTimeoutSeconds: Double?)
-        case clusterMatrix(any ClusterMatrixSource, query: [String: String], localBody: [UInt8])
+        case clusterMatrix(any ClusterMatrixSource, query: [String: String], local: MatrixAnswer)
         case clusterHotKeys(any ClusterHotKeysSource, query: [String: String], localBody: [UInt8])
     }
 
@@ -114,7 +114,7 @@ public final class KeyVizHTTPHandler: Sendable {
         case .answer(let r): return r
         case .render(let format, let timeout):
             return rendered(await coalescer.render(format: format), format: format, timeout: timeout, started: started)
-        case .clusterMatrix(let source, let query, let local): return .json(200, await source.clusterMatrix(query: query, localBody: local))
+        case .clusterMatrix(let source, let query, let local): return .json(200, await source.clusterMatrix(query: query, local: local))
         case .clusterHotKeys(let source, let query, let local): return .json(200, await source.clusterHotKeys(query: query, localBody: local))
         }
     }
@@ -147,29 +147,56 @@ public final class KeyVizHTTPHandler: Sendable {
     }
 
     private func serveMatrix(_ request: KeyVizHTTPRequest) -> Step {
+        switch localMatrix(request) {
+        case .refused(let response): return .answer(response)
+        case .answer(let answer, let merged?): return .clusterMatrix(merged, query: request.query, local: answer)
+        case .answer(let answer, nil):
+            return .answer(.json(200, MatrixJSON.encode(answer.matrix, generatedAt: answer.generatedAt, stepMs: answer.stepMs,
+                                                        events: answer.events.map { (nil, $0) }, eventsDropped: answer.eventsDropped,
+                                                        extra: nodeIDMember)))
+        }
+    }
+
+    /// This node's matrix answer to a local (`scope` absent or `local`) matrix request, as a
+    /// value; nil when the request is refused. What a cluster source is handed, for tests and
+    /// fuzz fixtures that call one directly.
+    package func localMatrixAnswer(query: [String: String]) -> MatrixAnswer? {
+        var q = query
+        q["scope"] = "local"
+        if case .answer(let answer, _) = localMatrix(KeyVizHTTPRequest(method: "GET", path: KeyVizEndpoint.matrix.path, query: q)) { return answer }
+        return nil
+    }
+
+    private enum LocalMatrix {
+        case refused(KeyVizHTTPResponse)
+        /// The local answer, and the source that merges it when the scope asks for one.
+        case answer(MatrixAnswer, merged: (any ClusterMatrixSource)?)
+    }
+
+    private func localMatrix(_ request: KeyVizHTTPRequest) -> LocalMatrix {
         guard let matrix else {
-            return .answer(.json(503, MatrixJSON.error(code: "keyviz_disabled", message: "this node keeps no heat matrix")))
+            return .refused(.json(503, MatrixJSON.error(code: "keyviz_disabled", message: "this node keeps no heat matrix")))
         }
         let seriesName = request.query["series"] ?? "writes"
         guard let series = Series(wireName: seriesName) else {
-            return .answer(.json(400, MatrixJSON.error(code: "invalid_query", message: "unknown series '\(seriesName)': want reads, writes, read_bytes or write_bytes")))
+            return .refused(.json(400, MatrixJSON.error(code: "invalid_query", message: "unknown series '\(seriesName)': want reads, writes, read_bytes or write_bytes")))
         }
         let scope = request.query["scope"] ?? ""
         guard scope == "" || scope == "local" || scope == "cluster" || scope == "prometheus" else {
-            return .answer(.json(400, MatrixJSON.error(code: "invalid_query", message: "scope must be local, cluster or prometheus")))
+            return .refused(.json(400, MatrixJSON.error(code: "invalid_query", message: "scope must be local, cluster or prometheus")))
         }
         let merged: (any ClusterMatrixSource)? = scope == "cluster" ? cluster : scope == "prometheus" ? prometheus : nil
         if scope == "cluster" && cluster == nil {
-            return .answer(.json(400, MatrixJSON.error(code: "invalid_query", message: "scope=cluster: this node has no cluster view (no peers configured)")))
+            return .refused(.json(400, MatrixJSON.error(code: "invalid_query", message: "scope=cluster: this node has no cluster view (no peers configured)")))
         }
         if scope == "prometheus" && prometheus == nil {
-            return .answer(.json(400, MatrixJSON.error(code: "invalid_query", message: "scope=prometheus: this node has no Prometheus URL configured")))
+            return .refused(.json(400, MatrixJSON.error(code: "invalid_query", message: "scope=prometheus: this node has no Prometheus URL configured")))
         }
         var bounds: [Int64?] = []
         for name in ["from_unix_ms", "to_unix_ms"] {
             guard let raw = request.query[name], !raw.isEmpty else { bounds.append(nil); continue }
             guard let v = Int64(raw), v >= 0, v <= UnixTime.validMilliseconds.upperBound else {
-                return .answer(.json(400, MatrixJSON.error(code: "invalid_query",
+                return .refused(.json(400, MatrixJSON.error(code: "invalid_query",
                                                    message: "\(name) must be an integer of Unix milliseconds in 0…\(UnixTime.validMilliseconds.upperBound)")))
             }
             bounds.append(v == 0 ? nil : v)
@@ -177,7 +204,7 @@ public final class KeyVizHTTPHandler: Sendable {
         if let raw = request.query["rows"], !raw.isEmpty {
             let digits = raw.hasPrefix("-") || raw.hasPrefix("+") ? raw.dropFirst() : raw[...]
             guard !digits.isEmpty, digits.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else {
-                return .answer(.json(400, MatrixJSON.error(code: "invalid_query", message: "rows must be an integer")))
+                return .refused(.json(400, MatrixJSON.error(code: "invalid_query", message: "rows must be an integer")))
             }
         }
         let rows = Self.rowBudget(query: request.query)
@@ -185,19 +212,19 @@ public final class KeyVizHTTPHandler: Sendable {
         for name in ["start_key", "end_key"] {
             guard let raw = request.query[name], !raw.isEmpty else { keys.append([]); continue }
             guard let key = MatrixJSON.decodeKey(raw) else {
-                return .answer(.json(400, MatrixJSON.error(code: "invalid_query", message: "\(name) must be base64 (standard or URL-safe)")))
+                return .refused(.json(400, MatrixJSON.error(code: "invalid_query", message: "\(name) must be base64 (standard or URL-safe)")))
             }
             keys.append(key)
         }
         if !keys[1].isEmpty, !keys[0].lexicographicallyPrecedes(keys[1]) {
-            return .answer(.json(400, MatrixJSON.error(code: "invalid_query", message: "end_key must sort after start_key")))
+            return .refused(.json(400, MatrixJSON.error(code: "invalid_query", message: "end_key must sort after start_key")))
         }
         let range = keys[0].isEmpty && keys[1].isEmpty ? nil : (start: keys[0], end: keys[1])
         // The narrowest column wanted: picks the history tier (HeatMatrixSampler.snapshot).
         var resolution: Int64?
         if let raw = request.query["resolution_ms"], !raw.isEmpty {
             guard let v = Int64(raw), v >= 0 else {
-                return .answer(.json(400, MatrixJSON.error(code: "invalid_query", message: "resolution_ms must be a non-negative integer of milliseconds")))
+                return .refused(.json(400, MatrixJSON.error(code: "invalid_query", message: "resolution_ms must be a non-negative integer of milliseconds")))
             }
             resolution = v
         }
@@ -213,10 +240,9 @@ public final class KeyVizHTTPHandler: Sendable {
             return overflow ? nil : v
         }
         let events = matrix.routeChanges.events(fromUnixMs: bounds[0] ?? firstWindowStart, toUnixMs: bounds[1])
-        let body = MatrixJSON.encode(m, generatedAt: Self.rfc3339Now(), stepMs: stepMs,
-                                     events: events.map { (nil, $0) }, eventsDropped: matrix.routeChanges.droppedCount, extra: nodeIDMember)
-        if let merged { return .clusterMatrix(merged, query: request.query, localBody: body) }
-        return .answer(.json(200, body))
+        let answer = MatrixAnswer(matrix: m, generatedAt: Self.rfc3339Now(), stepMs: stepMs, events: events,
+                                  eventsDropped: matrix.routeChanges.droppedCount, nodeID: nodeID)
+        return .answer(answer, merged: merged)
     }
 
     /// The hottest keys: of one route (`route=<id>`) or across tracked routes, of both ops or

@@ -142,6 +142,41 @@ private func columnTotals(_ obj: [String: Any]) -> [Int] {
         if case .failure(let e) = r { #expect(e.message.contains("timed out")) } else { Issue.record("a silent peer answered") }
     }
 
+    /// This node reaches its cluster view as a value (`MatrixAnswer`), not as JSON read back:
+    /// a node whose answer holds more route changes than a peer's answer may carry
+    /// (`NodeMatrix.Limits.maxEvents`) still counts itself, with its counts, instead of being
+    /// listed as a node whose own answer did not decode.
+    @Test func thisNodeCountsItselfHoweverManyRouteChangesItsAnswerHolds() async throws {
+        let clock = ManualClock()
+        let m = HeatMatrixSampler(configuration: .init(stepMilliseconds: 1000, now: clock.function))
+        var c = RouteCatalog.evenlySplit(count: 2, groups: 1, prefix: "k", width: 2)
+        m.apply(c)
+        clock.advance(1000); m.flush()
+        var current: RouteID = 2, next: UInt64 = 100
+        let changes = NodeMatrix.Limits().maxEvents + 2
+        for _ in 0..<(changes / 2) {
+            let (left, right, merged) = (RouteID(next), RouteID(next + 1), RouteID(next + 2))
+            let split = try c.splitting(current, at: Array("k75".utf8), leftID: left, rightID: right)
+            m.apply(split)
+            c = try split.merging(left, right, into: merged)
+            m.apply(c)
+            current = merged
+            next += 3
+        }
+        m.observe(route: 1, op: .write, keyLength: 2, valueLength: 3)
+        clock.advance(1000); m.flush()
+        let view = try ClusterView(selfName: "self:1", peers: [])
+        let h = KeyVizHTTPHandler(metrics: PrometheusSampler(wrapping: m), matrix: m, cluster: view, nodeID: "me")
+        let r = await h.handle(KeyVizHTTPRequest(method: "GET", path: "/api/v1/keyviz/matrix", query: ["scope": "cluster"]))
+        #expect(r.status == 200)
+        let obj = try #require(try JSONSerialization.jsonObject(with: Data(r.body)) as? [String: Any])
+        let node = try #require((obj["nodes"] as? [[String: Any]])?.first)
+        #expect(node["ok"] as? Bool == true, "\(node["error"] ?? "")")
+        #expect(node["total"] as? Int == 1)
+        let events = (obj["events"] as? [Any])?.count ?? 0, dropped = obj["events_dropped"] as? Int ?? 0
+        #expect(events + dropped >= changes, "\(events) events listed, \(dropped) dropped, of \(changes)")
+    }
+
     /// Settings outside their documented ranges fail the view when it is made, naming the
     /// setting (nothing is raised or lowered silently); the edges of each range are accepted.
     @Test func aSettingOutsideItsRangeFailsTheViewNamingIt() {

@@ -88,7 +88,7 @@ import Testing
     func prometheusSamplesOfAnySizeGiveACountOrNone(sample: String, values: [UInt64]) async throws {
         let fake = CannedPrometheus(rangeResult: #"[{"metric":{"bucket":"a"},"values":[\#(sample)]}]"#)
         let view = try PrometheusView(url: "http://127.0.0.1:1", selector: .everything, stepMs: 15_000, fetcher: fake)
-        let obj = try json(await view.clusterMatrix(query: ["from_unix_ms": "85000", "to_unix_ms": "115000"], localBody: []))
+        let obj = try json(await view.clusterMatrix(query: ["from_unix_ms": "85000", "to_unix_ms": "115000"], local: .noColumns))
         let rows = obj["rows"] as? [[String: Any]] ?? []
         #expect((obj["nodes"] as? [[String: Any]])?.first?["ok"] as? Bool == true)
         let got = rows.flatMap { ($0["values"] as? [NSNumber] ?? []).map(\.uint64Value) }.filter { $0 > 0 }
@@ -109,7 +109,7 @@ import Testing
         }
         // The view itself clamps what a host hands it directly.
         for to in ["9223372036854775807", "253402300799999"] {
-            let obj = try json(await view.clusterMatrix(query: ["to_unix_ms": to, "from_unix_ms": "1"], localBody: []))
+            let obj = try json(await view.clusterMatrix(query: ["to_unix_ms": to, "from_unix_ms": "1"], local: .noColumns))
             #expect((obj["step_ms"] as? Int ?? 0) > 0)
         }
         let top = await handler.handle(KeyVizHTTPRequest(method: "GET", path: Self.matrixPath, query: ["scope": "prometheus", "to_unix_ms": "253402300799999", "from_unix_ms": "1"]))
@@ -152,7 +152,7 @@ import Testing
     @Test func manyPrometheusSeriesAtDistinctTimesStayWithinTheGridAndBudget() async throws {
         let series = (0..<20_000).map { i in #"{"metric":{"bucket":"b\#(i)"},"values":[[\#(100 + Double(i) / 1000),"1"],[115,"1"]]}"# }
         let view = try PrometheusView(url: "http://127.0.0.1:1", selector: .everything, stepMs: 15_000, fetcher: CannedPrometheus(rangeResult: "[" + series.joined(separator: ",") + "]"))
-        let obj = try json(await view.clusterMatrix(query: ["from_unix_ms": "85000", "to_unix_ms": "115000", "rows": "100"], localBody: []))
+        let obj = try json(await view.clusterMatrix(query: ["from_unix_ms": "85000", "to_unix_ms": "115000", "rows": "100"], local: .noColumns))
         #expect(obj["column_unix_ms"] as? [Int] == [100_000, 115_000])
         let rows = try #require(obj["rows"] as? [[String: Any]])
         #expect(rows.count == 100)

@@ -31,7 +31,7 @@ private final class FakePrometheus: PeerFetcher {
     @Test func bucketsBecomeRowsInAxisOrderWithColumnsPerStep() async throws {
         let fake = FakePrometheus()
         let view = try PrometheusView(url: "http://127.0.0.1:9090/prom/", selector: try PrometheusSelector(parsing: #"{job="kv"}"#), stepMs: 15_000, fetcher: fake)
-        let body = await view.clusterMatrix(query: ["series": "reads", "from_unix_ms": "85000", "to_unix_ms": "115000"], localBody: [])
+        let body = await view.clusterMatrix(query: ["series": "reads", "from_unix_ms": "85000", "to_unix_ms": "115000"], local: .noColumns)
         let obj = try #require(try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any])
         #expect(obj["scope"] as? String == "prometheus")
         #expect(obj["column_unix_ms"] as? [Int] == [100_000, 115_000])
@@ -53,7 +53,7 @@ private final class FakePrometheus: PeerFetcher {
     @Test func anUnreachableOrFailingPrometheusIsReportedNotFatal() async throws {
         let fake = FakePrometheus()
         let view = try PrometheusView(url: "http://127.0.0.1:9090/elsewhere", selector: .everything, fetcher: fake)
-        let obj = try #require(try JSONSerialization.jsonObject(with: Data(await view.clusterMatrix(query: [:], localBody: []))) as? [String: Any])
+        let obj = try #require(try JSONSerialization.jsonObject(with: Data(await view.clusterMatrix(query: [:], local: .noColumns))) as? [String: Any])
         let node = try #require((obj["nodes"] as? [[String: Any]])?.first)
         #expect(node["ok"] as? Bool == false && (node["error"] as? String)?.contains("404") == true)
         #expect((obj["rows"] as? [Any])?.isEmpty == true)

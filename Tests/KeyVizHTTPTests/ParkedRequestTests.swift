@@ -7,12 +7,12 @@ import Synchronization
 import Testing
 
 /// A cluster source that takes `delay` to answer (suspending, as a source must) and answers
-/// with this node's own body.
+/// with this node's own matrix.
 private struct SlowClusterSource: ClusterMatrixSource {
     let delay: Duration
-    func clusterMatrix(query: [String: String], localBody: [UInt8]) async -> [UInt8] {
+    func clusterMatrix(query: [String: String], local: MatrixAnswer) async -> [UInt8] {
         try? await Task.sleep(for: delay)
-        return localBody
+        return MatrixJSON.encode(local.matrix, generatedAt: local.generatedAt, stepMs: local.stepMs)
     }
 }
 
@@ -28,7 +28,7 @@ private final class GatheringClusterSource: ClusterMatrixSource {
     private let state = Mutex(State())
     init(count: Int) { self.count = count }
 
-    func clusterMatrix(query: [String: String], localBody: [UInt8]) async -> [UInt8] {
+    func clusterMatrix(query: [String: String], local: MatrixAnswer) async -> [UInt8] {
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
             let all = state.withLock { s -> [CheckedContinuation<Void, Never>] in
                 s.arrived += 1
@@ -40,7 +40,7 @@ private final class GatheringClusterSource: ClusterMatrixSource {
             }
             for w in all { w.resume() }
         }
-        return localBody
+        return MatrixJSON.encode(local.matrix, generatedAt: local.generatedAt, stepMs: local.stepMs)
     }
 
     /// Lets every waiting request go (the test's guard against a hang).
