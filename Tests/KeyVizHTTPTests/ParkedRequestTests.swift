@@ -118,7 +118,9 @@ private final class GatheringClusterSource: ClusterMatrixSource {
         let statuses = Mutex<[Int]>([])
         for _ in 0..<24 {
             Thread {
-                let status = (try? fetch(port, "GET", "/api/v1/keyviz/matrix?scope=cluster")).map(\.status) ?? -1
+                let c = try? TestConnection(port: port, timeoutSeconds: 120)
+                c?.send(TestConnection.request("GET", "/api/v1/keyviz/matrix?scope=cluster", keepAlive: false))
+                let status = (try? c?.readResponse())??.status ?? -1
                 statuses.withLock { $0.append(status) }
             }.start()
         }
@@ -148,7 +150,10 @@ private final class GatheringClusterSource: ClusterMatrixSource {
         let port = server.boundAddress.port
         let got = Mutex<TestResponse?>(nil), done = Atomic<Bool>(false)
         Thread {
-            let r = try? fetch(port, "GET", "/api/v1/keyviz/matrix?scope=cluster")
+            // A long read timeout: this test's own task may wait for a busy cooperative pool.
+            let c = try? TestConnection(port: port, timeoutSeconds: 120)
+            c?.send(TestConnection.request("GET", "/api/v1/keyviz/matrix?scope=cluster", keepAlive: false))
+            let r = try? c?.readResponse()
             got.withLock { $0 = r }
             done.store(true, ordering: .releasing)
         }.start()
