@@ -28,8 +28,8 @@ public final class PrometheusView: ClusterMatrixSource {
     ///   - stepMs: the query step (1 s…1 h); a column per step. At least twice the scrape
     ///     interval, or `increase` has too few samples.
     ///   - timeout: per query, connect to last byte (1 ms…60 s).
-    /// - Throws: ``ClusterSettingError`` naming the URL or a setting outside its range.
     ///   - fetcher: the transport (``HTTPPeerFetcher`` by default).
+    /// - Throws: ``ClusterSettingError`` naming the URL or a setting outside its range.
     public init(url: String, selector: PrometheusSelector, stepMs: Int64 = 15_000, timeout: Duration = .seconds(5),
                 fetcher: any PeerFetcher = HTTPPeerFetcher()) throws(ClusterSettingError) {
         guard url.hasPrefix("http://") else { throw ClusterSettingError(setting: "url", problem: "'\(url)': want http://host:port (https is not supported)") }

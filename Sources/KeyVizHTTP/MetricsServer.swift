@@ -156,7 +156,8 @@ public final class MetricsServer: Sendable {
         await Task(executorPreference: context.taskExecutor) { [handler] in
             let clock = ContinuousClock()
             let start = clock.now
-            while handler.httpMetrics.inFlightCount > 0, start.duration(to: clock.now) < drainTimeout {
+            // Requests being answered, and parked ones whose tasks have not started yet.
+            while handler.httpMetrics.inFlightCount > 0 || context.parked.parkedCount > 0, start.duration(to: clock.now) < drainTimeout {
                 try? await Task.sleep(for: .milliseconds(1))
             }
             // Connections still parked are answered 503; every answer handed over is written out
@@ -335,11 +336,12 @@ private let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, m
     let name = endpoint?.handlerLabel ?? "other"
     // Answered in a task: the connection waits suspended, libmicrohttpd's thread goes on.
     let parked = ParkedRequest(connection: Int(bitPattern: UnsafeRawPointer(connection)))
-    guard context.parked.park(parked) else {
+    guard context.parked.parkAndSuspend(parked) else {
         return queue(handler.measure(handler: name) { _ in .text(503, "the server is stopping") }, on: connection)
     }
+    // libmicrohttpd calls back for this connection only after this call returns, so the
+    // pointer is in place before any resume is acted on.
     conCls.pointee = Unmanaged.passRetained(parked).toOpaque()
-    MHD_suspend_connection(connection)
     let policy = context.policy
     let parkedRequests = context.parked
     Task(executorPreference: context.taskExecutor) {

@@ -31,14 +31,19 @@ final class ParkedRequests: Sendable {
     /// Resumed but not yet completed (the answer is being written).
     private let answering = Atomic<Int>(0)
 
-    /// Records `request` before its connection is suspended; false once the server is stopping.
-    func park(_ request: ParkedRequest) -> Bool {
+    /// Records `request` and suspends its connection, under the lock, so no resume can come
+    /// before the suspend; false (nothing suspended) once the server is stopping.
+    func parkAndSuspend(_ request: ParkedRequest) -> Bool {
         state.withLock { s in
             guard !s.stopping else { return false }
             s.parked[request.connection] = request
+            MHD_suspend_connection(OpaquePointer(bitPattern: request.connection))
             return true
         }
     }
+
+    /// Requests parked and not yet resumed (their tasks may not have started).
+    var parkedCount: Int { state.withLock { $0.parked.count } }
 
     /// Hands `answer` to the connection and resumes it, unless the stop resumed it already.
     func resume(_ request: ParkedRequest, with answer: KeyVizHTTPResponse) {

@@ -22,6 +22,7 @@ final class RateLimitedLog: Sendable {
     let burst: Int
     let intervalSeconds: Double
     private let window: Mutex<Window>
+    private let writing = Mutex(())
     private let clock: @Sendable () -> Double
 
     init(logger: Logger, burst: Int = 20, intervalSeconds: Double = 10, clock: @escaping @Sendable () -> Double = monotonicSeconds) {
@@ -36,7 +37,8 @@ final class RateLimitedLog: Sendable {
         window.withLock { w in
             let report = Self.roll(&w, now: clock(), interval: intervalSeconds)
             if report > 0 { w.queued.append(suppressedLine(report)) }
-            guard w.passed < burst else { w.suppressed += 1; return }
+            // Past a burst, or with several windows' lines still unwritten: counted, not kept.
+            guard w.passed < burst, w.queued.count < 4 * burst else { w.suppressed += 1; return }
             w.passed += 1
             w.queued.append(line)
         }
@@ -45,6 +47,8 @@ final class RateLimitedLog: Sendable {
     /// Writes the queued lines, then reports lines suppressed in an interval that has ended;
     /// `force` reports them now.
     func flush(force: Bool = false) {
+        // One writer at a time, so lines reach the logger in the order they were queued.
+        writing.withLock { _ in
         let lines = window.withLock { w -> [String] in
             var lines = w.queued
             w.queued = []
@@ -59,17 +63,19 @@ final class RateLimitedLog: Sendable {
             return lines
         }
         for line in lines { logger.warning("\(line)") }
+        }
     }
 
     private func suppressedLine(_ n: Int) -> String {
         "suppressed \(n) messages (more than \(burst) in \(intervalSeconds) s)"
     }
 
-    /// Starts a new window when the current one is over; returns the lines it suppressed.
+    /// Starts a new window when the current one is over (keeping what is queued); returns the
+    /// lines it suppressed.
     private static func roll(_ w: inout Window, now: Double, interval: Double) -> Int {
         guard now - w.start >= interval else { return 0 }
         let n = w.suppressed
-        w = Window(start: now)
+        w = Window(start: now, queued: w.queued)
         return n
     }
 }

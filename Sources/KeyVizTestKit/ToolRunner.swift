@@ -36,8 +36,10 @@ public enum ToolRunner {
         let exited = ExitStatus()
         p.terminationHandler = { exited.set($0.terminationStatus) }
         try p.run()
+        ignoreBrokenPipes
         let writer = Thread {
-            stdin.fileHandleForWriting.write(Data(input))
+            // A tool that exits before reading all its input: EPIPE, not a dead test process.
+            try? stdin.fileHandleForWriting.write(contentsOf: Data(input))
             try? stdin.fileHandleForWriting.close()
         }
         writer.start()
@@ -78,6 +80,10 @@ public enum ToolRunner {
             }
         }
     }
+
+    /// Writing to a tool that has exited raises SIGPIPE, which ends the process: a test process
+    /// ignores it instead (once), and the write fails with EPIPE.
+    private static let ignoreBrokenPipes: Void = { _ = signal(SIGPIPE, SIG_IGN) }()
 
     /// Whether `tool` is an executable on PATH.
     public static func isInstalled(_ tool: String) -> Bool {

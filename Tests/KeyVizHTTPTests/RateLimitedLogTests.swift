@@ -34,4 +34,18 @@ import Testing
         log.flush(force: true)
         #expect(captured.lines.withLock { $0.last } == "warning suppressed 2 messages (more than 3 in 10.0 s)")
     }
+
+    /// A line queued just before its window ends is written with the next window's lines, in
+    /// order, whatever comes between it and the next flush.
+    @Test func aLineQueuedAtTheEndOfAWindowIsWrittenAfterTheWindowRolls() {
+        let captured = CapturedLog()
+        let clock = FakeClock()
+        let log = RateLimitedLog(logger: captured.logger, burst: 3, intervalSeconds: 10, clock: { clock.now.withLock { $0 } })
+        clock.advance(9.9)
+        log.warning("late in the first window")
+        clock.advance(0.2)
+        log.warning("early in the second")
+        log.flush()
+        #expect(captured.lines.withLock { $0 } == ["warning late in the first window", "warning early in the second"])
+    }
 }
