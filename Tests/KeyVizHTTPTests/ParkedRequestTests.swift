@@ -146,7 +146,9 @@ private final class GatheringClusterSource: ClusterMatrixSource {
         m.apply(.evenlySplit(count: 8, groups: 1))
         let source = GatheringClusterSource(count: 2)   // holds the one request until released
         let handler = KeyVizHTTPHandler(metrics: PrometheusSampler(wrapping: m), matrix: m, cluster: source)
-        let server = try MetricsServer(handler: handler, configuration: ephemeral(), taskExecutor: TestThreadsExecutor.shared)
+        // A request deadline far beyond the test's waits, so only the stop can end the request.
+        let server = try MetricsServer(handler: handler, configuration: ephemeral(.init(connectionTimeout: .seconds(120))),
+                                       taskExecutor: TestThreadsExecutor.shared)
         let port = server.boundAddress.port
         let got = Mutex<TestResponse?>(nil), done = Atomic<Bool>(false)
         Thread {
@@ -159,17 +161,21 @@ private final class GatheringClusterSource: ClusterMatrixSource {
         }.start()
         let clock = ContinuousClock()
         let start = clock.now
-        while source.peak == 0, start.duration(to: clock.now) < .seconds(30) {
-            try await Task.sleep(for: .milliseconds(5))
-        }
-        #expect(source.peak == 1, "the request never reached the cluster source")
-        async let stopped: Void = server.stop(drainTimeout: .milliseconds(Int64(drainMs)))
-        if status == 200 {
-            try await Task.sleep(for: .milliseconds(100))   // the stop is draining: let the request finish
+        // On the server's executor, not the cooperative pool other tests keep busy, so the stop
+        // comes while the request is held and not many seconds later.
+        try await withTaskExecutorPreference(TestThreadsExecutor.shared) {
+            while source.peak == 0, start.duration(to: clock.now) < .seconds(30) {
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            #expect(source.peak == 1, "the request never reached the cluster source")
+            async let stopped: Void = server.stop(drainTimeout: .milliseconds(Int64(drainMs)))
+            if status == 200 {
+                try await Task.sleep(for: .milliseconds(100))   // the stop is draining: let the request finish
+                source.release()
+            }
+            await stopped
             source.release()
         }
-        await stopped
-        source.release()
         #expect(!server.isRunning)
         while !done.load(ordering: .acquiring), start.duration(to: clock.now) < .seconds(60) {
             try await Task.sleep(for: .milliseconds(10))
