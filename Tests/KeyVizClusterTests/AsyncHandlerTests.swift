@@ -6,6 +6,7 @@ import KeyVizPrometheus
 import KeyVizTestKit
 import Synchronization
 import Testing
+import KeyVizTestSupport
 
 /// A peer that takes `seconds` to answer (suspending, as a fetcher must).
 private final class SlowPeer: PeerFetcher {
@@ -46,7 +47,7 @@ private final class DeafPeer: PeerFetcher {
             let firstAnswer = Mutex<Double?>(nil), tickerDone = Mutex<Double?>(nil)
         }
         let times = Times()
-        let executor = OneThreadExecutor()
+        let executor = TestThreadsExecutor(threads: 1)
         await withTaskExecutorPreference(executor) {
             await withTaskGroup(of: Void.self) { group in
                 for _ in 0..<8 {
@@ -63,7 +64,6 @@ private final class DeafPeer: PeerFetcher {
                 }
             }
         }
-        executor.stop()
         let ticker = times.tickerDone.withLock { $0 } ?? .infinity, answer = times.firstAnswer.withLock { $0 } ?? 0
         #expect(answer >= 2.9, "the peer takes 3 s")
         #expect(ticker < answer, "the ticker ended at \(ticker) s, the first cluster answer came at \(answer) s")
@@ -92,42 +92,5 @@ private final class DeafPeer: PeerFetcher {
         #expect(nodes.last?["ok"] as? Bool == false && nodes.last?["error"] as? String == "timed out")
         let total = (obj["rows"] as? [[String: Any]] ?? []).flatMap { $0["values"] as? [Int] ?? [] }.reduce(0, +)
         #expect(total == 1)
-    }
-}
-
-/// Runs every job it is given on one thread of its own, in order.
-private final class OneThreadExecutor: TaskExecutor, @unchecked Sendable {
-    // `@unchecked`: `jobs` and `running` are guarded by `ready`.
-    private let ready = NSCondition()
-    private var jobs: [UnownedJob] = []
-    private var running = true
-
-    init() {
-        let thread = Thread { [self] in
-            while true {
-                ready.lock()
-                while jobs.isEmpty && running { ready.wait() }
-                if jobs.isEmpty { ready.unlock(); return }
-                let job = jobs.removeFirst()
-                ready.unlock()
-                job.runSynchronously(on: asUnownedTaskExecutor())
-            }
-        }
-        thread.start()
-    }
-
-    func enqueue(_ job: consuming ExecutorJob) {
-        let job = UnownedJob(job)
-        ready.lock()
-        jobs.append(job)
-        ready.signal()
-        ready.unlock()
-    }
-
-    func stop() {
-        ready.lock()
-        running = false
-        ready.signal()
-        ready.unlock()
     }
 }

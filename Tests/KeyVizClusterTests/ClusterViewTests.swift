@@ -10,6 +10,7 @@ import KeyVizPrometheus
 import KeyVizTestKit
 import Synchronization
 import Testing
+import KeyVizTestSupport
 
 /// A fetcher that answers from a table and records the paths asked.
 private final class TableFetcher: PeerFetcher {
@@ -98,7 +99,7 @@ private func columnTotals(_ obj: [String: Any]) -> [Int] {
         var config = MetricsServerConfiguration(listen: ListenAddress(host: "127.0.0.1", port: 0))
         // `user` / `s3cret pass`, SHA-256-crypt (openssl passwd -5 -salt keyvizsalt).
         config.basicAuth = try BasicAuthUsers(fileContents: "user:$5$keyvizsalt$6E.2ySApWdHTjs7cjuGrORq2K.yi.ZF7Z2D8upfX9gD\n")
-        let server = try MetricsServer(handler: handler, configuration: config)
+        let server = try MetricsServer(handler: handler, configuration: config, taskExecutor: TestThreadsExecutor.shared)
         defer { server.stop() }
         let peer = PeerAddress(host: "127.0.0.1", port: server.boundAddress.port)
         let path = "/api/v1/keyviz/matrix?scope=local"
@@ -111,7 +112,8 @@ private func columnTotals(_ obj: [String: Any]) -> [Int] {
 
     @Test func theHTTPFetcherGetsARealNodesMatrixAndHonoursTheCapAndRefusals() async throws {
         let (handler, _) = node(seed: 3, clock: ManualClock())
-        let server = try MetricsServer(handler: handler, configuration: .init(listen: ListenAddress(host: "127.0.0.1", port: 0)))
+        let server = try MetricsServer(handler: handler, configuration: .init(listen: ListenAddress(host: "127.0.0.1", port: 0)),
+                                       taskExecutor: TestThreadsExecutor.shared)
         defer { server.stop() }
         let peer = PeerAddress(host: "127.0.0.1", port: server.boundAddress.port)
         let fetcher = HTTPPeerFetcher()

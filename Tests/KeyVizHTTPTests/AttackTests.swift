@@ -4,6 +4,7 @@ import KeyVizHTTP
 import KeyVizTestKit
 import Synchronization
 import Testing
+import KeyVizTestSupport
 
 /// Every attack of issue 12, repeated over real sockets against a server built through its
 /// public API (policy in the configuration only), with the outcome asserted.

@@ -6,6 +6,7 @@ import KeyVizTestKit
 import Logging
 import Synchronization
 import Testing
+import KeyVizTestSupport
 
 /// A metrics source with a fixed body, or a slow one: for tests of the transport itself.
 final class FixedExposition: MetricsExposition {

@@ -6,6 +6,7 @@ import KeyVizPrometheus
 import KeyVizTestKit
 import Synchronization
 import Testing
+import KeyVizTestSupport
 
 @Suite struct RouterTests {
     private func router() -> (KeyVizHTTPHandler, HeatMatrixSampler) {

@@ -5,6 +5,7 @@ import KeyVizHTTPHandler
 import KeyVizPrometheus
 import Synchronization
 import Testing
+import KeyVizTestSupport
 
 /// A cluster source that takes `delay` to answer (suspending, as a source must) and answers
 /// with this node's own matrix.

@@ -6,6 +6,7 @@ import KeyVizPrometheus
 import KeyVizTestKit
 import Synchronization
 import Testing
+import KeyVizTestSupport
 
 @Suite struct ServerTests {
     @Test func everyEndpointAnswersWithItsStatusHeadersAndBody() async throws {

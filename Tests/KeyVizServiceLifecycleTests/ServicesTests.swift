@@ -12,6 +12,7 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 import Testing
+import KeyVizTestSupport
 
 /// The server, the flusher and the hot-key drainer run in a ServiceGroup and stop cleanly on
 /// graceful shutdown: the last observations are flushed, the port is closed.
@@ -26,7 +27,7 @@ import Testing
         let (bound, announce) = AsyncStream.makeStream(of: ListenAddress.self)
         let server = MetricsServerService(handler: KeyVizHTTPHandler(metrics: prometheus, matrix: matrix),
                                           configuration: .init(listen: ListenAddress(host: "127.0.0.1", port: 0)),
-                                          onStart: { announce.yield($0) })
+                                          taskExecutor: TestThreadsExecutor.shared, onStart: { announce.yield($0) })
         let group = ServiceGroup(configuration: .init(
             services: [server, MatrixFlusherService(matrix: matrix),
                        HotKeyDrainerService(sampler: hot, interval: .milliseconds(10))],
@@ -94,7 +95,8 @@ import Testing
         let prometheus = PrometheusSampler(wrapping: matrix)
         prometheus.apply(.evenlySplit(count: 4, groups: 1))
         let server = MetricsServerService(handler: KeyVizHTTPHandler(metrics: prometheus, matrix: matrix),
-                                          configuration: .init(listen: ListenAddress(host: "127.0.0.1", port: 0)))
+                                          configuration: .init(listen: ListenAddress(host: "127.0.0.1", port: 0)),
+                                          taskExecutor: TestThreadsExecutor.shared)
         let traffic = Traffic(prometheus)
         let group = ServiceGroup(configuration: .init(
             services: [server, MatrixFlusherService(matrix: matrix), traffic],

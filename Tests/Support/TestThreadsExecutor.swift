@@ -1,19 +1,20 @@
 import Foundation
 
-/// A task executor with threads of its own, for the servers these tests start: many tests here
-/// talk to their server with blocking sockets from the cooperative pool, and a server answering
-/// on that same pool could wait behind them. (A host in that position gives its server an
-/// executor of its own the same way; see `MetricsServer.init`.)
-final class TestThreadsExecutor: TaskExecutor, @unchecked Sendable {
+/// A task executor with threads of its own, for the servers the tests start: many tests talk to
+/// their server with blocking sockets from the cooperative pool, and a server answering on that
+/// same pool could wait behind them. (A host in that position gives its server an executor of
+/// its own the same way; see `MetricsServer.init`.) Test code, not a library: its threads wait
+/// on a condition for work.
+public final class TestThreadsExecutor: TaskExecutor, @unchecked Sendable {
     /// The one the tests' servers share: sixteen threads (several tests' servers render on them
     /// at once, some with slow expositions on purpose), for the life of the test process.
-    static let shared = TestThreadsExecutor(threads: 16)
+    public static let shared = TestThreadsExecutor(threads: 16)
 
     // `@unchecked`: `jobs` is guarded by `ready`.
     private let ready = NSCondition()
     private var jobs: [UnownedJob] = []
 
-    init(threads: Int) {
+    public init(threads: Int) {
         for i in 0..<threads {
             let thread = Thread { [self] in
                 while true {
@@ -29,7 +30,7 @@ final class TestThreadsExecutor: TaskExecutor, @unchecked Sendable {
         }
     }
 
-    func enqueue(_ job: consuming ExecutorJob) {
+    public func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         ready.lock()
         jobs.append(job)
