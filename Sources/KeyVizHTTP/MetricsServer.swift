@@ -333,7 +333,7 @@ private let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, m
         if let v = MHD_lookup_connection_value(connection, .GET_ARGUMENT_KIND, name) { request.query[name] = String(cString: v) }
     }
     let endpoint = KeyVizEndpoint(path: path)
-    let name = endpoint?.handlerLabel ?? "other"
+    let name = KeyVizHTTPHandler.handlerName(endpoint)
     // Answered in a task: the connection waits suspended, libmicrohttpd's thread goes on.
     let parked = ParkedRequest(connection: Int(bitPattern: UnsafeRawPointer(connection)))
     guard context.parked.parkAndSuspend(parked) else {

@@ -98,7 +98,12 @@ public final class KeyVizHTTPHandler: Sendable {
 
     /// The `handler` label for a request to `path`: its endpoint's, or `other` (a 404).
     package static func handlerName(_ path: String) -> String {
-        KeyVizEndpoint(path: path)?.handlerLabel ?? "other"
+        handlerName(KeyVizEndpoint(path: path))
+    }
+
+    /// The `handler` label of `endpoint`, or `other` (a 404) for none.
+    package static func handlerName(_ endpoint: KeyVizEndpoint?) -> String {
+        endpoint?.handlerLabel ?? "other"
     }
 
     /// The response for a request that waits for nothing (a local matrix, hot keys, the page),
