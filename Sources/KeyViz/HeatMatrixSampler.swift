@@ -27,12 +27,14 @@ public final class HeatMatrixSampler: Sampler, RouteCountsSharing {
 
     private let history: Mutex<History>
 
-    /// Splits, merges and other catalog changes seen by ``apply(_:)``, for the time axis.
-    public let routeChanges = RouteChangeLog()
+    /// Splits, merges and other catalog changes seen by ``apply(_:)``, for the time axis; holds
+    /// ``HeatMatrixSamplerConfiguration/routeChangeEvents`` events.
+    public let routeChanges: RouteChangeLog
 
     public init(configuration: HeatMatrixSamplerConfiguration = .init()) {
         self.configuration = configuration
         history = Mutex(History(tiers: TieredHistory(configuration.effectiveTiers)))
+        routeChanges = RouteChangeLog(capacity: configuration.routeChangeEvents)
         slots = RouteSlots(stripes: configuration.stripes, graceMs: configuration.effectiveGrace)
         hotPath = slots.counters.storage
         consumer = slots.addConsumer()

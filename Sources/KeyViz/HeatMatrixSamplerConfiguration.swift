@@ -17,6 +17,10 @@ public struct HeatMatrixSamplerConfiguration: Sendable {
     /// wants days of history adds, say, `[.init(stepMilliseconds: 600_000, columns: 1008)]`
     /// (a week of 10 min columns). Validated where used: see ``effectiveTiers``.
     public var coarserTiers: [HistoryTier]
+    /// Route change events kept for the time axis (``HeatMatrixSampler/routeChanges``),
+    /// clamped to 1…1 000 000. Default ``RouteChangeLog/defaultCapacity``. The ring holds up
+    /// to 64 routes per side of an event, so a host with heavy churn sizes it by memory.
+    public var routeChangeEvents: Int
 
     public static let maxHistoryColumns = 100_000
     /// Coarser tiers beyond this many are ignored.
@@ -26,12 +30,14 @@ public struct HeatMatrixSamplerConfiguration: Sendable {
 
     public init(stepMilliseconds: Int64 = 60_000, historyColumns: Int = 1440, graceMilliseconds: Int64? = nil,
                 stripes: Int? = nil, coarserTiers: [HistoryTier] = [],
+                routeChangeEvents: Int = RouteChangeLog.defaultCapacity,
                 now: @escaping @Sendable () -> Int64 = UnixTime.nowMilliseconds) {
         self.stepMilliseconds = stepMilliseconds
         self.historyColumns = historyColumns
         self.graceMilliseconds = graceMilliseconds
         self.stripes = stripes ?? ThreadStripe.defaultCount
         self.coarserTiers = coarserTiers
+        self.routeChangeEvents = routeChangeEvents
         self.now = now
     }
 

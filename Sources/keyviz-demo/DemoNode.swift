@@ -27,7 +27,8 @@ final class DemoNode: Sendable {
         let stepMs = Int64((options.step * 1000).rounded())
         // validate() has parsed --tiers already.
         let tiers = (try? options.coarserTiers()) ?? []
-        memSampler = HeatMatrixSampler(configuration: .init(stepMilliseconds: stepMs, historyColumns: options.historyColumns, coarserTiers: tiers))
+        memSampler = HeatMatrixSampler(configuration: .init(stepMilliseconds: stepMs, historyColumns: options.historyColumns, coarserTiers: tiers,
+                                                              routeChangeEvents: options.routeChangeEvents))
         prometheus = PrometheusSampler(wrapping: memSampler, configuration: .init(bucketBudget: options.buckets, hotRoutes: options.hotRoutes))
         hotKeys = HotKeySampler(wrapping: prometheus, configuration: .init(sampleEvery: options.hotKeySampleEvery))
         prometheus.register(HotKeyCollector(source: hotKeys, ranks: options.hotRoutes))

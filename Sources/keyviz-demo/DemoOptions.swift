@@ -47,6 +47,8 @@ struct DemoOptions: ParsableCommand, Sendable {
     var historyColumns = 3600
     @Option(help: "Coarser history tiers after the finest, finest first: STEP_SECONDS:COLUMNS,… (each step a multiple of the one before, --step first; columns 1…100000; at most 8 tiers), or 'none'.")
     var tiers = "60:1440,600:1008"
+    @Option(help: "Route changes (splits, merges, …) the heat matrix keeps for the page's time axis; older ones are dropped and counted (1…1000000).")
+    var routeChangeEvents = RouteChangeLog.defaultCapacity
     @Option(help: "Bucket budget of the Prometheus metrics (1…4096).")
     var buckets = 256
     @Option(help: "Hot routes (and hot keys) ranked per op (0…100).")
@@ -77,7 +79,7 @@ struct DemoOptions: ParsableCommand, Sendable {
 
     @Option(help: "HOST:PORT to serve /metrics on; port 0 picks a free port.")
     var listen = "127.0.0.1:9477"
-    @Option(help: "Open HTTP connections at most, one thread each (1…10000).")
+    @Option(help: "Open HTTP connections at most; more wait in the kernel's backlog (1…10000).")
     var maxConnections = 64
     @Option(help: "Open HTTP connections from one client IP address at most, so one host cannot take them all (1…10000; --max-connections when larger).")
     var maxConnectionsPerClient = 16
@@ -134,6 +136,7 @@ struct DemoOptions: ParsableCommand, Sendable {
         try Self.check("--step", step, 0.001...86_400)
         try Self.check("--history-columns", historyColumns, 1...100_000)
         _ = try coarserTiers()
+        try Self.check("--route-change-events", routeChangeEvents, 1...1_000_000)
         try Self.check("--state-save-every", stateSaveEvery, 1...86_400)
         for (flag, path) in [("--state-dir", stateDir), ("--check-state", checkState)] where path == "" {
             throw ValidationError("bad value '' for \(flag): want a path")

@@ -82,6 +82,23 @@ private func k(_ s: String) -> [UInt8] { Array(s.utf8) }
         #expect(RouteChangeLog(capacity: 0).capacity == 1)
     }
 
+    @Test func theSamplerKeepsAsManyRouteChangesAsItsConfigurationSays() throws {
+        let s = HeatMatrixSampler(configuration: .init(stepMilliseconds: 1000, routeChangeEvents: 3))
+        #expect(s.routeChanges.capacity == 3)
+        var catalog = RouteCatalog.evenlySplit(count: 2, groups: 1)
+        s.apply(catalog)
+        for t in 0..<8 {
+            catalog = t % 2 == 0 ? try catalog.splitting(catalog.routes[0].id, at: k("key/0001")) : try catalog.merging(catalog.routes[0].id, catalog.routes[1].id)
+            s.apply(catalog)
+        }
+        #expect(s.routeChanges.events().map(\.kind) == [.merge, .split, .merge], "the newest three, oldest first")
+        #expect(s.routeChanges.droppedCount == 5)
+        // Out of range is clamped where the ring is made: a sampler always keeps at least one.
+        #expect(HeatMatrixSampler(configuration: .init(routeChangeEvents: 0)).routeChanges.capacity == 1)
+        #expect(HeatMatrixSampler(configuration: .init(routeChangeEvents: .max)).routeChanges.capacity == 1_000_000)
+        #expect(HeatMatrixSampler().routeChanges.capacity == RouteChangeLog.defaultCapacity)
+    }
+
     @Test func aWholesaleReplacementListsAtMostTheCapPerSideWithTheTrueCounts() throws {
         let c1 = RouteCatalog.evenlySplit(count: 200, groups: 1)
         let c2 = try RouteCatalog(version: 2, routes: [Route(id: 999, start: [], end: [], group: 1)])
