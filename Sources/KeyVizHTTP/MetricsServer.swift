@@ -144,7 +144,17 @@ public final class MetricsServer: Sendable {
     /// was not complete in time.
     public var connectionsTimedOut: Int { deadlines.reapedCount }
 
-    deinit { stop() }
+    /// A server let go without a stop is stopped as ``stop()`` does, but libmicrohttpd's thread
+    /// is joined on a thread of its own: the last reference may drop on a cooperative thread or
+    /// an event loop, which must not wait.
+    deinit {
+        guard let (daemon, quiesced) = quiesce() else { return }
+        let address = Int(bitPattern: daemon)
+        OwnThread.detach { [context, reaper, lingering, log] in
+            Self.finish(daemon: OpaquePointer(bitPattern: address)!, quiesced: quiesced,
+                        context: context, reaper: reaper, lingering: lingering, log: log)
+        }
+    }
 
     /// Stops accepting, lets requests being answered finish for up to `drainTimeout`, then stops
     /// libmicrohttpd; a request still unanswered then gets a 503. It suspends while it waits
@@ -173,7 +183,9 @@ public final class MetricsServer: Sendable {
     }
 
     /// Stops at once: requests being answered get a 503 (their connections are closed with the
-    /// daemon, so a client may see the connection close instead). Idempotent; what `deinit` does.
+    /// daemon, so a client may see the connection close instead). It returns once the port is
+    /// closed, which joins libmicrohttpd's thread on the caller's (milliseconds); async code
+    /// uses ``stop(drainTimeout:)``, which waits on a thread of its own. Idempotent.
     public func stop() {
         guard let (daemon, quiesced) = quiesce() else { return }
         finish(daemon: daemon, quiesced: quiesced)
@@ -194,13 +206,19 @@ public final class MetricsServer: Sendable {
 
     /// Stops libmicrohttpd (which joins its thread) and the reaper, and lets go of the context.
     private func finish(daemon: OpaquePointer, quiesced: Int32) {
-        _ = serverContext.parked.resumeAll(with: Self.stoppingAnswer)
+        Self.finish(daemon: daemon, quiesced: quiesced, context: context, reaper: reaper, lingering: lingering, log: log)
+    }
+
+    private static func finish(daemon: OpaquePointer, quiesced: Int32, context: Int, reaper: Task<Void, Never>,
+                               lingering: LingeringClose, log: RateLimitedLog) {
+        let serverContext = Unmanaged<ServerContext>.fromOpaque(UnsafeRawPointer(bitPattern: context)!)
+        _ = serverContext.takeUnretainedValue().parked.resumeAll(with: stoppingAnswer)
         MHD_stop_daemon(daemon)
         if quiesced >= 0 { close(quiesced) }
         reaper.cancel()
         lingering.resetAll()
         log.flush(force: true)
-        Unmanaged<ServerContext>.fromOpaque(UnsafeRawPointer(bitPattern: context)!).release()
+        serverContext.release()
     }
 
     public var isRunning: Bool { daemon.load(ordering: .acquiring) != 0 }

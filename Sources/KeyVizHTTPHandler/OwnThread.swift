@@ -12,4 +12,12 @@ package enum OwnThread {
             thread.start()
         }
     }
+
+    /// Runs `body` on a thread started for it, and returns at once: for a wait no one awaits
+    /// (a server let go without a stop).
+    package static func detach(_ body: @escaping @Sendable () -> Void) {
+        let thread = Thread { body() }
+        thread.name = "keyviz-io"
+        thread.start()
+    }
 }

@@ -202,6 +202,20 @@ import KeyVizTestSupport
         }
     }
 
+    @Test func aServerLetGoWithoutAStopStopsAndFreesItsPort() async throws {
+        var live: LiveServer? = try LiveServer()
+        let port = try #require(live?.port)
+        #expect(try fetch(port, "GET", "/healthz").status == 200)
+        live = nil   // the last reference: deinit stops it, joining libmicrohttpd's thread elsewhere
+        // The port is closed soon after; polled (at most 10 s), not timed.
+        var refused = false
+        for _ in 0..<1000 where !refused {
+            do { _ = try TestConnection(port: port, timeoutSeconds: 1) } catch { refused = "\(error)".contains("refused") }
+            if !refused { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        #expect(refused, "the port still accepts connections after the server was let go")
+    }
+
     @Test func basicAuthOverTheWire() throws {
         var config = ephemeral()
         config.basicAuth = try BasicAuthUsers(fileContents: authFile)
