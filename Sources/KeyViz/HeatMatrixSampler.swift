@@ -268,14 +268,9 @@ public final class HeatMatrixSampler: Sampler, RouteCountsSharing {
         table.reserveCapacity(starts.count)
         for (g, first) in starts.enumerated() {
             let last = g + 1 < starts.count ? starts[g + 1] : order.count
-            var row = Self.row(routes[order[first]], columns: 0)
-            rowOf[order[first]] = Int32(g)
-            for k in (first + 1)..<last {
-                AdjacentRowMerger.absorb(&row, Self.row(routes[order[k]], columns: 0))
-                rowOf[order[k]] = Int32(g)
-            }
-            if row.aggregate, let id = row.routeIDs.first { row.rowID = "aggregate:\(id)+\(row.routeCount)" }
-            table.append(row)
+            for k in first..<last { rowOf[order[k]] = Int32(g) }
+            table.append(last - first == 1 ? Self.row(routes[order[first]], columns: 0)
+                                           : Self.aggregateRow(order[first..<last].lazy.map { routes[$0] }))
         }
         // Cells column by column (a column's rows are adjacent), then handed out row by row.
         let rowCount = table.count
@@ -293,6 +288,27 @@ public final class HeatMatrixSampler: Sampler, RouteCountsSharing {
         }
         return HeatMatrix(series: series, columnUnixMs: columns.map(\.unixMs), rows: table,
                           unrouted: columns.map { $0.unrouted[series] }, stepMilliseconds: tiers.tiers[view].step)
+    }
+
+    /// The row of several key-adjacent routes: what absorbing each into the first gives
+    /// (``AdjacentRowMerger/absorb(_:_:)``), built once instead of route by route, so a
+    /// group of thousands costs no per-route row, id string or array append.
+    private static func aggregateRow<C: Collection>(_ members: C) -> HeatMatrixRow where C.Element == Route {
+        let first = members.first!
+        var end = first.end
+        var ids: [RouteID] = []
+        ids.reserveCapacity(min(members.count, HeatMatrixRow.maxListedRoutes))
+        for route in members {
+            if ids.count < HeatMatrixRow.maxListedRoutes { ids.append(route.id) }
+            if end.isEmpty || route.end.isEmpty {
+                end = []
+            } else if end.lexicographicallyPrecedes(route.end) {
+                end = route.end
+            }
+        }
+        return HeatMatrixRow(rowID: "aggregate:\(first.id)+\(members.count)", start: first.start, end: end, aggregate: true,
+                             routeIDs: ids, routeIDsTruncated: members.count > ids.count, routeCount: members.count,
+                             values: [])
     }
 
     private static func row(_ route: Route, columns: Int) -> HeatMatrixRow {
