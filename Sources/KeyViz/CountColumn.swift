@@ -73,6 +73,42 @@ enum CountColumn: Sendable {
         }
     }
 
+    /// Adds value `i` into `sums[i]`: columns sharing one reference array are summed position
+    /// by position (sequential, vectorizable), then scattered once.
+    func addPositionwise(into sums: UnsafeMutableBufferPointer<UInt64>) {
+        switch self {
+        case .narrow(let v):
+            v.withUnsafeBufferPointer { v in
+                for i in 0..<v.count { sums[i] &+= UInt64(v[i]) }
+            }
+        case .wide(let v):
+            v.withUnsafeBufferPointer { v in
+                for i in 0..<v.count { sums[i] &+= v[i] }
+            }
+        }
+    }
+
+    /// Adds value `i` into `cells[rows[i]]` where that row is not negative (`rows`: each
+    /// entry's row, resolved once for columns sharing one reference array).
+    func add(into cells: UnsafeMutableBufferPointer<UInt64>, rows: UnsafeBufferPointer<Int32>) {
+        switch self {
+        case .narrow(let v):
+            v.withUnsafeBufferPointer { v in
+                for i in 0..<v.count {
+                    let s = rows[i]
+                    if s >= 0 { cells[Int(s)] &+= UInt64(v[i]) }
+                }
+            }
+        case .wide(let v):
+            v.withUnsafeBufferPointer { v in
+                for i in 0..<v.count {
+                    let s = rows[i]
+                    if s >= 0 { cells[Int(s)] &+= v[i] }
+                }
+            }
+        }
+    }
+
     /// Adds each value into `cells[slot[refs[i]]]` where that slot is not negative.
     func add(into cells: UnsafeMutableBufferPointer<UInt64>, slots: UnsafeBufferPointer<Int32>, at refs: UnsafeBufferPointer<UInt32>) {
         switch self {

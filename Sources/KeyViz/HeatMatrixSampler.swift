@@ -229,11 +229,33 @@ public final class HeatMatrixSampler: Sampler, RouteCountsSharing {
         let stored = routes.count
         var totals = [UInt64](repeating: 0, count: stored)
         var listed = [Bool](repeating: false, count: stored)
+        // Runs of adjacent columns sharing one reference array (dense traffic): their values
+        // are summed position by position, and each reference is read once per run.
+        var runs: [Range<Int>] = []
+        var runStart = 0
+        while runStart < columns.count {
+            var end = runStart + 1
+            while end < columns.count && columns[end].sharesRefs(with: columns[runStart]) { end += 1 }
+            runs.append(runStart..<end)
+            runStart = end
+        }
+        var sums: [UInt64] = []
         totals.withUnsafeMutableBufferPointer { totals in
-            for c in columns {
-                c.refs.withUnsafeBufferPointer { refs in
-                    c[series].add(into: totals, at: refs)
-                    for r in refs { listed[Int(r)] = true }
+            listed.withUnsafeMutableBufferPointer { listed in
+                for run in runs {
+                    columns[run.lowerBound].refs.withUnsafeBufferPointer { refs in
+                        for r in refs { listed[Int(r)] = true }
+                        guard run.count > 1 else {
+                            columns[run.lowerBound][series].add(into: totals, at: refs)
+                            return
+                        }
+                        sums.removeAll(keepingCapacity: true)
+                        sums.append(contentsOf: repeatElement(0, count: refs.count))
+                        sums.withUnsafeMutableBufferPointer { sums in
+                            for c in run { columns[c][series].addPositionwise(into: sums) }
+                            for i in 0..<refs.count { totals[Int(refs[i])] &+= sums[i] }
+                        }
+                    }
                 }
             }
         }
@@ -275,11 +297,24 @@ public final class HeatMatrixSampler: Sampler, RouteCountsSharing {
         // Cells column by column (a column's rows are adjacent), then handed out row by row.
         let rowCount = table.count
         var cells = [UInt64](repeating: 0, count: rowCount * columns.count)
+        var rowOfEntry: [Int32] = []
         cells.withUnsafeMutableBufferPointer { cells in
             rowOf.withUnsafeBufferPointer { rowOf in
-                for (j, c) in columns.enumerated() {
-                    let column = UnsafeMutableBufferPointer(rebasing: cells[(j * rowCount)..<((j + 1) * rowCount)])
-                    c.refs.withUnsafeBufferPointer { refs in c[series].add(into: column, slots: rowOf, at: refs) }
+                for run in runs {
+                    columns[run.lowerBound].refs.withUnsafeBufferPointer { refs in
+                        if run.count > 1 {
+                            rowOfEntry.removeAll(keepingCapacity: true)
+                            rowOfEntry.append(contentsOf: refs.lazy.map { rowOf[Int($0)] })
+                        }
+                        for j in run {
+                            let column = UnsafeMutableBufferPointer(rebasing: cells[(j * rowCount)..<((j + 1) * rowCount)])
+                            if run.count > 1 {
+                                rowOfEntry.withUnsafeBufferPointer { rows in columns[j][series].add(into: column, rows: rows) }
+                            } else {
+                                columns[j][series].add(into: column, slots: rowOf, at: refs)
+                            }
+                        }
+                    }
                 }
             }
         }

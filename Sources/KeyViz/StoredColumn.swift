@@ -1,6 +1,7 @@
 /// A complete column as the history keeps it: route references into the history's
 /// ``RouteTable`` and each counter in its own ``CountColumn``, 20 bytes per entry while the
-/// counts fit 32 bits (a ``MatrixColumn`` entry took 64).
+/// counts fit 32 bits (a ``MatrixColumn`` entry took 64), 16 when the column shares its
+/// references with its neighbour (dense traffic, see ``sharesRefs(with:)``).
 struct StoredColumn: Sendable {
     var unixMs: Int64
     /// `refs[i]` is the route of entry `i` of every counter.
@@ -43,6 +44,14 @@ struct StoredColumn: Sendable {
 
     var count: Int { refs.count }
 
+    /// Whether this column's references are the very array of `other`'s (not merely equal):
+    /// columns of one run of dense traffic share it, and a snapshot then sums their values
+    /// position by position and resolves each reference once per run, not once per cell.
+    func sharesRefs(with other: StoredColumn) -> Bool {
+        guard !refs.isEmpty, refs.count == other.refs.count else { return false }
+        return refs.withUnsafeBufferPointer { a in other.refs.withUnsafeBufferPointer { b in a.baseAddress == b.baseAddress } }
+    }
+
     func counts(at i: Int) -> OpCounts {
         OpCounts(reads: reads[i], writes: writes[i], readBytes: readBytes[i], writeBytes: writeBytes[i])
     }
@@ -63,7 +72,8 @@ struct StoredColumn: Sendable {
         return t
     }
 
-    /// Storage bytes of its entries (references and counters).
+    /// Storage bytes of its entries (references and counters; shared references counted here
+    /// too: ``TieredHistory/entryStorage`` counts them once).
     var entryBytes: Int {
         count * (4 + reads.bytesPerEntry + writes.bytesPerEntry + readBytes.bytesPerEntry + writeBytes.bytesPerEntry)
     }

@@ -85,6 +85,13 @@ package struct TieredHistory {
     }
 
     private mutating func push(_ column: StoredColumn, into t: Int) {
+        var column = column
+        // Dense traffic touches the same routes in the same order column after column: such a
+        // column shares its predecessor's references (4 bytes less per entry), and a snapshot
+        // reads them once for the whole run (see `StoredColumn.sharesRefs(with:)`).
+        if let previous = tiers[t].newest, !column.sharesRefs(with: previous), previous.refs == column.refs {
+            column.refs = previous.refs
+        }
         var evicted: StoredColumn?
         if tiers[t].ring.count < tiers[t].capacity {
             tiers[t].ring.append(column)
@@ -240,7 +247,12 @@ package struct TieredHistory {
     package var entryStorage: (bytes: Int, entries: Int) {
         var bytes = 0, entries = 0
         for t in tiers {
-            for c in t.ring { bytes += c.entryBytes; entries += c.count }
+            var previous: StoredColumn?
+            for c in t.ring {
+                bytes += c.entryBytes - (previous.map { c.sharesRefs(with: $0) } == true ? 4 * c.count : 0)
+                entries += c.count
+                previous = c
+            }
             if t.hasPending { entries += t.sum.refs.count; bytes += t.sum.refs.count * 36 }
         }
         return (bytes, entries)

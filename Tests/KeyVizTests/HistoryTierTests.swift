@@ -159,6 +159,47 @@ private func model(_ flushed: [Cell], _ layout: [HistoryTier]) -> (tiers: [(ring
         #expect(s.droppedTotals.routed.operations > 0 || layout.reduce(0) { $0 + $1.columns } > 40, "seed \(seed): the run reached the last tier")
     }
 
+    /// Dense traffic (the same routes, in the same order, column after column) stores each
+    /// route reference once per run of columns, not once per entry (16 bytes per entry instead
+    /// of 20), and a snapshot over runs, a column that breaks a run and a run merged into rows
+    /// gives each cell exactly what was observed in it.
+    @Test func columnsOfDenseTrafficShareTheirReferencesAndKeepEveryCell() {
+        let config = HeatMatrixSamplerConfiguration(stepMilliseconds: 1_000, historyColumns: 12, stripes: 1)
+        let s = HeatMatrixSampler(configuration: config)
+        let catalog = RouteCatalog.evenlySplit(count: 8, groups: 1)
+        s.apply(catalog)
+        let t0: Int64 = 1_700_000_000_000
+        var want: [RouteID: [UInt64]] = [:]
+        for i in 0..<12 {
+            // Columns 0-4 and 6-11 touch every route; column 5 only every other one.
+            for (k, r) in catalog.routes.enumerated() {
+                let n = i == 5 && k % 2 == 1 ? 0 : UInt64(1 + (i * 3 + k) % 5)
+                for _ in 0..<n { s.observe(route: r.id, op: .read, keyLength: 1, valueLength: 1) }
+                want[r.id, default: []].append(n)
+            }
+            s.flush(atUnixMs: t0 + Int64(i + 1) * 1000)
+        }
+        let table = s.historyRouteTable
+        #expect(table.consistent)
+        #expect(table.entries == 11 * 8 + 4)
+        // Counters 16 bytes per entry; references once per run: 0-4, 5 and 6-11.
+        #expect(table.entryBytes == table.entries * 16 + (8 + 4 + 8) * 4, "\(table.entryBytes) bytes")
+        let m = s.snapshot(series: .reads)
+        #expect(m.rows.count == 8)
+        for row in m.rows { #expect(row.values == want[row.routeIDs[0]], "\(row.rowID)") }
+        let merged = s.snapshot(series: .reads, rows: 3)
+        #expect(merged.rows.count == 3)
+        for j in 0..<12 {
+            #expect(merged.columnTotal(j) == want.values.reduce(0) { $0 + $1[j] }, "column \(j)")
+        }
+        for row in merged.rows {
+            let members = catalog.routes.filter { r in row.start.lexicographicallyPrecedes(r.end) || r.end.isEmpty }
+                .filter { r in !r.start.lexicographicallyPrecedes(row.start) && (row.end.isEmpty || r.start.lexicographicallyPrecedes(row.end)) }
+            #expect(members.count == row.routeCount, "\(row.rowID)")
+            #expect(row.values == (0..<12).map { j in members.reduce(0) { $0 + want[$1.id]![j] } }, "\(row.rowID)")
+        }
+    }
+
     /// A matrix for a range older than the finest ring comes from the finest tier that still
     /// holds it, with that tier's step, and its columns are the exact sums of the flushes.
     @Test func aSnapshotOlderThanTheFinestRingIsServedFromACoarserTier() {

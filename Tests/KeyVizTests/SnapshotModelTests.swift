@@ -48,6 +48,11 @@ import Testing
         s.apply(catalog)
         var now: Int64 = 1_700_000_000_000
         for flush in 0..<300 {
+            if below(3) == 0 {
+                // Dense: every route once, in the same order as the last dense flush, so
+                // adjacent columns share their references (the snapshot's run path).
+                for r in catalog.routes { s.observe(route: r.id, op: .read, keyLength: 1 + below(4), valueLength: below(10)) }
+            }
             for _ in 0..<below(15) {
                 let routes = catalog.routes
                 let id = below(10) == 0 ? RouteID(999) : routes[below(routes.count)].id
