@@ -4,7 +4,8 @@
 #   scripts/bench-all.sh [--quick] [--no-http] [OUTDIR]     (OUTDIR default /tmp/keyviz-bench)
 # Measures from Benchmarks/Host (a host package using only KeyViz's public API, so it measures
 # whatever the branch holds): the hot path with its independent-atomics ceiling and
-# swift-prometheus peers, instructions per observation under callgrind, renders at 100 000 routes
+# swift-prometheus peers, the hot-key sampler's cost on the calling thread and per drained sample,
+# instructions per observation under callgrind, renders at 100 000 routes
 # against swift-prometheus `emit`, the matrix API over dense histories of 10 000 to 1 M routes
 # (about 4 GB resident at 100 000 x 1 440), resident bytes per route; then /metrics over HTTP against
 # prometheus-cpp (scripts/bench-http.sh). Raw results stay in OUTDIR; scripts/bench-doc.py writes
@@ -46,6 +47,9 @@ BIN=Benchmarks/Host/.build/release/keyviz-bench
 
 step "hot path: $HOT_REPS repetitions, runs of ${HOT_RUN_US} µs"
 "$BIN" hotpath "$HOT_REPS" "$HOT_RUN_US" > "$OUT/hotpath.json"
+
+step "hot keys: the calling thread's cost and the drain's, apart ($HOT_REPS repetitions)"
+"$BIN" hotkeys-split "$HOT_REPS" > "$OUT/hotkeys-split.json"
 
 step "instructions per observation (callgrind)"
 python3 scripts/bench-doc.py callgrind "$BIN" "$OUT/callgrind.json"

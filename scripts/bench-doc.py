@@ -158,8 +158,22 @@ def hotpath_tables(res):
         out.append(f"| 2-thread scaling ≥ 0.9 of the independent-atomics ceiling (KeyViz cases, minima) | lowest: {worst[0]:.2f} "
                    f"(`{worst[1]}`) | {verdict(worst[0] >= 0.9)} |")
     keyed, hot = med[("chain-keyed/zipf", 1)], med[("chain-hotkeys/zipf", 1)]
-    out.append(f"| hot keys at their defaults add ≤ 1.5 ns to the key-carrying chain (issue 23; Zipf, 1 thread, median) | "
-               f"{ns(hot)} − {ns(keyed)} = {hot - keyed:+.2f} ns | {verdict(hot - keyed <= 1.5)} |")
+    split = res.get("hotkeys_split")
+    if split:
+        pairs = [h - c for c, h in zip(split["chain_ns"], split["hotkeys_observe_ns"])]
+        added = statistics.median(pairs)
+        out.append(f"| hot keys at their defaults add ≤ 1.5 ns to the key-carrying chain (issue 23; Zipf, 1 thread): "
+                   f"on the calling thread, drains timed apart (`keyviz-bench hotkeys-split`, median of {len(pairs)} paired "
+                   f"differences) | {added:+.2f} ns (chain {ns(statistics.median(split['chain_ns']))}, with hot keys "
+                   f"{ns(statistics.median(split['hotkeys_observe_ns']))}; load {split['load1']:.2f}) | {verdict(added <= 1.5)} |")
+        per_sample = statistics.median(split["drain_ns_per_sample"])
+        out.append(f"| … ≤ 300 ns per drained sample (issue 23; median, {num(split['samples_per_rep'])} samples per repetition) | "
+                   f"{ns(per_sample)} ns | {verdict(per_sample <= 300)} |")
+        out.append(f"| … (for comparison: the table's rows, every drain on the observing thread inside the timed loop) | "
+                   f"{ns(hot)} − {ns(keyed)} = {hot - keyed:+.2f} ns | – |")
+    else:
+        out.append(f"| hot keys at their defaults add ≤ 1.5 ns to the key-carrying chain (issue 23; Zipf, 1 thread, median) | "
+                   f"{ns(hot)} − {ns(keyed)} = {hot - keyed:+.2f} ns | {verdict(hot - keyed <= 1.5)} |")
     if "chain-hotkeys/zipf" in instr and "chain-keyed/zipf" in instr:
         grow = instr["chain-hotkeys/zipf"] / instr["chain-keyed/zipf"] - 1
         out.append(f"| … and ≤ 30% instructions (callgrind) | {instr['chain-hotkeys/zipf']:.1f} / {instr['chain-keyed/zipf']:.1f}: "
@@ -305,6 +319,9 @@ def write(outdir, docpath):
     cg = outdir / "callgrind.json"
     if cg.exists():
         res["callgrind"] = json.loads(cg.read_text())
+    split = outdir / "hotkeys-split.json"
+    if split.exists():
+        res["hotkeys_split"] = json.loads(split.read_text())
     render = json.loads((outdir / "render.json").read_text())
     memory = {"memory": [json.loads(l) for l in (outdir / "memory.jsonl").read_text().splitlines() if l.strip()]}
     meta = json.loads((outdir / "meta.json").read_text())

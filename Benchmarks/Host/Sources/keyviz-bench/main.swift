@@ -5,6 +5,7 @@ import KeyViz
 // keyviz-bench: the figures of docs/performance.md, measured from a host package.
 //   keyviz-bench hotpath [REPS] [RUN_µs] [CASE...]   ns per observation, 1 and 2 threads (JSON)
 //   keyviz-bench [count] CASE COUNT              COUNT observations of CASE on one thread (for callgrind)
+//   keyviz-bench hotkeys-split [REPS]            hot keys: observer ns beside the chain's, drain ns per sample (JSON)
 //   keyviz-bench render [REPS] [ROUTES]          render 256 and 4 096 buckets vs swift-prometheus emit (JSON)
 //   keyviz-bench memory ROUTES KIND THREADS      resident bytes of decorator|matrix|chain (JSON)
 //   keyviz-bench render-only BUCKETS STRIDE REPS  REPS KeyViz renders of 100 000 routes, every STRIDE-th
@@ -19,6 +20,7 @@ func usage() -> Never {
     print("""
     usage: keyviz-bench hotpath [REPS] [RUN_MICROSECONDS] [CASE...]   (default: 10 000 µs, every case)
            keyviz-bench [count] CASE COUNT      (CASE as in hotpath's output, e.g. chain/zipf)
+           keyviz-bench hotkeys-split [REPS]
            keyviz-bench render [REPS] [ROUTES]
            keyviz-bench memory ROUTES decorator|matrix|chain THREADS
            keyviz-bench render-only BUCKETS STRIDE REPS
@@ -88,6 +90,11 @@ case .some(let first) where first == "count" || first.contains("/"):
         exit(2)
     }
     c.body(0, c.perThread)
+case "hotkeys-split":
+    let r = HotKeysSplit.run(reps: intArg(1, 101))
+    let enc = JSONEncoder()
+    enc.outputFormatting = [.sortedKeys]
+    print(String(decoding: try! enc.encode(r), as: UTF8.self))
 case "render":
     Render.run(routes: intArg(2, 100_000), buckets: [256, 4096], reps: intArg(1, 31))
 case "matrix":
