@@ -32,6 +32,8 @@ public final class ClusterView: ClusterMatrixSource, ClusterHotKeysSource {
     private let timeoutMs: Int64
     private let rememberMs: Int64
     private let fetcher: any PeerFetcher
+    /// Where the peer fetches run (nil: Swift's global concurrent executor).
+    private let taskExecutor: (any TaskExecutor)?
     private let now: @Sendable () -> Int64
     private let memory = Mutex<[String: PeerMemory]>([:])
 
@@ -113,10 +115,15 @@ public final class ClusterView: ClusterMatrixSource, ClusterHotKeysSource {
     ///   - remember: how long a failed peer's last good answer is merged in its place
     ///     (0…7 days; default 1 hour).
     ///   - now: the wall clock, Unix milliseconds (for the `nodes` times).
+    ///   - taskExecutor: where the peer fetches and their deadline run, e.g. the executor the
+    ///     host gave its `MetricsServer`. Each fetch is a task of its own that outlives a request
+    ///     whose peers are late, and such a task does not inherit the requesting task's executor
+    ///     preference, so it is given here; nil is Swift's global concurrent executor.
     /// - Throws: ``ClusterSettingError`` naming a setting outside its range.
     public init(selfName: String, peers: [PeerAddress], fetcher: any PeerFetcher = HTTPPeerFetcher(),
                 timeout: Duration = .seconds(2), maxBodyBytes: Int = 32 << 20, maxColumns: Int = ClusterMatrixMerger.defaultMaxColumns,
-                remember: Duration = .seconds(3600), now: @escaping @Sendable () -> Int64 = UnixTime.nowMilliseconds) throws(ClusterSettingError) {
+                remember: Duration = .seconds(3600), now: @escaping @Sendable () -> Int64 = UnixTime.nowMilliseconds,
+                taskExecutor: (any TaskExecutor)? = nil) throws(ClusterSettingError) {
         try ClusterSettingError.check("timeout", timeout, .milliseconds(1)...(.seconds(60)))
         try ClusterSettingError.check("maxBodyBytes", maxBodyBytes, 1024...(1 << 30))
         try ClusterSettingError.check("maxColumns", maxColumns, 1...HeatMatrixSamplerConfiguration.maxHistoryColumns)
@@ -129,6 +136,7 @@ public final class ClusterView: ClusterMatrixSource, ClusterHotKeysSource {
         self.maxColumns = maxColumns
         rememberMs = remember.milliseconds(within: 0...(7 * 86_400_000))
         self.now = now
+        self.taskExecutor = taskExecutor
     }
 
     /// The path each peer is asked: the request's matrix parameters, all rows, `scope=local`.
@@ -151,11 +159,11 @@ public final class ClusterView: ClusterMatrixSource, ClusterHotKeysSource {
         return await withCheckedContinuation { (done: CheckedContinuation<[Result<PeerResponse, PeerFetchError>?], Never>) in
             fanOut.start(done)
             for (i, peer) in peers.enumerated() {
-                Task { [fetcher, timeout, maxBodyBytes] in
+                Task(executorPreference: taskExecutor) { [fetcher, timeout, maxBodyBytes] in
                     fanOut.record(i, await fetcher.get(peer, path: path, timeout: timeout, maxBodyBytes: maxBodyBytes))
                 }
             }
-            let deadline = Task { [timeoutMs] in
+            let deadline = Task(executorPreference: taskExecutor) { [timeoutMs] in
                 try? await Task.sleep(for: .milliseconds(timeoutMs + 1000))
                 fanOut.finish()
             }

@@ -93,4 +93,21 @@ private final class DeafPeer: PeerFetcher {
         let total = (obj["rows"] as? [[String: Any]] ?? []).flatMap { $0["values"] as? [Int] ?? [] }.reduce(0, +)
         #expect(total == 1)
     }
+
+    /// The peer fetches run on the executor the view was given (an unstructured task does not
+    /// inherit the requesting task's preference), not on the pool of the task that asked.
+    @Test func peerFetchesRunOnTheExecutorTheViewWasGiven() async throws {
+        let matrix = HeatMatrixSampler()
+        matrix.apply(.evenlySplit(count: 4, groups: 1))
+        let executor = TestThreadsExecutor(threads: 1)
+        let peers = [PeerAddress(host: "10.0.0.2", port: 1), PeerAddress(host: "10.0.0.3", port: 1)]
+        let view = try ClusterView(selfName: "self:1", peers: peers, fetcher: SlowPeer(seconds: 0.05),
+                                   timeout: .milliseconds(1_000), taskExecutor: executor)
+        let h = KeyVizHTTPHandler(metrics: PrometheusSampler(wrapping: matrix), matrix: matrix, cluster: view, nodeID: "self")
+        #expect(executor.enqueuedCount == 0)
+        let r = await h.handle(KeyVizHTTPRequest(method: "GET", path: "/api/v1/keyviz/matrix", query: ["scope": "cluster"]))
+        #expect(r.status == 200)
+        // Each fetch starts there and resumes there after its sleep; the deadline task starts there.
+        #expect(executor.enqueuedCount >= 2 * peers.count + 1, "\(executor.enqueuedCount) jobs reached the view's executor")
+    }
 }

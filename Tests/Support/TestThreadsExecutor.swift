@@ -10,7 +10,7 @@ public final class TestThreadsExecutor: TaskExecutor, @unchecked Sendable {
     /// at once, some with slow expositions on purpose), for the life of the test process.
     public static let shared = TestThreadsExecutor(threads: 16)
 
-    // `@unchecked`: `jobs` is guarded by `ready`.
+    // `@unchecked`: `jobs` and `enqueued` are guarded by `ready`.
     private let ready = NSCondition()
     private var jobs: [UnownedJob] = []
 
@@ -30,9 +30,18 @@ public final class TestThreadsExecutor: TaskExecutor, @unchecked Sendable {
         }
     }
 
+    /// Jobs enqueued so far (a test checks that work reached this executor).
+    public var enqueuedCount: Int {
+        ready.lock()
+        defer { ready.unlock() }
+        return enqueued
+    }
+    private var enqueued = 0
+
     public func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         ready.lock()
+        enqueued += 1
         jobs.append(job)
         ready.signal()
         ready.unlock()
