@@ -89,7 +89,7 @@ package struct TieredHistory {
         // Dense traffic touches the same routes in the same order column after column: such a
         // column shares its predecessor's references (4 bytes less per entry), and a snapshot
         // reads them once for the whole run (see `StoredColumn.sharesRefs(with:)`).
-        if let previous = tiers[t].newest, !column.sharesRefs(with: previous), previous.refs == column.refs {
+        if let previous = tiers[t].newest, previous.refs == column.refs {     // identical buffers compare at once
             column.refs = previous.refs
         }
         var evicted: StoredColumn?
@@ -248,7 +248,8 @@ package struct TieredHistory {
         var bytes = 0, entries = 0
         for t in tiers {
             var previous: StoredColumn?
-            for c in t.ring {
+            // Oldest first: a run of columns sharing references may wrap the ring's end.
+            for c in t.ordered {
                 bytes += c.entryBytes - (previous.map { c.sharesRefs(with: $0) } == true ? 4 * c.count : 0)
                 entries += c.count
                 previous = c
@@ -263,7 +264,7 @@ package struct TieredHistory {
     package var tableIsConsistent: Bool {
         var uses = [UInt32](repeating: 0, count: table.useCounts.count)
         for t in tiers {
-            for c in t.ring { for r in c.refs { uses[Int(r)] += 1 } }
+            for c in t.ordered { for r in c.refs { uses[Int(r)] += 1 } }
             if t.hasPending { for r in t.sum.refs { uses[Int(r)] += 1 } }
         }
         return uses == table.useCounts && table.indexIsConsistent

@@ -200,6 +200,31 @@ private func model(_ flushed: [Cell], _ layout: [HistoryTier]) -> (tiers: [(ring
         }
     }
 
+    /// The memory figure counts a run of columns sharing references once even when the run
+    /// wraps the ring's end (storage order would start it twice).
+    @Test func aRunOfSharedReferencesWrappingTheRingIsCountedOnce() {
+        let config = HeatMatrixSamplerConfiguration(stepMilliseconds: 1_000, historyColumns: 8, stripes: 1)
+        let s = HeatMatrixSampler(configuration: config)
+        let catalog = RouteCatalog.evenlySplit(count: 8, groups: 1)
+        s.apply(catalog)
+        let t0: Int64 = 1_700_000_000_000
+        for i in 0..<12 {
+            // Column 6 touches every other route; every other column touches all 8. The ring
+            // keeps columns 4-11, stored as 8 9 10 11 | 4 5 6 7: the run 7-11 wraps its end.
+            for (k, r) in catalog.routes.enumerated() where i != 6 || k % 2 == 0 {
+                s.observe(route: r.id, op: .write, keyLength: 2, valueLength: 3)
+            }
+            s.flush(atUnixMs: t0 + Int64(i + 1) * 1000)
+        }
+        let table = s.historyRouteTable
+        #expect(table.consistent)
+        #expect(table.entries == 7 * 8 + 4)
+        // References once per run: 4-5, 6 and 7-11.
+        #expect(table.entryBytes == table.entries * 16 + (8 + 4 + 8) * 4, "\(table.entryBytes) bytes")
+        let m = s.snapshot(series: .writes)
+        #expect(m.rows.map { $0.values.reduce(0, +) } == (0..<8).map { $0 % 2 == 0 ? 8 : 7 })
+    }
+
     /// A matrix for a range older than the finest ring comes from the finest tier that still
     /// holds it, with that tier's step, and its columns are the exact sums of the flushes.
     @Test func aSnapshotOlderThanTheFinestRingIsServedFromACoarserTier() {
