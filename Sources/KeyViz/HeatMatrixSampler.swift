@@ -170,6 +170,15 @@ public final class HeatMatrixSampler: Sampler, RouteCountsSharing {
         return saved
     }
 
+    /// ``savedHistory()`` as a ``MatrixHistoryCodec`` file (the same bytes as
+    /// `MatrixHistoryCodec.encode(savedHistory())`), written from the stored columns without
+    /// materializing them: the file is the only large allocation, about 8 bytes per entry of
+    /// dense traffic. The lock is held only to copy the rings' references.
+    public func encodedHistory() -> [UInt8] {
+        let tiers = history.withLock { $0.tiers }
+        return tiers.encoded(events: routeChanges.events())
+    }
+
     /// Puts a saved history back, re-cut to this sampler's tiers when they differ from the saved
     /// ones (see `TieredHistory.restore`). Only into an empty history (before the first flush):
     /// returns false and changes nothing otherwise. Counts restored are not added to

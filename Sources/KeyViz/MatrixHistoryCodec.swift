@@ -48,48 +48,21 @@ public enum MatrixHistoryCodec {
                 routes.append(r)
             }
         }
-        var p: [UInt8] = []
-        varint(UInt64(routes.count), &p)
-        for r in routes {
-            varint(r.id.rawValue, &p)
-            varint(r.group.rawValue, &p)
-            varint(UInt64(r.start.count), &p); p.append(contentsOf: r.start)
-            varint(UInt64(r.end.count), &p); p.append(contentsOf: r.end)
-        }
-        varint(UInt64(history.tiers.count), &p)
-        func column(_ c: MatrixColumn) {
-            varint(zigzag(c.unixMs), &p)
-            counts(c.unrouted, &p)
-            varint(UInt64(c.routes.count), &p)
-            for (r, n) in zip(c.routes, c.counts) {
-                varint(UInt64(routeIndex[r]!), &p)
-                counts(n, &p)
-            }
-        }
+        var w = MatrixHistoryWriter(reservingCapacity: 0)
+        w.routes(routes)
+        w.tierCount(history.tiers.count)
         for t in history.tiers {
-            varint(zigzag(t.stepMilliseconds), &p)
-            varint(UInt64(t.columns.count), &p)
-            for c in t.columns { column(c) }
-            if let pending = t.pending { p.append(1); column(pending) } else { p.append(0) }
-        }
-        varint(UInt64(history.events.count), &p)
-        for e in history.events {
-            p.append(UInt8(RouteChangeEvent.Kind.allCases.firstIndex(of: e.kind)!))
-            varint(zigzag(e.unixMs), &p)
-            varint(e.catalogVersion, &p)
-            for (listed, count) in [(e.before, e.beforeCount), (e.after, e.afterCount)] {
-                varint(UInt64(max(0, count)), &p)
-                varint(UInt64(listed.count), &p)
-                for r in listed { varint(UInt64(routeIndex[r]!), &p) }
+            w.tier(step: t.stepMilliseconds, columns: t.columns.count)
+            for c in t.columns {
+                w.column(unixMs: c.unixMs, unrouted: c.unrouted, count: c.routes.count) { (routeIndex[c.routes[$0]]!, c.counts[$0]) }
+            }
+            w.pending(t.pending != nil)
+            if let c = t.pending {
+                w.column(unixMs: c.unixMs, unrouted: c.unrouted, count: c.routes.count) { (routeIndex[c.routes[$0]]!, c.counts[$0]) }
             }
         }
-        var out = magic
-        out.reserveCapacity(headerLength + p.count)
-        le(UInt64(version), 4, &out)
-        le(UInt64(p.count), 8, &out)
-        le(UInt64(CRC32.checksum(p)), 4, &out)
-        out.append(contentsOf: p)
-        return out
+        w.events(history.events) { routeIndex[$0]! }
+        return w.finish()
     }
 
     public static func decode(_ bytes: [UInt8]) throws(MatrixHistoryCodecError) -> MatrixHistory {

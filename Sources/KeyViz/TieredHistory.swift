@@ -218,6 +218,76 @@ package struct TieredHistory {
         })
     }
 
+    /// The history and `events` as a ``MatrixHistoryCodec`` file, the same bytes as encoding
+    /// ``history``, written straight from the stored columns: no column is materialized and
+    /// routes are indexed by reference (no hashing per entry), so the file is the only large
+    /// allocation (a ``MatrixHistory`` of dense traffic took 64 bytes per entry, and its encoder
+    /// hashed a route per entry).
+    func encoded(events: [RouteChangeEvent]) -> [UInt8] {
+        func columns(_ t: Tier) -> [StoredColumn] { t.ordered + (t.hasPending ? [t.sum.column] : []) }
+        // Route indices in order of first use, as `MatrixHistoryCodec.encode` assigns them.
+        var indexOfRef = [Int32](repeating: -1, count: table.routes.count)
+        var routes: [Route] = []
+        var entries = 0
+        for t in tiers {
+            var previous: StoredColumn?
+            for c in columns(t) {
+                entries += c.count
+                defer { previous = c }
+                if let p = previous, c.sharesRefs(with: p) { continue }     // the same references again
+                for r in c.refs where indexOfRef[Int(r)] < 0 {
+                    indexOfRef[Int(r)] = Int32(routes.count)
+                    routes.append(table.routes[Int(r)])
+                }
+            }
+        }
+        var others: [Route: Int] = [:]          // event routes no column refers to
+        var eventIndices: [Int] = []
+        for e in events {
+            for r in e.before + e.after {
+                if let ref = table.find(r) {
+                    if indexOfRef[Int(ref)] < 0 {
+                        indexOfRef[Int(ref)] = Int32(routes.count)
+                        routes.append(r)
+                    }
+                    eventIndices.append(Int(indexOfRef[Int(ref)]))
+                } else if let i = others[r] {
+                    eventIndices.append(i)
+                } else {
+                    others[r] = routes.count
+                    eventIndices.append(routes.count)
+                    routes.append(r)
+                }
+            }
+        }
+        // About 8 bytes per entry (a route index and four small counts as varints).
+        var w = MatrixHistoryWriter(reservingCapacity: entries * 8 + routes.count * 48)
+        w.routes(routes)
+        w.tierCount(tiers.count)
+        // No closure captures `w` (a captured variable is boxed, and `finish` would then copy
+        // the whole file to patch its header).
+        for t in tiers {
+            w.tier(step: t.step, columns: t.ring.count)
+            for c in t.ordered { Self.write(c, indexOfRef, into: &w) }
+            w.pending(t.hasPending)
+            if t.hasPending { Self.write(t.sum.column, indexOfRef, into: &w) }
+        }
+        var next = 0
+        w.events(events) { _ in
+            defer { next += 1 }
+            return eventIndices[next]
+        }
+        return w.finish()
+    }
+
+    private static func write(_ c: StoredColumn, _ indexOfRef: [Int32], into w: inout MatrixHistoryWriter) {
+        indexOfRef.withUnsafeBufferPointer { indexOfRef in
+            c.refs.withUnsafeBufferPointer { refs in
+                w.column(unixMs: c.unixMs, unrouted: c.unrouted, count: c.count) { (Int(indexOfRef[Int(refs[$0])]), c.counts(at: $0)) }
+            }
+        }
+    }
+
     /// Feeds a saved history in, oldest first: each saved tier's columns enter the finest tier
     /// of this layout whose step is at least theirs (the coarsest when none is), the finest ring
     /// as they are, coarser tiers through their pending column, so they are re-cut to this

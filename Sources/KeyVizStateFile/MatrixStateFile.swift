@@ -47,7 +47,7 @@ public final class MatrixStateFile: Sendable {
     /// Encodes the sampler's history and writes it atomically; returns the bytes written.
     @discardableResult
     public func save(_ matrix: HeatMatrixSampler) throws(StateFileError) -> Int {
-        let bytes = MatrixHistoryCodec.encode(matrix.savedHistory())
+        let bytes = matrix.encodedHistory()
         try write(bytes)
         return bytes.count
     }

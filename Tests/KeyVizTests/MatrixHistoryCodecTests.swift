@@ -34,6 +34,41 @@ private func busySampler(seed: UInt64, flushes: Int) -> HeatMatrixSampler {
         #expect(Array(bytes.prefix(8)) == Array("KVZHIST1".utf8))
     }
 
+    /// What a save writes (`encodedHistory()`, straight from the stored columns) is byte for
+    /// byte what encoding the materialized history gives: churned routes, route changes, three
+    /// tiers with pending columns, unrouted counts.
+    @Test(arguments: [0, 1, 5, 40, 200])
+    func theStreamedFileIsTheEncodedHistory(flushes: Int) throws {
+        let s = busySampler(seed: UInt64(flushes) &+ 99, flushes: flushes)
+        #expect(s.encodedHistory() == MatrixHistoryCodec.encode(s.savedHistory()))
+    }
+
+    /// The same for dense traffic (columns sharing their references, runs wrapping the ring)
+    /// and for a restored history holding two routes with one id (a restart's).
+    @Test func theStreamedFileIsTheEncodedHistoryForDenseAndRestoredHistories() throws {
+        let config = HeatMatrixSamplerConfiguration(stepMilliseconds: 1_000, historyColumns: 7, stripes: 1,
+                                                    coarserTiers: [.init(stepMilliseconds: 4_000, columns: 3)])
+        let dense = HeatMatrixSampler(configuration: config)
+        let catalog = RouteCatalog.evenlySplit(count: 40, groups: 3)
+        dense.apply(catalog)
+        for i in 0..<30 {
+            for (k, r) in catalog.routes.enumerated() where i % 9 != 4 || k % 3 == 0 {
+                dense.observe(route: r.id, op: k % 2 == 0 ? .read : .write, keyLength: 3, valueLength: k + i)
+            }
+            dense.flush(atUnixMs: 1_700_000_000_000 + Int64(i) * 1_000)
+        }
+        let bytes = dense.encodedHistory()
+        #expect(bytes == MatrixHistoryCodec.encode(dense.savedHistory()))
+        // Restored, then new routes under the same ids with other ranges.
+        let restarted = HeatMatrixSampler(configuration: config)
+        #expect(try restarted.restore(encoded: bytes) != nil)
+        restarted.apply(.evenlySplit(count: 25, groups: 1))
+        for r in RouteCatalog.evenlySplit(count: 25, groups: 1).routes { restarted.observe(route: r.id, op: .write, keyLength: 1, valueLength: 1) }
+        restarted.flush(atUnixMs: 1_700_000_031_000)
+        #expect(restarted.encodedHistory() == MatrixHistoryCodec.encode(restarted.savedHistory()))
+        #expect(try MatrixHistoryCodec.decode(restarted.encodedHistory()) == restarted.savedHistory())
+    }
+
     @Test func extremeValuesRoundTrip() throws {
         let route = Route(id: RouteID(RouteID.limit.rawValue - 1), start: [], end: Array(repeating: 0xff, count: 300), group: ShardGroupID(UInt64.max))
         let big = OpCounts(reads: .max, writes: .max - 1, readBytes: 1 << 63, writeBytes: 0)
