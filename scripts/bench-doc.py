@@ -236,12 +236,15 @@ def matrix_table(rows):
     """The matrix API over dense histories (keyviz-bench matrix), with issue 23's targets."""
     if not rows:
         return "(not measured in this run)"
-    out = ["| routes × columns (dense) | resident bytes per entry | page request (`rows=400`) | default request (1 024 rows) | snapshot alone | history built in | load (1 min) |",
-           "| --- | --- | --- | --- | --- | --- | --- |"]
+    out = ["| routes × columns (dense) | resident bytes per entry | page request (`rows=400`) | default request (1 024 rows) | snapshot alone "
+           "| state file encoded (a save) in | its peak memory per entry | file bytes per entry | history built in | load (1 min) |",
+           "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows:
+        save = (f"{r['save_seconds']:.2f} s | {r['save_peak_bytes_per_entry']:.1f} B | {r['file_bytes_per_entry']:.1f} B"
+                if "save_seconds" in r else "– | – | –")
         out.append(f"| {num(r['routes'])} × {num(r['columns'])} | {r['resident_bytes_per_entry']:.1f} | "
                    f"{r['page_request_seconds']:.3f} s | {r['default_request_seconds']:.3f} s | {r['snapshot_1024_seconds']:.3f} s | "
-                   f"{r['build_seconds']:.1f} s | {r['load1']:.2f} |")
+                   f"{save} | {r['build_seconds']:.1f} s | {r['load1']:.2f} |")
     out += ["", "| target (issue 23), medians | measured in this run | |", "| --- | --- | --- |"]
     for r in rows:
         if (r["routes"], r["columns"]) == (100_000, 1_440):

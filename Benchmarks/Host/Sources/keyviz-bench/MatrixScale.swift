@@ -15,6 +15,9 @@ enum MatrixScale {
         var resident_bytes_per_entry: Double
         var page_request_seconds: Double, default_request_seconds: Double, snapshot_1024_seconds: Double
         var page_body_bytes: Int
+        /// Encoding the state file (`encodedHistory()`, what a save does
+        /// before writing): time, and the process's peak resident memory above what it held before.
+        var save_seconds: Double, save_peak_bytes_per_entry: Double, file_bytes_per_entry: Double
         var load1: Double
     }
 
@@ -59,10 +62,28 @@ enum MatrixScale {
             let s = m.snapshot(series: .reads)
             precondition(s.columnUnixMs.count == columns)
         }
+        // The peak so far is the requests' (their snapshots): reset it to the current size.
+        try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)
+        let beforeSave = Memory.residentBytes()
+        let saveStart = DispatchTime.now().uptimeNanoseconds
+        let fileBytes = m.encodedHistory().count
+        let saved = Double(DispatchTime.now().uptimeNanoseconds - saveStart) / 1e9
+        let savePeak = max(0, peakResidentBytes() - beforeSave)
+        let entries = Double(routes * columns)
         return Result(routes: routes, columns: columns, entries: routes * columns, build_seconds: built,
-                      resident_bytes_per_entry: Double(grown) / Double(routes * columns),
+                      resident_bytes_per_entry: Double(grown) / entries,
                       page_request_seconds: page, default_request_seconds: full, snapshot_1024_seconds: snap,
-                      page_body_bytes: pageBytes, load1: loadAverage())
+                      page_body_bytes: pageBytes, save_seconds: saved, save_peak_bytes_per_entry: Double(savePeak) / entries,
+                      file_bytes_per_entry: Double(fileBytes) / entries, load1: loadAverage())
+    }
+
+    /// The process's peak resident memory so far (VmHWM).
+    static func peakResidentBytes() -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+        for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+            return (Int(line.split(separator: " ", omittingEmptySubsequences: true)[1]) ?? 0) * 1024
+        }
+        return 0
     }
 
     static func loadAverage() -> Double {
