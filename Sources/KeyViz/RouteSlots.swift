@@ -199,6 +199,16 @@ package final class RouteSlots: Sendable {
     @discardableResult
     package func collect(consumer: Int, nowMs: Int64, reserve: ((Int) -> Void)? = nil,
                          _ body: (_ slot: Int, _ route: RouteID, _ delta: OpCounts, _ owners: borrowing SlotOwners) -> Void) -> OpCounts {
+        collect(consumer: consumer, nowMs: nowMs, reserve: reserve) { (batch: UnsafeBufferPointer<SlotDelta>, owners: borrowing SlotOwners) in
+            for e in batch { body(e.slot, e.route, e.delta, owners) }
+        }
+    }
+
+    /// The same, the deltas handed over in batches (up to ``batchSize`` at a time), so a consumer
+    /// folds them in a loop of its own rather than through a call per slot.
+    @discardableResult
+    package func collect(consumer: Int, nowMs: Int64, reserve: ((Int) -> Void)? = nil,
+                         batches body: (_ batch: UnsafeBufferPointer<SlotDelta>, _ owners: borrowing SlotOwners) -> Void) -> OpCounts {
         state.withLock { s in
             for (id, r) in s.retired where nowMs - r.sinceMs >= graceMs {
                 counters.map(route: id, to: 0)
@@ -207,16 +217,21 @@ package final class RouteSlots: Sendable {
             }
             if let reserve { reserve(s.inboxes[consumer].slots.count + counters.dirtySlotCount()) }
             let owners = SlotOwners(owners: s.owners)   // shares its arrays: nothing below changes them
-            // Unrouted counts add up through a pointer: a local captured by `deliver` was boxed,
-            // with a dynamic exclusivity check on every delivered delta.
-            let unroutedBox = UnsafeMutablePointer<OpCounts>.allocate(capacity: 1)
-            unroutedBox.initialize(to: .zero)
-            defer { unroutedBox.deallocate() }
-            func deliver(_ slot: Int, _ delta: OpCounts) {
+            var unrouted = OpCounts()
+            // One batch buffer, filled in place and handed over whenever full.
+            let batch = UnsafeMutablePointer<SlotDelta>.allocate(capacity: Self.batchSize)
+            defer { batch.deallocate() }
+            var filled = 0
+            @inline(__always) func deliver(_ slot: Int, _ delta: OpCounts) {
                 if let id = owners.owners.ownerID(ofSlot: slot) {
-                    body(slot, id, delta, owners)
+                    (batch + filled).initialize(to: SlotDelta(slot: slot, route: id, delta: delta))
+                    filled += 1
+                    if filled == Self.batchSize {
+                        body(UnsafeBufferPointer(start: batch, count: filled), owners)
+                        filled = 0
+                    }
                 } else {
-                    unroutedBox.pointee += delta
+                    unrouted += delta
                 }
             }
             // This consumer's own drain goes straight to it, unless the inbox already holds the
@@ -224,7 +239,7 @@ package final class RouteSlots: Sendable {
             pump(&s, for: consumer, deliver)
             // Read in place (a copy of the inbox would make `clear()` copy its slot map).
             for e in s.inboxes[consumer].slots.indices { deliver(Int(s.inboxes[consumer].slots[e]), s.inboxes[consumer].deltas[e]) }
-            var unrouted = unroutedBox.pointee
+            if filled > 0 { body(UnsafeBufferPointer(start: batch, count: filled), owners) }
             unrouted += s.inboxes[consumer].unrouted
             s.inboxes[consumer].clear()
             if !s.expiring.isEmpty {
@@ -237,6 +252,9 @@ package final class RouteSlots: Sendable {
             return unrouted
         }
     }
+
+    /// Most deltas in one batch of ``collect(consumer:nowMs:reserve:batches:)`` (12 KiB).
+    package static let batchSize = 256
 
     /// Moves the table's touched counts into every inbox but `consumer`'s; `consumer`'s share
     /// goes to `direct` (when its inbox does not hold the slot already).
@@ -274,6 +292,19 @@ package final class RouteSlots: Sendable {
 
     /// Routes retired but still inside their grace window.
     package var retiredRouteCount: Int { state.withLock { $0.retired.count } }
+}
+
+/// One delta a collect hands over: the slot, the route that owns (or last owned) it, the counts.
+package struct SlotDelta {
+    package var slot: Int
+    package var route: RouteID
+    package var delta: OpCounts
+
+    package init(slot: Int, route: RouteID, delta: OpCounts) {
+        self.slot = slot
+        self.route = route
+        self.delta = delta
+    }
 }
 
 /// The slot owners as a collect sees them: looks up the route behind a delivered slot (a

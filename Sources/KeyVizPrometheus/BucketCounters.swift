@@ -192,6 +192,11 @@ struct BucketCounters {
         values[index] += delta
     }
 
+    /// The values as a buffer, for a fold that adds a batch of deltas in one loop.
+    mutating func withValues<R>(_ body: (UnsafeMutableBufferPointer<OpCounts>) -> R) -> R {
+        values.withUnsafeMutableBufferPointer { body($0) }
+    }
+
     /// Records that a render is exporting the current values.
     mutating func markExported() {
         exported = values

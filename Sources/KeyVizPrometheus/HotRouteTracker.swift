@@ -209,6 +209,75 @@ struct HotRouteTracker {
         cells[slot] = cell
     }
 
+    /// Folds a batch of deltas, entry by entry as ``claim(slot:route:)``, ``setBucket(_:slot:)``,
+    /// an add to the bucket in `values` and ``addClaimed(slot:reads:writes:)`` would: each into
+    /// the bucket cached in its slot's cell (`bucketOf` finds it on a miss) and into the slot's
+    /// window counts. Entries that only add counts (the slot's route and bucket known, the slot
+    /// active, no candidate list to change: the common case) go through a loop over raw
+    /// buffers; any other entry through those methods. Call ``roll(to:)`` first.
+    mutating func fold(_ batch: UnsafeBufferPointer<SlotDelta>, into values: UnsafeMutableBufferPointer<OpCounts>,
+                       bucketOf: (_ slot: Int, _ route: RouteID) -> Int) {
+        var i = 0
+        while i < batch.count {
+            i = foldPlain(batch, from: i, into: values)
+            guard i < batch.count else { break }
+            let e = batch[i]
+            var b = Int(claim(slot: e.slot, route: e.route))
+            if b < 0 {
+                b = bucketOf(e.slot, e.route)
+                setBucket(b, slot: e.slot)
+            }
+            values[b] += e.delta
+            addClaimed(slot: e.slot, reads: e.delta.reads, writes: e.delta.writes)
+            i += 1
+        }
+    }
+
+    /// The entries from `start` on that only add counts, up to the first that needs more (see
+    /// ``fold(_:into:bucketOf:)``); returns that one's index, the batch's count when none does.
+    private mutating func foldPlain(_ batch: UnsafeBufferPointer<SlotDelta>, from start: Int,
+                                    into values: UnsafeMutableBufferPointer<OpCounts>) -> Int {
+        let ranks = ranks
+        // What `Candidates.note` compares with; only the entries left to the methods change it.
+        let readFull = readCandidates.leaders.count == ranks, readFloor = readCandidates.floor
+        let writeFull = writeCandidates.leaders.count == ranks, writeFloor = writeCandidates.floor
+        var totals = totalCurrent
+        let marks = marks
+        let end = cells.withUnsafeMutableBufferPointer { cells in
+            marks.withUnsafeBufferPointer { marks in
+                var i = start
+                while i < batch.count {
+                    let e = batch[i]
+                    let slot = e.slot
+                    guard slot < cells.count else { return i }
+                    var cell = cells[slot]
+                    let b = Int(cell.bucket)
+                    guard UInt64(cell.route) == e.route.rawValue, b >= 0, b < values.count else { return i }
+                    let mark = marks[slot]
+                    guard mark & Self.inActive != 0 else { return i }
+                    let reads = e.delta.reads, writes = e.delta.writes
+                    let r = Self.saturating(cell.current.0, reads), w = Self.saturating(cell.current.1, writes)
+                    if ranks > 0 {
+                        // `note` would neither change the leaders nor list the slot.
+                        if reads != 0 && !(readFull && UInt64(r) <= readFloor
+                                           && (mark & 1 != 0 || UInt64(r) + UInt64(cell.previous.0) <= readFloor)) { return i }
+                        if writes != 0 && !(writeFull && UInt64(w) <= writeFloor
+                                            && (mark & 2 != 0 || UInt64(w) + UInt64(cell.previous.1) <= writeFloor)) { return i }
+                    }
+                    cell.current = (r, w)
+                    cells[slot] = cell
+                    totals.reads &+= reads
+                    totals.writes &+= writes
+                    values[b] += e.delta
+                    i += 1
+                }
+                return i
+            }
+        }
+        totalCurrent = totals
+        return end
+    }
+
     /// Drops listed slots whose current + previous count no longer exceeds T (after a fold).
     /// Only when T has at least doubled since the last compaction (slots listed since exceeded
     /// the T of their time, and with T growing steadily a compaction at every fold would mostly

@@ -65,25 +65,18 @@ struct RenderState {
             routeCount = catalog.routes.count
         }
         hot.roll(to: nowMs)
+        hot.reserve(slots: slots.counters.allocatedSlots)     // a cell per slot: the batch loop stays on its fast path
         let hasBuckets = !layout.buckets.isEmpty
-        unrouted += slots.collect(consumer: consumer, nowMs: nowMs) { slot, id, delta, owners in
+        let layout = layout
+        unrouted += slots.collect(consumer: consumer, nowMs: nowMs) { (batch: UnsafeBufferPointer<SlotDelta>, owners: borrowing SlotOwners) in
             guard hasBuckets else { return }
-            counters.add(delta, toBucket: bucket(ofSlot: slot, route: id, owners: owners))   // claims the slot's hot cell
-            hot.addClaimed(slot: slot, reads: delta.reads, writes: delta.writes)
+            counters.withValues { values in
+                // A route's bucket is searched by key only the first time its slot is folded
+                // after a relayout (then cached in its hot cell).
+                hot.fold(batch, into: values) { slot, _ in layout.bucketIndex(forKey: owners.route(ofSlot: slot)!.start) }
+            }
         }
         hot.compact()
-    }
-
-    /// The bucket of the route owning `slot`, cached in the hot-route tracker's cell for the slot
-    /// beside the route id that validates it (reset on relayout): the fold does no key
-    /// comparisons for routes it has seen. Claims the cell for the route.
-    @inline(__always)
-    private mutating func bucket(ofSlot slot: Int, route id: RouteID, owners: borrowing SlotOwners) -> Int {
-        let cached = hot.claim(slot: slot, route: id)
-        if cached >= 0 { return Int(cached) }
-        let b = layout.bucketIndex(forKey: owners.route(ofSlot: slot)!.start)
-        hot.setBucket(b, slot: slot)
-        return b
     }
 
     /// The bucket of a route owning `slot`: the fold's cache when it knows the route (no key

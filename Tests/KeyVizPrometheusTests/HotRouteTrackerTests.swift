@@ -52,9 +52,14 @@ import Testing
         }
     }
 
-    @Test func rankingCandidatesOnlyEqualsAFullScanOverRandomTraffic() {
+    /// Batched: each fold's deltas go through `fold(_:into:bucketOf:)` (the render's path, with
+    /// its fast loop) instead of one `add` each; the buckets' sums are checked as well.
+    @Test(arguments: [false, true])
+    func rankingCandidatesOnlyEqualsAFullScanOverRandomTraffic(batched: Bool) {
         let windowMs: Int64 = 1000
         for seed in UInt64(1)...60 {
+            var values = [OpCounts](repeating: .zero, count: 7)
+            var wantValues = values
             var rng = SplitMix64(seed: seed)
             let k = [1, 3, 5, 12][Int.random(in: 0..<4, using: &rng)]
             let slots = [8, 50, 400][Int.random(in: 0..<3, using: &rng)]
@@ -69,6 +74,7 @@ import Testing
                 now += [0, 7, 90, 400, 1000, 2500][Int.random(in: 0..<6, using: &rng)]
                 tracker.roll(to: now)
                 model.roll(now, windowMs)
+                var batch: [SlotDelta] = []
                 for _ in 0..<(1 + Int.random(in: 0..<30, using: &rng)) {
                     let r = Int.random(in: 0..<slots, using: &rng)
                     let slot = 1 + (skewed ? (r * r) / slots : r)
@@ -79,8 +85,19 @@ import Testing
                     let reads = UInt64(Int.random(in: 0..<3, using: &rng) == 0 ? 0 : 1 + Int.random(in: 0..<(skewed ? 50 : 5), using: &rng))
                     let writes = UInt64(Int.random(in: 0..<2, using: &rng) == 0 ? 0 : 1 + Int.random(in: 0..<5, using: &rng))
                     guard reads + writes > 0 else { continue }
-                    tracker.add(slot: slot, route: RouteID(routeOf[slot - 1]), reads: reads, writes: writes)
+                    if batched {
+                        batch.append(SlotDelta(slot: slot, route: RouteID(routeOf[slot - 1]), delta: OpCounts(reads: reads, writes: writes)))
+                        wantValues[slot % 7] += OpCounts(reads: reads, writes: writes)
+                    } else {
+                        tracker.add(slot: slot, route: RouteID(routeOf[slot - 1]), reads: reads, writes: writes)
+                    }
                     model.add(slot: slot, route: routeOf[slot - 1], reads: reads, writes: writes)
+                }
+                if batched {
+                    batch.withUnsafeBufferPointer { b in
+                        values.withUnsafeMutableBufferPointer { v in tracker.fold(b, into: v) { slot, _ in slot % 7 } }
+                    }
+                    #expect(values == wantValues, "seed \(seed) step \(step)")
                 }
                 tracker.compact()
                 let at = now + Int64(Int.random(in: 0..<(Int(windowMs)), using: &rng))
