@@ -29,42 +29,122 @@ package final class RouteSlots: Sendable {
     }
 
     /// One consumer's deltas drained by *other* consumers and not yet delivered: a dense slot →
-    /// entry map and the entries (a consumer's own drains deliver straight to it).
-    private struct Inbox {
-        var entryOfSlot: [UInt32] = []      // 0 = none, else entry index + 1
-        var slots: [UInt32] = []
-        var deltas: [OpCounts] = []
-        var unrouted = OpCounts()
-        /// False once its consumer is gone: nothing is added to it any more.
-        var live = true
+    /// entry map and the entries (a consumer's own drains deliver straight to it). Raw buffers
+    /// behind one pointer: a drain adds to it once per touched slot, and arrays cost two
+    /// copy-on-write checks and bounds checks per add (a class, dynamic exclusivity checks and
+    /// reference counting). Copies share the buffers; ``free()`` gives them back, once (the
+    /// owner's deinit). Used only under the owner's lock.
+    private struct Inbox: @unchecked Sendable {
+        private struct Buffers {
+            var map: UnsafeMutablePointer<UInt32>?      // per slot: 0 = none, else entry index + 1
+            var mapCount = 0
+            var slotOf: UnsafeMutablePointer<UInt32>?
+            var deltaOf: UnsafeMutablePointer<OpCounts>?
+            var count = 0
+            var capacity = 0
+            var unrouted = OpCounts()
+            var live = true
+        }
+        private let b: UnsafeMutablePointer<Buffers>
 
-        @inline(__always)
-        mutating func add(slot: Int, _ delta: OpCounts, slotCount: Int) {
-            if slot >= entryOfSlot.count {
-                let n = max(slot + 1, slotCount, entryOfSlot.count * 2)     // sized once for the table
-                entryOfSlot.reserveCapacity(n)
-                entryOfSlot += repeatElement(0, count: n - entryOfSlot.count)
-            }
-            let e = Int(entryOfSlot[slot])
-            if e != 0 {
-                deltas[e - 1] += delta
-            } else {
-                slots.append(UInt32(slot))
-                deltas.append(delta)
-                entryOfSlot[slot] = UInt32(slots.count)
-            }
+        init() {
+            b = .allocate(capacity: 1)
+            b.initialize(to: Buffers())
         }
 
-        func holds(slot: Int) -> Bool { slot < entryOfSlot.count && entryOfSlot[slot] != 0 }
+        var count: Int { b.pointee.count }
+        var unrouted: OpCounts {
+            get { b.pointee.unrouted }
+            nonmutating set { b.pointee.unrouted = newValue }
+        }
+        /// False once its consumer is gone: nothing is added to it any more.
+        var live: Bool { b.pointee.live }
 
-        /// Empties the inbox; a large one gives its memory back (it refills only as fast as
-        /// other consumers drain).
-        mutating func clear() {
-            for s in slots { entryOfSlot[Int(s)] = 0 }
-            let keep = slots.count <= 4096
-            slots.removeAll(keepingCapacity: keep)
-            deltas.removeAll(keepingCapacity: keep)
-            unrouted = .zero
+        @inline(__always)
+        func add(slot: Int, _ delta: OpCounts, slotCount: Int) {
+            if slot >= b.pointee.mapCount { growMap(to: max(slot + 1, slotCount, b.pointee.mapCount * 2)) }   // sized once for the table
+            let map = b.pointee.map.unsafelyUnwrapped
+            let e = Int(map[slot])
+            if e != 0 {
+                b.pointee.deltaOf.unsafelyUnwrapped[e - 1] += delta
+                return
+            }
+            if b.pointee.count == b.pointee.capacity { growEntries() }
+            let n = b.pointee.count
+            b.pointee.slotOf.unsafelyUnwrapped[n] = UInt32(slot)
+            (b.pointee.deltaOf.unsafelyUnwrapped + n).initialize(to: delta)
+            b.pointee.count = n + 1
+            map[slot] = UInt32(n + 1)
+        }
+
+        @inline(never)
+        private func growMap(to n: Int) {
+            let fresh = UnsafeMutablePointer<UInt32>.allocate(capacity: n)
+            fresh.initialize(repeating: 0, count: n)
+            if let map = b.pointee.map {
+                fresh.update(from: map, count: b.pointee.mapCount)
+                map.deallocate()
+            }
+            b.pointee.map = fresh
+            b.pointee.mapCount = n
+        }
+
+        @inline(never)
+        private func growEntries() {
+            let n = max(64, b.pointee.capacity * 2)
+            let slots = UnsafeMutablePointer<UInt32>.allocate(capacity: n)
+            let deltas = UnsafeMutablePointer<OpCounts>.allocate(capacity: n)
+            if let slotOf = b.pointee.slotOf, let deltaOf = b.pointee.deltaOf {
+                slots.moveInitialize(from: slotOf, count: b.pointee.count)
+                deltas.moveInitialize(from: deltaOf, count: b.pointee.count)
+                slotOf.deallocate()
+                deltaOf.deallocate()
+            }
+            b.pointee.slotOf = slots
+            b.pointee.deltaOf = deltas
+            b.pointee.capacity = n
+        }
+
+        func holds(slot: Int) -> Bool { slot < b.pointee.mapCount && b.pointee.map.unsafelyUnwrapped[slot] != 0 }
+
+        /// Entry `i` (below ``count``), in the order the slots arrived.
+        func entry(_ i: Int) -> (slot: Int, delta: OpCounts) {
+            (Int(b.pointee.slotOf.unsafelyUnwrapped[i]), b.pointee.deltaOf.unsafelyUnwrapped[i])
+        }
+
+        /// Empties the inbox; a large one gives its entries' memory back (it refills only as
+        /// fast as other consumers drain).
+        func clear() {
+            for i in 0..<b.pointee.count { b.pointee.map.unsafelyUnwrapped[Int(b.pointee.slotOf.unsafelyUnwrapped[i])] = 0 }
+            b.pointee.count = 0
+            b.pointee.unrouted = .zero
+            if b.pointee.capacity > 4096 { releaseEntries() }
+        }
+
+        private func releaseEntries() {
+            b.pointee.slotOf?.deallocate()
+            b.pointee.deltaOf?.deallocate()
+            b.pointee.slotOf = nil
+            b.pointee.deltaOf = nil
+            b.pointee.capacity = 0
+            b.pointee.count = 0
+        }
+
+        /// Its consumer is gone: its memory back but the header, nothing added any more.
+        func retire() {
+            releaseEntries()
+            b.pointee.map?.deallocate()
+            b.pointee.map = nil
+            b.pointee.mapCount = 0
+            b.pointee.unrouted = .zero
+            b.pointee.live = false
+        }
+
+        /// Gives every buffer back (the owner is going away).
+        func free() {
+            retire()
+            b.deinitialize(count: 1)
+            b.deallocate()
         }
     }
 
@@ -119,6 +199,10 @@ package final class RouteSlots: Sendable {
         self.graceMs = max(0, graceMs)
     }
 
+    deinit {
+        state.withLock { s in for inbox in s.inboxes { inbox.free() } }
+    }
+
     /// Registers a reader of the counters; its first collect reports what was observed after
     /// this call (earlier counts go to the consumers already registered).
     package func addConsumer() -> Int {
@@ -133,9 +217,7 @@ package final class RouteSlots: Sendable {
     /// so it neither grows nor holds back the recycling of slots.
     package func removeConsumer(_ consumer: Int) {
         state.withLock { s in
-            s.inboxes[consumer].clear()
-            s.inboxes[consumer].entryOfSlot = []
-            s.inboxes[consumer].live = false
+            s.inboxes[consumer].retire()
         }
     }
 
@@ -215,7 +297,7 @@ package final class RouteSlots: Sendable {
                 s.expiring.append(r.slot)
                 s.retired[id] = nil
             }
-            if let reserve { reserve(s.inboxes[consumer].slots.count + counters.dirtySlotCount()) }
+            if let reserve { reserve(s.inboxes[consumer].count + counters.dirtySlotCount()) }
             let owners = SlotOwners(owners: s.owners)   // shares its arrays: nothing below changes them
             var unrouted = OpCounts()
             // One batch buffer, filled in place and handed over whenever full.
@@ -237,11 +319,14 @@ package final class RouteSlots: Sendable {
             // This consumer's own drain goes straight to it, unless the inbox already holds the
             // slot (then it joins that entry, so each slot is delivered once).
             pump(&s, for: consumer, deliver)
-            // Read in place (a copy of the inbox would make `clear()` copy its slot map).
-            for e in s.inboxes[consumer].slots.indices { deliver(Int(s.inboxes[consumer].slots[e]), s.inboxes[consumer].deltas[e]) }
+            let inbox = s.inboxes[consumer]
+            for i in 0..<inbox.count {
+                let (slot, delta) = inbox.entry(i)
+                deliver(slot, delta)
+            }
             if filled > 0 { body(UnsafeBufferPointer(start: batch, count: filled), owners) }
-            unrouted += s.inboxes[consumer].unrouted
-            s.inboxes[consumer].clear()
+            unrouted += inbox.unrouted
+            inbox.clear()
             if !s.expiring.isEmpty {
                 var waiting: [Int] = []
                 for slot in s.expiring {
