@@ -165,7 +165,7 @@ package final class RouteCounterTable: @unchecked Sendable {
         var c = OpCounts()
         let first = storage.slotWords(slot: slot, stripe: 0)
         for stripe in 0..<stripeCount {
-            let p = first + (stripe << Self.slotChunkBits) * Self.wordsPerSlot
+            let p = first + (stripe &<< Self.slotChunkBits) &* Self.wordsPerSlot   // below 64 stripes: no overflow check
             // A plain load first: an idle stripe's line stays clean (an exchange dirties it), and
             // a locked exchange costs far more than a load. Sequentially consistent loads (plain
             // moves on x86) so that an add ordered before a dirty-bit check is seen here.
@@ -238,7 +238,7 @@ package final class RouteCounterTable: @unchecked Sendable {
                 while bits != 0 {
                     let slot = w << 6 | bits.trailingZeroBitCount
                     bits &= bits &- 1
-                    visited += 1
+                    visited &+= 1
                     let delta = drain(slot: slot, carried: carried)
                     if !delta.isZero { body(slot, delta) }
                 }

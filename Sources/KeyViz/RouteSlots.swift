@@ -66,15 +66,15 @@ package final class RouteSlots: Sendable {
             let map = b.pointee.map.unsafelyUnwrapped
             let e = Int(map[slot])
             if e != 0 {
-                b.pointee.deltaOf.unsafelyUnwrapped[e - 1] += delta
+                b.pointee.deltaOf.unsafelyUnwrapped[e &- 1] += delta
                 return
             }
             if b.pointee.count == b.pointee.capacity { growEntries() }
             let n = b.pointee.count
             b.pointee.slotOf.unsafelyUnwrapped[n] = UInt32(slot)
             (b.pointee.deltaOf.unsafelyUnwrapped + n).initialize(to: delta)
-            b.pointee.count = n + 1
-            map[slot] = UInt32(n + 1)
+            b.pointee.count = n &+ 1
+            map[slot] = UInt32(truncatingIfNeeded: n &+ 1)     // entries ≤ slots < 2^24
         }
 
         @inline(never)
@@ -307,7 +307,7 @@ package final class RouteSlots: Sendable {
             @inline(__always) func deliver(_ slot: Int, _ delta: OpCounts) {
                 if let id = owners.owners.ownerID(ofSlot: slot) {
                     (batch + filled).initialize(to: SlotDelta(slot: slot, route: id, delta: delta))
-                    filled += 1
+                    filled &+= 1
                     if filled == Self.batchSize {
                         body(UnsafeBufferPointer(start: batch, count: filled), owners)
                         filled = 0
