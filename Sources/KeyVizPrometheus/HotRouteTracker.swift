@@ -227,6 +227,9 @@ struct HotRouteTracker {
                 b = bucketOf(e.slot, e.route)
                 setBucket(b, slot: e.slot)
             }
+            // `values` is a raw buffer (no bounds check of its own); a cached bucket is reset at
+            // every relayout, so it is always in range.
+            precondition(b < values.count, "a cached bucket outlived its layout")
             values[b] += e.delta
             addClaimed(slot: e.slot, reads: e.delta.reads, writes: e.delta.writes)
             i += 1
