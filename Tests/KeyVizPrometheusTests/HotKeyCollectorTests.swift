@@ -6,7 +6,7 @@ import Testing
 @Suite struct HotKeyCollectorTests {
     private func chain() -> (HotKeySampler<PrometheusSampler<HeatMatrixSampler>>, PrometheusSampler<HeatMatrixSampler>) {
         let prometheus = PrometheusSampler(wrapping: HeatMatrixSampler(), configuration: .init(bucketBudget: 16))
-        let hot = HotKeySampler(wrapping: prometheus, configuration: .init(sampleEvery: 1))
+        let hot = HotKeySampler(wrapping: prometheus, configuration: .init(sampleEvery: 1, windowMilliseconds: 0))
         hot.apply(.evenlySplit(count: 4, groups: 1))
         return (hot, prometheus)
     }
@@ -51,7 +51,7 @@ import Testing
     @Test func adviceIsExportedByOpAndRankWithItsKeyInAnInfoSeriesAndNoKeyBytesWhenHashed() async throws {
         for mode in [BucketLabelMode.keyPreview, .hashed] {
             let prometheus = PrometheusSampler(wrapping: HeatMatrixSampler(), configuration: .init(bucketBudget: 16))
-            let hot = HotKeySampler(wrapping: prometheus, configuration: .init(sampleEvery: 1, splitMinSamples: 16))
+            let hot = HotKeySampler(wrapping: prometheus, configuration: .init(sampleEvery: 1, splitMinSamples: 16, windowMilliseconds: 0))
             let catalog = RouteCatalog.evenlySplit(count: 4, groups: 1)
             hot.apply(catalog)
             prometheus.register(SplitAdviceCollector(source: hot, ranks: 1, labelMode: mode))

@@ -140,7 +140,7 @@ final class ModelRun: @unchecked Sendable {
         memConfig = mc
         mem = HeatMatrixSampler(configuration: mc)
         p = PrometheusSampler(wrapping: mem, configuration: cfg)
-        hot = HotKeySampler(wrapping: p, configuration: .init(sampleEvery: 3))
+        hot = HotKeySampler(wrapping: p, configuration: .init(sampleEvery: 3, windowMilliseconds: 0))
 
         var pool: [[UInt8]] = []
         for _ in 0..<24 {

@@ -133,7 +133,7 @@ import Testing
     @Test func aDecoratorThatCountsItselfCountsEveryObservationPassedThroughAHotKeySampler() async {
         let p = PrometheusSampler(wrapping: RecordingSampler(), configuration: .init(processMetrics: false))
         #expect(p.countsOwn)
-        let hot = HotKeySampler(wrapping: p, configuration: .init(sampleEvery: 2))
+        let hot = HotKeySampler(wrapping: p, configuration: .init(sampleEvery: 2, windowMilliseconds: 0))
         hot.apply(RouteCatalog.evenlySplit(count: 16, groups: 2))
         let observed = await Self.observeFromThreads(hot, routes: 16)
         #expect(p.bucketTotals().values.reduce(OpCounts(), +) == observed)
@@ -144,7 +144,7 @@ import Testing
         let clock = ManualClock()
         let m = HeatMatrixSampler(configuration: .init(stepMilliseconds: 1000, now: clock.function))
         let p = PrometheusSampler(wrapping: m, configuration: .init(processMetrics: false, now: clock.function))
-        let hot = HotKeySampler(wrapping: p, configuration: .init(sampleEvery: 2))
+        let hot = HotKeySampler(wrapping: p, configuration: .init(sampleEvery: 2, windowMilliseconds: 0))
         hot.apply(RouteCatalog.evenlySplit(count: 16, groups: 2))
         let observed = await Self.observeFromThreads(hot, routes: 16)
         m.flush()

@@ -43,7 +43,7 @@ private func k(_ s: String) -> [UInt8] { Array(s.utf8) }
 
     @Test func everyObservationAndCatalogReachesTheInnerSampler() {
         let inner = RecordingSampler()
-        let s = HotKeySampler(wrapping: inner, configuration: .init(sampleEvery: 2))
+        let s = HotKeySampler(wrapping: inner, configuration: .init(sampleEvery: 2, windowMilliseconds: 0))
         s.apply(catalog(2))
         s.observe(route: 1, op: .write, key: k("abc"), valueLength: 5)
         s.observe(route: 2, op: .read, keyLength: 7, valueLength: 0)
@@ -54,7 +54,7 @@ private func k(_ s: String) -> [UInt8] { Array(s.utf8) }
     }
 
     @Test func oneKeyCarryingObservationInRPerThreadIsSampled() {
-        let s = HotKeySampler(wrapping: NoopSampler(), configuration: .init(sampleEvery: 16, queueCapacity: 65_536))
+        let s = HotKeySampler(wrapping: NoopSampler(), configuration: .init(sampleEvery: 16, queueCapacity: 65_536, windowMilliseconds: 0))
         for i in 0..<16_000 { s.observe(route: 1, op: .write, key: k("key/\(i % 7)"), valueLength: 0) }
         for _ in 0..<100 { s.observe(route: 1, op: .read, keyLength: 3, valueLength: 0) }   // no key: never sampled
         s.drain()
@@ -66,7 +66,7 @@ private func k(_ s: String) -> [UInt8] { Array(s.utf8) }
     /// sampled counts, and the estimated shares match the true shares of all traffic.
     @Test func topKeysOfAZipfWorkloadMatchExactCountsWithinTheStatedError() {
         let r = 16
-        let s = HotKeySampler(wrapping: NoopSampler(), configuration: .init(sampleEvery: r, topKeys: 10, queueCapacity: 65_536))
+        let s = HotKeySampler(wrapping: NoopSampler(), configuration: .init(sampleEvery: r, topKeys: 10, queueCapacity: 65_536, windowMilliseconds: 0))
         // Zipf(1) by inverse CDF over 1 000 ranks.
         let n = 1_000
         var cdf: [Double] = []
@@ -100,7 +100,7 @@ private func k(_ s: String) -> [UInt8] { Array(s.utf8) }
     }
 
     @Test func longKeysAreCutAtTheCapAndMarked() {
-        let s = HotKeySampler(wrapping: NoopSampler(), configuration: .init(sampleEvery: 1, maxKeyBytes: 8))
+        let s = HotKeySampler(wrapping: NoopSampler(), configuration: .init(sampleEvery: 1, maxKeyBytes: 8, windowMilliseconds: 0))
         let long = [UInt8](repeating: 0xff, count: 1_000_000)
         s.observe(route: 1, op: .read, key: long, valueLength: 0)
         s.observe(route: 1, op: .read, key: [], valueLength: 0)
@@ -110,14 +110,14 @@ private func k(_ s: String) -> [UInt8] { Array(s.utf8) }
     }
 
     @Test func aFullQueueDropsAndCountsSamples() {
-        let s = HotKeySampler(wrapping: NoopSampler(), configuration: .init(sampleEvery: 1, queueCapacity: 4))
+        let s = HotKeySampler(wrapping: NoopSampler(), configuration: .init(sampleEvery: 1, queueCapacity: 4, windowMilliseconds: 0))
         for i in 0..<10 { s.observe(route: 1, op: .write, key: k("k\(i)"), valueLength: 0) }
         s.drain()
         #expect(s.sampleCounts == (taken: 4, dropped: 6))
     }
 
     @Test func onlyTheHottestRoutesKeepASketch() {
-        let s = HotKeySampler(wrapping: NoopSampler(), configuration: .init(sampleEvery: 1, trackedRoutes: 2, queueCapacity: 65_536))
+        let s = HotKeySampler(wrapping: NoopSampler(), configuration: .init(sampleEvery: 1, trackedRoutes: 2, queueCapacity: 65_536, windowMilliseconds: 0))
         s.apply(catalog(5))
         for route in (1...5).map(RouteID.init) {
             for _ in 0..<(Int(route.rawValue) * 100) { s.observe(route: route, op: .write, key: k("r\(route)"), valueLength: 0) }
@@ -130,7 +130,7 @@ private func k(_ s: String) -> [UInt8] { Array(s.utf8) }
     }
 
     @Test func routesThatLeaveTheCatalogLoseTheirSketch() throws {
-        let s = HotKeySampler(wrapping: NoopSampler(), configuration: .init(sampleEvery: 1))
+        let s = HotKeySampler(wrapping: NoopSampler(), configuration: .init(sampleEvery: 1, windowMilliseconds: 0))
         s.apply(catalog(2))
         s.observe(route: 2, op: .write, key: k("x"), valueLength: 0)
         #expect(!s.hotKeys(route: 2).isEmpty)
@@ -159,7 +159,7 @@ private func k(_ s: String) -> [UInt8] { Array(s.utf8) }
 
     @Test func manyThreadsLoseNoForwardedObservation() async {
         let inner = HeatMatrixSampler(configuration: .init(stepMilliseconds: 1_000))
-        let s = HotKeySampler(wrapping: inner, configuration: .init(sampleEvery: 4))
+        let s = HotKeySampler(wrapping: inner, configuration: .init(sampleEvery: 4, windowMilliseconds: 0))
         s.apply(catalog(4))
         let per = 50_000
         let body: @Sendable (Int) -> Void = { t in

@@ -27,6 +27,8 @@ import Testing
     }
 
     private static func advise(_ workload: [Int], configuration: HotKeySamplerConfiguration = .init()) -> SplitAdvice? {
+        var configuration = configuration
+        configuration.windowMilliseconds = 0        // no halving: a slow run must not change the counts
         let s = HotKeySampler(wrapping: RecordingSampler(), configuration: configuration)
         s.apply(catalog)
         for (n, i) in workload.enumerated() {
@@ -118,7 +120,7 @@ import Testing
 
     @Test func memoryIsBoundedByTheTrackedRoutesAndAdviceByTheConfiguredCount() {
         let s = HotKeySampler(wrapping: RecordingSampler(),
-                              configuration: .init(sampleEvery: 1, trackedRoutes: 4, splitAdviceRoutes: 2))
+                              configuration: .init(sampleEvery: 1, trackedRoutes: 4, splitAdviceRoutes: 2, windowMilliseconds: 0))
         let catalog = RouteCatalog.evenlySplit(count: 64, groups: 1)
         s.apply(catalog)
         var rng = SplitMix64(seed: 1)
@@ -138,7 +140,7 @@ import Testing
     /// A route just admitted to the tracked set inherits the evicted route's count as its error:
     /// it ranks by what it sampled itself, below a route with more samples of its own.
     @Test func advisedRoutesRankByTheirGuaranteedSampleCount() {
-        let s = HotKeySampler(wrapping: RecordingSampler(), configuration: .init(sampleEvery: 1, trackedRoutes: 3, splitMinSamples: 1))
+        let s = HotKeySampler(wrapping: RecordingSampler(), configuration: .init(sampleEvery: 1, trackedRoutes: 3, splitMinSamples: 1, windowMilliseconds: 0))
         let catalog = RouteCatalog.evenlySplit(count: 8, groups: 1)
         s.apply(catalog)
         func hit(_ i: Int, _ n: Int) {
