@@ -224,14 +224,15 @@ package struct TieredHistory {
     /// allocation (a ``MatrixHistory`` of dense traffic took 64 bytes per entry, and its encoder
     /// hashed a route per entry).
     func encoded(events: [RouteChangeEvent]) -> [UInt8] {
-        func columns(_ t: Tier) -> [StoredColumn] { t.ordered + (t.hasPending ? [t.sum.column] : []) }
+        // Each tier's columns oldest first, its pending column (built once) last.
+        let columns = tiers.map { t in t.ordered + (t.hasPending ? [t.sum.column] : []) }
         // Route indices in order of first use, as `MatrixHistoryCodec.encode` assigns them.
         var indexOfRef = [Int32](repeating: -1, count: table.routes.count)
         var routes: [Route] = []
         var entries = 0
-        for t in tiers {
+        for tierColumns in columns {
             var previous: StoredColumn?
-            for c in columns(t) {
+            for c in tierColumns {
                 entries += c.count
                 defer { previous = c }
                 if let p = previous, c.sharesRefs(with: p) { continue }     // the same references again
@@ -266,11 +267,11 @@ package struct TieredHistory {
         w.tierCount(tiers.count)
         // No closure captures `w` (a captured variable is boxed, and `finish` would then copy
         // the whole file to patch its header).
-        for t in tiers {
+        for (t, tierColumns) in zip(tiers, columns) {
             w.tier(step: t.step, columns: t.ring.count)
-            for c in t.ordered { Self.write(c, indexOfRef, into: &w) }
+            for c in tierColumns.prefix(t.ring.count) { Self.write(c, indexOfRef, into: &w) }
             w.pending(t.hasPending)
-            if t.hasPending { Self.write(t.sum.column, indexOfRef, into: &w) }
+            if t.hasPending, let pending = tierColumns.last { Self.write(pending, indexOfRef, into: &w) }
         }
         var next = 0
         w.events(events) { _ in
@@ -334,7 +335,7 @@ package struct TieredHistory {
     package var tableIsConsistent: Bool {
         var uses = [UInt32](repeating: 0, count: table.useCounts.count)
         for t in tiers {
-            for c in t.ordered { for r in c.refs { uses[Int(r)] += 1 } }
+            for c in t.ring { for r in c.refs { uses[Int(r)] += 1 } }
             if t.hasPending { for r in t.sum.refs { uses[Int(r)] += 1 } }
         }
         return uses == table.useCounts && table.indexIsConsistent

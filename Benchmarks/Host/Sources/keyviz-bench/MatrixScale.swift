@@ -68,22 +68,13 @@ enum MatrixScale {
         let saveStart = DispatchTime.now().uptimeNanoseconds
         let fileBytes = m.encodedHistory().count
         let saved = Double(DispatchTime.now().uptimeNanoseconds - saveStart) / 1e9
-        let savePeak = max(0, peakResidentBytes() - beforeSave)
+        let savePeak = max(0, Memory.peakResidentBytes() - beforeSave)
         let entries = Double(routes * columns)
         return Result(routes: routes, columns: columns, entries: routes * columns, build_seconds: built,
                       resident_bytes_per_entry: Double(grown) / entries,
                       page_request_seconds: page, default_request_seconds: full, snapshot_1024_seconds: snap,
                       page_body_bytes: pageBytes, save_seconds: saved, save_peak_bytes_per_entry: Double(savePeak) / entries,
                       file_bytes_per_entry: Double(fileBytes) / entries, load1: loadAverage())
-    }
-
-    /// The process's peak resident memory so far (VmHWM).
-    static func peakResidentBytes() -> Int {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
-        for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
-            return (Int(line.split(separator: " ", omittingEmptySubsequences: true)[1]) ?? 0) * 1024
-        }
-        return 0
     }
 
     static func loadAverage() -> Double {

@@ -9,9 +9,15 @@ import KeyVizTestKit
 /// do), fold (a render and/or a flush), read resident memory again. The growth divided by the
 /// route count is what the sampler costs per route; the catalog itself is not counted.
 enum Memory {
-    static func residentBytes() -> Int {
+    static func residentBytes() -> Int { statusBytes("VmRSS:") }
+
+    /// The process's peak resident memory so far (VmHWM).
+    static func peakResidentBytes() -> Int { statusBytes("VmHWM:") }
+
+    /// A size field of /proc/self/status (in kB there), in bytes; 0 when unreadable.
+    private static func statusBytes(_ field: String) -> Int {
         guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
-        for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+        for line in status.split(separator: "\n") where line.hasPrefix(field) {
             return (Int(line.split(separator: " ", omittingEmptySubsequences: true)[1]) ?? 0) * 1024
         }
         return 0
