@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds Examples/MinimalHost as a separate package (a host that depends on KeyViz), runs it,
 # scrapes its /metrics and checks that the README snippet's one write and one read are exported
-# exactly (promtool clean too), then stops it with SIGTERM and checks the clean exit.
+# exactly (promtool clean too) and that the matrix API shows them while it serves, then stops it
+# with SIGTERM and checks the clean exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
@@ -29,6 +30,27 @@ for fam in text_string_to_metric_families(open(sys.argv[1]).read()):
 if got != want:
     sys.exit(f"example-host: /metrics exported {got}, the snippet did {want}")
 print(f"example-host: /metrics exports the snippet's traffic exactly: {got}")
+PY
+# The matrix API: the flusher runs while the host serves (not only at its last flush), so the
+# snippet's read and write show up in time columns within a few 1 s steps.
+base=${url%/metrics}
+for _ in $(seq 100); do
+    curl -sf "$base/api/v1/keyviz/matrix?series=reads" >"$work/reads" && curl -sf "$base/api/v1/keyviz/matrix?series=writes" >"$work/writes" \
+        && python3 - "$work/reads" "$work/writes" <<'PY' && break
+import json, sys
+sums = [sum(sum(r["values"]) for r in json.load(open(p))["rows"]) for p in sys.argv[1:]]
+sys.exit(0 if sums == [1, 1] else 1)
+PY
+    sleep 0.1
+done
+python3 - "$work/reads" "$work/writes" <<'PY'
+import json, sys
+answers = [json.load(open(p)) for p in sys.argv[1:]]
+sums = [sum(sum(r["values"]) for r in a["rows"]) for a in answers]
+if sums != [1, 1]:
+    sys.exit(f"example-host: the matrix API shows reads, writes = {sums} in {len(answers[0]['column_unix_ms'])} columns "
+             "while serving; the snippet did 1 and 1 (is the flusher running?)")
+print(f"example-host: the matrix API shows the snippet's read and write while serving ({len(answers[0]['column_unix_ms'])} columns)")
 PY
 kill -TERM "$pid"
 wait "$pid" || { echo "example-host: exited non-zero on SIGTERM" >&2; cat "$work/out"; exit 1; }

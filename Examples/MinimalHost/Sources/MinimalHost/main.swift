@@ -28,8 +28,9 @@ let engine = RouteEngine(catalog: .evenlySplit(count: 64, groups: 4))
 let groups = (1...4).map { ShardGroup(id: ShardGroupID($0)) }
 let coordinator = ShardedCoordinator(engine: engine, groups: groups, sampler: prometheus)
 
-// 3. The matrix turns counters into one time column per step: run its flusher.
-let flusher = Task { await matrix.runFlusher() }
+// 3. The matrix turns counters into one time column per step: run its flusher (detached: a
+//    plain Task in top-level code runs on the main actor, and waits while the main thread blocks).
+let flusher = Task.detached { await matrix.runFlusher() }
 
 // 4. Serve /metrics (Prometheus) and /api/v1/keyviz/matrix (port 0 picks a free port).
 let server = try MetricsServer(handler: KeyVizHTTPHandler(metrics: prometheus, matrix: matrix),
