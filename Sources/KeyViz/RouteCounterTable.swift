@@ -159,7 +159,7 @@ package final class RouteCounterTable: @unchecked Sendable {
 
     /// Takes the slot's counts, summed over stripes and carries, and leaves zeros behind.
     /// `carried`: the carry count, read by the caller after it cleared the slot's dirty bit (an
-    /// add that saw the bit set made its carry before that), once per 64 slots.
+    /// add that saw the bit set made its carry before that), once per batch of slots.
     @inline(__always)
     private func drain(slot: Int, carried: Bool) -> OpCounts {
         var c = OpCounts()
@@ -222,29 +222,76 @@ package final class RouteCounterTable: @unchecked Sendable {
     /// non-zero delta to `body` (slot 0, unrouted, included), in slot order. Cost: one load per
     /// 64 allocated slots plus the touched slots; idle slots are never visited.
     /// Returns the number of slots visited.
+    ///
+    /// In batches of ``drainBatch`` slots, each in three passes: plain loads of the batch's
+    /// counter lines (when its slots are far apart), then the exchanges, then the calls to
+    /// `body`. A locked exchange orders every later load after it, so a drain that read,
+    /// exchanged and handed on one slot at a time waited for each slot's cache misses in turn,
+    /// its own and `body`'s (in a large table, where the touched slots' lines and pages are far
+    /// apart, that wait was most of a drain); loads with no locked instruction between them wait
+    /// together.
     @discardableResult @inline(__always)
     package func drainDirty(_ body: (_ slot: Int, _ delta: OpCounts) -> Void) -> Int {
+        let pending = UnsafeMutablePointer<Int>.allocate(capacity: Self.drainBatch)
+        let deltas = UnsafeMutablePointer<OpCounts>.allocate(capacity: Self.drainBatch)
+        defer {
+            pending.deallocate()
+            deltas.deallocate()
+        }
+        let summaryWords = (allocatedSlots + 4095) >> 12
+        var sw = 0              // the next summary word to read
+        var marked: UInt64 = 0  // its dirty words not yet taken
+        var w = 0               // the dirty word being taken
+        var bits: UInt64 = 0    // its slots not yet pending
         var visited = 0
-        for sw in 0..<((allocatedSlots + 4095) >> 12) {
-            guard summary[sw].load(ordering: .relaxed) != 0 else { continue }
-            // The summary bit before the words it marks (see the type's note on dirty bits).
-            var marked = summary[sw].exchange(0, ordering: .sequentiallyConsistent)
-            while marked != 0 {
-                let w = sw << 6 | marked.trailingZeroBitCount
-                marked &= marked &- 1
-                var bits = dirty[w].exchange(0, ordering: .sequentiallyConsistent)
-                guard bits != 0 else { continue }
-                let carried = carries.pointee.load(ordering: .sequentiallyConsistent) != 0
-                while bits != 0 {
-                    let slot = w << 6 | bits.trailingZeroBitCount
-                    bits &= bits &- 1
-                    visited &+= 1
-                    let delta = drain(slot: slot, carried: carried)
-                    if !delta.isZero { body(slot, delta) }
+        var done = false
+        // One loop, one call of `body` (a second call site kept the closure from being inlined,
+        // and its captures were then checked for exclusivity at run time).
+        while !done {
+            var n = 0
+            while n < Self.drainBatch {
+                if bits == 0 {
+                    while marked == 0 && sw < summaryWords {
+                        // The summary bit before the words it marks (see the type's note on dirty bits).
+                        if summary[sw].load(ordering: .relaxed) != 0 {
+                            marked = summary[sw].exchange(0, ordering: .sequentiallyConsistent)
+                            w = sw << 6
+                        }
+                        sw &+= 1
+                    }
+                    guard marked != 0 else { done = true; break }
+                    w = w & ~63 | marked.trailingZeroBitCount
+                    marked &= marked &- 1
+                    bits = dirty[w].exchange(0, ordering: .sequentiallyConsistent)
+                    continue
                 }
+                pending[n] = w << 6 | bits.trailingZeroBitCount
+                bits &= bits &- 1
+                n &+= 1
             }
+            visited &+= n
+            // Slots close together share their lines, which the hardware prefetches anyway.
+            if n > 1 && pending[n &- 1] &- pending[0] > n &* 4 {
+                for i in 0..<n { touch(slot: pending[i]) }
+            }
+            // After every pending slot's bit was cleared (see `drain(slot:carried:)`).
+            let carried = n > 0 && carries.pointee.load(ordering: .sequentiallyConsistent) != 0
+            for i in 0..<n { (deltas + i).initialize(to: drain(slot: pending[i], carried: carried)) }
+            for i in 0..<n where !deltas[i].isZero { body(pending[i], deltas[i]) }
         }
         return visited
+    }
+
+    /// Slots a drain reads before it exchanges their words (32: 1 KiB of deltas on the stack).
+    static let drainBatch = 32
+
+    /// Reads the slot's line in every stripe, so that the exchanges after it find them cached.
+    @inline(__always)
+    private func touch(slot: Int) {
+        let first = storage.slotWords(slot: slot, stripe: 0)
+        for stripe in 0..<stripeCount {
+            _ = first[(stripe &<< Self.slotChunkBits) &* Self.wordsPerSlot].load(ordering: .relaxed)
+        }
     }
 
     private static let carryBytes = slotChunkSize * countersPerSlot * MemoryLayout<Atomic<UInt64>>.stride
