@@ -148,13 +148,19 @@ package final class RouteSlots: Sendable {
         }
     }
 
-    /// Who owns each slot, in 8 bytes per slot: the catalog application that last saw it, and
-    /// its index in that catalog. Live routes, ids included, are read from the catalog itself;
-    /// only routes that have left it keep a copy (`departed`, by slot) until their slot is reused.
+    /// Who owns each slot, in 12 bytes per slot: the catalog application that last saw it and
+    /// the id of its route side by side (what a collect reads per delivered slot: one line), and
+    /// its index in that catalog. Live routes are read from the catalog itself; only routes that
+    /// have left it keep a copy (`departed`, by slot) until their slot is reused.
     fileprivate struct Owners {
-        /// Per slot: the catalog application that last saw its owner (0: never owned). A slot is
-        /// live exactly when this is the latest `generation`.
-        var seen: [UInt32] = [0]
+        struct Owner {
+            /// The catalog application that last saw the slot's route (0: never owned). A slot
+            /// is live exactly when this is the latest `generation`.
+            var seen: UInt32
+            /// That route's id (ids are below 2^32), kept while its slot is not reused.
+            var id: UInt32
+        }
+        var owner: [Owner] = [Owner(seen: 0, id: 0)]
         var catalogIndex: [UInt32] = [0]
         var generation: UInt32 = 0
         var catalogRoutes: [Route] = []
@@ -162,22 +168,17 @@ package final class RouteSlots: Sendable {
 
         /// The route that owns (or last owned) `slot`, nil for the unrouted slot.
         func route(ofSlot slot: Int) -> Route? {
-            guard slot > 0, slot < seen.count, seen[slot] != 0 else { return nil }
-            if seen[slot] == generation { return catalogRoutes[Int(catalogIndex[slot])] }
+            guard slot > 0, slot < owner.count, owner[slot].seen != 0 else { return nil }
+            if owner[slot].seen == generation { return catalogRoutes[Int(catalogIndex[slot])] }
             return departed[slot]
         }
 
         /// The id of `route(ofSlot:)`, without copying the route.
         @inline(__always)
-        func ownerID(ofSlot slot: Int) -> RouteID? { ownerID(ofSlot: slot, live: generation, catalog: catalogRoutes) }
-
-        /// The same, as of the catalog application `live` whose routes are `catalog` (`apply`
-        /// asks as of the previous one while it builds the next).
-        @inline(__always)
-        func ownerID(ofSlot slot: Int, live: UInt32, catalog: [Route]) -> RouteID? {
-            guard slot > 0, slot < seen.count, seen[slot] != 0 else { return nil }
-            if seen[slot] == live { return catalog[Int(catalogIndex[slot])].id }
-            return departed[slot]?.id
+        func ownerID(ofSlot slot: Int) -> RouteID? {
+            guard slot > 0, slot < owner.count else { return nil }
+            let o = owner[slot]
+            return o.seen != 0 ? RouteID(UInt64(o.id)) : nil
         }
     }
 
@@ -232,9 +233,9 @@ package final class RouteSlots: Sendable {
             let previous = o.generation
             o.generation &+= 1
             let generation = o.generation
-            let wanted = o.seen.count + catalog.routes.count
-            if o.seen.capacity < wanted {
-                o.seen.reserveCapacity(wanted)
+            let wanted = o.owner.count + catalog.routes.count
+            if o.owner.capacity < wanted {
+                o.owner.reserveCapacity(wanted)
                 o.catalogIndex.reserveCapacity(wanted)
             }
             let old = o.catalogRoutes
@@ -242,9 +243,9 @@ package final class RouteSlots: Sendable {
                 var slot = counters.slot(of: route.id)
                 // The table maps an id to a slot only while that route owns it (a slot is
                 // reused only after its route was unmapped); checked all the same.
-                if slot != 0, o.ownerID(ofSlot: slot, live: previous, catalog: old) == route.id {
+                if slot != 0, o.ownerID(ofSlot: slot) == route.id {
                     // Already mapped: live, or back within its grace window (keep one row).
-                    if o.seen[slot] != previous {
+                    if o.owner[slot].seen != previous {
                         s.retired[route.id] = nil
                         o.departed[slot] = nil
                     }
@@ -252,18 +253,18 @@ package final class RouteSlots: Sendable {
                     slot = reused
                     o.departed[slot] = nil      // its route was unmapped and every inbox delivered
                 } else if let fresh = counters.allocateSlot() {
-                    o.seen.append(0)
+                    o.owner.append(Owners.Owner(seen: 0, id: 0))
                     o.catalogIndex.append(0)
                     slot = fresh
                 } else {
                     continue                // table full: the route's observations count as unrouted
                 }
-                o.seen[slot] = generation
+                o.owner[slot] = Owners.Owner(seen: generation, id: UInt32(truncatingIfNeeded: route.id.rawValue))  // mapped: below 2^32
                 o.catalogIndex[slot] = UInt32(index)
                 counters.map(route: route.id, to: slot)
             }
             // Live before this catalog and not in it: retired, keeping a copy of the route.
-            for slot in 1..<o.seen.count where o.seen[slot] == previous {
+            for slot in 1..<o.owner.count where o.owner[slot].seen == previous {
                 let route = old[Int(o.catalogIndex[slot])]
                 s.retired[route.id] = Retired(slot: slot, sinceMs: nowMs)
                 o.departed[slot] = route
@@ -370,7 +371,7 @@ package final class RouteSlots: Sendable {
     }
 
     /// Slots handed out so far (including the unrouted slot 0).
-    package var slotCount: Int { state.withLock { $0.owners.seen.count } }
+    package var slotCount: Int { state.withLock { $0.owners.owner.count } }
 
     /// Slots the drains have visited so far: the touched ones only (for tests of drain cost).
     package var slotsVisited: Int { state.withLock { $0.slotsVisited } }
