@@ -18,7 +18,7 @@ import KeyViz
 /// gives the same counts as a full scan (`HotRouteTrackerTests`); routes that tie with the last
 /// place may be swapped for one another. Its cost is the number of candidates: a handful with
 /// skewed traffic, and with uniform traffic too, since routes that tie with T are not
-/// candidates. 24 bytes per slot (with the bucket cache) plus 1 for list marks, 4 per active route and per candidate.
+/// candidates. 24 bytes per slot (with the bucket cache and the list marks), 4 per active route and per candidate.
 struct HotRouteTracker {
     let windowMs: Int64
     /// Routes ranked per op.
@@ -29,13 +29,17 @@ struct HotRouteTracker {
     /// One slot's window counts, 32-bit (a route would need 71 million operations a second for
     /// a whole window to saturate one; they saturate, never wrap), next to the id of the route
     /// they belong to (ids < 2^32), so a ranking reads one line per slot. `bucket` is the
-    /// decorator's cache of the bucket that route folds into (-1: not known), kept here because
-    /// the route id beside it is what says whether it is still valid.
+    /// decorator's cache of the bucket that route folds into (-1: not known; budgets are at most
+    /// 4 096), kept here because the route id beside it is what says whether it is still valid.
+    /// `mark`: bit o (0, 1) listed in op o's `risen`; `inActive`: listed in `active` (a recycled
+    /// slot's cell is idle but may still be listed there, so a recycle keeps it). In the cell, so
+    /// that a fold touches one line per slot (a separate array was one more page per slot).
     struct Cell {
         var route: UInt32 = .max
         var current: (UInt32, UInt32) = (0, 0)     // per op index: reads, writes
         var previous: (UInt32, UInt32) = (0, 0)
-        var bucket: Int32 = -1
+        var bucket: Int16 = -1
+        var mark: UInt8 = 0
 
         var isIdle: Bool { current.0 | current.1 | previous.0 | previous.1 == 0 }
         func current(_ o: Int) -> UInt32 { o == 0 ? current.0 : current.1 }
@@ -115,9 +119,6 @@ struct HotRouteTracker {
     }
 
     private var cells: [Cell] = []
-    /// Per slot: bit o (0, 1) listed in op o's `risen`; `inActive`: listed in `active` (a
-    /// recycled slot's cell is idle but may still be listed there).
-    private var marks: [UInt8] = []
     private static let inActive: UInt8 = 4
     private var totalCurrent: (reads: UInt64, writes: UInt64) = (0, 0)
     private var totalPrevious: (reads: UInt64, writes: UInt64) = (0, 0)
@@ -135,23 +136,23 @@ struct HotRouteTracker {
     /// Makes `slot`'s cell belong to route `id` (when the slot was recycled, the old route's
     /// counts leave) and returns its cached bucket, -1 when not known.
     @inline(__always)
-    mutating func claim(slot: Int, route id: RouteID) -> Int32 {
+    mutating func claim(slot: Int, route id: RouteID) -> Int {
         if slot >= cells.count { reserve(slots: max(slot + 1, cells.count * 2)) }
         if UInt64(cells[slot].route) != id.rawValue { recycle(slot: slot, route: id) }
-        return cells[slot].bucket
+        return Int(cells[slot].bucket)
     }
 
     private mutating func recycle(slot: Int, route id: RouteID) {
         let cell = cells[slot]
         totalCurrent.reads &-= UInt64(cell.current.0); totalCurrent.writes &-= UInt64(cell.current.1)
         totalPrevious.reads &-= UInt64(cell.previous.0); totalPrevious.writes &-= UInt64(cell.previous.1)
-        cells[slot] = Cell(route: UInt32(truncatingIfNeeded: id.rawValue))
+        cells[slot] = Cell(route: UInt32(truncatingIfNeeded: id.rawValue), mark: cell.mark)
         readCandidates.forget(slot: UInt32(slot))
         writeCandidates.forget(slot: UInt32(slot))
     }
 
     /// Caches the bucket of the route that owns `slot` (after ``claim(slot:route:)``).
-    mutating func setBucket(_ bucket: Int, slot: Int) { cells[slot].bucket = Int32(bucket) }
+    mutating func setBucket(_ bucket: Int, slot: Int) { cells[slot].bucket = Int16(bucket) }
 
     /// Caches `route`'s bucket from a layout walk, unless the cell still holds another route's
     /// counts (that route keeps ranking until the slot's new owner has traffic).
@@ -161,7 +162,7 @@ struct HotRouteTracker {
             guard cells[slot].isIdle else { return }
             recycle(slot: slot, route: id)
         }
-        cells[slot].bucket = Int32(bucket)
+        cells[slot].bucket = Int16(bucket)
     }
 
     /// The cached bucket of `route` at `slot`, nil when not known.
@@ -191,8 +192,7 @@ struct HotRouteTracker {
         cell.current.1 = Self.saturating(cell.current.1, writes)
         totalCurrent.reads &+= reads
         totalCurrent.writes &+= writes
-        var mark = marks[slot]
-        let before = mark
+        var mark = cell.mark
         if mark & Self.inActive == 0 && !cell.isIdle {
             active.append(s)
             mark |= Self.inActive
@@ -205,7 +205,7 @@ struct HotRouteTracker {
                 mark |= 2
             }
         }
-        if mark != before { marks[slot] = mark }
+        cell.mark = mark
         cells[slot] = cell
     }
 
@@ -222,7 +222,7 @@ struct HotRouteTracker {
             i = foldPlain(batch, from: i, into: values)
             guard i < batch.count else { break }
             let e = batch[i]
-            var b = Int(claim(slot: e.slot, route: e.route))
+            var b = claim(slot: e.slot, route: e.route)
             if b < 0 {
                 b = bucketOf(e.slot, e.route)
                 setBucket(b, slot: e.slot)
@@ -245,37 +245,34 @@ struct HotRouteTracker {
         let readFull = readCandidates.leaders.count == ranks, readFloor = readCandidates.floor
         let writeFull = writeCandidates.leaders.count == ranks, writeFloor = writeCandidates.floor
         var totals = totalCurrent
-        let marks = marks
         let end = cells.withUnsafeMutableBufferPointer { cells in
-            marks.withUnsafeBufferPointer { marks in
-                var i = start
-                while i < batch.count {
-                    let e = batch[i]
-                    let slot = e.slot
-                    guard slot < cells.count else { return i }
-                    var cell = cells[slot]
-                    let b = Int(cell.bucket)
-                    guard UInt64(cell.route) == e.route.rawValue, b >= 0, b < values.count else { return i }
-                    let mark = marks[slot]
-                    guard mark & Self.inActive != 0 else { return i }
-                    let reads = e.delta.reads, writes = e.delta.writes
-                    let r = Self.saturating(cell.current.0, reads), w = Self.saturating(cell.current.1, writes)
-                    if ranks > 0 {
-                        // `note` would neither change the leaders nor list the slot.
-                        if reads != 0 && !(readFull && UInt64(r) <= readFloor
-                                           && (mark & 1 != 0 || UInt64(r) + UInt64(cell.previous.0) <= readFloor)) { return i }
-                        if writes != 0 && !(writeFull && UInt64(w) <= writeFloor
-                                            && (mark & 2 != 0 || UInt64(w) + UInt64(cell.previous.1) <= writeFloor)) { return i }
-                    }
-                    cell.current = (r, w)
-                    cells[slot] = cell
-                    totals.reads &+= reads
-                    totals.writes &+= writes
-                    values[b] += e.delta
-                    i += 1
+            var i = start
+            while i < batch.count {
+                let e = batch[i]
+                let slot = e.slot
+                guard slot < cells.count else { return i }
+                var cell = cells[slot]
+                let b = Int(cell.bucket)
+                guard UInt64(cell.route) == e.route.rawValue, b >= 0, b < values.count else { return i }
+                let mark = cell.mark
+                guard mark & Self.inActive != 0 else { return i }
+                let reads = e.delta.reads, writes = e.delta.writes
+                let r = Self.saturating(cell.current.0, reads), w = Self.saturating(cell.current.1, writes)
+                if ranks > 0 {
+                    // `note` would neither change the leaders nor list the slot.
+                    if reads != 0 && !(readFull && UInt64(r) <= readFloor
+                                       && (mark & 1 != 0 || UInt64(r) + UInt64(cell.previous.0) <= readFloor)) { return i }
+                    if writes != 0 && !(writeFull && UInt64(w) <= writeFloor
+                                        && (mark & 2 != 0 || UInt64(w) + UInt64(cell.previous.1) <= writeFloor)) { return i }
                 }
-                return i
+                cell.current = (r, w)
+                cells[slot] = cell
+                totals.reads &+= reads
+                totals.writes &+= writes
+                values[b] += e.delta
+                i += 1
             }
+            return i
         }
         totalCurrent = totals
         return end
@@ -298,7 +295,7 @@ struct HotRouteTracker {
                 }
             }
             let bit: UInt8 = 1 << o
-            for slot in dropped { marks[Int(slot)] &= ~bit }
+            for slot in dropped { cells[Int(slot)].mark &= ~bit }
             if o == 0 {
                 readCandidates.risen = kept
                 readCandidates.compactedAt = c.floor
@@ -319,8 +316,6 @@ struct HotRouteTracker {
     mutating func reserve(slots n: Int) {
         guard n > cells.count else { return }
         cells.reserveCapacity(n)
-        marks.reserveCapacity(n)
-        marks += repeatElement(0, count: n - cells.count)
         cells += repeatElement(Cell(), count: n - cells.count)
     }
 
@@ -329,8 +324,8 @@ struct HotRouteTracker {
         let n = nowMs / windowMs
         guard n != window else { return }
         let next = n == window + 1
-        for slot in readCandidates.risen { marks[Int(slot)] &= Self.inActive }
-        for slot in writeCandidates.risen { marks[Int(slot)] &= Self.inActive }
+        for slot in readCandidates.risen { cells[Int(slot)].mark &= Self.inActive }
+        for slot in writeCandidates.risen { cells[Int(slot)].mark &= Self.inActive }
         readCandidates.reset()
         writeCandidates.reset()
         for slot in active {
@@ -345,7 +340,7 @@ struct HotRouteTracker {
         }
         active.removeAll { slot in
             guard cells[Int(slot)].isIdle else { return false }
-            marks[Int(slot)] &= ~Self.inActive
+            cells[Int(slot)].mark &= ~Self.inActive
             return true
         }
         totalPrevious = next ? totalCurrent : (0, 0)
