@@ -220,7 +220,7 @@ package final class RouteCounterTable: @unchecked Sendable {
 
     /// Drains every slot whose dirty bit is set, clearing the bit first, and hands each
     /// non-zero delta to `body` (slot 0, unrouted, included), in slot order. Cost: one load per
-    /// 64 allocated slots plus the touched slots; idle slots are never visited.
+    /// 4 096 allocated slots (the summary) plus the touched slots; idle slots are never visited.
     /// Returns the number of slots visited.
     ///
     /// In batches of ``drainBatch`` slots, each in three passes: plain loads of the batch's
@@ -282,7 +282,7 @@ package final class RouteCounterTable: @unchecked Sendable {
         return visited
     }
 
-    /// Slots a drain reads before it exchanges their words (32: 1 KiB of deltas on the stack).
+    /// Slots a drain reads before it exchanges their words (32: 1 KiB of deltas).
     static let drainBatch = 32
 
     /// Reads the slot's line in every stripe, so that the exchanges after it find them cached.
