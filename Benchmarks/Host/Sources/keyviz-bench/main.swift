@@ -106,17 +106,23 @@ case "render-touched":
     // How a render's cost grows with the catalog when the same number of routes changed.
     let touched = intArg(1, 1000), reps = intArg(2, 21)
     let sizes = args.dropFirst(3).compactMap { Int($0) }
-    for routes in sizes.isEmpty ? [10_000, 100_000, 1_000_000, 10_000_000] : sizes {
-        let c = Render.keyviz(routes: routes, buckets: 256, stride: max(1, routes / touched))
-        var times: [UInt64] = []
-        for _ in 0..<reps {
+    // Every size's chain is built first, then each repetition renders every size once: this
+    // machine's speed drifts over seconds (a render of the same chain takes 70 or 120 µs
+    // depending on when it runs), so sizes measured one after the other compared periods, not sizes.
+    let routeCounts = sizes.isEmpty ? [10_000, 100_000, 1_000_000, 10_000_000] : sizes
+    let cases = routeCounts.map { Render.keyviz(routes: $0, buckets: 256, stride: max(1, $0 / touched)) }
+    var times = [[UInt64]](repeating: [], count: cases.count)
+    for _ in 0..<reps {
+        for (i, c) in cases.enumerated() {
             c.prepare()
             let t0 = DispatchTime.now().uptimeNanoseconds
             _ = c.render()
-            times.append(DispatchTime.now().uptimeNanoseconds - t0)
+            times[i].append(DispatchTime.now().uptimeNanoseconds - t0)
         }
-        times.sort()
-        print("{\"routes\": \(routes), \"touched\": \(c.touched), \"median_ns\": \(times[times.count / 2]), \"min_ns\": \(times[0])}")
+    }
+    for (i, routes) in routeCounts.enumerated() {
+        let t = times[i].sorted()
+        print("{\"routes\": \(routes), \"touched\": \(cases[i].touched), \"median_ns\": \(t[t.count / 2]), \"min_ns\": \(t[0])}")
     }
 case "render-only":
     let c = Render.keyviz(routes: 100_000, buckets: intArg(1, 256), stride: intArg(2, 100))
