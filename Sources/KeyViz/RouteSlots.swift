@@ -150,8 +150,11 @@ package final class RouteSlots: Sendable {
 
     /// Who owns each slot, in 12 bytes per slot: the catalog application that last saw it and
     /// the id of its route side by side (what a collect reads per delivered slot: one line), and
-    /// its index in that catalog. Live routes are read from the catalog itself; only routes that
-    /// have left it keep a copy (`departed`, by slot) until their slot is reused.
+    /// its index in that catalog. A live route is read from the catalog itself; only routes that
+    /// have left it keep a copy (`departed`, by slot) until their slot is reused. The id beside
+    /// the generation is the id of that route, live or departed: both are written together when
+    /// a slot gets a route, and `departed` loses a slot's entry only when the slot gets a route
+    /// again (a collect checks it in debug builds).
     fileprivate struct Owners {
         struct Owner {
             /// The catalog application that last saw the slot's route (0: never owned). A slot
@@ -173,7 +176,7 @@ package final class RouteSlots: Sendable {
             return departed[slot]
         }
 
-        /// The id of `route(ofSlot:)`, without copying the route.
+        /// The id of `route(ofSlot:)`, without copying the route (see the type's note).
         @inline(__always)
         func ownerID(ofSlot slot: Int) -> RouteID? {
             guard slot > 0, slot < owner.count else { return nil }
@@ -307,6 +310,7 @@ package final class RouteSlots: Sendable {
             var filled = 0
             @inline(__always) func deliver(_ slot: Int, _ delta: OpCounts) {
                 if let id = owners.owners.ownerID(ofSlot: slot) {
+                    assert(owners.owners.route(ofSlot: slot)?.id == id, "a slot's stored id is not its route's")
                     (batch + filled).initialize(to: SlotDelta(slot: slot, route: id, delta: delta))
                     filled &+= 1
                     if filled == Self.batchSize {
