@@ -33,25 +33,24 @@ print(f"example-host: /metrics exports the snippet's traffic exactly: {got}")
 PY
 # The matrix API: the flusher runs while the host serves (not only at its last flush), so the
 # snippet's read and write show up in time columns within a few 1 s steps.
-base=${url%/metrics}
-for _ in $(seq 100); do
-    curl -sf "$base/api/v1/keyviz/matrix?series=reads" >"$work/reads" && curl -sf "$base/api/v1/keyviz/matrix?series=writes" >"$work/writes" \
-        && python3 - "$work/reads" "$work/writes" <<'PY' && break
-import json, sys
-sums = [sum(sum(r["values"]) for r in json.load(open(p))["rows"]) for p in sys.argv[1:]]
-sys.exit(0 if sums == [1, 1] else 1)
-PY
-    sleep 0.1
-done
-python3 - "$work/reads" "$work/writes" <<'PY'
+cat >"$work/matrix.py" <<'PY'
 import json, sys
 answers = [json.load(open(p)) for p in sys.argv[1:]]
 sums = [sum(sum(r["values"]) for r in a["rows"]) for a in answers]
+columns = len(answers[0]["column_unix_ms"])
 if sums != [1, 1]:
-    sys.exit(f"example-host: the matrix API shows reads, writes = {sums} in {len(answers[0]['column_unix_ms'])} columns "
+    sys.exit(f"example-host: the matrix API shows reads, writes = {sums} in {columns} columns "
              "while serving; the snippet did 1 and 1 (is the flusher running?)")
-print(f"example-host: the matrix API shows the snippet's read and write while serving ({len(answers[0]['column_unix_ms'])} columns)")
+print(f"example-host: the matrix API shows the snippet's read and write while serving ({columns} columns)")
 PY
+base=${url%/metrics}
+matrix_shows_snippet() {
+    curl -sf "$base/api/v1/keyviz/matrix?series=reads" >"$work/reads" \
+        && curl -sf "$base/api/v1/keyviz/matrix?series=writes" >"$work/writes" \
+        && python3 "$work/matrix.py" "$work/reads" "$work/writes"
+}
+for _ in $(seq 100); do matrix_shows_snippet >/dev/null 2>&1 && break; sleep 0.1; done
+matrix_shows_snippet || { echo "example-host: no matrix answer showing the snippet's traffic" >&2; exit 1; }
 kill -TERM "$pid"
 wait "$pid" || { echo "example-host: exited non-zero on SIGTERM" >&2; cat "$work/out"; exit 1; }
 grep -q '^stopped on signal 15; value was hello$' "$work/out" || { cat "$work/out"; echo "example-host: no clean stop line" >&2; exit 1; }
