@@ -14,7 +14,7 @@ public struct OpCounts: Sendable, Hashable, CustomStringConvertible {
 
     public static let zero = OpCounts()
 
-    public var isZero: Bool { reads == 0 && writes == 0 && readBytes == 0 && writeBytes == 0 }
+    public var isZero: Bool { reads | writes | readBytes | writeBytes == 0 }
 
     /// The value of one series.
     public subscript(series: Series) -> UInt64 {

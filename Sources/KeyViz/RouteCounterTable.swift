@@ -165,7 +165,7 @@ package final class RouteCounterTable: @unchecked Sendable {
         var c = OpCounts()
         let first = storage.slotWords(slot: slot, stripe: 0)
         for stripe in 0..<stripeCount {
-            let p = first + (stripe &<< Self.slotChunkBits) &* Self.wordsPerSlot   // below 64 stripes: no overflow check
+            let p = first + CounterStorage.stripeOffset(stripe)
             // A plain load first: an idle stripe's line stays clean (an exchange dirties it), and
             // a locked exchange costs far more than a load. Sequentially consistent loads (plain
             // moves on x86) so that an add ordered before a dirty-bit check is seen here.
@@ -222,18 +222,28 @@ package final class RouteCounterTable: @unchecked Sendable {
     /// non-zero delta to `body` (slot 0, unrouted, included), in slot order. Cost: one load per
     /// 4 096 allocated slots (the summary) plus the touched slots; idle slots are never visited.
     /// Returns the number of slots visited.
-    ///
-    /// In batches of ``drainBatch`` slots, each in three passes: plain loads of the batch's
-    /// counter lines (when its slots are far apart), then the exchanges, then the calls to
-    /// `body`. A locked exchange orders every later load after it, so a drain that read,
-    /// exchanged and handed on one slot at a time waited for each slot's cache misses in turn,
-    /// its own and `body`'s (in a large table, where the touched slots' lines and pages are far
-    /// apart, that wait was most of a drain); loads with no locked instruction between them wait
-    /// together.
     @discardableResult @inline(__always)
     package func drainDirty(_ body: (_ slot: Int, _ delta: OpCounts) -> Void) -> Int {
+        drainDirty { slots, deltas in
+            for i in slots.indices { body(slots[i], deltas[i]) }
+        }
+    }
+
+    /// The same, the deltas handed over in batches of up to ``drainBatch`` (slots ascending,
+    /// each with its delta at the same index), so a caller runs one tight loop per batch and
+    /// per destination instead of a call per slot.
+    ///
+    /// Each batch is taken in three passes: plain loads of its counter lines (when its slots
+    /// are far apart), then the exchanges, then the call to `body`. A locked exchange orders
+    /// every later load after it, so a drain that read, exchanged and handed on one slot at a
+    /// time waited for each slot's cache misses in turn, its own and `body`'s (in a large
+    /// table, where the touched slots' lines and pages are far apart, that wait was most of a
+    /// drain); loads with no locked instruction between them wait together.
+    @discardableResult @inline(__always)
+    package func drainDirty(batches body: (_ slots: UnsafeBufferPointer<Int>, _ deltas: UnsafeBufferPointer<OpCounts>) -> Void) -> Int {
         let pending = UnsafeMutablePointer<Int>.allocate(capacity: Self.drainBatch)
         let deltas = UnsafeMutablePointer<OpCounts>.allocate(capacity: Self.drainBatch)
+        deltas.initialize(repeating: .zero, count: Self.drainBatch)
         defer {
             pending.deallocate()
             deltas.deallocate()
@@ -271,16 +281,27 @@ package final class RouteCounterTable: @unchecked Sendable {
             }
             visited &+= n
             // Slots close together share their lines, which the hardware prefetches anyway.
-            if n > 1 && pending[n &- 1] &- pending[0] > n &* 4 {
+            if n > 1 && pending[n &- 1] &- pending[0] > n &* Self.slotsPerLine {
                 for i in 0..<n { touch(slot: pending[i]) }
             }
             // After every pending slot's bit was cleared (see `drain(slot:carried:)`).
             let carried = n > 0 && carries.pointee.load(ordering: .sequentiallyConsistent) != 0
-            for i in 0..<n { (deltas + i).initialize(to: drain(slot: pending[i], carried: carried)) }
-            for i in 0..<n where !deltas[i].isZero { body(pending[i], deltas[i]) }
+            // Non-zero deltas kept, compacted in place (a slot's bit can be set by an add whose
+            // count an earlier drain already took).
+            var kept = 0
+            for i in 0..<n {
+                let d = drain(slot: pending[i], carried: carried)
+                pending[kept] = pending[i]
+                deltas[kept] = d
+                kept &+= d.isZero ? 0 : 1
+            }
+            if kept > 0 { body(UnsafeBufferPointer(start: pending, count: kept), UnsafeBufferPointer(start: deltas, count: kept)) }
         }
         return visited
     }
+
+    /// Slots whose words share a 64-byte line in one stripe (two 8-byte words each).
+    static let slotsPerLine = 64 / (wordsPerSlot * MemoryLayout<UInt64>.stride)
 
     /// Slots a drain reads before it exchanges their words (32: 1 KiB of deltas).
     static let drainBatch = 32
@@ -290,7 +311,7 @@ package final class RouteCounterTable: @unchecked Sendable {
     private func touch(slot: Int) {
         let first = storage.slotWords(slot: slot, stripe: 0)
         for stripe in 0..<stripeCount {
-            _ = first[(stripe &<< Self.slotChunkBits) &* Self.wordsPerSlot].load(ordering: .relaxed)
+            _ = first[CounterStorage.stripeOffset(stripe)].load(ordering: .relaxed)
         }
     }
 
@@ -450,8 +471,13 @@ package struct CounterStorage: @unchecked Sendable {
         let chunk = slotChunks[slot &>> Self.slotChunkBits].load(ordering: .acquiring)
         // Past the chunk's carry region.
         let base = UnsafeMutablePointer<Atomic<UInt64>>(bitPattern: chunk).unsafelyUnwrapped + (Self.countersPerSlot &<< Self.slotChunkBits)
-        return base + (((stripe &<< Self.slotChunkBits) | (slot & ((1 &<< Self.slotChunkBits) &- 1))) &* Self.wordsPerSlot)
+        return base + Self.stripeOffset(stripe) + (slot & ((1 &<< Self.slotChunkBits) &- 1)) &* Self.wordsPerSlot
     }
+
+    /// How far a slot's words in `stripe` are from its words in stripe 0 (in a chunk, each
+    /// stripe's words follow the previous stripe's). Below 64 stripes: no overflow.
+    @inlinable @inline(__always)
+    static func stripeOffset(_ stripe: Int) -> Int { (stripe &<< slotChunkBits) &* wordsPerSlot }
 
     /// The slot's four 64-bit carry counters, at the start of its chunk.
     func carryCounters(slot: Int) -> UnsafeMutablePointer<Atomic<UInt64>> {

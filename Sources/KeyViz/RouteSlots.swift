@@ -77,6 +77,28 @@ package final class RouteSlots: Sendable {
             map[slot] = UInt32(truncatingIfNeeded: n &+ 1)     // entries ≤ slots < 2^24
         }
 
+        /// Adds a drained batch (slots ascending; the unrouted slot 0 goes to ``unrouted``):
+        /// one loop with the map and entries in registers, for the slots it already holds.
+        @inline(__always)
+        func add(slots: UnsafeBufferPointer<Int>, deltas: UnsafeBufferPointer<OpCounts>, slotCount: Int) {
+            guard let last = slots.last else { return }
+            if last >= b.pointee.mapCount { growMap(to: max(last + 1, slotCount, b.pointee.mapCount * 2)) }
+            let map = b.pointee.map.unsafelyUnwrapped
+            var deltaOf = b.pointee.deltaOf
+            for i in slots.indices {
+                let slot = slots[i]
+                let e = Int(map[slot])
+                if e != 0, let d = deltaOf {
+                    d[e &- 1] += deltas[i]
+                } else if slot == 0 {
+                    b.pointee.unrouted += deltas[i]
+                } else {
+                    add(slot: slot, deltas[i], slotCount: slotCount)
+                    deltaOf = b.pointee.deltaOf     // may have grown
+                }
+            }
+        }
+
         @inline(never)
         private func growMap(to n: Int) {
             let fresh = UnsafeMutablePointer<UInt32>.allocate(capacity: n)
@@ -347,21 +369,28 @@ package final class RouteSlots: Sendable {
     package static let batchSize = 256
 
     /// Moves the table's touched counts into every inbox but `consumer`'s; `consumer`'s share
-    /// goes to `direct` (when its inbox does not hold the slot already).
-    /// (Through a buffer pointer: the closure capturing `s` itself cost two dynamic exclusivity
-    /// checks per touched slot.)
+    /// goes to `direct` (when its inbox does not hold the slot already). A batch at a time, one
+    /// loop per inbox. (The inboxes are copied out first: a closure capturing `s` itself cost
+    /// two dynamic exclusivity checks per touched slot. Inlined into the collect: as a call,
+    /// `direct`'s captures were checked at run time too.)
+    @inline(__always)
     private func pump(_ s: inout State, for consumer: Int, _ direct: (_ slot: Int, _ delta: OpCounts) -> Void) {
         let slotCount = counters.allocatedSlots
-        var visited = 0
-        s.inboxes.withUnsafeMutableBufferPointer { inboxes in
-            visited = counters.drainDirty { slot, delta in
-                for i in inboxes.indices where inboxes[i].live {
-                    if slot == 0 {
-                        if i == consumer { direct(0, delta) } else { inboxes[i].unrouted += delta }
-                    } else if i != consumer || inboxes[i].holds(slot: slot) {
-                        inboxes[i].add(slot: slot, delta, slotCount: slotCount)
+        // Decided once per drain, not per slot: the other live inboxes, and whether this
+        // consumer's own inbox can hold a slot (while it is empty it cannot: its own drain
+        // adds to it only slots it already holds).
+        let others = s.inboxes.indices.filter { $0 != consumer && s.inboxes[$0].live }.map { s.inboxes[$0] }
+        let takes = consumer >= 0 && s.inboxes[consumer].live
+        let own: Inbox? = takes && s.inboxes[consumer].count > 0 ? s.inboxes[consumer] : nil
+        let visited = others.withUnsafeBufferPointer { others in
+            counters.drainDirty { (slots: UnsafeBufferPointer<Int>, deltas: UnsafeBufferPointer<OpCounts>) in
+                for o in others { o.add(slots: slots, deltas: deltas, slotCount: slotCount) }
+                guard takes else { return }
+                for i in slots.indices {
+                    if let own, slots[i] != 0, own.holds(slot: slots[i]) {
+                        own.add(slot: slots[i], deltas[i], slotCount: slotCount)
                     } else {
-                        direct(slot, delta)
+                        direct(slots[i], deltas[i])
                     }
                 }
             }

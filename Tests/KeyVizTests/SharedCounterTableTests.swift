@@ -10,7 +10,7 @@ import Testing
         table.counters.storage.record(route: route, op: op, bytes: bytes)
     }
 
-    @Test func everyConsumerGetsEveryCountOnceWhateverTheCollectOrder() {
+    @Test func everyConsumerGetsEveryCountOnceAndEachSlotOncePerCollectWhateverTheCollectOrder() {
         for seed in UInt64(1)...40 {
             var rng = SplitMix64(seed: seed)
             let table = RouteSlots(stripes: 2, graceMs: 0)
@@ -22,7 +22,12 @@ import Testing
             var unroutedSeen = Array(repeating: OpCounts(), count: consumers.count)
             var unrouted = OpCounts()
             func collect(_ c: Int) {
-                unroutedSeen[c] += table.collect(consumer: consumers[c], nowMs: 0) { _, id, delta, _ in seen[c][id, default: .zero] += delta }
+                var slots = Set<Int>()
+                unroutedSeen[c] += table.collect(consumer: consumers[c], nowMs: 0) { slot, id, delta, _ in
+                    #expect(slots.insert(slot).inserted, "seed \(seed): a collect handed over slot \(slot) twice")
+                    #expect(!delta.isZero, "seed \(seed): a collect handed over a zero delta")
+                    seen[c][id, default: .zero] += delta
+                }
             }
             for _ in 0..<400 {
                 switch Int.random(in: 0..<10, using: &rng) {
