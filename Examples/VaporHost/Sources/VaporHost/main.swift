@@ -37,7 +37,9 @@ for endpoint in KeyVizEndpoint.allCases {
     app.logger.notice("keyviz endpoint path=\(endpoint == .page ? "/keyviz" : endpoint.path)")
 }
 
-let flusher = Task { await matrix.runFlusher() }
+// Detached: top-level code runs on the main actor (see docs/embedding.md), and the flusher must
+// not depend on what the main actor is doing.
+let flusher = Task.detached { await matrix.runFlusher() }
 try await app.execute()
 // Vapor has stopped serving (no more observations): stop the flusher, then flush the rest.
 flusher.cancel()
