@@ -221,7 +221,8 @@ package final class RouteCounterTable: @unchecked Sendable {
     /// Drains every slot whose dirty bit is set, clearing the bit first, and hands each
     /// non-zero delta to `body` (slot 0, unrouted, included), in slot order. Cost: one load per
     /// 4 096 allocated slots (the summary) plus the touched slots; idle slots are never visited.
-    /// Returns the number of slots visited.
+    /// Returns the number of slots visited. (A slot at a time, for tests; `RouteSlots` takes
+    /// batches.)
     @discardableResult @inline(__always)
     package func drainDirty(_ body: (_ slot: Int, _ delta: OpCounts) -> Void) -> Int {
         drainDirty { slots, deltas in

@@ -7,8 +7,10 @@ import Synchronization
 /// it both read the counters the matrix's `observe` adds to, so an observation costs one slot
 /// lookup and one locked add, not one per sampler. Each reader registers as a *consumer*
 /// (``addConsumer()``) and takes its deltas with ``collect(consumer:nowMs:_:)``. A collect
-/// drains the table's dirty slots once and appends each delta to every consumer's *inbox* (a
-/// sparse per-consumer sum: one entry per touched slot), then hands the caller its own inbox.
+/// drains the table's dirty slots once, adds each delta to every other consumer's *inbox* (a
+/// sparse per-consumer sum: one entry per touched slot) and hands the caller its own share,
+/// then what its inbox holds (a slot both drained and held joins the held entry: each slot
+/// is handed over once per collect).
 /// Every count leaves the table exactly once and reaches every consumer exactly once, whoever
 /// drains it and however often each consumer collects.
 ///
@@ -30,7 +32,7 @@ package final class RouteSlots: Sendable {
 
     /// One consumer's deltas drained by *other* consumers and not yet delivered: a dense slot →
     /// entry map and the entries (a consumer's own drains deliver straight to it). Raw buffers
-    /// behind one pointer: a drain adds to it once per touched slot, and arrays cost two
+    /// behind one pointer: a drain adds an entry per touched slot, and arrays cost two
     /// copy-on-write checks and bounds checks per add (a class, dynamic exclusivity checks and
     /// reference counting). Copies share the buffers; ``free()`` gives them back, once (the
     /// owner's deinit). Used only under the owner's lock.
@@ -77,11 +79,13 @@ package final class RouteSlots: Sendable {
             map[slot] = UInt32(truncatingIfNeeded: n &+ 1)     // entries ≤ slots < 2^24
         }
 
-        /// Adds a drained batch (slots ascending; the unrouted slot 0 goes to ``unrouted``):
-        /// one loop with the map and entries in registers, for the slots it already holds.
+        /// Adds a drained batch (slots ascending; the unrouted slot 0 goes to ``unrouted``) in
+        /// one loop with the map and entries in registers; a slot it does not hold yet takes
+        /// the path of ``add(slot:_:slotCount:)``. The map is sized once, for the last slot.
         @inline(__always)
         func add(slots: UnsafeBufferPointer<Int>, deltas: UnsafeBufferPointer<OpCounts>, slotCount: Int) {
             guard let last = slots.last else { return }
+            assert(zip(slots, slots.dropFirst()).allSatisfy { $0 < $1 }, "a drained batch's slots ascend")
             if last >= b.pointee.mapCount { growMap(to: max(last + 1, slotCount, b.pointee.mapCount * 2)) }
             let map = b.pointee.map.unsafelyUnwrapped
             var deltaOf = b.pointee.deltaOf

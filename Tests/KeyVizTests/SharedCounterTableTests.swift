@@ -15,7 +15,7 @@ import Testing
             var rng = SplitMix64(seed: seed)
             let table = RouteSlots(stripes: 2, graceMs: 0)
             let consumers = (0..<3).map { _ in table.addConsumer() }
-            let catalog = RouteCatalog.evenlySplit(count: 20, groups: 2)
+            let catalog = RouteCatalog.evenlySplit(count: 100, groups: 2)   // more dirty slots than one drain batch
             table.apply(catalog, nowMs: 0)
             var observed: [RouteID: OpCounts] = [:]
             var seen = Array(repeating: [RouteID: OpCounts](), count: consumers.count)
@@ -32,7 +32,7 @@ import Testing
             for _ in 0..<400 {
                 switch Int.random(in: 0..<10, using: &rng) {
                 case 0...6:
-                    let id = Int.random(in: 0..<24, using: &rng) == 0 ? RouteID.unrouted : RouteID(Int.random(in: 0..<20, using: &rng) + 1)
+                    let id = Int.random(in: 0..<24, using: &rng) == 0 ? RouteID.unrouted : RouteID(Int.random(in: 0..<100, using: &rng) + 1)
                     let op: Op = Int.random(in: 0..<2, using: &rng) == 0 ? .read : .write
                     let bytes = UInt64(Int.random(in: 0..<100, using: &rng))
                     Self.observe(table, id, op, bytes)
@@ -47,6 +47,52 @@ import Testing
                 #expect(unroutedSeen[c] == unrouted, "seed \(seed): consumer \(c) unrouted")
             }
         }
+    }
+
+    /// Hundreds of touched slots (many drain batches and inbox growth mid-batch), a third of
+    /// them marked dirty with nothing to take (as when an add races a drain): each consumer gets
+    /// each route's exact delta once per collect, and no zero delta, whether its share comes
+    /// from its own drain, from its inbox, or from both at once.
+    @Test func zeroDeltasAreDroppedAndEachSlotKeepsItsOwnDeltaOverManyBatches() {
+        let table = RouteSlots(stripes: 2, graceMs: 0)
+        let a = table.addConsumer(), b = table.addConsumer()
+        let catalog = RouteCatalog.evenlySplit(count: 300, groups: 3)
+        table.apply(catalog, nowMs: 0)
+        func touch(_ ids: some Sequence<Int>, bytes: UInt64) -> [RouteID: OpCounts] {
+            var expected: [RouteID: OpCounts] = [:]
+            for i in ids {
+                let id = catalog.routes[i].id
+                if i % 3 == 0 {
+                    table.counters.preload(slot: table.counters.slot(of: id), stripe: i % 2, op: .read, operations: 0, bytes: 0)
+                } else {
+                    let op: Op = i % 3 == 1 ? .read : .write
+                    Self.observe(table, id, op, bytes + UInt64(i))
+                    expected[id, default: .zero].record(op: op, bytes: bytes + UInt64(i))
+                }
+            }
+            return expected
+        }
+        func collect(_ c: Int) -> [RouteID: OpCounts] {
+            var got: [RouteID: OpCounts] = [:]
+            var slots = Set<Int>()
+            table.collect(consumer: c, nowMs: 0) { slot, id, d, _ in
+                #expect(slots.insert(slot).inserted, "slot \(slot) handed over twice in one collect")
+                #expect(!d.isZero, "route \(id): a zero delta was handed over")
+                got[id] = d
+            }
+            return got
+        }
+        let first = touch(0..<300, bytes: 10)
+        #expect(first.count == 200)
+        #expect(collect(a) == first, "a's own drain, over ten batches")
+        #expect(collect(b) == first, "b's inbox, filled by a's drain")
+        // Some routes go into a's inbox (b drains them), then some of those and others are
+        // touched again: a's collect joins its drain with its inbox.
+        let second = touch(stride(from: 0, to: 300, by: 2), bytes: 1_000)
+        #expect(collect(b) == second)
+        let third = touch(stride(from: 0, to: 300, by: 5), bytes: 100_000)
+        #expect(collect(a) == second.merging(third, uniquingKeysWith: +))
+        #expect(collect(b) == third)
     }
 
     @Test func countsFromManyThreadsReachEveryConsumerExactlyOnce() async {
