@@ -133,9 +133,22 @@ package final class RouteSlots: Sendable {
 
         func holds(slot: Int) -> Bool { slot < b.pointee.mapCount && b.pointee.map.unsafelyUnwrapped[slot] != 0 }
 
-        /// Entry `i` (below ``count``), in the order the slots arrived.
-        func entry(_ i: Int) -> (slot: Int, delta: OpCounts) {
-            (Int(b.pointee.slotOf.unsafelyUnwrapped[i]), b.pointee.deltaOf.unsafelyUnwrapped[i])
+        /// Hands the entries over in the order the slots arrived, up to `chunk` at a time (slots
+        /// and deltas at the same index), as a drain hands over its batches.
+        @inline(__always)
+        func forEachRun(of chunk: Int, _ body: (_ slots: UnsafeBufferPointer<Int>, _ deltas: UnsafeBufferPointer<OpCounts>) -> Void) {
+            let n = b.pointee.count
+            guard n > 0 else { return }
+            let slots = UnsafeMutablePointer<Int>.allocate(capacity: chunk)
+            defer { slots.deallocate() }
+            let slotOf = b.pointee.slotOf.unsafelyUnwrapped, deltaOf = b.pointee.deltaOf.unsafelyUnwrapped
+            var start = 0
+            while start < n {
+                let m = min(chunk, n &- start)
+                for i in 0..<m { slots[i] = Int(slotOf[start &+ i]) }
+                body(UnsafeBufferPointer(start: slots, count: m), UnsafeBufferPointer(start: deltaOf + start, count: m))
+                start &+= m
+            }
         }
 
         /// Empties the inbox; a large one gives its entries' memory back (it refills only as
@@ -334,27 +347,29 @@ package final class RouteSlots: Sendable {
             let batch = UnsafeMutablePointer<SlotDelta>.allocate(capacity: Self.batchSize)
             defer { batch.deallocate() }
             var filled = 0
-            @inline(__always) func deliver(_ slot: Int, _ delta: OpCounts) {
-                if let id = owners.owners.ownerID(ofSlot: slot) {
-                    assert(owners.owners.route(ofSlot: slot)?.id == id, "a slot's stored id is not its route's")
-                    (batch + filled).initialize(to: SlotDelta(slot: slot, route: id, delta: delta))
-                    filled &+= 1
-                    if filled == Self.batchSize {
-                        body(UnsafeBufferPointer(start: batch, count: filled), owners)
-                        filled = 0
+            // A run of (slot, delta) pairs, each into the batch with the id of its slot's owner
+            // (the unrouted slot and slots never owned into `unrouted`).
+            @inline(__always) func deliver(_ slots: UnsafeBufferPointer<Int>, _ deltas: UnsafeBufferPointer<OpCounts>) {
+                for i in slots.indices {
+                    let slot = slots[i]
+                    if let id = owners.owners.ownerID(ofSlot: slot) {
+                        assert(owners.owners.route(ofSlot: slot)?.id == id, "a slot's stored id is not its route's")
+                        (batch + filled).initialize(to: SlotDelta(slot: slot, route: id, delta: deltas[i]))
+                        filled &+= 1
+                        if filled == Self.batchSize {
+                            body(UnsafeBufferPointer(start: batch, count: filled), owners)
+                            filled = 0
+                        }
+                    } else {
+                        unrouted += deltas[i]
                     }
-                } else {
-                    unrouted += delta
                 }
             }
             // This consumer's own drain goes straight to it, unless the inbox already holds the
             // slot (then it joins that entry, so each slot is delivered once).
             pump(&s, for: consumer, deliver)
             let inbox = s.inboxes[consumer]
-            for i in 0..<inbox.count {
-                let (slot, delta) = inbox.entry(i)
-                deliver(slot, delta)
-            }
+            inbox.forEachRun(of: RouteCounterTable.drainBatch, deliver)
             if filled > 0 { body(UnsafeBufferPointer(start: batch, count: filled), owners) }
             unrouted += inbox.unrouted
             inbox.clear()
@@ -378,7 +393,8 @@ package final class RouteSlots: Sendable {
     /// two dynamic exclusivity checks per touched slot. Inlined into the collect: as a call,
     /// `direct`'s captures were checked at run time too.)
     @inline(__always)
-    private func pump(_ s: inout State, for consumer: Int, _ direct: (_ slot: Int, _ delta: OpCounts) -> Void) {
+    private func pump(_ s: inout State, for consumer: Int,
+                      _ direct: (_ slots: UnsafeBufferPointer<Int>, _ deltas: UnsafeBufferPointer<OpCounts>) -> Void) {
         let slotCount = counters.allocatedSlots
         // Decided once per drain, not per slot: the other live inboxes, and whether this
         // consumer's own inbox can hold a slot (while it is empty it cannot: its own drain
@@ -386,17 +402,30 @@ package final class RouteSlots: Sendable {
         let others = s.inboxes.indices.filter { $0 != consumer && s.inboxes[$0].live }.map { s.inboxes[$0] }
         let takes = consumer >= 0 && s.inboxes[consumer].live
         let own: Inbox? = takes && s.inboxes[consumer].count > 0 ? s.inboxes[consumer] : nil
+        // The slots of a batch that the own inbox does not hold (when it holds some).
+        let rest = UnsafeMutablePointer<Int>.allocate(capacity: RouteCounterTable.drainBatch)
+        let restDeltas = UnsafeMutablePointer<OpCounts>.allocate(capacity: RouteCounterTable.drainBatch)
+        restDeltas.initialize(repeating: .zero, count: RouteCounterTable.drainBatch)
+        defer {
+            rest.deallocate()
+            restDeltas.deallocate()
+        }
         let visited = others.withUnsafeBufferPointer { others in
             counters.drainDirty { (slots: UnsafeBufferPointer<Int>, deltas: UnsafeBufferPointer<OpCounts>) in
                 for o in others { o.add(slots: slots, deltas: deltas, slotCount: slotCount) }
                 guard takes else { return }
+                guard let own else { return direct(slots, deltas) }
+                var n = 0
                 for i in slots.indices {
-                    if let own, slots[i] != 0, own.holds(slot: slots[i]) {
+                    if slots[i] != 0, own.holds(slot: slots[i]) {
                         own.add(slot: slots[i], deltas[i], slotCount: slotCount)
                     } else {
-                        direct(slots[i], deltas[i])
+                        rest[n] = slots[i]
+                        restDeltas[n] = deltas[i]
+                        n &+= 1
                     }
                 }
+                direct(UnsafeBufferPointer(start: rest, count: n), UnsafeBufferPointer(start: restDeltas, count: n))
             }
         }
         s.slotsVisited += visited
