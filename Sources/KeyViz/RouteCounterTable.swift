@@ -242,13 +242,9 @@ package final class RouteCounterTable: @unchecked Sendable {
     /// drain); loads with no locked instruction between them wait together.
     @discardableResult @inline(__always)
     package func drainDirty(batches body: (_ slots: UnsafeBufferPointer<Int>, _ deltas: UnsafeBufferPointer<OpCounts>) -> Void) -> Int {
-        let pending = UnsafeMutablePointer<Int>.allocate(capacity: Self.drainBatch)
-        let deltas = UnsafeMutablePointer<OpCounts>.allocate(capacity: Self.drainBatch)
-        deltas.initialize(repeating: .zero, count: Self.drainBatch)
-        defer {
-            pending.deallocate()
-            deltas.deallocate()
-        }
+        let buffer = SlotRunBuffer(capacity: Self.drainBatch)
+        defer { buffer.deallocate() }
+        let pending = buffer.slots, deltas = buffer.deltas
         let summaryWords = (allocatedSlots + 4095) >> 12
         var sw = 0              // the next summary word to read
         var marked: UInt64 = 0  // its dirty words not yet taken
@@ -296,7 +292,10 @@ package final class RouteCounterTable: @unchecked Sendable {
                 deltas[kept] = d
                 kept &+= d.isZero ? 0 : 1
             }
-            if kept > 0 { body(UnsafeBufferPointer(start: pending, count: kept), UnsafeBufferPointer(start: deltas, count: kept)) }
+            if kept > 0 {
+                let run = buffer.run(kept)
+                body(run.slots, run.deltas)
+            }
         }
         return visited
     }

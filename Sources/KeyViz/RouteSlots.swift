@@ -139,14 +139,18 @@ package final class RouteSlots: Sendable {
         func forEachRun(of chunk: Int, _ body: (_ slots: UnsafeBufferPointer<Int>, _ deltas: UnsafeBufferPointer<OpCounts>) -> Void) {
             let n = b.pointee.count
             guard n > 0 else { return }
-            let slots = UnsafeMutablePointer<Int>.allocate(capacity: chunk)
-            defer { slots.deallocate() }
+            let run = SlotRunBuffer(capacity: chunk)
+            defer { run.deallocate() }
             let slotOf = b.pointee.slotOf.unsafelyUnwrapped, deltaOf = b.pointee.deltaOf.unsafelyUnwrapped
             var start = 0
             while start < n {
                 let m = min(chunk, n &- start)
-                for i in 0..<m { slots[i] = Int(slotOf[start &+ i]) }
-                body(UnsafeBufferPointer(start: slots, count: m), UnsafeBufferPointer(start: deltaOf + start, count: m))
+                for i in 0..<m {
+                    run.slots[i] = Int(slotOf[start &+ i])
+                    run.deltas[i] = deltaOf[start &+ i]
+                }
+                let pairs = run.run(m)
+                body(pairs.slots, pairs.deltas)
                 start &+= m
             }
         }
@@ -403,13 +407,8 @@ package final class RouteSlots: Sendable {
         let takes = consumer >= 0 && s.inboxes[consumer].live
         let own: Inbox? = takes && s.inboxes[consumer].count > 0 ? s.inboxes[consumer] : nil
         // The slots of a batch that the own inbox does not hold (when it holds some).
-        let rest = UnsafeMutablePointer<Int>.allocate(capacity: RouteCounterTable.drainBatch)
-        let restDeltas = UnsafeMutablePointer<OpCounts>.allocate(capacity: RouteCounterTable.drainBatch)
-        restDeltas.initialize(repeating: .zero, count: RouteCounterTable.drainBatch)
-        defer {
-            rest.deallocate()
-            restDeltas.deallocate()
-        }
+        let rest = SlotRunBuffer(capacity: RouteCounterTable.drainBatch)
+        defer { rest.deallocate() }
         let visited = others.withUnsafeBufferPointer { others in
             counters.drainDirty { (slots: UnsafeBufferPointer<Int>, deltas: UnsafeBufferPointer<OpCounts>) in
                 for o in others { o.add(slots: slots, deltas: deltas, slotCount: slotCount) }
@@ -420,12 +419,13 @@ package final class RouteSlots: Sendable {
                     if slots[i] != 0, own.holds(slot: slots[i]) {
                         own.add(slot: slots[i], deltas[i], slotCount: slotCount)
                     } else {
-                        rest[n] = slots[i]
-                        restDeltas[n] = deltas[i]
+                        rest.slots[n] = slots[i]
+                        rest.deltas[n] = deltas[i]
                         n &+= 1
                     }
                 }
-                direct(UnsafeBufferPointer(start: rest, count: n), UnsafeBufferPointer(start: restDeltas, count: n))
+                let run = rest.run(n)
+                direct(run.slots, run.deltas)
             }
         }
         s.slotsVisited += visited
