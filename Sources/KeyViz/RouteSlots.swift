@@ -133,24 +133,21 @@ package final class RouteSlots: Sendable {
 
         func holds(slot: Int) -> Bool { slot < b.pointee.mapCount && b.pointee.map.unsafelyUnwrapped[slot] != 0 }
 
-        /// Hands the entries over in the order the slots arrived, up to `chunk` at a time (slots
-        /// and deltas at the same index), as a drain hands over its batches.
+        /// Hands the entries over up to `chunk` at a time, slots and deltas at the same index, in
+        /// the order the slots arrived (not ascending, unlike a drain's batches). The deltas are
+        /// the entries' own (contiguous); only the 32-bit slots are widened into a scratch run.
         @inline(__always)
         func forEachRun(of chunk: Int, _ body: (_ slots: UnsafeBufferPointer<Int>, _ deltas: UnsafeBufferPointer<OpCounts>) -> Void) {
             let n = b.pointee.count
             guard n > 0 else { return }
-            let run = SlotRunBuffer(capacity: chunk)
-            defer { run.deallocate() }
+            let slots = UnsafeMutablePointer<Int>.allocate(capacity: chunk)
+            defer { slots.deallocate() }
             let slotOf = b.pointee.slotOf.unsafelyUnwrapped, deltaOf = b.pointee.deltaOf.unsafelyUnwrapped
             var start = 0
             while start < n {
                 let m = min(chunk, n &- start)
-                for i in 0..<m {
-                    run.slots[i] = Int(slotOf[start &+ i])
-                    run.deltas[i] = deltaOf[start &+ i]
-                }
-                let pairs = run.run(m)
-                body(pairs.slots, pairs.deltas)
+                for i in 0..<m { slots[i] = Int(slotOf[start &+ i]) }
+                body(UnsafeBufferPointer(start: slots, count: m), UnsafeBufferPointer(start: deltaOf + start, count: m))
                 start &+= m
             }
         }
@@ -406,14 +403,14 @@ package final class RouteSlots: Sendable {
         let others = s.inboxes.indices.filter { $0 != consumer && s.inboxes[$0].live }.map { s.inboxes[$0] }
         let takes = consumer >= 0 && s.inboxes[consumer].live
         let own: Inbox? = takes && s.inboxes[consumer].count > 0 ? s.inboxes[consumer] : nil
-        // The slots of a batch that the own inbox does not hold (when it holds some).
-        let rest = SlotRunBuffer(capacity: RouteCounterTable.drainBatch)
-        defer { rest.deallocate() }
+        // The slots of a batch that the own inbox does not hold (only when it holds some).
+        let rest = own.map { _ in SlotRunBuffer(capacity: RouteCounterTable.drainBatch) }
+        defer { rest?.deallocate() }
         let visited = others.withUnsafeBufferPointer { others in
             counters.drainDirty { (slots: UnsafeBufferPointer<Int>, deltas: UnsafeBufferPointer<OpCounts>) in
                 for o in others { o.add(slots: slots, deltas: deltas, slotCount: slotCount) }
                 guard takes else { return }
-                guard let own else { return direct(slots, deltas) }
+                guard let own, let rest else { return direct(slots, deltas) }
                 var n = 0
                 for i in slots.indices {
                     if slots[i] != 0, own.holds(slot: slots[i]) {

@@ -1,6 +1,7 @@
-/// Scratch space for one run of (slot, delta) pairs, slots and deltas at the same index: what a
-/// drain hands over at a time (``RouteCounterTable/drainBatch`` of them). Raw memory, allocated
-/// once per drain and given back by ``deallocate()``, so filling it costs no copy-on-write or
+/// Scratch space for one run of (slot, delta) pairs, slots and deltas at the same index: a
+/// drain's batch (``RouteCounterTable/drainBatch`` pairs), or the part of one that a consumer's
+/// inbox does not hold. Raw memory, allocated by its user for one drain and given back by
+/// ``deallocate()`` (once: a copy shares the memory), so filling it costs no copy-on-write or
 /// bounds checks.
 struct SlotRunBuffer {
     let slots: UnsafeMutablePointer<Int>

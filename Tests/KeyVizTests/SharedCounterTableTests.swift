@@ -56,7 +56,8 @@ import Testing
     @Test func zeroDeltasAreDroppedAndEachSlotKeepsItsOwnDeltaOverManyBatches() {
         let table = RouteSlots(stripes: 2, graceMs: 0)
         let a = table.addConsumer(), b = table.addConsumer()
-        let catalog = RouteCatalog.evenlySplit(count: 300, groups: 3)
+        // Enough routes that a collect's 256-delta batch fills in the middle of a run.
+        let catalog = RouteCatalog.evenlySplit(count: 900, groups: 3)
         table.apply(catalog, nowMs: 0)
         func touch(_ ids: some Sequence<Int>, bytes: UInt64) -> [RouteID: OpCounts] {
             var expected: [RouteID: OpCounts] = [:]
@@ -82,15 +83,15 @@ import Testing
             }
             return got
         }
-        let first = touch(0..<300, bytes: 10)
-        #expect(first.count == 200)
-        #expect(collect(a) == first, "a's own drain, over ten batches")
+        let first = touch(0..<900, bytes: 10)
+        #expect(first.count == 600)
+        #expect(collect(a) == first, "a's own drain, over thirty batches")
         #expect(collect(b) == first, "b's inbox, filled by a's drain")
         // Some routes go into a's inbox (b drains them), then some of those and others are
         // touched again: a's collect joins its drain with its inbox.
-        let second = touch(stride(from: 0, to: 300, by: 2), bytes: 1_000)
+        let second = touch(stride(from: 0, to: 900, by: 2), bytes: 1_000)
         #expect(collect(b) == second)
-        let third = touch(stride(from: 0, to: 300, by: 5), bytes: 100_000)
+        let third = touch(stride(from: 0, to: 900, by: 5), bytes: 100_000)
         #expect(collect(a) == second.merging(third, uniquingKeysWith: +))
         #expect(collect(b) == third)
     }
