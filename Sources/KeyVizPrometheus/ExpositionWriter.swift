@@ -50,7 +50,7 @@ public enum ExpositionWriter {
     }
 
     private static func appendType(_ name: Substring, _ type: MetricType, to out: inout [UInt8]) {
-        out.append(contentsOf: "# TYPE ".utf8)
+        appendUTF8("# TYPE ", to: &out)
         appendUTF8(name, to: &out)
         out.append(UInt8(ascii: " "))
         appendUTF8(type.rawValue, to: &out)
@@ -61,7 +61,7 @@ public enum ExpositionWriter {
     /// `# HELP name ` with nothing after the space is what some parsers trip on).
     private static func appendHelp(_ name: Substring, _ help: String, format: ExpositionFormat, to out: inout [UInt8]) {
         guard !help.isEmpty else { return }
-        out.append(contentsOf: "# HELP ".utf8)
+        appendUTF8("# HELP ", to: &out)
         appendUTF8(name, to: &out)
         out.append(UInt8(ascii: " "))
         // Most help texts need no escaping: one copy instead of a byte at a time.
@@ -117,7 +117,8 @@ public enum ExpositionWriter {
         for (i, l) in labels.enumerated() {
             if i > 0 { out.append(UInt8(ascii: ",")) }
             appendUTF8(l.name, to: &out)
-            out.append(contentsOf: "=\"".utf8)
+            out.append(UInt8(ascii: "="))
+            out.append(UInt8(ascii: "\""))
             appendEscapedLabelValue(l.value, to: &out)
             out.append(UInt8(ascii: "\""))
         }
