@@ -65,12 +65,8 @@ package final class RouteSlots: Sendable {
         @inline(__always)
         func add(slot: Int, _ delta: OpCounts, slotCount: Int) {
             if slot >= b.pointee.mapCount { growMap(to: max(slot + 1, slotCount, b.pointee.mapCount * 2)) }   // sized once for the table
+            if addIfHeld(slot: slot, delta) { return }
             let map = b.pointee.map.unsafelyUnwrapped
-            let e = Int(map[slot])
-            if e != 0 {
-                b.pointee.deltaOf.unsafelyUnwrapped[e &- 1] += delta
-                return
-            }
             if b.pointee.count == b.pointee.capacity { growEntries() }
             let n = b.pointee.count
             b.pointee.slotOf.unsafelyUnwrapped[n] = UInt32(slot)
@@ -132,6 +128,17 @@ package final class RouteSlots: Sendable {
         }
 
         func holds(slot: Int) -> Bool { slot < b.pointee.mapCount && b.pointee.map.unsafelyUnwrapped[slot] != 0 }
+
+        /// Adds `delta` to the slot's entry when the inbox holds the slot (one map lookup);
+        /// returns whether it did.
+        @inline(__always)
+        func addIfHeld(slot: Int, _ delta: OpCounts) -> Bool {
+            guard slot < b.pointee.mapCount else { return false }
+            let e = Int(b.pointee.map.unsafelyUnwrapped[slot])
+            guard e != 0 else { return false }
+            b.pointee.deltaOf.unsafelyUnwrapped[e &- 1] += delta
+            return true
+        }
 
         /// Hands the entries over up to `chunk` at a time, slots and deltas at the same index, in
         /// the order the slots arrived (not ascending, unlike a drain's batches). The deltas are
@@ -413,9 +420,7 @@ package final class RouteSlots: Sendable {
                 guard let own, let rest else { return direct(slots, deltas) }
                 var n = 0
                 for i in slots.indices {
-                    if slots[i] != 0, own.holds(slot: slots[i]) {
-                        own.add(slot: slots[i], deltas[i], slotCount: slotCount)
-                    } else {
+                    if slots[i] == 0 || !own.addIfHeld(slot: slots[i], deltas[i]) {
                         rest.slots[n] = slots[i]
                         rest.deltas[n] = deltas[i]
                         n &+= 1
