@@ -166,15 +166,18 @@ package final class RouteCounterTable: @unchecked Sendable {
         let first = storage.slotWords(slot: slot, stripe: 0)
         for stripe in 0..<stripeCount {
             let p = first + CounterStorage.stripeOffset(stripe)
-            // A plain load first: an idle stripe's line stays clean (an exchange dirties it), and
+            // Plain loads first: an idle stripe's line stays clean (an exchange dirties it), and
             // a locked exchange costs far more than a load. Sequentially consistent loads (plain
-            // moves on x86) so that an add ordered before a dirty-bit check is seen here.
-            if p[0].load(ordering: .sequentiallyConsistent) != 0 {
+            // moves on x86) so that an add ordered before a dirty-bit check is seen here. One
+            // test for both words: most stripes of a touched slot are idle.
+            let reads = p[0].load(ordering: .sequentiallyConsistent), writes = p[1].load(ordering: .sequentiallyConsistent)
+            guard reads | writes != 0 else { continue }
+            if reads != 0 {
                 let w = p[0].exchange(0, ordering: .sequentiallyConsistent)
                 c.reads &+= w &>> CounterStorage.bytesBits
                 c.readBytes &+= w & CounterStorage.bytesMask
             }
-            if p[1].load(ordering: .sequentiallyConsistent) != 0 {
+            if writes != 0 {
                 let w = p[1].exchange(0, ordering: .sequentiallyConsistent)
                 c.writes &+= w &>> CounterStorage.bytesBits
                 c.writeBytes &+= w & CounterStorage.bytesMask
@@ -281,23 +284,47 @@ package final class RouteCounterTable: @unchecked Sendable {
             if n > 1 && pending[n &- 1] &- pending[0] > n &* Self.slotsPerLine {
                 for i in 0..<n { touch(slot: pending[i]) }
             }
-            // After every pending slot's bit was cleared (see `drain(slot:carried:)`).
-            let carried = n > 0 && carries.pointee.load(ordering: .sequentiallyConsistent) != 0
-            // Non-zero deltas kept, compacted in place (a slot's bit can be set by an add whose
-            // count an earlier drain already took).
-            var kept = 0
-            for i in 0..<n {
-                let d = drain(slot: pending[i], carried: carried)
-                pending[kept] = pending[i]
-                deltas[kept] = d
-                kept &+= d.isZero ? 0 : 1
-            }
+            let kept = n > 0 ? take(pending, n, into: deltas) : 0
             if kept > 0 {
                 let run = buffer.run(kept)
                 body(run.slots, run.deltas)
             }
         }
         return visited
+    }
+
+    /// Drains the `n` pending slots into `deltas` (same index) and keeps the non-zero ones,
+    /// compacted in place; returns how many. A function of its own, out of line (once per batch):
+    /// inlined into the drain's loop, with the caller's body, it left too few registers and the
+    /// per-slot loop reloaded its pointers from the stack.
+    @inline(never)
+    private func take(_ pending: UnsafeMutablePointer<Int>, _ n: Int, into deltas: UnsafeMutablePointer<OpCounts>) -> Int {
+        var zeros = 0
+        // After every pending slot's bit was cleared (see `drain(slot:carried:)`); a loop for
+        // each case, so the common one checks nothing per slot.
+        if carries.pointee.load(ordering: .sequentiallyConsistent) != 0 {
+            for i in 0..<n {
+                let d = drain(slot: pending[i], carried: true)
+                deltas[i] = d
+                zeros &+= d.isZero ? 1 : 0
+            }
+        } else {
+            for i in 0..<n {
+                let d = drain(slot: pending[i], carried: false)
+                deltas[i] = d
+                zeros &+= d.isZero ? 1 : 0
+            }
+        }
+        guard zeros > 0 else { return n }
+        // Only non-zero deltas are handed on (a slot's bit can be set by an add whose count an
+        // earlier drain already took: rare).
+        var kept = 0
+        for i in 0..<n where !deltas[i].isZero {
+            pending[kept] = pending[i]
+            deltas[kept] = deltas[i]
+            kept &+= 1
+        }
+        return kept
     }
 
     /// Slots whose words share a 64-byte line in one stripe (two 8-byte words each).

@@ -203,13 +203,7 @@ package final class RouteSlots: Sendable {
     /// a slot gets a route, and `departed` loses a slot's entry only when the slot gets a route
     /// again (a collect checks it in debug builds).
     fileprivate struct Owners {
-        struct Owner {
-            /// The catalog application that last saw the slot's route (0: never owned). A slot
-            /// is live exactly when this is the latest `generation`.
-            var seen: UInt32
-            /// That route's id (ids are below 2^32), kept while its slot is not reused.
-            var id: UInt32
-        }
+        typealias Owner = SlotOwner
         var owner: [Owner] = [Owner(seen: 0, id: 0)]
         var catalogIndex: [UInt32] = [0]
         var generation: UInt32 = 0
@@ -303,13 +297,13 @@ package final class RouteSlots: Sendable {
                     slot = reused
                     o.departed[slot] = nil      // its route was unmapped and every inbox delivered
                 } else if let fresh = counters.allocateSlot() {
-                    o.owner.append(Owners.Owner(seen: 0, id: 0))
+                    o.owner.append(SlotOwner(seen: 0, id: 0))
                     o.catalogIndex.append(0)
                     slot = fresh
                 } else {
                     continue                // table full: the route's observations count as unrouted
                 }
-                o.owner[slot] = Owners.Owner(seen: generation, id: UInt32(truncatingIfNeeded: route.id.rawValue))  // mapped: below 2^32
+                o.owner[slot] = SlotOwner(seen: generation, id: UInt32(truncatingIfNeeded: route.id.rawValue))  // mapped: below 2^32
                 o.catalogIndex[slot] = UInt32(index)
                 counters.map(route: route.id, to: slot)
             }
@@ -331,17 +325,27 @@ package final class RouteSlots: Sendable {
     /// `reserve` is called first with about how many deltas will follow (to size an output once).
     @discardableResult
     package func collect(consumer: Int, nowMs: Int64, reserve: ((Int) -> Void)? = nil,
-                         _ body: (_ slot: Int, _ route: RouteID, _ delta: OpCounts, _ owners: borrowing SlotOwners) -> Void) -> OpCounts {
-        collect(consumer: consumer, nowMs: nowMs, reserve: reserve) { (batch: UnsafeBufferPointer<SlotDelta>, owners: borrowing SlotOwners) in
-            for e in batch { body(e.slot, e.route, e.delta, owners) }
+                         _ body: (_ slot: Int, _ route: RouteID, _ delta: OpCounts, _ owners: SlotOwners) -> Void) -> OpCounts {
+        var unowned = OpCounts()
+        let unrouted = collect(consumer: consumer, nowMs: nowMs, reserve: reserve) { (slots: UnsafeBufferPointer<Int>, deltas: UnsafeBufferPointer<OpCounts>, owners: SlotOwners) in
+            for i in slots.indices {
+                let owner = owners.table[slots[i]]
+                if owner.seen != 0 { body(slots[i], RouteID(UInt64(owner.id)), deltas[i], owners) } else { unowned += deltas[i] }
+            }
         }
+        return unrouted + unowned
     }
 
-    /// The same, the deltas handed over in batches (up to ``batchSize`` at a time), so a consumer
-    /// folds them in a loop of its own rather than through a call per slot.
+    /// The same, the deltas handed over in runs (up to ``RouteCounterTable/drainBatch`` at a
+    /// time: slots and their deltas at the same index, no slot twice in one collect, no zero
+    /// delta, never the unrouted slot), so a consumer folds them in a loop of its own, reading
+    /// each slot's owner from ``SlotOwners/table`` as it goes, rather than through a call per
+    /// slot or a copy of each delta with its route. A slot that no route has owned (its owner's
+    /// `seen` is 0; only a test that writes to a slot directly makes one dirty) counts as unrouted:
+    /// the consumer adds its delta to what the collect returns.
     @discardableResult
     package func collect(consumer: Int, nowMs: Int64, reserve: ((Int) -> Void)? = nil,
-                         batches body: (_ batch: UnsafeBufferPointer<SlotDelta>, _ owners: borrowing SlotOwners) -> Void) -> OpCounts {
+                         runs body: (_ slots: UnsafeBufferPointer<Int>, _ deltas: UnsafeBufferPointer<OpCounts>, _ owners: SlotOwners) -> Void) -> OpCounts {
         state.withLock { s in
             for (id, r) in s.retired where nowMs - r.sinceMs >= graceMs {
                 counters.map(route: id, to: 0)
@@ -349,36 +353,27 @@ package final class RouteSlots: Sendable {
                 s.retired[id] = nil
             }
             if let reserve { reserve(s.inboxes[consumer].count + counters.dirtySlotCount()) }
-            let owners = SlotOwners(owners: s.owners)   // shares its arrays: nothing below changes them
+            let current = s.owners   // shares its arrays: nothing below changes them
+            let inbox = s.inboxes[consumer]
             var unrouted = OpCounts()
-            // One batch buffer, filled in place and handed over whenever full.
-            let batch = UnsafeMutablePointer<SlotDelta>.allocate(capacity: Self.batchSize)
-            defer { batch.deallocate() }
-            var filled = 0
-            // A run of (slot, delta) pairs, each into the batch with the id of its slot's owner
-            // (the unrouted slot and slots never owned into `unrouted`).
-            @inline(__always) func deliver(_ slots: UnsafeBufferPointer<Int>, _ deltas: UnsafeBufferPointer<OpCounts>) {
-                for i in slots.indices {
-                    let slot = slots[i]
-                    if let id = owners.owners.ownerID(ofSlot: slot) {
-                        assert(owners.owners.route(ofSlot: slot)?.id == id, "a slot's stored id is not its route's")
-                        (batch + filled).initialize(to: SlotDelta(slot: slot, route: id, delta: deltas[i]))
-                        filled &+= 1
-                        if filled == Self.batchSize {
-                            body(UnsafeBufferPointer(start: batch, count: filled), owners)
-                            filled = 0
-                        }
+            withUnsafePointer(to: current) { current in current.pointee.owner.withUnsafeBufferPointer { table in
+                let owners = SlotOwners(owners: current, table: table)
+                // A run as the consumer takes it: the unrouted slot, which only a drain's first
+                // batch can start with (its slots ascend), goes to `unrouted`.
+                @inline(__always) func deliver(_ slots: UnsafeBufferPointer<Int>, _ deltas: UnsafeBufferPointer<OpCounts>) {
+                    guard let first = slots.first else { return }
+                    if first == 0 {
+                        unrouted += deltas[0]
+                        if slots.count > 1 { body(UnsafeBufferPointer(rebasing: slots.dropFirst()), UnsafeBufferPointer(rebasing: deltas.dropFirst()), owners) }
                     } else {
-                        unrouted += deltas[i]
+                        body(slots, deltas, owners)
                     }
                 }
-            }
-            // This consumer's own drain goes straight to it, unless the inbox already holds the
-            // slot (then it joins that entry, so each slot is delivered once).
-            pump(&s, for: consumer, deliver)
-            let inbox = s.inboxes[consumer]
-            inbox.forEachRun(of: RouteCounterTable.drainBatch, deliver)
-            if filled > 0 { body(UnsafeBufferPointer(start: batch, count: filled), owners) }
+                // This consumer's own drain goes straight to it, unless the inbox already holds the
+                // slot (then it joins that entry, so each slot is delivered once).
+                pump(&s, for: consumer, deliver)
+                inbox.forEachRun(of: RouteCounterTable.drainBatch, deliver)
+            } }
             unrouted += inbox.unrouted
             inbox.clear()
             if !s.expiring.isEmpty {
@@ -391,9 +386,6 @@ package final class RouteSlots: Sendable {
             return unrouted
         }
     }
-
-    /// Most deltas in one batch of ``collect(consumer:nowMs:reserve:batches:)`` (12 KiB).
-    package static let batchSize = 256
 
     /// Moves the table's touched counts into every inbox but `consumer`'s; `consumer`'s share
     /// goes to `direct` (when its inbox does not hold the slot already). A batch at a time, one
@@ -448,24 +440,36 @@ package final class RouteSlots: Sendable {
     package var retiredRouteCount: Int { state.withLock { $0.retired.count } }
 }
 
-/// One delta a collect hands over: the slot, the route that owns (or last owned) it, the counts.
-package struct SlotDelta {
-    package var slot: Int
-    package var route: RouteID
-    package var delta: OpCounts
+/// Who owns a slot, as a collect's consumer reads it per delivered slot: the catalog
+/// application that last saw its route and that route's id, side by side (one 8-byte load).
+package struct SlotOwner: Sendable {
+    /// The catalog application that last saw the slot's route (0: never owned). A slot is live
+    /// exactly when this is the latest generation.
+    package var seen: UInt32
+    /// That route's id (ids are below 2^32), kept while its slot is not reused.
+    package var id: UInt32
 
-    package init(slot: Int, route: RouteID, delta: OpCounts) {
-        self.slot = slot
-        self.route = route
-        self.delta = delta
+    package init(seen: UInt32, id: UInt32) {
+        self.seen = seen
+        self.id = id
     }
 }
 
 /// The slot owners as a collect sees them: looks up the route behind a delivered slot (a
 /// consumer that caches by route id only asks on a miss; a route copy costs two retains).
+///
+/// Pointers into the collect's own copy, valid while it runs: copying it (a closure capturing
+/// it, once per run) costs no reference counting.
 package struct SlotOwners {
-    fileprivate let owners: RouteSlots.Owners
+    private let owners: UnsafePointer<RouteSlots.Owners>
+    /// Every slot's owner, indexed by slot.
+    package let table: UnsafeBufferPointer<SlotOwner>
+
+    fileprivate init(owners: UnsafePointer<RouteSlots.Owners>, table: UnsafeBufferPointer<SlotOwner>) {
+        self.owners = owners
+        self.table = table
+    }
 
     /// The route that owns (or last owned) `slot`.
-    package func route(ofSlot slot: Int) -> Route? { owners.route(ofSlot: slot) }
+    package func route(ofSlot slot: Int) -> Route? { owners.pointee.route(ofSlot: slot) }
 }

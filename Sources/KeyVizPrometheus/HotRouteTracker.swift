@@ -209,37 +209,45 @@ struct HotRouteTracker {
         cells[slot] = cell
     }
 
-    /// Folds a batch of deltas, entry by entry as ``claim(slot:route:)``, ``setBucket(_:slot:)``,
-    /// an add to the bucket in `values` and ``addClaimed(slot:reads:writes:)`` would: each into
-    /// the bucket cached in its slot's cell (`bucketOf` finds it on a miss) and into the slot's
-    /// window counts. Entries that only add counts (the slot's route and bucket known, the slot
-    /// active, no candidate list to change: the common case) go through a loop over raw
-    /// buffers; any other entry through those methods. Call ``roll(to:)`` first.
-    mutating func fold(_ batch: UnsafeBufferPointer<SlotDelta>, into values: UnsafeMutableBufferPointer<OpCounts>,
-                       bucketOf: (_ slot: Int, _ route: RouteID) -> Int) {
+    /// Folds a run of deltas (`slots[i]` changed by `deltas[i]`; `owners` holds every slot's
+    /// owner, indexed by slot), entry by entry as ``claim(slot:route:)``,
+    /// ``setBucket(_:slot:)``, an add to the bucket in `values` and
+    /// ``addClaimed(slot:reads:writes:)`` would: each into the bucket cached in its slot's cell
+    /// (`bucketOf` finds it on a miss) and into the slot's window counts. A slot no route has
+    /// owned adds to `unowned` instead. Entries that only add counts (the slot's route and
+    /// bucket known, the slot active, no candidate list to change: the common case) go through
+    /// a loop over raw buffers; any other entry through those methods. Call ``roll(to:)`` first.
+    mutating func fold(slots: UnsafeBufferPointer<Int>, deltas: UnsafeBufferPointer<OpCounts>, owners: UnsafeBufferPointer<SlotOwner>,
+                       into values: UnsafeMutableBufferPointer<OpCounts>, unowned: inout OpCounts,
+                       bucketOf: (_ slot: Int) -> Int) {
         var i = 0
-        while i < batch.count {
-            i = foldPlain(batch, from: i, into: values)
-            guard i < batch.count else { break }
-            let e = batch[i]
-            var b = claim(slot: e.slot, route: e.route)
+        while i < slots.count {
+            i = foldPlain(slots: slots, deltas: deltas, owners: owners, from: i, into: values)
+            guard i < slots.count else { break }
+            let slot = slots[i], owner = owners[slot], delta = deltas[i]
+            i += 1
+            guard owner.seen != 0 else {
+                unowned += delta
+                continue
+            }
+            var b = claim(slot: slot, route: RouteID(UInt64(owner.id)))
             if b < 0 {
-                b = bucketOf(e.slot, e.route)
-                setBucket(b, slot: e.slot)
+                b = bucketOf(slot)
+                setBucket(b, slot: slot)
             }
             // `values` is a raw buffer (no bounds check of its own); a cached bucket is reset at
             // every relayout, so it is always in range.
             precondition(b < values.count, "a cached bucket outlived its layout")
-            values[b] += e.delta
-            addClaimed(slot: e.slot, reads: e.delta.reads, writes: e.delta.writes)
-            i += 1
+            values[b] += delta
+            addClaimed(slot: slot, reads: delta.reads, writes: delta.writes)
         }
     }
 
     /// The entries from `start` on that only add counts, up to the first that needs more (see
-    /// ``fold(_:into:bucketOf:)``); returns that one's index, the batch's count when none does.
-    private mutating func foldPlain(_ batch: UnsafeBufferPointer<SlotDelta>, from start: Int,
-                                    into values: UnsafeMutableBufferPointer<OpCounts>) -> Int {
+    /// ``fold(slots:deltas:owners:into:unowned:bucketOf:)``); returns that one's index, the
+    /// run's count when none does.
+    private mutating func foldPlain(slots: UnsafeBufferPointer<Int>, deltas: UnsafeBufferPointer<OpCounts>, owners: UnsafeBufferPointer<SlotOwner>,
+                                    from start: Int, into values: UnsafeMutableBufferPointer<OpCounts>) -> Int {
         let ranks = ranks
         // What `Candidates.note` compares with; only the entries left to the methods change it.
         let readFull = readCandidates.leaders.count == ranks, readFloor = readCandidates.floor
@@ -247,16 +255,18 @@ struct HotRouteTracker {
         var totals = totalCurrent
         let end = cells.withUnsafeMutableBufferPointer { cells in
             var i = start
-            while i < batch.count {
-                let e = batch[i]
-                let slot = e.slot
+            while i < slots.count {
+                let slot = slots[i]
                 guard slot < cells.count else { return i }
                 var cell = cells[slot]
                 let b = Int(cell.bucket)
-                guard UInt64(cell.route) == e.route.rawValue, b >= 0, b < values.count else { return i }
+                // A slot's cell holds its owner's counts: a never-owned slot (id 0, `seen` 0) never
+                // matches, since cells are claimed only for owned slots.
+                guard cell.route == owners[slot].id, b >= 0, b < values.count else { return i }
                 let mark = cell.mark
                 guard mark & Self.inActive != 0 else { return i }
-                let reads = e.delta.reads, writes = e.delta.writes
+                let delta = deltas[i]
+                let reads = delta.reads, writes = delta.writes
                 let r = Self.saturating(cell.current.0, reads), w = Self.saturating(cell.current.1, writes)
                 if ranks > 0 {
                     // `note` would neither change the leaders nor list the slot.
@@ -269,7 +279,7 @@ struct HotRouteTracker {
                 cells[slot] = cell
                 totals.reads &+= reads
                 totals.writes &+= writes
-                values[b] += e.delta
+                values[b] += delta
                 i += 1
             }
             return i

@@ -68,14 +68,18 @@ struct RenderState {
         hot.reserve(slots: slots.counters.allocatedSlots)     // a cell per slot: the batch loop stays on its fast path
         let hasBuckets = !layout.buckets.isEmpty
         let layout = layout
-        unrouted += slots.collect(consumer: consumer, nowMs: nowMs) { (batch: UnsafeBufferPointer<SlotDelta>, owners: borrowing SlotOwners) in
+        var unowned = OpCounts()
+        unrouted += slots.collect(consumer: consumer, nowMs: nowMs) { (slots: UnsafeBufferPointer<Int>, deltas: UnsafeBufferPointer<OpCounts>, owners: SlotOwners) in
             guard hasBuckets else { return }
             counters.withValues { values in
                 // A route's bucket is searched by key only the first time its slot is folded
                 // after a relayout (then cached in its hot cell).
-                hot.fold(batch, into: values) { slot, _ in layout.bucketIndex(forKey: owners.route(ofSlot: slot)!.start) }
+                hot.fold(slots: slots, deltas: deltas, owners: owners.table, into: values, unowned: &unowned) { slot in
+                    layout.bucketIndex(forKey: owners.route(ofSlot: slot)!.start)
+                }
             }
         }
+        unrouted += unowned
         hot.compact()
     }
 

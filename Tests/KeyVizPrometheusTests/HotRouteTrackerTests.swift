@@ -52,7 +52,7 @@ import Testing
         }
     }
 
-    /// Batched: each fold's deltas go through `fold(_:into:bucketOf:)` (the render's path, with
+    /// Batched: each fold's deltas go through `fold(slots:deltas:owners:into:unowned:bucketOf:)` (the render's path, with
     /// its fast loop) instead of one `add` each; the buckets' sums are checked as well.
     @Test(arguments: [false, true])
     func rankingCandidatesOnlyEqualsAFullScanOverRandomTraffic(batched: Bool) {
@@ -74,11 +74,29 @@ import Testing
                 now += [0, 7, 90, 400, 1000, 2500][Int.random(in: 0..<6, using: &rng)]
                 tracker.roll(to: now)
                 model.roll(now, windowMs)
-                var batch: [SlotDelta] = []
+                // A run as a collect hands it over: slots, their deltas, and every slot's owner.
+                var runSlots: [Int] = [], runDeltas: [OpCounts] = []
+                func foldRun() {
+                    let owners = [SlotOwner(seen: 0, id: 0)] + routeOf.map { SlotOwner(seen: 1, id: UInt32($0)) }
+                    var unowned = OpCounts()
+                    runSlots.withUnsafeBufferPointer { slots in
+                        runDeltas.withUnsafeBufferPointer { deltas in
+                            owners.withUnsafeBufferPointer { owners in
+                                values.withUnsafeMutableBufferPointer { v in
+                                    tracker.fold(slots: slots, deltas: deltas, owners: owners, into: v, unowned: &unowned) { slot in slot % 7 }
+                                }
+                            }
+                        }
+                    }
+                    #expect(unowned == .zero)
+                    runSlots = []
+                    runDeltas = []
+                }
                 for _ in 0..<(1 + Int.random(in: 0..<30, using: &rng)) {
                     let r = Int.random(in: 0..<slots, using: &rng)
                     let slot = 1 + (skewed ? (r * r) / slots : r)
                     if Int.random(in: 0..<200, using: &rng) == 0 {                 // the slot is recycled for a new route
+                        if batched { foldRun() }                                  // (a run has one owner per slot)
                         routeOf[slot - 1] = nextRoute
                         nextRoute += 1
                     }
@@ -86,7 +104,8 @@ import Testing
                     let writes = UInt64(Int.random(in: 0..<2, using: &rng) == 0 ? 0 : 1 + Int.random(in: 0..<5, using: &rng))
                     guard reads + writes > 0 else { continue }
                     if batched {
-                        batch.append(SlotDelta(slot: slot, route: RouteID(routeOf[slot - 1]), delta: OpCounts(reads: reads, writes: writes)))
+                        runSlots.append(slot)
+                        runDeltas.append(OpCounts(reads: reads, writes: writes))
                         wantValues[slot % 7] += OpCounts(reads: reads, writes: writes)
                     } else {
                         tracker.add(slot: slot, route: RouteID(routeOf[slot - 1]), reads: reads, writes: writes)
@@ -94,9 +113,7 @@ import Testing
                     model.add(slot: slot, route: routeOf[slot - 1], reads: reads, writes: writes)
                 }
                 if batched {
-                    batch.withUnsafeBufferPointer { b in
-                        values.withUnsafeMutableBufferPointer { v in tracker.fold(b, into: v) { slot, _ in slot % 7 } }
-                    }
+                    foldRun()
                     #expect(values == wantValues, "seed \(seed) step \(step)")
                 }
                 tracker.compact()
