@@ -245,47 +245,58 @@ struct HotRouteTracker {
 
     /// The entries from `start` on that only add counts, up to the first that needs more (see
     /// ``fold(slots:deltas:owners:into:unowned:bucketOf:)``); returns that one's index, the
-    /// run's count when none does.
+    /// run's count when none does. Out of line and over base pointers, with the candidate
+    /// checks reduced to one limit per op (inlined into the fold, the loop kept its pointers and
+    /// limits on the stack).
+    @inline(never)
     private mutating func foldPlain(slots: UnsafeBufferPointer<Int>, deltas: UnsafeBufferPointer<OpCounts>, owners: UnsafeBufferPointer<SlotOwner>,
                                     from start: Int, into values: UnsafeMutableBufferPointer<OpCounts>) -> Int {
-        let ranks = ranks
-        // What `Candidates.note` compares with; only the entries left to the methods change it.
-        let readFull = readCandidates.leaders.count == ranks, readFloor = readCandidates.floor
-        let writeFull = writeCandidates.leaders.count == ranks, writeFloor = writeCandidates.floor
+        let readLimit = Self.plainLimit(readCandidates, ranks: ranks), writeLimit = Self.plainLimit(writeCandidates, ranks: ranks)
         var totals = totalCurrent
+        let n = slots.count
+        guard start < n, let slotAt = slots.baseAddress, let deltaAt = deltas.baseAddress, let ownerAt = owners.baseAddress,
+              let valueAt = values.baseAddress else { return start }
+        let valueCount = UInt(values.count)
         let end = cells.withUnsafeMutableBufferPointer { cells in
+            guard let cellAt = cells.baseAddress else { return start }
+            let cellCount = UInt(cells.count)
             var i = start
-            while i < slots.count {
-                let slot = slots[i]
-                guard slot < cells.count else { return i }
-                var cell = cells[slot]
+            while i < n {
+                let slot = slotAt[i]
+                guard UInt(bitPattern: slot) < cellCount else { return i }
+                let cell = cellAt[slot]
                 let b = Int(cell.bucket)
                 // A slot's cell holds its owner's counts: a never-owned slot (id 0, `seen` 0) never
-                // matches, since cells are claimed only for owned slots.
-                guard cell.route == owners[slot].id, b >= 0, b < values.count else { return i }
-                let mark = cell.mark
-                guard mark & Self.inActive != 0 else { return i }
-                let delta = deltas[i]
-                let reads = delta.reads, writes = delta.writes
-                let r = Self.saturating(cell.current.0, reads), w = Self.saturating(cell.current.1, writes)
-                if ranks > 0 {
-                    // `note` would neither change the leaders nor list the slot.
-                    if reads != 0 && !(readFull && UInt64(r) <= readFloor
-                                       && (mark & 1 != 0 || UInt64(r) + UInt64(cell.previous.0) <= readFloor)) { return i }
-                    if writes != 0 && !(writeFull && UInt64(w) <= writeFloor
-                                        && (mark & 2 != 0 || UInt64(w) + UInt64(cell.previous.1) <= writeFloor)) { return i }
-                }
-                cell.current = (r, w)
-                cells[slot] = cell
-                totals.reads &+= reads
-                totals.writes &+= writes
-                values[b] += delta
-                i += 1
+                // matches, since cells are claimed only for owned slots. `b` in range also says
+                // it is not -1 (unknown).
+                guard cell.route == ownerAt[slot].id, UInt(bitPattern: b) < valueCount, cell.mark & Self.inActive != 0 else { return i }
+                let delta = deltaAt[i]
+                // Counts of 2^32 or more saturate a cell: left to the methods.
+                guard (delta.reads | delta.writes) >> 32 == 0 else { return i }
+                let r = min(UInt64(cell.current.0) &+ delta.reads, UInt64(UInt32.max))
+                let w = min(UInt64(cell.current.1) &+ delta.writes, UInt64(UInt32.max))
+                // `note` would neither change the leaders nor list the slot.
+                if delta.reads != 0 && (r > readLimit || (cell.mark & 1 == 0 && r &+ UInt64(cell.previous.0) > readLimit)) { return i }
+                if delta.writes != 0 && (w > writeLimit || (cell.mark & 2 == 0 && w &+ UInt64(cell.previous.1) > writeLimit)) { return i }
+                cellAt[slot].current = (UInt32(truncatingIfNeeded: r), UInt32(truncatingIfNeeded: w))
+                totals.reads &+= delta.reads
+                totals.writes &+= delta.writes
+                valueAt[b] += delta
+                i &+= 1
             }
             return i
         }
         totalCurrent = totals
         return end
+    }
+
+    /// The largest count (current, and current + previous of an unlisted slot) that the fold's
+    /// plain loop may leave to an op's candidates unchanged: `note` changes nothing for a count
+    /// at or below T once there are `ranks` leaders; below that every count must go to `note`
+    /// (0: a changed count is at least 1); with no ranks there is nothing to note.
+    private static func plainLimit(_ c: Candidates, ranks: Int) -> UInt64 {
+        guard ranks > 0 else { return .max }
+        return c.leaders.count == ranks ? c.floor : 0
     }
 
     /// Drops listed slots whose current + previous count no longer exceeds T (after a fold).
