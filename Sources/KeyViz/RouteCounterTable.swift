@@ -275,9 +275,17 @@ package final class RouteCounterTable: @unchecked Sendable {
                     bits = dirty[w].exchange(0, ordering: .sequentiallyConsistent)
                     continue
                 }
-                pending[n] = w << 6 | bits.trailingZeroBitCount
-                bits &= bits &- 1
-                n &+= 1
+                // The word's slots, as many as fit (one tight loop: the base hoisted, no reloads).
+                let base = w &<< 6
+                var left = bits
+                var m = n
+                repeat {
+                    pending[m] = base | left.trailingZeroBitCount
+                    left &= left &- 1
+                    m &+= 1
+                } while left != 0 && m < Self.drainBatch
+                bits = left
+                n = m
             }
             visited &+= n
             // Slots close together share their lines, which the hardware prefetches anyway.

@@ -84,17 +84,18 @@ package final class RouteSlots: Sendable {
             assert(zip(slots, slots.dropFirst()).allSatisfy { $0 < $1 }, "a drained batch's slots ascend")
             if last >= b.pointee.mapCount { growMap(to: max(last + 1, slotCount, b.pointee.mapCount * 2)) }
             let map = b.pointee.map.unsafelyUnwrapped
-            var deltaOf = b.pointee.deltaOf
+            if b.pointee.deltaOf == nil { growEntries() }   // so the loop needs no check per slot
+            var deltaOf = b.pointee.deltaOf.unsafelyUnwrapped
             for i in slots.indices {
                 let slot = slots[i]
                 let e = Int(map[slot])
-                if e != 0, let d = deltaOf {
-                    d[e &- 1] += deltas[i]
+                if e != 0 {
+                    deltaOf[e &- 1] += deltas[i]
                 } else if slot == 0 {
                     b.pointee.unrouted += deltas[i]
                 } else {
                     add(slot: slot, deltas[i], slotCount: slotCount)
-                    deltaOf = b.pointee.deltaOf     // may have grown
+                    deltaOf = b.pointee.deltaOf.unsafelyUnwrapped     // may have grown
                 }
             }
         }
