@@ -271,10 +271,10 @@ struct HotRouteTracker {
                 // it is not -1 (unknown).
                 guard cell.route == ownerAt[slot].id, UInt(bitPattern: b) < valueCount, cell.mark & Self.inActive != 0 else { return i }
                 let delta = deltaAt[i]
-                // Counts of 2^32 or more saturate a cell: left to the methods.
-                guard (delta.reads | delta.writes) >> 32 == 0 else { return i }
-                let r = min(UInt64(cell.current.0) &+ delta.reads, UInt64(UInt32.max))
-                let w = min(UInt64(cell.current.1) &+ delta.writes, UInt64(UInt32.max))
+                let r = UInt64(cell.current.0) &+ delta.reads, w = UInt64(cell.current.1) &+ delta.writes
+                // A count that reaches 2^32 saturates the cell: left to the methods (with deltas
+                // below 2^32 the sums cannot wrap).
+                guard (delta.reads | delta.writes | r | w) >> 32 == 0 else { return i }
                 // `note` would neither change the leaders nor list the slot.
                 if delta.reads != 0 && (r > readLimit || (cell.mark & 1 == 0 && r &+ UInt64(cell.previous.0) > readLimit)) { return i }
                 if delta.writes != 0 && (w > writeLimit || (cell.mark & 2 == 0 && w &+ UInt64(cell.previous.1) > writeLimit)) { return i }
