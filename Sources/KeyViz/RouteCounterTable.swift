@@ -83,6 +83,7 @@ package final class RouteCounterTable: @unchecked Sendable {
     private let carries: UnsafeMutablePointer<Atomic<Int>>      // carries ever made (0: drains skip the carry region)
     static let slotChunkCount = maxSlots >> slotChunkBits
     private let allocated = Atomic<Int>(1)                     // slot 0 (unrouted) always exists
+    private let preloadedStripes = Atomic<Int>(0)              // stripes a test preloaded, + 1 (see `stripesInUse`)
 
     /// - Parameter stripes: rounded up to a power of two, 1…64; 0 or less picks the default
     ///   (online CPUs rounded up).
@@ -160,11 +161,12 @@ package final class RouteCounterTable: @unchecked Sendable {
     /// Takes the slot's counts, summed over stripes and carries, and leaves zeros behind.
     /// `carried`: the carry count, read by the caller after it cleared the slot's dirty bit (an
     /// add that saw the bit set made its carry before that), once per batch of slots.
+    /// `stripes`: how many of the slot's stripes can hold counts (see ``stripesInUse``).
     @inline(__always)
-    private func drain(slot: Int, carried: Bool) -> OpCounts {
+    private func drain(slot: Int, stripes: Int, carried: Bool) -> OpCounts {
         var c = OpCounts()
         let first = storage.slotWords(slot: slot, stripe: 0)
-        for stripe in 0..<stripeCount {
+        for stripe in 0..<stripes {
             let p = first + CounterStorage.stripeOffset(stripe)
             // Plain loads first: an idle stripe's line stays clean (an exchange dirties it), and
             // a locked exchange costs far more than a load. Sequentially consistent loads (plain
@@ -193,6 +195,16 @@ package final class RouteCounterTable: @unchecked Sendable {
         return c
     }
 
+    /// The stripes a drain reads: the ones threads have been given (a thread adds only to its
+    /// own, and stripe numbers are handed out in order) or a test preloaded, at most all of
+    /// them. A host with fewer observing threads than stripes drains fewer lines per slot. Read
+    /// after the dirty bits are cleared: a thread's stripe is handed out before its first add,
+    /// and that add's dirty-bit check after it (all sequentially consistent), so a drain that
+    /// takes the bit the add set, or saw set, sees the stripe counted.
+    private var stripesInUse: Int {
+        min(stripeCount, max(ThreadStripe.assigned, preloadedStripes.load(ordering: .sequentiallyConsistent)))
+    }
+
     /// Carries made so far (for tests: a wrap was seen and carried).
     package var carryCount: Int { carries.pointee.load(ordering: .relaxed) }
 
@@ -202,6 +214,7 @@ package final class RouteCounterTable: @unchecked Sendable {
     /// thread uses the table.
     package func preload(slot: Int, stripe: Int, op: Op, operations: UInt64, bytes: UInt64) {
         precondition(operations < 1 << CounterStorage.countBits && bytes <= CounterStorage.bytesMask)
+        _ = preloadedStripes.max(stripe & stripeMask + 1, ordering: .sequentiallyConsistent)
         storage.slotWords(slot: slot, stripe: stripe)[Int(op.rawValue)]
             .store(operations << CounterStorage.bytesBits | bytes, ordering: .sequentiallyConsistent)
         storage.markDirty(slot: slot)
@@ -308,17 +321,19 @@ package final class RouteCounterTable: @unchecked Sendable {
     @inline(never)
     private func take(_ pending: UnsafeMutablePointer<Int>, _ n: Int, into deltas: UnsafeMutablePointer<OpCounts>) -> Int {
         var zeros = 0
-        // After every pending slot's bit was cleared (see `drain(slot:carried:)`); a loop for
-        // each case, so the common one checks nothing per slot.
+        // Both read after every pending slot's bit was cleared (see `drain(slot:stripes:carried:)`
+        // and ``stripesInUse``); a loop for each carry case, so the common one checks nothing
+        // per slot.
+        let stripes = stripesInUse
         if carries.pointee.load(ordering: .sequentiallyConsistent) != 0 {
             for i in 0..<n {
-                let d = drain(slot: pending[i], carried: true)
+                let d = drain(slot: pending[i], stripes: stripes, carried: true)
                 deltas[i] = d
                 zeros &+= d.isZero ? 1 : 0
             }
         } else {
             for i in 0..<n {
-                let d = drain(slot: pending[i], carried: false)
+                let d = drain(slot: pending[i], stripes: stripes, carried: false)
                 deltas[i] = d
                 zeros &+= d.isZero ? 1 : 0
             }
@@ -338,8 +353,10 @@ package final class RouteCounterTable: @unchecked Sendable {
     /// Slots whose words share a 64-byte line in one stripe (two 8-byte words each).
     static let slotsPerLine = 64 / (wordsPerSlot * MemoryLayout<UInt64>.stride)
 
-    /// Slots a drain reads before it exchanges their words (32: 1 KiB of deltas).
-    static let drainBatch = 32
+    /// Slots a drain takes at a time and hands on as one run (64: 2 KiB of deltas; the calls
+    /// per run, through the collect to its consumer's fold, cost a few instructions per slot
+    /// at 32).
+    static let drainBatch = 64
 
     /// Reads the slot's line in every stripe, so that the exchanges after it find them cached.
     @inline(__always)

@@ -37,10 +37,16 @@ enum ThreadStripe {
 
     @usableFromInline @inline(never)
     static func assign() -> Int {
-        let stripe = nextStripe.wrappingAdd(1, ordering: .relaxed).oldValue
+        // Sequentially consistent: ordered before this thread's first add, so a drain that reads
+        // ``assigned`` after clearing a dirty bit that add set (or saw set) counts its stripe.
+        let stripe = nextStripe.wrappingAdd(1, ordering: .sequentiallyConsistent).oldValue
         pthread_setspecific(key, UnsafeRawPointer(bitPattern: stripe &+ 1))
         return stripe
     }
+
+    /// Stripe numbers handed out so far: only stripes below it (masked) have ever been added to,
+    /// so a drain reads the first `min(assigned, stripes)` stripes of a slot and no more.
+    static var assigned: Int { nextStripe.load(ordering: .sequentiallyConsistent) }
 
     /// A default stripe count: the number of online processors rounded up to a power of two,
     /// between 1 and 16.
