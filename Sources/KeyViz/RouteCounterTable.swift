@@ -215,7 +215,7 @@ package final class RouteCounterTable: @unchecked Sendable {
     package func preload(slot: Int, stripe: Int, op: Op, operations: UInt64, bytes: UInt64) {
         precondition(operations < 1 << CounterStorage.countBits && bytes <= CounterStorage.bytesMask)
         _ = preloadedStripes.max(stripe & stripeMask + 1, ordering: .sequentiallyConsistent)
-        storage.slotWords(slot: slot, stripe: stripe)[Int(op.rawValue)]
+        storage.slotWords(slot: slot, stripe: stripe & stripeMask)[Int(op.rawValue)]
             .store(operations << CounterStorage.bytesBits | bytes, ordering: .sequentiallyConsistent)
         storage.markDirty(slot: slot)
     }
@@ -303,7 +303,8 @@ package final class RouteCounterTable: @unchecked Sendable {
             visited &+= n
             // Slots close together share their lines, which the hardware prefetches anyway.
             if n > 1 && pending[n &- 1] &- pending[0] > n &* Self.slotsPerLine {
-                for i in 0..<n { touch(slot: pending[i]) }
+                let stripes = stripesInUse
+                for i in 0..<n { touch(slot: pending[i], stripes: stripes) }
             }
             let kept = n > 0 ? take(pending, n, into: deltas) : 0
             if kept > 0 {
@@ -358,11 +359,12 @@ package final class RouteCounterTable: @unchecked Sendable {
     /// at 32).
     static let drainBatch = 64
 
-    /// Reads the slot's line in every stripe, so that the exchanges after it find them cached.
+    /// Reads the slot's line in each of the first `stripes` stripes (those in use), so that the
+    /// exchanges after it find them cached.
     @inline(__always)
-    private func touch(slot: Int) {
+    private func touch(slot: Int, stripes: Int) {
         let first = storage.slotWords(slot: slot, stripe: 0)
-        for stripe in 0..<stripeCount {
+        for stripe in 0..<stripes {
             _ = first[CounterStorage.stripeOffset(stripe)].load(ordering: .relaxed)
         }
     }
