@@ -339,11 +339,12 @@ package final class RouteSlots: Sendable {
 
     /// The same, the deltas handed over in runs (up to ``RouteCounterTable/drainBatch`` at a
     /// time: slots and their deltas at the same index, no slot twice in one collect, no zero
-    /// delta, never the unrouted slot), so a consumer folds them in a loop of its own, reading
-    /// each slot's owner from ``SlotOwners/table`` as it goes, rather than through a call per
-    /// slot or a copy of each delta with its route. A slot that no route has owned (its owner's
-    /// `seen` is 0; only a test that writes to a slot directly makes one dirty) counts as unrouted:
-    /// the consumer adds its delta to what the collect returns.
+    /// delta, never the unrouted slot, every slot within ``SlotOwners/table``), so a consumer
+    /// folds them in a loop of its own, reading each slot's owner from the table as it goes,
+    /// rather than through a call per slot or a copy of each delta with its route. Every slot
+    /// handed over has been owned (`seen` is not 0): only ``apply(_:nowMs:)`` maps routes to
+    /// slots, after it records their owners. A consumer that finds one that was not counts
+    /// it as unrouted, as the per-slot form above does.
     @discardableResult
     package func collect(consumer: Int, nowMs: Int64, reserve: ((Int) -> Void)? = nil,
                          runs body: (_ slots: UnsafeBufferPointer<Int>, _ deltas: UnsafeBufferPointer<OpCounts>, _ owners: SlotOwners) -> Void) -> OpCounts {
@@ -362,7 +363,10 @@ package final class RouteSlots: Sendable {
                 // A run as the consumer takes it: the unrouted slot, which only a drain's first
                 // batch can start with (its slots ascend), goes to `unrouted`.
                 @inline(__always) func deliver(_ slots: UnsafeBufferPointer<Int>, _ deltas: UnsafeBufferPointer<OpCounts>) {
-                    guard let first = slots.first else { return }
+                    guard let first = slots.first, let last = slots.last else { return }
+                    // A drained run ascends, so its last slot is its largest (an inbox's entries
+                    // passed this check when they were drained; the table never shrinks).
+                    precondition(last < table.count, "a drained slot has no owner entry")
                     if first == 0 {
                         unrouted += deltas[0]
                         if slots.count > 1 { body(UnsafeBufferPointer(rebasing: slots.dropFirst()), UnsafeBufferPointer(rebasing: deltas.dropFirst()), owners) }
@@ -459,8 +463,9 @@ package struct SlotOwner: Sendable {
 /// The slot owners as a collect sees them: looks up the route behind a delivered slot (a
 /// consumer that caches by route id only asks on a miss; a route copy costs two retains).
 ///
-/// Pointers into the collect's own copy, valid while it runs: copying it (a closure capturing
-/// it, once per run) costs no reference counting.
+/// Pointers into the collect's own copy of the owners, valid only while the collect that
+/// hands it over runs: a consumer must not keep it (or ``table``) past its body. Pointers, so
+/// that copying it (a closure capturing it, once per run) costs no reference counting.
 package struct SlotOwners {
     private let owners: UnsafePointer<RouteSlots.Owners>
     /// Every slot's owner, indexed by slot.

@@ -44,8 +44,9 @@ enum ThreadStripe {
         return stripe
     }
 
-    /// Stripe numbers handed out so far: only stripes below it (masked) have ever been added to,
-    /// so a drain reads the first `min(assigned, stripes)` stripes of a slot and no more.
+    /// Stripe numbers handed out so far: threads have added only to stripes below it (masked),
+    /// so a drain reads the first `min(assigned, stripes)` stripes of a slot and no more (a
+    /// table counts the stripes a test preloads itself).
     static var assigned: Int { nextStripe.load(ordering: .sequentiallyConsistent) }
 
     /// A default stripe count: the number of online processors rounded up to a power of two,

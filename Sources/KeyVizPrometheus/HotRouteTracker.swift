@@ -369,6 +369,11 @@ struct HotRouteTracker {
         window = n
     }
 
+    /// The window counts of the current window in `slot`'s cell (for tests).
+    func currentCounts(slot: Int) -> (reads: UInt32, writes: UInt32) {
+        slot < cells.count ? cells[slot].current : (0, 0)
+    }
+
     /// Slots a ranking looks at, both ops (for tests of render cost).
     var candidateCount: Int {
         [readCandidates, writeCandidates].reduce(0) { $0 + ($1.scanAll ? active.count : min(active.count, $1.listed)) }

@@ -65,7 +65,7 @@ struct RenderState {
             routeCount = catalog.routes.count
         }
         hot.roll(to: nowMs)
-        hot.reserve(slots: slots.counters.allocatedSlots)     // a cell per slot: the batch loop stays on its fast path
+        hot.reserve(slots: slots.counters.allocatedSlots)     // a cell per slot: the fold stays in its plain loop
         let hasBuckets = !layout.buckets.isEmpty
         let layout = layout
         var unowned = OpCounts()

@@ -88,7 +88,6 @@ import Testing
                             }
                         }
                     }
-                    #expect(unowned == .zero)
                     runSlots = []
                     runDeltas = []
                 }
@@ -134,6 +133,42 @@ import Testing
                 }
             }
         }
+    }
+
+    /// The fold's plain loop leaves to the methods a slot no route owns (its delta goes to
+    /// `unowned`, no bucket or window changes) and any count that reaches 2^32 (the cell
+    /// saturates there, the bucket's sum stays exact).
+    @Test func unownedSlotsAndCountsReaching2To32LeaveThePlainLoop() {
+        // No ranks: nothing for the candidates to note, so a claimed, active cell's counts take
+        // the plain loop unless they reach 2^32.
+        var tracker = HotRouteTracker(windowMs: 60_000, nowMs: 0, ranks: 0)
+        tracker.roll(to: 0)
+        // Slots 1 and 2 owned by routes 11 and 12, slot 3 never owned.
+        let owners = [SlotOwner(seen: 0, id: 0), SlotOwner(seen: 1, id: 11), SlotOwner(seen: 1, id: 12), SlotOwner(seen: 0, id: 0)]
+        var values = [OpCounts](repeating: .zero, count: 2)
+        var unowned = OpCounts()
+        func fold(_ run: [(Int, OpCounts)]) {
+            let slots = run.map(\.0), deltas = run.map(\.1)
+            slots.withUnsafeBufferPointer { s in
+                deltas.withUnsafeBufferPointer { d in
+                    owners.withUnsafeBufferPointer { o in
+                        values.withUnsafeMutableBufferPointer { v in
+                            tracker.fold(slots: s, deltas: d, owners: o, into: v, unowned: &unowned) { slot in slot - 1 }
+                        }
+                    }
+                }
+            }
+        }
+        let big: UInt64 = 3_000_000_000
+        fold([(1, OpCounts(reads: 5)), (2, OpCounts(reads: 7)), (3, OpCounts(reads: 9))])   // claims the cells
+        fold([(1, OpCounts(reads: big)), (2, OpCounts(reads: 1 << 33)), (3, OpCounts(writes: 4))])
+        #expect(tracker.currentCounts(slot: 1) == (5 + UInt32(big), 0), "below 2^32: added in the plain loop")
+        fold([(1, OpCounts(reads: big, writes: 2)), (2, OpCounts(reads: 1))])
+        #expect(unowned == OpCounts(reads: 9, writes: 4))
+        #expect(values == [OpCounts(reads: 5 + 2 * big, writes: 2), OpCounts(reads: 7 + (1 << 33) + 1)])
+        #expect(tracker.currentCounts(slot: 1) == (UInt32.max, 2), "saturated, not wrapped")
+        #expect(tracker.currentCounts(slot: 2) == (UInt32.max, 0))
+        #expect(tracker.currentCounts(slot: 3) == (0, 0))
     }
 
     @Test func skewedAndUniformTrafficLeaveAHandfulOfCandidates() {

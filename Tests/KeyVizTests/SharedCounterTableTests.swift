@@ -56,7 +56,8 @@ import Testing
     @Test func zeroDeltasAreDroppedAndEachSlotKeepsItsOwnDeltaOverManyBatches() {
         let table = RouteSlots(stripes: 2, graceMs: 0)
         let a = table.addConsumer(), b = table.addConsumer()
-        // Enough routes that a collect's 256-delta batch fills in the middle of a run.
+        // Enough routes that a drain hands over many 64-slot runs, and the inbox's runs split
+        // at other places.
         let catalog = RouteCatalog.evenlySplit(count: 900, groups: 3)
         table.apply(catalog, nowMs: 0)
         func touch(_ ids: some Sequence<Int>, bytes: UInt64) -> [RouteID: OpCounts] {
