@@ -367,6 +367,8 @@ package final class RouteSlots: Sendable {
                     // A drained run ascends, so its last slot is its largest (an inbox's entries
                     // passed this check when they were drained; the table never shrinks).
                     precondition(last < table.count, "a drained slot has no owner entry")
+                    assert(slots.allSatisfy { $0 == 0 || current.pointee.route(ofSlot: $0)?.id == RouteID(UInt64(table[$0].id)) },
+                           "a drained slot is not owned, or its stored id is not its route's")
                     if first == 0 {
                         unrouted += deltas[0]
                         if slots.count > 1 { body(UnsafeBufferPointer(rebasing: slots.dropFirst()), UnsafeBufferPointer(rebasing: deltas.dropFirst()), owners) }
