@@ -16,10 +16,12 @@ final class ServerContext: Sendable {
     let log: RateLimitedLog
     let lingering: LingeringClose
     let parked = ParkedRequests()
+    let lentBodies: LentBodies
     let taskExecutor: (any TaskExecutor)?
     init(handler: KeyVizHTTPHandler, policy: RequestPolicy, deadlines: RequestDeadlines, log: RateLimitedLog,
-         lingering: LingeringClose, taskExecutor: (any TaskExecutor)?) {
+         lingering: LingeringClose, lentBodies: LentBodies, taskExecutor: (any TaskExecutor)?) {
         self.taskExecutor = taskExecutor
+        self.lentBodies = lentBodies
         self.handler = handler
         self.policy = policy
         self.deadlines = deadlines
@@ -75,6 +77,7 @@ public final class MetricsServer: Sendable {
     private let context: Int                 // retained ServerContext handed to libmicrohttpd
     private let deadlines: RequestDeadlines
     private let lingering = LingeringClose()
+    private let lentBodies = LentBodies()
     private let reaper: Task<Void, Never>
     private let log: RateLimitedLog
 
@@ -105,7 +108,7 @@ public final class MetricsServer: Sendable {
         log = RateLimitedLog(logger: logger)
         let ctx = Unmanaged.passRetained(ServerContext(handler: handler, policy: RequestPolicy(configuration),
                                                        deadlines: deadlines, log: log,
-                                                       lingering: lingering, taskExecutor: taskExecutor)).toOpaque()
+                                                       lingering: lingering, lentBodies: lentBodies, taskExecutor: taskExecutor)).toOpaque()
         let d = keyviz_mhd_start(flags, fd, 0, UInt32(configuration.connectionLimit), UInt32(perClientLimit),
                                  UInt32(timeout), configuration.connectionMemoryLimit, 1,
                                  configuration.tlsKeyPEM, configuration.tlsCertificatePEM,
@@ -143,6 +146,12 @@ public final class MetricsServer: Sendable {
     /// Connections closed because their request exchange (or a new connection's first headers)
     /// was not complete in time.
     public var connectionsTimedOut: Int { deadlines.reapedCount }
+
+    /// Response bodies libmicrohttpd holds now (lent, not copied, and not yet released): for
+    /// tests that every one is released once sent, aborted or refused.
+    package var responseBodiesHeld: Int { lentBodies.held }
+    /// Response bodies lent to libmicrohttpd so far.
+    package var responseBodiesLent: Int { lentBodies.lent }
 
     /// A server let go without a stop is stopped as ``stop()`` does, but libmicrohttpd's thread
     /// is joined on a thread of its own: the last reference may drop on a cooperative thread or
@@ -308,7 +317,7 @@ private let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, m
         conCls.pointee = UnsafeMutableRawPointer(bitPattern: answeredMarker)
         uploadDataSize?.pointee = 0
         guard let answer = parked.answer.withLock({ $0 }) else { return .NO }
-        return queue(answer, on: connection)
+        return queue(answer, on: connection, lending: context.lentBodies)
     }
     if state == answeredMarker {
         uploadDataSize?.pointee = 0
@@ -336,7 +345,7 @@ private let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, m
         }
         conCls.pointee = UnsafeMutableRawPointer(bitPattern: refusedMarker)
         let counted = context.handler.measure(handler: KeyVizHTTPHandler.handlerName(path)) { _ in refusal }
-        return queue(counted, on: connection)
+        return queue(counted, on: connection, lending: context.lentBodies)
     }
     if let size = uploadDataSize, size.pointee > 0 {
         size.pointee = 0        // unreachable: a request with a body was refused above
@@ -355,7 +364,7 @@ private let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, m
     // Answered in a task: the connection waits suspended, libmicrohttpd's thread goes on.
     let parked = ParkedRequest(connection: Int(bitPattern: UnsafeRawPointer(connection)))
     guard context.parked.parkAndSuspend(parked) else {
-        return queue(handler.measure(handler: name) { _ in .text(503, "the server is stopping") }, on: connection)
+        return queue(handler.measure(handler: name) { _ in .text(503, "the server is stopping") }, on: connection, lending: context.lentBodies)
     }
     // libmicrohttpd calls back for this connection only after this call returns, so the
     // pointer is in place before any resume is acted on.
@@ -386,15 +395,31 @@ private func directAnswer(_ response: KeyVizHTTPResponse) -> [UInt8] {
     return Array(text.utf8) + response.body
 }
 
-private func queue(_ response: KeyVizHTTPResponse, on connection: OpaquePointer) -> MHD_Result {
-    let mhdResponse = response.body.withUnsafeBytes { body in
-        MHD_create_response_from_buffer(body.count, UnsafeMutableRawPointer(mutating: body.baseAddress), .RESPMEM_MUST_COPY)
+private func queue(_ response: KeyVizHTTPResponse, on connection: OpaquePointer, lending ledger: LentBodies) -> MHD_Result {
+    let mhdResponse: OpaquePointer?
+    if response.body.count >= ResponseBody.lendAtLeast {
+        // Lent, not copied: libmicrohttpd sends from the body's own storage and releases it
+        // when the response is done with (a render's body is 100 KB and more).
+        let body = ResponseBody(response.body, ledger: ledger)
+        let held = Unmanaged.passRetained(body).toOpaque()
+        mhdResponse = MHD_create_response_from_buffer_with_free_callback_cls(body.count, body.bytes, releaseResponseBody, held)
+        if mhdResponse == nil { Unmanaged<ResponseBody>.fromOpaque(held).release() }
+    } else {
+        mhdResponse = response.body.withUnsafeBytes { body in
+            MHD_create_response_from_buffer(body.count, UnsafeMutableRawPointer(mutating: body.baseAddress), .RESPMEM_MUST_COPY)
+        }
     }
     guard let mhdResponse else { return .NO }
     for h in response.headers { _ = MHD_add_response_header(mhdResponse, h.name, h.value) }
     let result = MHD_queue_response(connection, UInt32(response.status), mhdResponse)
     MHD_destroy_response(mhdResponse)
     return result
+}
+
+/// libmicrohttpd is done with a lent body.
+private let releaseResponseBody: MHD_ContentReaderFreeCallback = { held in
+    guard let held else { return }
+    Unmanaged<ResponseBody>.fromOpaque(held).release()
 }
 
 /// libmicrohttpd's messages, one formatted line each (the shim's logger formats them).
