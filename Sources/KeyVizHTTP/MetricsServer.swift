@@ -399,7 +399,7 @@ private func queue(_ response: KeyVizHTTPResponse, on connection: OpaquePointer,
     let mhdResponse: OpaquePointer?
     if response.body.count >= ResponseBody.lendAtLeast {
         // Lent, not copied: libmicrohttpd sends from the body's own storage and releases it
-        // when the response is done with (a render's body is 100 KB and more).
+        // when the response is done with (an uncompressed render is often 100 KB or more).
         let body = ResponseBody(response.body, ledger: ledger)
         let held = Unmanaged.passRetained(body).toOpaque()
         mhdResponse = MHD_create_response_from_buffer_with_free_callback_cls(body.count, body.bytes, releaseResponseBody, held)

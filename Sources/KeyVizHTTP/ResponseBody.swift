@@ -2,8 +2,8 @@ import Synchronization
 
 /// A response body lent to libmicrohttpd instead of copied into it: libmicrohttpd sends from
 /// the array's own storage and calls back when it is done, which releases this holder. (The
-/// copy cost a 100 KB allocation and memcpy per scrape; lent, `/metrics` at 1 698 series went
-/// from about 6 600 to 9 900 requests per second: docs/performance.md.)
+/// copy cost an allocation and a memcpy of the whole body per request; docs/performance.md has
+/// what lending changed, for uncompressed scrapes.)
 ///
 /// The address outlives `withUnsafeBytes`, which Swift's rules alone do not promise. It holds
 /// because an array's elements live in one heap object that Swift never moves, and this holder
@@ -20,7 +20,7 @@ final class ResponseBody {
         precondition(!body.isEmpty, "an empty body has no storage to lend")
         self.body = body
         self.ledger = ledger
-        bytes = body.withUnsafeBytes { UnsafeMutableRawPointer(mutating: $0.baseAddress!) }
+        bytes = self.body.withUnsafeBytes { UnsafeMutableRawPointer(mutating: $0.baseAddress!) }
         ledger.count.wrappingAdd(1, ordering: .relaxed)
         ledger.total.wrappingAdd(1, ordering: .relaxed)
     }
