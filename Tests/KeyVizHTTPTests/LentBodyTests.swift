@@ -17,13 +17,24 @@ import KeyVizTestSupport
     final class FreshCopies: MetricsExposition {
         let body: [UInt8]
         init(_ text: String) { body = Array(text.utf8) }
-        func render(format: ExpositionFormat) -> [UInt8] { body.map { $0 } }
+        func render(format: ExpositionFormat) -> [UInt8] {
+            // A memcpy (a `map` of 16 MB takes seconds in a debug build on a loaded machine).
+            [UInt8](unsafeUninitializedCapacity: body.count) { copy, count in
+                body.withUnsafeBytes { UnsafeMutableRawBufferPointer(copy).copyMemory(from: $0) }
+                count = body.count
+            }
+        }
         func register(_ collector: any MetricsCollector) {}
     }
 
     static func server(_ text: String) throws -> MetricsServer {
-        try MetricsServer(handler: KeyVizHTTPHandler(metrics: FreshCopies(text), matrix: nil),
-                          configuration: ephemeral(), taskExecutor: TestThreadsExecutor.shared)
+        // Deadlines far away: a stalled exchange here must end because its client leaves, not
+        // because the request deadline closed it on a slow machine.
+        var config = ephemeral()
+        config.connectionTimeout = .seconds(300)
+        config.headerTimeout = .seconds(300)
+        return try MetricsServer(handler: KeyVizHTTPHandler(metrics: FreshCopies(text), matrix: nil),
+                                 configuration: config, taskExecutor: TestThreadsExecutor.shared)
     }
 
     @Test func aLentBodyArrivesByteExactAndIsReleasedOnceSentOrHeadOnly() async throws {
@@ -56,7 +67,7 @@ import KeyVizTestSupport
         let text = String(repeating: String(repeating: "x", count: 1023) + "\n", count: 16 * 1024)
         let server = try Self.server(text)
         defer { server.stop() }
-        let stalled = try (0..<2).map { _ in try TestConnection(port: server.boundAddress.port) }
+        let stalled = try (0..<2).map { _ in try TestConnection(port: server.boundAddress.port, timeoutSeconds: 60) }
         for c in stalled {
             c.send(TestConnection.request("GET", "/metrics"))
             #expect(c.readChunk() != nil)           // the answer has begun
