@@ -158,6 +158,7 @@ struct RenderState {
         case bucketCounter(Series)
         case bucketInfo
         case bucketRoutes
+        case hotRoute(HotRouteFamily)
         case family(MetricFamily)
     }
 
@@ -165,7 +166,9 @@ struct RenderState {
         // Each item with its family name, so sorting compares strings it already has.
         var items: [(name: String, item: Item)] = Series.allCases.map { (Self.counterNames[$0]!.0, .bucketCounter($0)) }
             + [("keyviz_bucket_info", .bucketInfo), ("keyviz_bucket_routes", .bucketRoutes)]
-        items += ownFamilies(nowMs: configuration.now(), slots: slots).map { ($0.name, .family($0)) }
+        let (own, hotRows) = ownFamilies(nowMs: configuration.now(), slots: slots)
+        items += HotRouteFamily.allCases.map { ($0.name, .hotRoute($0)) }
+        items += own.map { ($0.name, .family($0)) }
         var taken = Set(items.map(\.name))
         var extra: [MetricFamily] = configuration.processMetrics ? processCollector.collect() : []
         for c in collectors { extra += c.collect() }
@@ -190,6 +193,8 @@ struct RenderState {
             case .bucketRoutes:
                 ExpositionWriter.appendHeader(MetricFamily(unchecked: name, help: Help.bucketRoutes, type: .gauge, samples: []), format: format, to: &out)
                 out.append(contentsOf: routesLines)
+            case .hotRoute(let family):
+                family.write(hotRows, format: format, to: &out)
             case .family(let f):
                 ExpositionWriter.encode([f], format: format, into: &out, terminate: false)
             }
@@ -202,7 +207,6 @@ struct RenderState {
         let name = "keyviz_bucket_\($0.rawValue)_total"
         return ($0, (name, Array(name.utf8)))
     })
-    private static let rankLabels = (0...100).map(String.init)
 
     /// One counter family's lines, written through a pointer into space appended at once
     /// (`append(contentsOf:)` per piece cost more than the bytes it copies).
@@ -239,8 +243,9 @@ struct RenderState {
         out.removeLast(out.count - end)
     }
 
-    /// Unrouted, hot-route and self families.
-    private mutating func ownFamilies(nowMs: Int64, slots: RouteSlots) -> [MetricFamily] {
+    /// Unrouted and self families, and the hot-route families' rows (written by
+    /// ``HotRouteFamily``).
+    private mutating func ownFamilies(nowMs: Int64, slots: RouteSlots) -> ([MetricFamily], [HotRouteRow]) {
         var families: [MetricFamily] = []
         families.append(MetricFamily(unchecked: "keyviz_unrouted_total", help: Help.unrouted, type: .counter, samples: [
             MetricSample(labels: [("op", "read")], value: .integer(unrouted.reads)),
@@ -250,7 +255,7 @@ struct RenderState {
             MetricSample(labels: [("op", "read")], value: .integer(unrouted.readBytes)),
             MetricSample(labels: [("op", "write")], value: .integer(unrouted.writeBytes)),
         ]))
-        var rates: [MetricSample] = [], shares: [MetricSample] = [], ids: [MetricSample] = [], infos: [MetricSample] = []
+        var rows: [HotRouteRow] = []
         var rankedBuckets: [RouteID: String] = [:]
         let seconds = hot.coveredSeconds(nowMs: nowMs)
         let ranked = hot.top(nowMs: nowMs)
@@ -260,13 +265,6 @@ struct RenderState {
             let total = hot.total(op, nowMs: nowMs)
             for rank in 1...max(1, k) where k > 0 {
                 let entry = rank <= top.count ? top[rank - 1] : nil
-                let labels: [(name: String, value: String)] = [("op", op.description), ("rank", Self.rankLabels[rank])]
-                rates.append(MetricSample(labels: labels, value: .double(entry.map { $0.count / seconds } ?? 0)))
-                shares.append(MetricSample(labels: labels, value: .double(entry.map { total <= 0 ? 0 : min(1, $0.count / total) } ?? 0)))
-                // Identity is (op, rank) plus the bucket holding the route: a split or merge
-                // renames the route but rarely moves it to another bucket. The route id is a
-                // value (-1: no route at this rank).
-                ids.append(MetricSample(labels: labels, value: .double(entry.map { Double($0.route.rawValue) } ?? -1)))
                 var bucket = ""
                 if let e = entry {
                     if let route = slots.owner(ofSlot: e.slot), route.id == e.route, !layout.buckets.isEmpty {
@@ -276,14 +274,17 @@ struct RenderState {
                     }
                     if !bucket.isEmpty { rankedBuckets[e.route] = bucket }
                 }
-                infos.append(MetricSample(labels: labels + [("bucket", bucket)], value: .integer(1)))
+                // Identity is (op, rank) plus the bucket holding the route: a split or merge
+                // renames the route but rarely moves it to another bucket. The route id is a
+                // value (-1: no route at this rank).
+                rows.append(HotRouteRow(op: op, rank: rank,
+                                        rate: entry.map { $0.count / seconds } ?? 0,
+                                        share: entry.map { total <= 0 ? 0 : min(1, $0.count / total) } ?? 0,
+                                        id: entry.map { Double($0.route.rawValue) } ?? -1,
+                                        bucket: bucket))
             }
         }
         hotRouteBuckets = rankedBuckets
-        families.append(MetricFamily(unchecked: "keyviz_hot_route_ops_per_second", help: Help.hotRate, type: .gauge, samples: rates))
-        families.append(MetricFamily(unchecked: "keyviz_hot_route_share", help: Help.hotShare, type: .gauge, samples: shares))
-        families.append(MetricFamily(unchecked: "keyviz_hot_route_id", help: Help.hotID, type: .gauge, samples: ids))
-        families.append(MetricFamily(unchecked: "keyviz_hot_route_info", help: Help.hotInfo, type: .gauge, samples: infos))
         families.append(gauge("keyviz_routes", Help.routes, routeCount))
         families.append(gauge("keyviz_buckets", Help.buckets, layout.buckets.count))
         families.append(gauge("keyviz_bucket_budget", Help.budget, configuration.effectiveBudget))
@@ -295,7 +296,7 @@ struct RenderState {
                                      samples: [MetricSample(value: .integer(collectorConflicts))]))
         families.append(MetricFamily(unchecked: "keyviz_render_duration_seconds", help: Help.renderDuration, type: .gauge,
                                      samples: [MetricSample(value: .double(lastRenderSeconds))]))
-        return families
+        return (families, rows)
     }
 
     private func gauge(_ name: String, _ help: String, _ value: Int) -> MetricFamily {
