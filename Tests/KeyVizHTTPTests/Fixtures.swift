@@ -9,16 +9,25 @@ import Testing
 import KeyVizTestSupport
 
 /// A metrics source with a fixed body, or a slow one: for tests of the transport itself.
+/// With `freshCopies`, each render returns a body of its own (one memcpy), so the only
+/// reference to what the server sends is the server's.
 final class FixedExposition: MetricsExposition {
     let body: [UInt8]
     let delaySeconds: Double
-    init(body: String, delaySeconds: Double = 0) {
+    let freshCopies: Bool
+    init(body: String, delaySeconds: Double = 0, freshCopies: Bool = false) {
         self.body = Array(body.utf8)
         self.delaySeconds = delaySeconds
+        self.freshCopies = freshCopies
     }
     func render(format: ExpositionFormat) -> [UInt8] {
         if delaySeconds > 0 { Thread.sleep(forTimeInterval: delaySeconds) }
-        return body
+        guard freshCopies else { return body }
+        // A memcpy (a `map` of 16 MB takes seconds in a debug build on a loaded machine).
+        return [UInt8](unsafeUninitializedCapacity: body.count) { copy, count in
+            body.withUnsafeBytes { UnsafeMutableRawBufferPointer(copy).copyMemory(from: $0) }
+            count = body.count
+        }
     }
     func register(_ collector: any MetricsCollector) {}
 }

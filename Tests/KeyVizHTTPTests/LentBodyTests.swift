@@ -1,7 +1,6 @@
 import Foundation
 import KeyViz
 import KeyVizHTTP
-import KeyVizPrometheus
 import KeyVizTestKit
 import Synchronization
 import Testing
@@ -11,29 +10,14 @@ import KeyVizTestSupport
 /// until libmicrohttpd is done with them, and every body is released then, however the
 /// exchange ended.
 @Suite struct LentBodyTests {
-    /// A fixed exposition that returns a body of its own per render, so the only reference to
-    /// what libmicrohttpd sends is the one the server holds (a holder released too early frees
-    /// the bytes being sent).
-    final class FreshCopies: MetricsExposition {
-        let body: [UInt8]
-        init(_ text: String) { body = Array(text.utf8) }
-        func render(format: ExpositionFormat) -> [UInt8] {
-            // A memcpy (a `map` of 16 MB takes seconds in a debug build on a loaded machine).
-            [UInt8](unsafeUninitializedCapacity: body.count) { copy, count in
-                body.withUnsafeBytes { UnsafeMutableRawBufferPointer(copy).copyMemory(from: $0) }
-                count = body.count
-            }
-        }
-        func register(_ collector: any MetricsCollector) {}
-    }
-
+    /// Each render a body of its own, so a holder released too early frees the bytes being sent.
     static func server(_ text: String) throws -> MetricsServer {
         // Deadlines far away: a stalled exchange here must end because its client leaves, not
         // because the request deadline closed it on a slow machine.
         var config = ephemeral()
         config.connectionTimeout = .seconds(300)
         config.headerTimeout = .seconds(300)
-        return try MetricsServer(handler: KeyVizHTTPHandler(metrics: FreshCopies(text), matrix: nil),
+        return try MetricsServer(handler: KeyVizHTTPHandler(metrics: FixedExposition(body: text, freshCopies: true), matrix: nil),
                                  configuration: config, taskExecutor: TestThreadsExecutor.shared)
     }
 
